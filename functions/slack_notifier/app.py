@@ -1,0 +1,63 @@
+"""Slack notifier: every alert source (SNS, EventBridge, shoplake notices) to Slack, once."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shoplake.alerts.delivery import SlackCredentials, SlackSender
+from shoplake.alerts.model import Alert
+from shoplake.alerts.notify import notify
+from shoplake.alerts.routing import Routing
+from shoplake.alerts.sources import read_alerts
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+ROUTING = Routing.from_json(os.environ["ALERT_ROUTING"])
+SLACK_SECRET_NAME = os.environ["SLACK_SECRET_NAME"]
+SECRET_MAX_AGE_SECONDS = 300
+# Leave time to record the outcome after the last Slack attempt.
+DEADLINE_MARGIN_SECONDS = 2.0
+
+idempotency_config = IdempotencyConfig(
+    event_key_jmespath="dedupe_key",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=int(os.environ.get("DEDUPE_WINDOW_SECONDS", "86400")),
+)
+persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
+
+
+@idempotent_function(data_keyword_argument="alert", persistence_store=persistence, config=idempotency_config)
+def deliver_once(*, alert: Alert, sender: SlackSender) -> dict[str, Any]:
+    return notify(alert, routing=ROUTING, sender=sender)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config.register_lambda_context(context)
+    alerts = read_alerts(event)
+    for alert in alerts:
+        if not alert.recognised:
+            logger.warning("Unrecognised alert source", extra={"alert_title": alert.title, "event": event})
+    secret = parameters.get_secret(SLACK_SECRET_NAME, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    sender = SlackSender(
+        SlackCredentials.from_secret(secret),
+        remaining=lambda: context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS,
+    )
+    delivered = [deliver_once(alert=alert, sender=sender) for alert in alerts]
+    metrics.add_metric(name="AlertsDelivered", unit=MetricUnit.Count, value=len(delivered))
+    return {"delivered": delivered}

@@ -1,0 +1,174 @@
+"""CloudWatch alarm state changes: from the SNS alarm action, EventBridge, or a Lambda alarm action."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shoplake.alerts import console
+from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.sources.eventbridge import EventEnvelope
+from shoplake.alerts.timestamps import to_utc_iso
+
+_SEVERITY = {"ALARM": Severity.CRITICAL, "INSUFFICIENT_DATA": Severity.WARNING, "OK": Severity.SUCCESS}
+_COMPARISON = {
+    "GreaterThanOrEqualToThreshold": ">=",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+    "LessThanLowerOrGreaterThanUpperThreshold": "outside the band",
+    "LessThanLowerThreshold": "below the band",
+    "GreaterThanUpperThreshold": "above the band",
+}
+
+
+def _alert(
+    *,
+    name: str,
+    state: str,
+    previous: str | None,
+    reason: str,
+    description: str | None,
+    changed_at: str | None,
+    account: str | None,
+    region: str | None,
+    metric: str | None,
+    detail_type: str,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> Alert:
+    verb = {"ALARM": "is in ALARM", "OK": "is OK again", "INSUFFICIENT_DATA": "has insufficient data"}
+    summary = f"*{name}* {verb.get(state, f'changed to {state}')}"
+    summary += f" (was {previous})." if previous else "."
+    if description:
+        summary += f"\n{description}"
+    fields = [("State", f"{previous} → {state}" if previous else state), ("Reason", reason)]
+    if metric:
+        fields.append(("Metric", metric))
+    return Alert(
+        title=f"{state}: {name}",
+        summary=summary,
+        severity=_SEVERITY.get(state, Severity.WARNING),
+        category=Category.ALARM,
+        source="CloudWatch alarm",
+        resource=name,
+        # The transition, not the delivery: SNS and EventBridge copies of it share this key.
+        dedupe_key=f"alarm:{name}:{state}:{changed_at}",
+        detail_type=detail_type,
+        account=account,
+        region=region,
+        occurred_at=changed_at,
+        console_url=console.cloudwatch_alarm(region, name),
+        fields=(*fields, *extra),
+    )
+
+
+def _describe_sns_trigger(trigger: Mapping[str, Any]) -> str | None:
+    op = _COMPARISON.get(str(trigger.get("ComparisonOperator")), trigger.get("ComparisonOperator"))
+    threshold = trigger.get("Threshold")
+    if trigger.get("Metrics"):
+        expressions = [m["Expression"] for m in trigger["Metrics"] if m.get("Expression")]
+        what = f"metric math {', '.join(expressions)}" if expressions else "metric math"
+    elif trigger.get("MetricName"):
+        stat = str(trigger.get("Statistic") or trigger.get("ExtendedStatistic") or "").lower()
+        dims = ", ".join(f"{d.get('name')}={d.get('value')}" for d in trigger.get("Dimensions") or [])
+        what = f"{trigger.get('Namespace')}/{trigger['MetricName']}"
+        what += f" ({stat}{', ' + dims if dims else ''})" if stat or dims else ""
+    else:
+        return None
+    if threshold is not None and op:
+        what += f" {op} {threshold}"
+    period = trigger.get("Period")
+    if period:
+        what += f" over {trigger.get('EvaluationPeriods', 1)} × {period}s"
+    return what
+
+
+def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
+    """The JSON message an alarm's SNS action publishes."""
+    alarm_arn = message.get("AlarmArn")
+    return _alert(
+        name=message["AlarmName"],
+        state=message["NewStateValue"],
+        previous=message.get("OldStateValue"),
+        reason=message.get("NewStateReason") or "",
+        description=message.get("AlarmDescription"),
+        changed_at=to_utc_iso(message.get("StateChangeTime")),
+        account=console.account_of_arn(alarm_arn) or _digits(message.get("AWSAccountId")),
+        region=console.region_of_arn(alarm_arn)
+        or console.region_code(message.get("Region"))
+        or console.region_of_arn(topic_arn),
+        metric=_describe_sns_trigger(message.get("Trigger") or {}),
+        detail_type="CloudWatch Alarm (SNS)",
+    )
+
+
+def _describe_configuration(configuration: Mapping[str, Any]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    extra: list[tuple[str, str]] = []
+    if configuration.get("alarmRule"):
+        extra.append(("Composite rule", configuration["alarmRule"]))
+        if configuration.get("actionsSuppressor"):
+            extra.append(("Actions suppressor", configuration["actionsSuppressor"]))
+        return None, tuple(extra)
+    metrics = configuration.get("metrics") or []
+    returned = [m for m in metrics if m.get("returnData", True)]
+    parts = []
+    for m in returned:
+        if m.get("expression"):
+            parts.append(f"{m.get('label') or m['id']} = {m['expression']}")
+        elif m.get("metricStat"):
+            stat = m["metricStat"]
+            metric = stat.get("metric", {})
+            dims = ", ".join(f"{k}={v}" for k, v in (metric.get("dimensions") or {}).items())
+            parts.append(
+                f"{metric.get('namespace')}/{metric.get('name')} ({stat.get('stat')}"
+                f"{', ' + dims if dims else ''}, {stat.get('period')}s)"
+            )
+    if any("ANOMALY_DETECTION_BAND" in (m.get("expression") or "") for m in metrics):
+        extra.append(("Detector", "anomaly detection band"))
+    return ("; ".join(parts) or None), tuple(extra)
+
+
+def _from_alarm_data(data: Mapping[str, Any], *, account: str | None, region: str | None, detail_type: str) -> Alert:
+    state = data["state"]
+    previous = data.get("previousState") or {}
+    configuration = data.get("configuration") or {}
+    metric, extra = _describe_configuration(configuration)
+    if state.get("actionsSuppressedBy"):
+        extra = (*extra, ("Actions suppressed", state.get("actionsSuppressedReason") or state["actionsSuppressedBy"]))
+    return _alert(
+        name=data["alarmName"],
+        state=state["value"],
+        previous=previous.get("value"),
+        reason=state.get("reason") or "",
+        description=configuration.get("description"),
+        changed_at=to_utc_iso(state.get("timestamp")),
+        account=account,
+        region=region,
+        metric=metric,
+        detail_type=detail_type,
+        extra=extra,
+    )
+
+
+def from_eventbridge(event: EventEnvelope) -> Alert:
+    alarm_arn = event.resources[0] if event.resources else None
+    return _from_alarm_data(
+        event.detail,
+        account=event.account or console.account_of_arn(alarm_arn),
+        region=event.region or console.region_of_arn(alarm_arn),
+        detail_type=event.detail_type,
+    )
+
+
+def from_lambda_action(payload: Mapping[str, Any]) -> Alert:
+    """The payload CloudWatch sends when a Lambda function is itself the alarm action."""
+    return _from_alarm_data(
+        payload["alarmData"],
+        account=payload.get("accountId"),
+        region=payload.get("region") or console.region_of_arn(payload.get("alarmArn")),
+        detail_type="CloudWatch Alarm (Lambda action)",
+    )
+
+
+def _digits(value: object) -> str | None:
+    return value if isinstance(value, str) and value.isdigit() else None

@@ -1,0 +1,64 @@
+"""CodePipeline execution state changes: how CI/CD results reach people."""
+
+from __future__ import annotations
+
+from shoplake.alerts import console
+from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.sources.eventbridge import EventEnvelope
+
+_SEVERITY = {
+    "FAILED": Severity.CRITICAL,
+    "STOPPED": Severity.WARNING,
+    "STOPPING": Severity.WARNING,
+    "SUPERSEDED": Severity.INFO,
+    "CANCELED": Severity.WARNING,
+    "STARTED": Severity.INFO,
+    "RESUMED": Severity.INFO,
+    "SUCCEEDED": Severity.SUCCESS,
+}
+_VERB = {
+    "FAILED": "failed",
+    "STOPPED": "was stopped",
+    "STOPPING": "is stopping",
+    "SUPERSEDED": "was superseded by a newer execution",
+    "CANCELED": "was cancelled",
+    "STARTED": "started",
+    "RESUMED": "resumed",
+    "SUCCEEDED": "succeeded",
+}
+
+
+def execution_state_change(event: EventEnvelope) -> Alert:
+    detail = event.detail
+    pipeline = detail["pipeline"]
+    state = detail["state"]
+    execution_id = detail.get("execution-id")
+    fields: list[tuple[str, str]] = [("Execution", str(execution_id))]
+    trigger = detail.get("execution-trigger") or {}
+    if trigger:
+        fields.append(("Triggered by", f"{trigger.get('trigger-type')} {trigger.get('trigger-detail', '')}".strip()))
+    if detail.get("stop-execution-comments"):
+        fields.append(("Stop comment", detail["stop-execution-comments"]))
+    failure = event.raw.get("additionalAttributes") or {}
+    if failure.get("failedStage"):
+        fields.append(("Failed stage", failure["failedStage"]))
+    for action in failure.get("failedActions") or []:
+        fields.append((f"Action {action.get('action')}", action.get("additionalInformation") or "failed"))
+    summary = f"Pipeline *{pipeline}* {_VERB.get(state, f'is {state}')}."
+    if state == "FAILED" and failure.get("failedStage"):
+        summary += f" The {failure['failedStage']} stage failed; nothing after it was deployed."
+    return Alert(
+        title=f"Pipeline {pipeline} {_VERB.get(state, state.lower())}",
+        summary=summary,
+        severity=_SEVERITY.get(state, Severity.INFO),
+        category=Category.DEPLOYMENT,
+        source="CodePipeline",
+        resource=pipeline,
+        dedupe_key=f"pipeline:{pipeline}:{execution_id}:{state}",
+        detail_type=event.detail_type,
+        account=event.account,
+        region=event.region,
+        occurred_at=event.time,
+        console_url=console.codepipeline_execution(event.region, pipeline, execution_id),
+        fields=tuple(fields),
+    )

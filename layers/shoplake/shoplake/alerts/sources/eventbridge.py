@@ -1,0 +1,42 @@
+"""The EventBridge envelope, as sent directly, through SNS, or as a CodeStar notification."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shoplake.alerts.timestamps import to_utc_iso
+
+
+@dataclass(frozen=True)
+class EventEnvelope:
+    source: str
+    detail_type: str
+    account: str | None
+    region: str | None
+    time: str | None
+    event_id: str | None
+    resources: tuple[str, ...]
+    detail: Mapping[str, Any]
+    raw: Mapping[str, Any]
+
+
+def is_event(message: Mapping[str, Any]) -> bool:
+    return "source" in message and ("detail-type" in message or "detailType" in message)
+
+
+def envelope(event: Mapping[str, Any]) -> EventEnvelope:
+    # CodeStar notification rules ("processed" events) spell the type `detailType`.
+    detail = event.get("detail")
+    return EventEnvelope(
+        source=str(event.get("source", "")),
+        detail_type=str(event.get("detail-type") or event.get("detailType") or ""),
+        account=event.get("account"),
+        region=event.get("region"),
+        time=to_utc_iso(event.get("time")),
+        event_id=event.get("id"),
+        resources=tuple(str(r) for r in event.get("resources") or ()),
+        detail=detail if isinstance(detail, Mapping) else {},
+        raw=event,
+    )

@@ -1,0 +1,93 @@
+"""Glue job state changes and Glue Data Quality evaluation results."""
+
+from __future__ import annotations
+
+from shoplake.alerts import console
+from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.sources.eventbridge import EventEnvelope
+
+_JOB_SEVERITY = {
+    "FAILED": Severity.CRITICAL,
+    "ERROR": Severity.CRITICAL,
+    "TIMEOUT": Severity.CRITICAL,
+    "STOPPED": Severity.WARNING,
+    "SUCCEEDED": Severity.SUCCESS,
+}
+_JOB_VERB = {
+    "FAILED": "failed",
+    "ERROR": "failed with an error",
+    "TIMEOUT": "timed out",
+    "STOPPED": "was stopped",
+    "SUCCEEDED": "succeeded",
+}
+
+
+def job_state_change(event: EventEnvelope) -> Alert:
+    detail = event.detail
+    job = detail["jobName"]
+    state = detail["state"]
+    run_id = detail.get("jobRunId")
+    message = detail.get("message") or ""
+    summary = f"Glue job *{job}* {_JOB_VERB.get(state, f'is {state}')}."
+    if message:
+        summary += f"\n> {message}"
+    return Alert(
+        title=f"Glue job {job} {_JOB_VERB.get(state, state.lower())}",
+        summary=summary,
+        severity=_JOB_SEVERITY.get(state, Severity.INFO),
+        category=Category.ETL,
+        source="AWS Glue",
+        resource=job,
+        dedupe_key=f"glue-job:{job}:{run_id}:{state}",
+        detail_type=event.detail_type,
+        account=event.account,
+        region=event.region,
+        occurred_at=event.time,
+        console_url=console.glue_job_run(event.region, job, run_id),
+        fields=(("State", state), ("Run", str(run_id)), ("Message", message or "—")),
+    )
+
+
+def data_quality_results(event: EventEnvelope) -> Alert:
+    # `state` is the evaluation run's own state: SUCCEEDED even when rules fail.
+    detail = event.detail
+    context = detail.get("context") or {}
+    if context.get("tableName"):
+        resource = f"{context.get('databaseName')}.{context['tableName']}"
+        link = console.glue_table_quality(event.region, context.get("databaseName", ""), context["tableName"])
+    else:
+        resource = context.get("jobName") or "data quality run"
+        link = console.glue_job_run(event.region, resource, context.get("jobId"))
+    failed = int(detail.get("rulesFailed") or 0)
+    passed = int(detail.get("rulesSucceeded") or 0)
+    skipped = int(detail.get("rulesSkipped") or 0)
+    score = detail.get("score")
+    run_state = detail.get("state", "")
+    rulesets = ", ".join(detail.get("rulesetNames") or []) or "—"
+    if run_state and run_state != "SUCCEEDED":
+        severity, verdict = Severity.CRITICAL, f"could not be evaluated (run {run_state})"
+    elif failed:
+        severity, verdict = Severity.WARNING, f"failed {failed} of {failed + passed} rules"
+    else:
+        severity, verdict = Severity.SUCCESS, f"passed all {passed} rules"
+    score_text = f"{float(score):.0%}" if isinstance(score, int | float) else "—"
+    return Alert(
+        title=f"Data quality {resource}: {verdict}",
+        summary=f"Data quality on *{resource}* {verdict} (score {score_text}).",
+        severity=severity,
+        category=Category.DATA_QUALITY,
+        source="Glue Data Quality",
+        resource=resource,
+        dedupe_key=f"glue-dq:{detail.get('resultID') or context.get('runId') or event.event_id}",
+        detail_type=event.detail_type,
+        account=event.account,
+        region=event.region,
+        occurred_at=event.time,
+        console_url=link,
+        fields=(
+            ("Rulesets", rulesets),
+            ("Rules", f"{passed} passed, {failed} failed, {skipped} skipped"),
+            ("Score", score_text),
+            ("Result", str(detail.get("resultID"))),
+        ),
+    )

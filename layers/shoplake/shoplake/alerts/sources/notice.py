@@ -1,0 +1,29 @@
+"""Notices that shoplake's own functions publish (see `shoplake.notices`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shoplake.alerts import console
+from shoplake.alerts.model import Alert
+from shoplake.notices import CATEGORY_OF_KIND, Notice
+
+
+def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
+    notice = Notice.from_message(message)
+    return Alert(
+        title=notice.title,
+        summary=notice.summary,
+        severity=notice.severity,
+        category=CATEGORY_OF_KIND[notice.kind],
+        source="shoplake",
+        resource=notice.resource,
+        dedupe_key=f"notice:{notice.notice_id}",
+        detail_type=notice.kind.value,
+        account=console.account_of_arn(topic_arn),
+        region=console.region_of_arn(topic_arn),
+        occurred_at=notice.occurred_at,
+        console_url=notice.link,
+        fields=tuple(notice.fields.items()),
+    )

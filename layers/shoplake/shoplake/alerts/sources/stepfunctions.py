@@ -1,0 +1,71 @@
+"""Step Functions execution status changes: the nightly ETL's outcome."""
+
+from __future__ import annotations
+
+from shoplake.alerts import console
+from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.sources.eventbridge import EventEnvelope
+from shoplake.alerts.timestamps import to_utc_iso
+
+_SEVERITY = {
+    "FAILED": Severity.CRITICAL,
+    "TIMED_OUT": Severity.CRITICAL,
+    "ABORTED": Severity.WARNING,
+    "RUNNING": Severity.INFO,
+    "PENDING_REDRIVE": Severity.WARNING,
+    "SUCCEEDED": Severity.SUCCESS,
+}
+_VERB = {
+    "FAILED": "failed",
+    "TIMED_OUT": "timed out",
+    "ABORTED": "was aborted",
+    "RUNNING": "started",
+    "PENDING_REDRIVE": "is waiting to be redriven",
+    "SUCCEEDED": "succeeded",
+}
+
+
+def _duration(start: object, stop: object) -> str | None:
+    if not isinstance(start, int) or not isinstance(stop, int):
+        return None
+    seconds = max(0, (stop - start) // 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+
+
+def execution_status_change(event: EventEnvelope) -> Alert:
+    detail = event.detail
+    execution_arn = detail["executionArn"]
+    status = detail["status"]
+    machine = str(detail.get("stateMachineArn", "")).rsplit(":", 1)[-1] or execution_arn.split(":")[-2]
+    name = detail.get("name") or execution_arn.rsplit(":", 1)[-1]
+    fields: list[tuple[str, str]] = [("Execution", name)]
+    took = _duration(detail.get("startDate"), detail.get("stopDate"))
+    if took:
+        fields.append(("Duration", took))
+    if detail.get("error"):
+        fields.append(("Error", detail["error"]))
+    if detail.get("cause"):
+        fields.append(("Cause", detail["cause"]))
+    if detail.get("redriveCount"):
+        fields.append(("Redrives", str(detail["redriveCount"])))
+    summary = f"State machine *{machine}* execution `{name}` {_VERB.get(status, f'is {status}')}"
+    summary += f" after {took}." if took and status != "RUNNING" else "."
+    if status == "FAILED" and not detail.get("error"):
+        summary += " Open the execution to see which step failed."
+    return Alert(
+        title=f"{machine} {_VERB.get(status, status.lower())}",
+        summary=summary,
+        severity=_SEVERITY.get(status, Severity.INFO),
+        category=Category.ETL,
+        source="Step Functions",
+        resource=machine,
+        dedupe_key=f"sfn:{execution_arn}:{status}",
+        detail_type=event.detail_type,
+        account=event.account,
+        region=event.region or console.region_of_arn(execution_arn),
+        occurred_at=to_utc_iso(detail.get("stopDate") or detail.get("startDate")) or event.time,
+        console_url=console.stepfunctions_execution(event.region, execution_arn),
+        fields=tuple(fields),
+    )

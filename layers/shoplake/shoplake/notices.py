@@ -1,0 +1,124 @@
+"""The one message format shoplake's own functions use to tell people something.
+
+A function builds a `Notice` and `publish`es it to the notification topic; the Slack
+notifier reads it back with `Notice.from_message`. The JSON is versioned by `SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from shoplake.alerts.model import Category, Severity
+
+SCHEMA = "shoplake.notice/v1"
+
+
+class NoticeKind(StrEnum):
+    SURVEY_REJECTED = "survey_rejected"
+    INGESTION_SUMMARY = "ingestion_summary"
+    NIGHTLY_RUN = "nightly_run"
+    DATA_QUALITY = "data_quality"
+    CLICKSTREAM_REDRIVE = "clickstream_redrive"
+
+
+CATEGORY_OF_KIND = {
+    NoticeKind.SURVEY_REJECTED: Category.INGESTION,
+    NoticeKind.INGESTION_SUMMARY: Category.INGESTION,
+    NoticeKind.CLICKSTREAM_REDRIVE: Category.INGESTION,
+    NoticeKind.NIGHTLY_RUN: Category.ETL,
+    NoticeKind.DATA_QUALITY: Category.DATA_QUALITY,
+}
+
+
+class NoticeError(ValueError):
+    """A notice message that breaks the format; the message names the field."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: NoticeKind
+    severity: Severity
+    title: str
+    summary: str
+    resource: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    link: str | None = None
+    notice_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: str = field(default_factory=_now)
+
+    def to_message(self) -> str:
+        return json.dumps(
+            {
+                "schema": SCHEMA,
+                "kind": self.kind.value,
+                "severity": self.severity.value,
+                "title": self.title,
+                "summary": self.summary,
+                "resource": self.resource,
+                "fields": dict(self.fields),
+                "link": self.link,
+                "notice_id": self.notice_id,
+                "occurred_at": self.occurred_at,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> Notice:
+        if message.get("schema") != SCHEMA:
+            raise NoticeError(f"field 'schema': expected {SCHEMA!r}, got {message.get('schema')!r}")
+        for name in ("kind", "severity", "title", "summary", "resource", "notice_id", "occurred_at"):
+            if not isinstance(message.get(name), str) or not message[name]:
+                raise NoticeError(f"field {name!r}: required text is missing")
+        try:
+            kind = NoticeKind(message["kind"])
+        except ValueError:
+            raise NoticeError(f"field 'kind': unknown kind {message['kind']!r}") from None
+        try:
+            severity = Severity(message["severity"])
+        except ValueError:
+            raise NoticeError(f"field 'severity': unknown severity {message['severity']!r}") from None
+        fields = message.get("fields") or {}
+        if not isinstance(fields, Mapping):
+            raise NoticeError("field 'fields': expected an object of label → text")
+        return cls(
+            kind=kind,
+            severity=severity,
+            title=message["title"],
+            summary=message["summary"],
+            resource=message["resource"],
+            fields={str(k): str(v) for k, v in fields.items()},
+            link=message.get("link"),
+            notice_id=message["notice_id"],
+            occurred_at=message["occurred_at"],
+        )
+
+
+def is_notice(message: object) -> bool:
+    return isinstance(message, Mapping) and message.get("schema") == SCHEMA
+
+
+class _Publisher(Protocol):
+    def publish(self, **kwargs: Any) -> Mapping[str, Any]: ...
+
+
+def publish(sns_client: _Publisher, topic_arn: str, notice: Notice) -> str:
+    """Publish `notice` to the notification topic; returns the SNS message id."""
+    response = sns_client.publish(
+        TopicArn=topic_arn,
+        # SNS subjects are ASCII-only and at most 100 characters; the title travels in full inside.
+        Subject=notice.title.encode("ascii", "replace").decode()[:100],
+        Message=notice.to_message(),
+        MessageAttributes={"shoplake_notice_kind": {"DataType": "String", "StringValue": notice.kind.value}},
+    )
+    return str(response["MessageId"])
