@@ -1,0 +1,78 @@
+# shoplake: `make test` runs every check, `make demo` runs the whole system locally.
+# Both set themselves up from nothing: virtual environments from the pinned requirements.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell scripts/find-python 3.12)
+VENV := .venv
+TOOLS := .venv-tools
+BIN := $(VENV)/bin
+TOOLS_BIN := $(TOOLS)/bin
+export AWS_DEFAULT_REGION ?= ap-northeast-2
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
+
+# Every CloudFormation template shoplake deploys: the parent and its nested children.
+TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
+
+.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean
+
+help:
+	@echo "make test    - format check, lint, type check, template checks, all tests"
+	@echo "make demo    - the whole system, locally, end to end"
+	@echo "make bench   - the benchmarks in bench/"
+	@echo "make build   - sam build"
+	@echo "make invoke FUNCTION=SlackNotifierFunction EVENT=events/slack_notifier/sns_alarm_web_5xx.json"
+	@echo "make format  - apply ruff's formatting and fixes"
+
+$(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $@
+
+$(TOOLS_BIN)/.ready: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS_BIN)/pip install --quiet -r requirements/tools.txt
+	touch $@
+
+test: lint typecheck templates pytest
+
+lint: $(BIN)/.ready
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(BIN)/.ready
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(BIN)/.ready
+	$(BIN)/mypy
+
+templates: $(BIN)/.ready $(TOOLS_BIN)/.ready
+	@for t in $(TEMPLATES); do \
+	  echo "== $$t"; \
+	  $(TOOLS_BIN)/sam validate --lint --template-file $$t; \
+	  $(BIN)/cfn-lint $$t; \
+	  $(TOOLS_BIN)/checkov --skip-download --quiet --compact --framework cloudformation -f $$t; \
+	done
+
+pytest: $(BIN)/.ready
+	$(BIN)/pytest
+
+demo: $(BIN)/.ready
+	$(BIN)/python -m local_stack.demo
+
+bench: $(BIN)/.ready
+	$(BIN)/python bench/run.py
+
+invoke: $(BIN)/.ready
+	$(BIN)/python -m local_stack.invoke $(FUNCTION) $(EVENT)
+
+# sam build needs the runtime's interpreter (python3.12) on PATH; the tools venv provides it.
+build: $(TOOLS_BIN)/.ready
+	PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(TOOLS_BIN)/sam build
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""Route events to functions the way the template's `Events` declare, through moto itself.
+
+Every SNS, EventBridge rule and S3 event source gets a tap queue that moto delivers to
+(SNS subscription, rule target, bucket notification), so moto does the matching. Draining
+a tap rebuilds the payload Lambda would receive and invokes the function asynchronously.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from local_stack.functions import Invocation, LocalFunction
+from local_stack.provision import ACCOUNT_ID, REGION, Stack
+
+
+@dataclass(frozen=True)
+class Tap:
+    function: str
+    event_name: str
+    kind: str
+    queue_url: str
+
+
+def _sns_record(body: Mapping[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """SNS's SQS delivery body rebuilt as the record SNS hands Lambda."""
+    sns = {
+        "Type": body.get("Type", "Notification"),
+        "MessageId": body["MessageId"],
+        "TopicArn": body["TopicArn"],
+        "Subject": body.get("Subject"),
+        "Message": body["Message"],
+        "Timestamp": body["Timestamp"],
+        "SignatureVersion": body.get("SignatureVersion", "1"),
+        "Signature": body.get("Signature", "local"),
+        "SigningCertUrl": body.get("SigningCertURL", "local"),
+        "UnsubscribeUrl": body.get("UnsubscribeURL", "local"),
+        "MessageAttributes": body.get("MessageAttributes") or {},
+    }
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription_arn, "Sns": sns}]}
+
+
+class EventRouter:
+    def __init__(self, session: boto3.Session, stack: Stack, functions: Mapping[str, LocalFunction]) -> None:
+        self.session = session
+        self.stack = stack
+        self.functions = functions
+        self.taps: list[Tap] = []
+        self.schedules: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._subscriptions: dict[str, str] = {}
+        self._bucket_queues: dict[str, list[dict[str, Any]]] = {}
+        self.history: list[Invocation] = []
+
+    def _tap_queue(self, function: str, event_name: str) -> tuple[str, str]:
+        name = f"local-tap-{function}-{event_name}"[:80]
+        sqs = self.session.client("sqs")
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        return url, f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+    def wire(self) -> None:
+        resolver = self.stack.resolver
+        for logical_id, function in self.functions.items():
+            for event_name, spec in (self.stack.properties[logical_id].get("Events") or {}).items():
+                kind, props = spec["Type"], resolver.resolve(spec.get("Properties") or {})
+                wiring: dict[str, Callable[[str, str, dict[str, Any]], None]] = {
+                    "SNS": self._wire_sns,
+                    "EventBridgeRule": self._wire_rule,
+                    "CloudWatchEvent": self._wire_rule,
+                    "S3": self._wire_s3,
+                    "Schedule": self._wire_schedule,
+                    "ScheduleV2": self._wire_schedule,
+                }
+                if kind not in wiring:
+                    raise NotImplementedError(f"{logical_id}.{event_name}: local routing of {kind} events")
+                wiring[kind](logical_id, event_name, props)
+        sqs = self.session.client("s3")
+        for bucket, configurations in self._bucket_queues.items():
+            sqs.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"QueueConfigurations": configurations}
+            )
+
+    def _wire_sns(self, function: str, event_name: str, props: dict[str, Any]) -> None:
+        url, arn = self._tap_queue(function, event_name)
+        subscription = self.session.client("sns").subscribe(TopicArn=props["Topic"], Protocol="sqs", Endpoint=arn)
+        self._subscriptions[url] = subscription["SubscriptionArn"]
+        self.taps.append(Tap(function, event_name, "SNS", url))
+
+    def _wire_rule(self, function: str, event_name: str, props: dict[str, Any]) -> None:
+        url, arn = self._tap_queue(function, event_name)
+        events = self.session.client("events")
+        rule = f"{self.functions[function].name}-{event_name}"[:64]
+        events.put_rule(Name=rule, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
+        events.put_targets(Rule=rule, Targets=[{"Id": "tap", "Arn": arn}])
+        self.taps.append(Tap(function, event_name, "EventBridge", url))
+
+    def _wire_s3(self, function: str, event_name: str, props: dict[str, Any]) -> None:
+        url, arn = self._tap_queue(function, event_name)
+        events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]
+        configuration: dict[str, Any] = {"Id": f"{function}-{event_name}", "QueueArn": arn, "Events": events}
+        if props.get("Filter"):
+            configuration["Filter"] = props["Filter"]
+        self._bucket_queues.setdefault(props["Bucket"], []).append(configuration)
+        self.taps.append(Tap(function, event_name, "S3", url))
+
+    def _wire_schedule(self, function: str, event_name: str, props: dict[str, Any]) -> None:
+        self.schedules[event_name] = (function, props)
+
+    def _payload(self, tap: Tap, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        if tap.kind == "SNS":
+            return _sns_record(body, self._subscriptions[tap.queue_url])
+        if tap.kind == "S3" and "Records" not in body:
+            return None  # s3:TestEvent, sent once when the notification is configured
+        if tap.kind == "EventBridge":
+            # moto leaves out the account EventBridge stamps on every event.
+            return {"account": ACCOUNT_ID, **body}
+        return body
+
+    def deliver_pending(self, max_rounds: int = 50) -> list[Invocation]:
+        """Deliver everything waiting, including events the invoked functions cause, until quiet."""
+        sqs = self.session.client("sqs")
+        delivered: list[Invocation] = []
+        for _ in range(max_rounds):
+            moved = False
+            for tap in self.taps:
+                while True:
+                    messages = sqs.receive_message(QueueUrl=tap.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                    if not messages:
+                        break
+                    for message in messages:
+                        sqs.delete_message(QueueUrl=tap.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                        payload = self._payload(tap, json.loads(message["Body"]))
+                        if payload is not None:
+                            moved = True
+                            delivered.append(self.functions[tap.function].invoke_async(payload, self.session))
+            if not moved:
+                break
+        self.history.extend(delivered)
+        return delivered
+
+    def fire_schedule(self, event_name: str, when: datetime | None = None) -> Invocation:
+        """What EventBridge Scheduler sends at the scheduled time, sent now."""
+        function, props = self.schedules[event_name]
+        moment = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        payload = props.get("Input")
+        event = json.loads(payload) if isinstance(payload, str) else {
+            "version": "0",
+            "id": f"local-{event_name}-{moment}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.scheduler" if "ScheduleExpressionTimezone" in props else "aws.events",
+            "account": ACCOUNT_ID,
+            "time": moment,
+            "region": REGION,
+            "resources": [f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{event_name}"],
+            "detail": {},
+        }
+        invocation = self.functions[function].invoke_async(event, self.session)
+        self.history.append(invocation)
+        return invocation

@@ -1,0 +1,208 @@
+"""Create in moto the resources template.yaml declares, in dependency order.
+
+Each supported resource type has one creator; types with nothing to emulate locally
+(IAM roles, log groups, Chatbot, ...) get a stand-in physical id so that references to
+them still resolve, and are listed in `Stack.not_emulated`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local_stack.template import Resolver, TemplateError, function_properties, references
+
+ACCOUNT_ID = "123456789012"
+REGION = "ap-northeast-2"
+
+
+@dataclass
+class Created:
+    ref: str
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    template: Mapping[str, Any]
+    resolver: Resolver
+    resources: dict[str, Created] = field(default_factory=dict)
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    not_emulated: dict[str, str] = field(default_factory=dict)
+
+    def ref(self, logical_id: str) -> str:
+        return self.resources[logical_id].ref
+
+    def attr(self, logical_id: str, name: str) -> str:
+        created = self.resources[logical_id]
+        if name not in created.attrs:
+            raise TemplateError(f"{logical_id} has no attribute {name} in the local stack")
+        return created.attrs[name]
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            name: self.resolver.resolve(spec["Value"])
+            for name, spec in (self.template.get("Outputs") or {}).items()
+            if "Condition" not in spec or self.resolver.condition(spec["Condition"])
+        }
+
+    def logical_ids_of_type(self, resource_type: str) -> list[str]:
+        return [
+            logical_id
+            for logical_id in self.resources
+            if self.template["Resources"][logical_id]["Type"] == resource_type
+        ]
+
+
+Creator = Callable[[boto3.Session, str, dict[str, Any]], Created]
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{resource}"
+
+
+def _kms_key(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    key = session.client("kms").create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
+    return Created(ref=key["KeyId"], attrs={"Arn": key["Arn"], "KeyId": key["KeyId"]})
+
+
+def _kms_alias(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    session.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
+    return Created(ref=props["AliasName"])
+
+
+def _sns_topic(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    attributes = {"KmsMasterKeyId": props["KmsMasterKeyId"]} if "KmsMasterKeyId" in props else {}
+    arn = session.client("sns").create_topic(Name=props.get("TopicName", logical_id), Attributes=attributes)["TopicArn"]
+    return Created(ref=arn, attrs={"TopicArn": arn, "TopicName": arn.rsplit(":", 1)[-1]})
+
+
+def _sqs_queue(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    name = props.get("QueueName", logical_id)
+    attributes = {
+        k: str(props[k])
+        for k in ("MessageRetentionPeriod", "VisibilityTimeout", "KmsMasterKeyId", "DelaySeconds")
+        if k in props
+    }
+    url = session.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    return Created(ref=url, attrs={"Arn": _arn("sqs", name), "QueueName": name, "QueueUrl": url})
+
+
+def _dynamodb_table(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    client = session.client("dynamodb")
+    name = props.get("TableName", logical_id)
+    description = client.create_table(
+        TableName=name,
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+    )["TableDescription"]
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    return Created(ref=name, attrs={"Arn": description["TableArn"]})
+
+
+def _s3_bucket(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    name = props.get("BucketName", logical_id.lower())
+    session.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return Created(ref=name, attrs={"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"})
+
+
+def _alarm(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    allowed = {
+        "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+        "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions", "OKActions",
+    }  # fmt: skip
+    args = {k: v for k, v in props.items() if k in allowed}
+    args["AlarmName"] = args.get("AlarmName", logical_id)
+    session.client("cloudwatch").put_metric_alarm(**args)
+    return Created(ref=args["AlarmName"], attrs={"Arn": _arn("cloudwatch", f"alarm:{args['AlarmName']}")})
+
+
+def _function(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    # Functions run in-process (see `local_stack.functions`); here they only get their names.
+    name = props.get("FunctionName", logical_id)
+    return Created(ref=name, attrs={"Arn": _arn("lambda", f"function:{name}")})
+
+
+def _layer(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    arn = _arn("lambda", f"layer:{props.get('LayerName', logical_id)}:1")
+    return Created(ref=arn, attrs={"Arn": arn})
+
+
+CREATORS: dict[str, Creator] = {
+    "AWS::KMS::Key": _kms_key,
+    "AWS::KMS::Alias": _kms_alias,
+    "AWS::SNS::Topic": _sns_topic,
+    "AWS::SQS::Queue": _sqs_queue,
+    "AWS::DynamoDB::Table": _dynamodb_table,
+    "AWS::S3::Bucket": _s3_bucket,
+    "AWS::CloudWatch::Alarm": _alarm,
+    "AWS::Serverless::Function": _function,
+    "AWS::Serverless::LayerVersion": _layer,
+}
+
+
+def _order(resources: Mapping[str, Any]) -> list[str]:
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(logical_id: str) -> None:
+        if logical_id in ordered or logical_id not in resources:
+            return
+        if logical_id in visiting:
+            raise TemplateError(f"circular reference through {logical_id}")
+        visiting.add(logical_id)
+        spec = resources[logical_id]
+        depends = spec.get("DependsOn") or []
+        # A function's Events name the topics and rules it is wired to, not resources it needs first.
+        props = {k: v for k, v in (spec.get("Properties") or {}).items() if k != "Events"}
+        for dependency in sorted(references(props) | set([depends] if isinstance(depends, str) else depends)):
+            visit(dependency)
+        visiting.discard(logical_id)
+        ordered.append(logical_id)
+
+    for logical_id in resources:
+        visit(logical_id)
+    return ordered
+
+
+def provision(session: boto3.Session, template: Mapping[str, Any], parameters: Mapping[str, str]) -> Stack:
+    pseudo = {
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Region": REGION,
+        "AWS::Partition": "aws",
+        "AWS::StackName": f"shoplake-{parameters.get('EnvironmentName', 'dev')}",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    resolver = Resolver.for_template(template, parameters, pseudo)
+    stack = Stack(template=template, resolver=resolver)
+    resolver.ref_of = stack.ref
+    resolver.attr_of = stack.attr
+    for logical_id in _order(template["Resources"]):
+        spec = template["Resources"][logical_id]
+        if "Condition" in spec and not resolver.condition(spec["Condition"]):
+            continue
+        raw = (
+            function_properties(template, logical_id)
+            if spec["Type"] == "AWS::Serverless::Function"
+            else spec.get("Properties") or {}
+        )
+        props = resolver.resolve({k: v for k, v in raw.items() if k != "Events"})
+        stack.properties[logical_id] = {**props, "Events": raw.get("Events") or {}}
+        creator = CREATORS.get(spec["Type"])
+        if creator is None:
+            stack.not_emulated[logical_id] = spec["Type"]
+            stack.resources[logical_id] = Created(ref=f"{logical_id}-local", attrs={"Arn": _arn("local", logical_id)})
+            continue
+        stack.resources[logical_id] = creator(session, logical_id, props)
+    return stack
+
+
+def json_pattern(pattern: Any) -> str:
+    return json.dumps(pattern, separators=(",", ":"))
