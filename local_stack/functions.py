@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 import boto3
 
@@ -33,6 +33,40 @@ from local_stack.template import ROOT
 # Environment every local function gets on top of its own: there is no X-Ray daemon here.
 LOCAL_RUNTIME_ENV = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
 _INVOKE_LOCK = threading.RLock()
+
+
+class _LogRouter(io.TextIOBase):
+    """Stands in for stdout while functions run, writing to the running function's log file.
+
+    Loggers bind to stdout once, at import, and the logging module keeps them per name across
+    functions and stacks: the stream they bind to must outlive every log file.
+    """
+
+    def __init__(self) -> None:
+        self.target: IO[str] | None = None
+
+    def write(self, text: str) -> int:
+        target = self.target or sys.__stdout__
+        assert target is not None
+        return target.write(text)
+
+    def flush(self) -> None:
+        if self.target is not None:
+            self.target.flush()
+
+    @contextlib.contextmanager
+    def to(self, path: Path) -> Iterator[None]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        previous = self.target
+        with path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(self):
+            self.target = log
+            try:
+                yield
+            finally:
+                self.target = previous
+
+
+_LOG_ROUTER = _LogRouter()
 
 
 @dataclass
@@ -90,10 +124,6 @@ class LocalFunction:
     log_path: Path
     _module: ModuleType | None = None
 
-    def _log(self) -> io.TextIOWrapper:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        return self.log_path.open("a", encoding="utf-8")
-
     def _load(self) -> Callable[[Any, Any], Any]:
         if self._module is None:
             spec = importlib.util.spec_from_file_location(f"shoplake_local_fn_{self.logical_id}", self.handler_path)
@@ -102,8 +132,7 @@ class LocalFunction:
             for path in reversed(self.paths):
                 if str(path) not in sys.path:
                     sys.path.insert(0, str(path))
-            # Loggers bind to stdout at import: bind them to the function's own log file.
-            with self._log() as log, contextlib.redirect_stdout(log):
+            with _LOG_ROUTER.to(self.log_path):
                 spec.loader.exec_module(module)
             self._module = module
         return getattr(self._module, self.handler_name)  # type: ignore[no-any-return]
@@ -113,7 +142,7 @@ class LocalFunction:
         with _INVOKE_LOCK, _environment(self.env):
             handler = self._load()
             context = LambdaContext(self.name, self.arn, self.memory, self.timeout)
-            with self._log() as log, contextlib.redirect_stdout(log):
+            with _LOG_ROUTER.to(self.log_path):
                 return handler(json.loads(json.dumps(event)), context)
 
     def invoke_async(self, event: Mapping[str, Any], session: boto3.Session) -> Invocation:
@@ -125,8 +154,8 @@ class LocalFunction:
                 return Invocation(self.name, event, attempts, result=self.invoke(event))
             except Exception as error:  # noqa: BLE001 - any handler error is a failed invocation, as in Lambda
                 last_error = error
-                with self._log() as log:
-                    log.write(f"invocation {attempts} failed:\n{traceback.format_exc()}\n")
+                with _LOG_ROUTER.to(self.log_path):
+                    _LOG_ROUTER.write(f"invocation {attempts} failed:\n{traceback.format_exc()}\n")
         assert last_error is not None
         if self.on_failure:
             record = {

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import boto3
+from moto import mock_aws
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_stack.event_routing import EventRouter
@@ -27,10 +29,24 @@ LOCAL_CREDENTIALS = {
 }
 
 
+class _EndpointSession(boto3.Session):
+    """A session whose clients all talk to the local moto server, whatever the environment says."""
+
+    def __init__(self, endpoint_url: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._endpoint_url = endpoint_url
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("endpoint_url", self._endpoint_url)
+        return super().client(*args, **kwargs)
+
+
 class LocalStack:
     """moto's server, the template's resources, and its functions wired to their events.
 
     Slack is `slack_sink` unless `slack_secret` (the secret's JSON, e.g. a real webhook) is given.
+    With `server=False` moto runs in-process (`mock_aws`) instead of as a server: the same
+    resources and routing, without the HTTP hop, for tests that need no endpoint.
     """
 
     def __init__(
@@ -41,12 +57,14 @@ class LocalStack:
         slack_sink: SlackSink | None = None,
         slack_secret: Mapping[str, Any] | None = None,
         work_dir: Path = ROOT / ".local",
+        server: bool = True,
     ) -> None:
         self.parameters = {**samconfig_parameters(config_env), **(parameters or {})}
         self.slack_sink = slack_sink
         self.slack_secret = slack_secret
         self.work_dir = work_dir
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False) if server else None
+        self._mock = None if server else mock_aws()
         self._saved_env: dict[str, str] = {}
         self.endpoint_url = ""
         self.session: boto3.Session
@@ -55,14 +73,29 @@ class LocalStack:
         self.router: EventRouter
 
     def __enter__(self) -> LocalStack:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
-        local_env = {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint_url}
+        local_env = dict(LOCAL_CREDENTIALS)
+        if self._server is not None:
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self.endpoint_url = f"http://{host}:{port}"
+            # moto's backends live in this process: start from an empty account every time.
+            urllib.request.urlopen(  # noqa: S310 - our own moto server on loopback
+                urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+            ).close()
+            local_env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        else:
+            assert self._mock is not None
+            self._mock.start()
         self._saved_env = dict(os.environ)
         os.environ.update(local_env)
-        self.session = boto3.Session(region_name=REGION)
+        self.session = _EndpointSession(
+            self.endpoint_url or None,
+            region_name=REGION,
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
         self.stack = provision(self.session, load_template(), self.parameters)
         self._create_slack_secret()
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env)
@@ -71,7 +104,10 @@ class LocalStack:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.stop()
+        if self._mock is not None:
+            self._mock.stop()
         os.environ.clear()
         os.environ.update(self._saved_env)
 

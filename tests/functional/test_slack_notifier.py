@@ -1,0 +1,123 @@
+"""The Slack notifier handler, on resources built from template.yaml (moto in-process)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from local_stack.functions import LocalFunction
+from local_stack.slack_sink import SlackSink, as_text, server_error, webhook_gone
+from local_stack.stack import LocalStack
+from tests.conftest import our_event, shared_event
+
+
+@pytest.fixture
+def sink() -> Iterator[SlackSink]:
+    with SlackSink() as running:
+        yield running
+
+
+@pytest.fixture
+def stack(sink: SlackSink, tmp_path) -> Iterator[LocalStack]:
+    with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def notifier(stack: LocalStack) -> LocalFunction:
+    return stack.functions["SlackNotifierFunction"]
+
+
+def test_alarm_reaches_the_oncall_channel(notifier: LocalFunction, sink: SlackSink) -> None:
+    # GIVEN the dev routing (critical -> #shoplake-oncall)
+    # WHEN the SNS alarm sample is delivered
+    result = notifier.invoke(our_event("slack_notifier/sns_alarm_web_5xx.json"))
+    # THEN one message, in the on-call channel, saying what happened
+    (message,) = sink.messages
+    assert message.channel == "#shoplake-oncall"
+    assert message.text.startswith("[Critical] ALARM: shoplake-dev-web-5xx")
+    text = as_text(message)
+    assert "The public load balancer is answering 5xx to shoppers." in text
+    assert "AWS/ApplicationELB/HTTPCode_ELB_5XX_Count" in text
+    assert result["delivered"][0]["channel"] == "#shoplake-oncall"
+
+
+def test_pipeline_success_goes_to_the_deploys_channel(notifier: LocalFunction, sink: SlackSink) -> None:
+    notifier.invoke(shared_event("eventbridge_codepipeline_execution_succeeded__awsdocs.json"))
+    (message,) = sink.messages
+    assert message.channel == "#shoplake-deploys"
+    assert message.text.startswith("[OK] Pipeline myPipeline succeeded")
+
+
+def test_redelivered_event_is_posted_once(notifier: LocalFunction, sink: SlackSink) -> None:
+    # GIVEN an event delivered twice (SNS and Lambda are at-least-once)
+    event = shared_event("eventbridge_glue_job_state_change_failed__awsdocs.json")
+    first = notifier.invoke(event)
+    second = notifier.invoke(event)
+    # THEN Slack saw it once, and the second answer is the first one's
+    assert len(sink.messages) == 1
+    assert second == first
+
+
+def test_same_alarm_through_sns_and_eventbridge_is_posted_once(notifier: LocalFunction, sink: SlackSink) -> None:
+    notifier.invoke(our_event("slack_notifier/sns_alarm_web_5xx.json"))
+    notifier.invoke(our_event("slack_notifier/eventbridge_alarm_web_5xx.json"))
+    assert len(sink.messages) == 1
+
+
+def test_backup_notifications_under_one_message_id_are_all_posted(notifier: LocalFunction, sink: SlackSink) -> None:
+    notifier.invoke(shared_event("sns_aws_backup_job_notifications__terraform-aws-notify-slack.json"))
+    assert [m.text.split(" — ")[0] for m in sink.messages] == [
+        "[OK] AWS Backup backup job completed",
+        "[Critical] AWS Backup backup job failed",
+        "[Critical] AWS Backup backup job expired",
+        "[Critical] AWS Backup copy job failed",
+    ]
+
+
+def test_slack_failure_raises_and_a_retry_then_delivers(notifier: LocalFunction, sink: SlackSink) -> None:
+    # GIVEN Slack fails every attempt of the first invocation
+    sink.answer_next(*[server_error(500)] * 4)
+    event = our_event("slack_notifier/eventbridge_pipeline_failed.json")
+    # WHEN the notifier runs, it raises (so Lambda retries and finally dead-letters)
+    with pytest.raises(Exception, match="500"):
+        notifier.invoke(event)
+    # THEN the failed attempt did not mark the alert as delivered: Lambda's retry posts it
+    notifier.invoke(event)
+    assert len(sink.messages) == 1
+
+
+def test_undeliverable_alert_lands_in_the_dead_letter_queue(
+    stack: LocalStack, notifier: LocalFunction, sink: SlackSink
+) -> None:
+    # GIVEN Slack refuses every attempt (the webhook was deleted)
+    sink.answer_next(*[webhook_gone("no_service")] * 3)
+    event = our_event("slack_notifier/eventbridge_nightly_etl_failed.json")
+    # WHEN Lambda invokes asynchronously (two retries)
+    invocation = notifier.invoke_async(event, stack.session)
+    # THEN the alert waits in the dead-letter queue with the error beside it
+    assert invocation.attempts == 3
+    sqs = stack.client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.output("AlertDeadLetterQueueUrl"))["Messages"]
+    record = json.loads(messages[0]["Body"])
+    assert record["requestPayload"] == event
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert "no_service" in record["responsePayload"]["errorMessage"]
+
+
+def test_unrecognised_event_is_delivered_and_logged(notifier: LocalFunction, sink: SlackSink) -> None:
+    notifier.invoke(our_event("slack_notifier/eventbridge_unrecognised_ec2_state_change.json"))
+    (message,) = sink.messages
+    assert message.text.startswith("[Info] EC2 Instance State-change Notification (aws.ec2)")
+    log = notifier.log_path.read_text()
+    assert "Unrecognised alert source" in log
+    assert "i-0abcd1234ef567890" in log
+
+
+def test_notice_from_a_shoplake_function_is_posted(notifier: LocalFunction, sink: SlackSink) -> None:
+    notifier.invoke(our_event("slack_notifier/sns_notice_survey_rejected.json"))
+    (message,) = sink.messages
+    assert message.channel == "#shoplake-alerts"
+    assert "Survey file rejected: 2026-11 지하철 광고 설문.xlsx" in as_text(message)
