@@ -8,6 +8,7 @@ so that delivery is tested against the protocol rather than against a mock.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -135,7 +136,13 @@ class SlackSink:
         self.stop()
 
 
-def _unescape(text: str) -> str:
+_DATE_TOKEN = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+
+
+def _for_terminal(text: str) -> str:
+    """Slack's date tokens and links as a terminal can show them, then its escapes undone."""
+    text = _LINK.sub(lambda m: f"{m.group(2)}: {m.group(1)}", _DATE_TOKEN.sub(r"\1", text))
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -156,4 +163,4 @@ def as_text(message: SinkMessage) -> str:
             lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
     if not message.blocks:
         lines.append(message.text)
-    return _unescape("\n".join(lines))
+    return _for_terminal("\n".join(lines))

@@ -50,6 +50,7 @@ def deliver_once(*, alert: Alert, sender: SlackSender) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config.register_lambda_context(context)
     alerts = read_alerts(event)
+    metrics.add_metric(name="AlertsReceived", unit=MetricUnit.Count, value=len(alerts))
     for alert in alerts:
         if not alert.recognised:
             logger.warning("Unrecognised alert source", extra={"alert_title": alert.title, "event": event})

@@ -1,0 +1,122 @@
+"""`make demo`: shoplake end to end on this machine, one stage per capability.
+
+Slack is a local sink whose messages are printed here, unless SHOPLAKE_SLACK_WEBHOOK_URL
+or SHOPLAKE_SLACK_BOT_TOKEN is set, in which case the messages really go to Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from local_stack.slack_sink import SlackSink, api_error, as_text
+from local_stack.stack import LocalStack
+from local_stack.template import ROOT
+from shoplake.notices import Notice, publish
+
+
+@dataclass(frozen=True)
+class Demo:
+    stack: LocalStack
+    sink: SlackSink | None
+
+    def say(self, text: str) -> None:
+        print(f"  · {text}")
+
+    def show_slack(self, since: int) -> int:
+        if self.sink is None:
+            for invocation in self.stack.router.history[since:]:
+                print(f"    {invocation.function}: {invocation.result or invocation.error}")
+            return len(self.stack.router.history)
+        for message in self.sink.messages[since:]:
+            print("\n".join("    " + line for line in as_text(message).splitlines()))
+        return len(self.sink.messages)
+
+
+def _event(path: str) -> dict[str, Any]:
+    return json.loads((ROOT / "events" / path).read_text(encoding="utf-8"))
+
+
+def _put_event(demo: Demo, event: dict[str, Any]) -> None:
+    demo.stack.client("events").put_events(
+        Entries=[
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+                "Resources": event["resources"],
+            }
+        ]
+    )
+
+
+def alerting(demo: Demo) -> None:
+    stack, topic = demo.stack, demo.stack.output("AlertTopicArn")
+    seen = 0 if demo.sink is None else len(demo.sink.messages)
+    alarm = _event("slack_notifier/sns_alarm_web_5xx.json")["Records"][0]["Sns"]
+    demo.say("CloudWatch publishes the alarm shoplake-dev-web-5xx to the alert topic")
+    stack.client("sns").publish(TopicArn=topic, Message=alarm["Message"], Subject=alarm["Subject"][:100])
+    demo.say("EventBridge delivers the same alarm transition (it must not be posted twice)")
+    _put_event(demo, _event("slack_notifier/eventbridge_alarm_web_5xx.json"))
+    demo.say("CodePipeline reports a failed deployment on EventBridge")
+    _put_event(demo, _event("slack_notifier/eventbridge_pipeline_failed.json"))
+    demo.say("a shoplake function publishes a notice (a rejected survey file)")
+    notice = Notice.from_message(json.loads(_event("slack_notifier/sns_notice_survey_rejected.json")["Records"][0]["Sns"]["Message"]))
+    publish(stack.client("sns"), topic, notice)
+    invocations = stack.deliver_pending()
+    posted = demo.show_slack(seen) - seen if demo.sink is not None else len(invocations)
+    demo.say(f"the notifier ran {len(invocations)} times and posted {posted} messages (above)")
+    if demo.sink is not None:
+        demo.say(f"{len(invocations) - posted} duplicate (the alarm's EventBridge copy) was answered from the dedupe table")
+    if demo.sink is not None:
+        demo.say("Slack now answers channel_not_found (the channel was archived); a Glue job fails")
+        demo.sink.answer_next(*[api_error("channel_not_found")] * 3)
+        _put_event(demo, _event("slack_notifier/eventbridge_glue_job_failed.json"))
+        (failed,) = stack.deliver_pending()
+        queue = stack.output("AlertDeadLetterQueueUrl")
+        kept = stack.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
+        demo.say(
+            f"after {failed.attempts} attempts ({failed.error}) the alert is kept: "
+            f"{kept['Attributes']['ApproximateNumberOfMessages']} message(s) in {queue.rsplit('/', 1)[-1]}"
+        )
+
+
+STAGES: list[tuple[str, Callable[[Demo], None]]] = [
+    ("Alerting: every alert reaches Slack, once, and none is lost", alerting),
+]
+
+
+def _slack_secret() -> dict[str, str] | None:
+    if os.environ.get("SHOPLAKE_SLACK_WEBHOOK_URL"):
+        return {"webhook_url": os.environ["SHOPLAKE_SLACK_WEBHOOK_URL"]}
+    if os.environ.get("SHOPLAKE_SLACK_BOT_TOKEN"):
+        return {"bot_token": os.environ["SHOPLAKE_SLACK_BOT_TOKEN"]}
+    return None
+
+
+def main() -> int:
+    secret = _slack_secret()
+    sink = None if secret else SlackSink().start()
+    print("shoplake demo: the whole system on this machine (moto for AWS, functions in-process)")
+    print(f"  Slack: {'the real Slack workspace (configured by environment)' if secret else 'a local sink, printed below'}")
+    try:
+        with LocalStack(slack_sink=sink, slack_secret=secret) as stack:
+            print(f"  moto server at {stack.endpoint_url}; resources from template.yaml: {len(stack.stack.resources)}")
+            print(f"  function logs in {stack.work_dir / 'logs'}")
+            demo = Demo(stack, sink)
+            for number, (title, stage) in enumerate(STAGES, start=1):
+                print(f"\n[{number}/{len(STAGES)}] {title}")
+                stage(demo)
+    finally:
+        if sink is not None:
+            sink.stop()
+    print("\ndemo finished")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
