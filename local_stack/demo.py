@@ -38,7 +38,8 @@ class Demo:
 
 
 def _event(path: str) -> dict[str, Any]:
-    return json.loads((ROOT / "events" / path).read_text(encoding="utf-8"))
+    event: dict[str, Any] = json.loads((ROOT / "events" / path).read_text(encoding="utf-8"))
+    return event
 
 
 def _put_event(demo: Demo, event: dict[str, Any]) -> None:
@@ -65,13 +66,17 @@ def alerting(demo: Demo) -> None:
     demo.say("CodePipeline reports a failed deployment on EventBridge")
     _put_event(demo, _event("slack_notifier/eventbridge_pipeline_failed.json"))
     demo.say("a shoplake function publishes a notice (a rejected survey file)")
-    notice = Notice.from_message(json.loads(_event("slack_notifier/sns_notice_survey_rejected.json")["Records"][0]["Sns"]["Message"]))
+    notice = Notice.from_message(
+        json.loads(_event("slack_notifier/sns_notice_survey_rejected.json")["Records"][0]["Sns"]["Message"])
+    )
     publish(stack.client("sns"), topic, notice)
     invocations = stack.deliver_pending()
     posted = demo.show_slack(seen) - seen if demo.sink is not None else len(invocations)
     demo.say(f"the notifier ran {len(invocations)} times and posted {posted} messages (above)")
     if demo.sink is not None:
-        demo.say(f"{len(invocations) - posted} duplicate (the alarm's EventBridge copy) was answered from the dedupe table")
+        demo.say(
+            f"{len(invocations) - posted} duplicate (the alarm's EventBridge copy) was answered from the dedupe table"
+        )
     if demo.sink is not None:
         demo.say("Slack now answers channel_not_found (the channel was archived); a Glue job fails")
         demo.sink.answer_next(*[api_error("channel_not_found")] * 3)
@@ -102,7 +107,8 @@ def main() -> int:
     secret = _slack_secret()
     sink = None if secret else SlackSink().start()
     print("shoplake demo: the whole system on this machine (moto for AWS, functions in-process)")
-    print(f"  Slack: {'the real Slack workspace (configured by environment)' if secret else 'a local sink, printed below'}")
+    slack = "the real Slack workspace (configured by environment)" if secret else "a local sink, printed below"
+    print(f"  Slack: {slack}")
     try:
         with LocalStack(slack_sink=sink, slack_secret=secret) as stack:
             print(f"  moto server at {stack.endpoint_url}; resources from template.yaml: {len(stack.stack.resources)}")

@@ -42,7 +42,11 @@ def _sns_record(body: Mapping[str, Any], subscription_arn: str) -> dict[str, Any
         "UnsubscribeUrl": body.get("UnsubscribeURL", "local"),
         "MessageAttributes": body.get("MessageAttributes") or {},
     }
-    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription_arn, "Sns": sns}]}
+    return {
+        "Records": [
+            {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription_arn, "Sns": sns}
+        ]
+    }
 
 
 class EventRouter:
@@ -64,7 +68,7 @@ class EventRouter:
 
     def wire(self) -> None:
         resolver = self.stack.resolver
-        for logical_id, function in self.functions.items():
+        for logical_id in self.functions:
             for event_name, spec in (self.stack.properties[logical_id].get("Events") or {}).items():
                 kind, props = spec["Type"], resolver.resolve(spec.get("Properties") or {})
                 wiring: dict[str, Callable[[str, str, dict[str, Any]], None]] = {
@@ -147,17 +151,21 @@ class EventRouter:
         function, props = self.schedules[event_name]
         moment = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
         payload = props.get("Input")
-        event = json.loads(payload) if isinstance(payload, str) else {
-            "version": "0",
-            "id": f"local-{event_name}-{moment}",
-            "detail-type": "Scheduled Event",
-            "source": "aws.scheduler" if "ScheduleExpressionTimezone" in props else "aws.events",
-            "account": ACCOUNT_ID,
-            "time": moment,
-            "region": REGION,
-            "resources": [f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{event_name}"],
-            "detail": {},
-        }
+        event = (
+            json.loads(payload)
+            if isinstance(payload, str)
+            else {
+                "version": "0",
+                "id": f"local-{event_name}-{moment}",
+                "detail-type": "Scheduled Event",
+                "source": "aws.scheduler" if "ScheduleExpressionTimezone" in props else "aws.events",
+                "account": ACCOUNT_ID,
+                "time": moment,
+                "region": REGION,
+                "resources": [f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{event_name}"],
+                "detail": {},
+            }
+        )
         invocation = self.functions[function].invoke_async(event, self.session)
         self.history.append(invocation)
         return invocation

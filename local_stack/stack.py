@@ -29,14 +29,14 @@ LOCAL_CREDENTIALS = {
 }
 
 
-class _EndpointSession(boto3.Session):
+class _EndpointSession(boto3.Session):  # type: ignore[misc]  # boto3 ships no type hints
     """A session whose clients all talk to the local moto server, whatever the environment says."""
 
     def __init__(self, endpoint_url: str | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._endpoint_url = endpoint_url
 
-    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self._endpoint_url)
         return super().client(*args, **kwargs)
 
@@ -80,9 +80,8 @@ class LocalStack:
             host, port = self._server.get_host_and_port()
             self.endpoint_url = f"http://{host}:{port}"
             # moto's backends live in this process: start from an empty account every time.
-            urllib.request.urlopen(  # noqa: S310 - our own moto server on loopback
-                urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-            ).close()
+            reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+            urllib.request.urlopen(reset).close()  # noqa: S310 - our own moto server on loopback
             local_env["AWS_ENDPOINT_URL"] = self.endpoint_url
         else:
             assert self._mock is not None
@@ -127,7 +126,7 @@ class LocalStack:
         return self.stack.outputs()[name]
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)  # type: ignore[call-overload]
+        return self.session.client(service)
 
     def deliver_pending(self) -> list[Invocation]:
         return self.router.deliver_pending()

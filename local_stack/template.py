@@ -38,7 +38,8 @@ def _plain(node: Any) -> Any:
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    return _plain(loads(path.read_text(encoding="utf-8"), str(path)))
+    template: dict[str, Any] = _plain(loads(path.read_text(encoding="utf-8"), str(path)))
+    return template
 
 
 def samconfig_parameters(config_env: str = "dev", path: Path = SAMCONFIG_PATH) -> dict[str, str]:
@@ -124,7 +125,7 @@ class Resolver:
         if not isinstance(node, Mapping):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::Sub":

@@ -39,7 +39,9 @@ idempotency_config = IdempotencyConfig(
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
 
 
-@idempotent_function(data_keyword_argument="alert", persistence_store=persistence, config=idempotency_config)
+@idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator factory is untyped
+    data_keyword_argument="alert", persistence_store=persistence, config=idempotency_config
+)
 def deliver_once(*, alert: Alert, sender: SlackSender) -> dict[str, Any]:
     return notify(alert, routing=ROUTING, sender=sender)
 

@@ -240,7 +240,9 @@ def test_data_quality_with_failed_rules_is_a_warning() -> None:
 
 
 def test_stepfunctions_failure_carries_error_cause_and_duration() -> None:
-    alert = _only(shared_event("eventbridge_stepfunctions_execution_failed_with_error_cause_redrive__aws-lambda-dotnet.json"))
+    alert = _only(
+        shared_event("eventbridge_stepfunctions_execution_failed_with_error_cause_redrive__aws-lambda-dotnet.json")
+    )
     fields = dict(alert.fields)
     assert fields["Duration"] == "0m 05s"
     assert "Error" in fields

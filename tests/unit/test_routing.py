@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 
+from local_stack.template import load_template
 from shoplake.alerts.model import Category, Severity
 from shoplake.alerts.routing import Routing, RoutingError
-from local_stack.template import load_template
 from tests.unit.test_slack_blocks import ALERT
 
 CONFIG = '{"default": "#alerts", "by_severity": {"critical": "#oncall"}, "by_category": {"deployment": "#deploys"}}'
@@ -47,5 +48,5 @@ def test_the_templates_default_routing_is_valid() -> None:
     ],
 )
 def test_bad_routing_names_the_key(config: str, message: str) -> None:
-    with pytest.raises(RoutingError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(RoutingError, match=re.escape(message)):
         Routing.from_json(config)

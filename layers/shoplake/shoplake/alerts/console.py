@@ -79,7 +79,8 @@ def glue_job_run(region: str | None, job_name: str, run_id: str | None) -> str |
 def glue_table_quality(region: str | None, database: str, table: str) -> str | None:
     if not region:
         return None
-    return f"{_home('glue', region)}#/v2/data-catalog/tables/view/{quote(table)}?database={quote(database)}&tab=dataQuality"
+    view = f"#/v2/data-catalog/tables/view/{quote(table)}?database={quote(database)}&tab=dataQuality"
+    return f"{_home('glue', region)}{view}"
 
 
 def stepfunctions_execution(region: str | None, execution_arn: str) -> str | None:

@@ -113,8 +113,14 @@ class _WithinDeadline(RetryHandler):
 
 
 class _AnyServerError(ServerErrorRetryHandler):
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return response is not None and 500 <= response.status_code < 600
 
 

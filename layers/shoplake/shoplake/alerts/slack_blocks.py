@@ -55,7 +55,9 @@ def where_text(alert: Alert) -> str:
 
 def fallback_text(alert: Alert) -> str:
     _, label = SEVERITY_LABEL[alert.severity]
-    when = alert.occurred_at.replace("T", " ").split(".")[0].rstrip("Z") + " UTC" if alert.occurred_at else "unknown time"
+    when = (
+        alert.occurred_at.replace("T", " ").split(".")[0].rstrip("Z") + " UTC" if alert.occurred_at else "unknown time"
+    )
     return f"[{label}] {alert.title} — {alert.source} {alert.resource} in {where_text(alert)} at {when}"
 
 
@@ -73,7 +75,10 @@ def render(alert: Alert) -> SlackMessage:
         for name, value in facts
     ]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _cut(f"{emoji} {alert.title}", _HEADER_MAX), "emoji": True}},
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _cut(f"{emoji} {alert.title}", _HEADER_MAX), "emoji": True},
+        },
         {"type": "section", "text": {"type": "mrkdwn", "text": _cut(_summary_mrkdwn(alert.summary), _TEXT_MAX)}},
     ]
     for start in range(0, len(rendered), _FIELDS_PER_SECTION):

@@ -83,7 +83,8 @@ def read_alerts(payload: Mapping[str, Any]) -> list[Alert]:
     records = payload.get("Records")
     if isinstance(records, list):
         return [
-            read_sns(r["Sns"]) if isinstance(r, Mapping) and isinstance(r.get("Sns"), Mapping)
+            read_sns(r["Sns"])
+            if isinstance(r, Mapping) and isinstance(r.get("Sns"), Mapping)
             else unrecognised.from_payload(r if isinstance(r, Mapping) else {"record": r})
             for r in records
         ]

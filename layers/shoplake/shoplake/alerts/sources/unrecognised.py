@@ -13,6 +13,7 @@ from shoplake.alerts.sources.eventbridge import EventEnvelope
 
 _MAX_KEY_FIELDS = 6
 _MAX_VALUE = 200
+_MAX_TEXT = 1500
 
 
 def _fingerprint(value: object) -> str:
@@ -66,7 +67,7 @@ def from_sns(sns: Mapping[str, Any], parsed: object, why: str | None = None) -> 
         text = "The message's key fields are below; the whole message is in the notifier's log."
     else:
         fields = []
-        text = message if len(message) <= 1500 else message[:1499] + "…"
+        text = message if len(message) <= _MAX_TEXT else message[: _MAX_TEXT - 1] + "…"
     summary = f"A message on *{topic}* that shoplake has no format for"
     summary += f" ({why})." if why else "."
     return Alert(
