@@ -20,7 +20,7 @@ TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.y
 .PHONY: help test demo bench build invoke lint typecheck templates pytest format clean
 
 help:
-	@echo "make test    - format check, lint, type check, template checks, all tests"
+	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
 	@echo "make demo    - the whole system, locally, end to end"
 	@echo "make bench   - the benchmarks in bench/"
 	@echo "make build   - sam build"
@@ -37,7 +37,7 @@ $(TOOLS_BIN)/.ready: requirements/tools.txt
 	$(TOOLS_BIN)/pip install --quiet -r requirements/tools.txt
 	touch $@
 
-test: lint typecheck templates pytest
+test: lint typecheck templates build pytest
 
 lint: $(BIN)/.ready
 	$(BIN)/ruff format --check .

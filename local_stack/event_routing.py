@@ -106,8 +106,10 @@ class EventRouter:
         url, arn = self._tap_queue(function, event_name)
         events = props["Events"] if isinstance(props["Events"], list) else [props["Events"]]
         configuration: dict[str, Any] = {"Id": f"{function}-{event_name}", "QueueArn": arn, "Events": events}
-        if props.get("Filter"):
-            configuration["Filter"] = props["Filter"]
+        rules = ((props.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+        if rules:
+            # CloudFormation's S3Key.Rules is the API's Key.FilterRules.
+            configuration["Filter"] = {"Key": {"FilterRules": rules}}
         self._bucket_queues.setdefault(props["Bucket"], []).append(configuration)
         self.taps.append(Tap(function, event_name, "S3", url))
 
@@ -117,8 +119,12 @@ class EventRouter:
     def _payload(self, tap: Tap, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
         if tap.kind == "SNS":
             return _sns_record(body, self._subscriptions[tap.queue_url])
-        if tap.kind == "S3" and "Records" not in body:
-            return None  # s3:TestEvent, sent once when the notification is configured
+        if tap.kind == "S3":
+            if "Records" not in body:
+                return None  # s3:TestEvent, sent once when the notification is configured
+            # S3 form-encodes keys but leaves "/" alone; moto encodes it as %2F.
+            for record in body["Records"]:
+                record["s3"]["object"]["key"] = record["s3"]["object"]["key"].replace("%2F", "/")
         if tap.kind == "EventBridge":
             # moto leaves out the account EventBridge stamps on every event.
             return {"account": ACCOUNT_ID, **body}

@@ -28,7 +28,6 @@ from typing import IO, Any
 import boto3
 
 from local_stack.provision import Stack
-from local_stack.template import ROOT
 
 # Environment every local function gets on top of its own: there is no X-Ray daemon here.
 LOCAL_RUNTIME_ENV = {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
@@ -181,13 +180,13 @@ def load_functions(stack: Stack, log_dir: Path, extra_env: Mapping[str, str]) ->
     functions = {}
     for logical_id in stack.logical_ids_of_type("AWS::Serverless::Function"):
         props = stack.properties[logical_id]
-        code = ROOT / props["CodeUri"]
+        code = stack.base_dir / props["CodeUri"]
         module_name, handler_name = props["Handler"].rsplit(".", 1)
         layer_paths = []
         for layer_arn in props.get("Layers") or []:
             for layer_id in stack.logical_ids_of_type("AWS::Serverless::LayerVersion"):
                 if stack.ref(layer_id) == layer_arn:
-                    layer_paths.append(ROOT / stack.properties[layer_id]["ContentUri"])
+                    layer_paths.append(stack.base_dir / stack.properties[layer_id]["ContentUri"])
         invoke_config = props.get("EventInvokeConfig") or {}
         on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         name = stack.ref(logical_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,6 +31,7 @@ class Created:
 class Stack:
     template: Mapping[str, Any]
     resolver: Resolver
+    base_dir: Path
     resources: dict[str, Created] = field(default_factory=dict)
     properties: dict[str, dict[str, Any]] = field(default_factory=dict)
     not_emulated: dict[str, str] = field(default_factory=dict)
@@ -172,7 +174,10 @@ def _order(resources: Mapping[str, Any]) -> list[str]:
     return ordered
 
 
-def provision(session: boto3.Session, template: Mapping[str, Any], parameters: Mapping[str, str]) -> Stack:
+def provision(
+    session: boto3.Session, template: Mapping[str, Any], parameters: Mapping[str, str], base_dir: Path
+) -> Stack:
+    """Create the template's resources; `base_dir` is where its CodeUri and ContentUri paths start."""
     pseudo = {
         "AWS::AccountId": ACCOUNT_ID,
         "AWS::Region": REGION,
@@ -181,7 +186,7 @@ def provision(session: boto3.Session, template: Mapping[str, Any], parameters: M
         "AWS::URLSuffix": "amazonaws.com",
     }
     resolver = Resolver.for_template(template, parameters, pseudo)
-    stack = Stack(template=template, resolver=resolver)
+    stack = Stack(template=template, resolver=resolver, base_dir=base_dir)
     resolver.ref_of = stack.ref
     resolver.attr_of = stack.attr
     for logical_id in _order(template["Resources"]):

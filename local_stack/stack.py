@@ -18,7 +18,7 @@ from local_stack.event_routing import EventRouter
 from local_stack.functions import Invocation, LocalFunction, load_functions
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink
-from local_stack.template import ROOT, load_template, samconfig_parameters
+from local_stack.template import ROOT, TEMPLATE_PATH, load_template, samconfig_parameters
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -58,8 +58,11 @@ class LocalStack:
         slack_secret: Mapping[str, Any] | None = None,
         work_dir: Path = ROOT / ".local",
         server: bool = True,
+        template_path: Path = TEMPLATE_PATH,
     ) -> None:
-        self.parameters = {**samconfig_parameters(config_env), **(parameters or {})}
+        self.template_path = template_path
+        defaults = samconfig_parameters(config_env) if template_path == TEMPLATE_PATH else {}
+        self.parameters = {**defaults, **(parameters or {})}
         self.slack_sink = slack_sink
         self.slack_secret = slack_secret
         self.work_dir = work_dir
@@ -95,7 +98,9 @@ class LocalStack:
             aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
         )
-        self.stack = provision(self.session, load_template(), self.parameters)
+        self.stack = provision(
+            self.session, load_template(self.template_path), self.parameters, self.template_path.parent
+        )
         self._create_slack_secret()
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env)
         self.router = EventRouter(self.session, self.stack, self.functions)
@@ -112,15 +117,16 @@ class LocalStack:
 
     def _create_slack_secret(self) -> None:
         # The one resource the template expects to exist already (README: "Before the first deploy").
+        name = self.stack.resolver.parameters.get("SlackSecretName")
+        if name is None:
+            return
         if self.slack_secret is not None:
             secret: Mapping[str, Any] = self.slack_secret
         elif self.slack_sink is not None:
             secret = {"bot_token": "xoxb-local-sink", "api_base_url": self.slack_sink.api_base_url}
         else:
             raise ValueError("LocalStack needs a slack_sink or a slack_secret")
-        self.session.client("secretsmanager").create_secret(
-            Name=self.parameters["SlackSecretName"], SecretString=json.dumps(secret)
-        )
+        self.session.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(secret))
 
     def output(self, name: str) -> Any:
         return self.stack.outputs()[name]

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.slack_blocks import render
 from shoplake.alerts.sources import read_alerts
-from tests.conftest import our_event, shared_event, shared_event_names
+from tests.conftest import OUR_EVENTS, our_event, shared_event, shared_event_names
 
 ALERT_SOURCE_PREFIXES = ("cloudwatch_", "codestar_", "eventbridge_", "sns_")
 NOT_ALERT_SOURCES = ("eventbridge_s3_", "eventbridge_scheduled_")
@@ -328,3 +329,35 @@ def test_payload_of_no_known_shape_is_still_an_alert() -> None:
     alert = _only({"hello": "world"})
     assert not alert.recognised
     assert dict(alert.fields)["hello"] == "world"
+
+
+# events/slack_notifier/<file> -> the fallback line's start: severity, title
+OUR_SAMPLES = {
+    "eventbridge_alarm_web_5xx.json": "[Critical] ALARM: shoplake-dev-web-5xx",
+    "eventbridge_glue_job_failed.json": "[Critical] Glue job shoplake-dev-clean failed",
+    "eventbridge_nightly_etl_failed.json": "[Critical] shoplake-dev-nightly-etl failed",
+    "eventbridge_pipeline_failed.json": "[Critical] Pipeline shoplake-dev-delivery failed",
+    "eventbridge_unrecognised_ec2_state_change.json": "[Info] EC2 Instance State-change Notification (aws.ec2)",
+    "sns_alarm_web_5xx.json": "[Critical] ALARM: shoplake-dev-web-5xx",
+    "sns_notice_survey_rejected.json": "[Warning] Survey file rejected: 2026-11 지하철 광고 설문.xlsx",
+}
+
+
+def test_every_sample_in_events_is_specified() -> None:
+    assert {p.name for p in OUR_EVENTS.glob("slack_notifier/*.json")} == set(OUR_SAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(OUR_SAMPLES))
+def test_our_sample_becomes_the_right_message(name: str) -> None:
+    (alert,) = read_alerts(our_event(f"slack_notifier/{name}"))
+    assert render(alert).text.startswith(OUR_SAMPLES[name] + " — ")
+    assert alert.account == "123456789012"
+    assert alert.region == "ap-northeast-2"
+
+
+def test_nightly_etl_failure_names_the_failing_step_and_error() -> None:
+    (alert,) = read_alerts(our_event("slack_notifier/eventbridge_nightly_etl_failed.json"))
+    fields = dict(alert.fields)
+    assert fields["Error"] == "Glue.ConcurrentRunsExceededException"
+    assert fields["Cause"] == "Clean step: Concurrent runs exceeded for shoplake-dev-clean"
+    assert fields["Duration"] == "22m 00s"
