@@ -47,7 +47,7 @@ def execution_state_change(event: EventEnvelope) -> Alert:
     summary = f"Pipeline *{pipeline}* {_VERB.get(state, f'is {state}')}."
     if state == "FAILED" and failure.get("failedStage"):
         summary += f" The {failure['failedStage']} stage failed; nothing after it was deployed."
-    return Alert(
+    return event.alert(
         title=f"Pipeline {pipeline} {_VERB.get(state, state.lower())}",
         summary=summary,
         severity=_SEVERITY.get(state, Severity.INFO),
@@ -55,10 +55,6 @@ def execution_state_change(event: EventEnvelope) -> Alert:
         source="CodePipeline",
         resource=pipeline,
         dedupe_key=f"pipeline:{pipeline}:{execution_id}:{state}",
-        detail_type=event.detail_type,
-        account=event.account,
-        region=event.region,
-        occurred_at=event.time,
         console_url=console.codepipeline_execution(event.region, pipeline, execution_id),
         fields=tuple(fields),
     )

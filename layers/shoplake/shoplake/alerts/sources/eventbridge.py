@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shoplake.alerts.model import Alert
 from shoplake.alerts.timestamps import to_utc_iso
 
 
@@ -20,6 +21,16 @@ class EventEnvelope:
     resources: tuple[str, ...]
     detail: Mapping[str, Any]
     raw: Mapping[str, Any]
+
+    def alert(self, **fields: Any) -> Alert:
+        """An alert about this event: where and when default to the event's own."""
+        where_and_when = {
+            "account": self.account,
+            "region": self.region,
+            "occurred_at": self.time,
+            "detail_type": self.detail_type,
+        }
+        return Alert(**{**where_and_when, **fields})
 
 
 def is_event(message: Mapping[str, Any]) -> bool:

@@ -31,7 +31,7 @@ def job_state_change(event: EventEnvelope) -> Alert:
     summary = f"Glue job *{job}* {_JOB_VERB.get(state, f'is {state}')}."
     if message:
         summary += f"\n> {message}"
-    return Alert(
+    return event.alert(
         title=f"Glue job {job} {_JOB_VERB.get(state, state.lower())}",
         summary=summary,
         severity=_JOB_SEVERITY.get(state, Severity.INFO),
@@ -39,10 +39,6 @@ def job_state_change(event: EventEnvelope) -> Alert:
         source="AWS Glue",
         resource=job,
         dedupe_key=f"glue-job:{job}:{run_id}:{state}",
-        detail_type=event.detail_type,
-        account=event.account,
-        region=event.region,
-        occurred_at=event.time,
         console_url=console.glue_job_run(event.region, job, run_id),
         fields=(("State", state), ("Run", str(run_id)), ("Message", message or "—")),
     )
@@ -71,7 +67,7 @@ def data_quality_results(event: EventEnvelope) -> Alert:
     else:
         severity, verdict = Severity.SUCCESS, f"passed all {passed} rules"
     score_text = f"{float(score):.0%}" if isinstance(score, int | float) else "—"
-    return Alert(
+    return event.alert(
         title=f"Data quality {resource}: {verdict}",
         summary=f"Data quality on *{resource}* {verdict} (score {score_text}).",
         severity=severity,
@@ -79,10 +75,6 @@ def data_quality_results(event: EventEnvelope) -> Alert:
         source="Glue Data Quality",
         resource=resource,
         dedupe_key=f"glue-dq:{detail.get('resultID') or context.get('runId') or event.event_id}",
-        detail_type=event.detail_type,
-        account=event.account,
-        region=event.region,
-        occurred_at=event.time,
         console_url=link,
         fields=(
             ("Rulesets", rulesets),

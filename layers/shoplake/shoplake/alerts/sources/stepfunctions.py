@@ -54,7 +54,7 @@ def execution_status_change(event: EventEnvelope) -> Alert:
     summary += f" after {took}." if took and status != "RUNNING" else "."
     if status == "FAILED" and not detail.get("error"):
         summary += " Open the execution to see which step failed."
-    return Alert(
+    return event.alert(
         title=f"{machine} {_VERB.get(status, status.lower())}",
         summary=summary,
         severity=_SEVERITY.get(status, Severity.INFO),
@@ -62,8 +62,6 @@ def execution_status_change(event: EventEnvelope) -> Alert:
         source="Step Functions",
         resource=machine,
         dedupe_key=f"sfn:{execution_arn}:{status}",
-        detail_type=event.detail_type,
-        account=event.account,
         region=event.region or console.region_of_arn(execution_arn),
         occurred_at=to_utc_iso(detail.get("stopDate") or detail.get("startDate")) or event.time,
         console_url=console.stepfunctions_execution(event.region, execution_arn),
