@@ -13,6 +13,8 @@ export AWS_DEFAULT_REGION ?= ap-northeast-2
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
+# The shared layer's package and the local stack import as they do in Lambda and in the tests.
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shoplake
 
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
