@@ -1,0 +1,65 @@
+"""Survey parser: a file dropped in the survey inbox becomes typed Parquet in the lake, or is quarantined."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shoplake.notices import publish
+from shoplake.s3_notifications import objects_created
+from shoplake.surveys.forms import all_forms
+from shoplake.surveys.ingest import IngestConfig, ingest
+from shoplake.surveys.report import notice_for
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+s3 = boto3.client("s3")
+sns = boto3.client("sns")
+
+ALERT_TOPIC_ARN = os.environ["ALERT_TOPIC_ARN"]
+# The fast reader holds a sheet in memory; it may use this share of the function's memory.
+MEMORY_SHARE_FOR_SHEET = 0.4
+CONFIG = IngestConfig(
+    lake_bucket=os.environ["LAKE_BUCKET"],
+    forms=all_forms(),
+    max_upload_bytes=int(os.environ["MAX_UPLOAD_BYTES"]),
+    memory_budget_bytes=int(int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")) * 2**20 * MEMORY_SHARE_FOR_SHEET),
+)
+idempotency_config = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", raise_on_no_idempotency_key=True)
+persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
+
+
+@idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator factory is untyped
+    data_keyword_argument="upload", persistence_store=persistence, config=idempotency_config
+)
+def handle_upload(*, upload: dict[str, Any]) -> dict[str, Any]:
+    outcome = ingest(s3, upload["bucket"], upload["key"], CONFIG)
+    logger.info("Survey file handled", extra={"outcome": outcome.as_dict()})
+    metrics.add_metric(name="SurveyRowsIngested", unit=MetricUnit.Count, value=outcome.rows_ingested)
+    metrics.add_metric(name="SurveyRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
+    if outcome.status == "already_handled":
+        return outcome.as_dict()
+    metrics.add_metric(name=f"SurveyFiles{outcome.status.title()}", unit=MetricUnit.Count, value=1)
+    publish(sns, ALERT_TOPIC_ARN, notice_for(outcome))
+    return outcome.as_dict()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency_config.register_lambda_context(context)
+    uploads = objects_created(event)
+    metrics.add_metric(name="SurveyFilesReceived", unit=MetricUnit.Count, value=len(uploads))
+    return {"files": [handle_upload(upload=upload.as_dict()) for upload in uploads]}

@@ -1,0 +1,37 @@
+"""Where everything lives in shoplake's buckets: the one place prefixes are spelled.
+
+template.yaml repeats some of them where CloudFormation needs literals (the survey
+trigger's prefix, the Glue tables' locations); a test holds the two together.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# The survey bucket, where staff drop files and can see what became of them.
+SURVEY_INBOX = "inbox/"
+SURVEY_PROCESSED = "processed/"
+SURVEY_QUARANTINE = "quarantine/"
+QUARANTINE_REPORT_SUFFIX = ".report.json"
+
+# The lake bucket.
+SURVEY_DATA = "surveys/"
+SURVEY_REJECTS = "survey_rejects/"
+
+
+def partition_path(day: date) -> str:
+    """Hive-style, zero-padded: what Athena's partition projection for year/month/day reads."""
+    return f"year={day.year:04d}/month={day.month:02d}/day={day.day:02d}/"
+
+
+def survey_table_prefix(table: str) -> str:
+    return f"{SURVEY_DATA}{table}/"
+
+
+def survey_rejects_prefix(table: str) -> str:
+    return f"{SURVEY_REJECTS}{table}/"
+
+
+def moved_key(inbox_key: str, destination: str) -> str:
+    """inbox/2026/설문.xlsx -> processed/2026/설문.xlsx (or quarantine/...): the path under the inbox is kept."""
+    return destination + inbox_key.removeprefix(SURVEY_INBOX)

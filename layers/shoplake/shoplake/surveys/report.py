@@ -1,0 +1,63 @@
+"""The uploader's Slack message about one survey file, as a shoplake notice."""
+
+from __future__ import annotations
+
+from shoplake.alerts.model import Severity
+from shoplake.notices import Notice, NoticeKind
+from shoplake.surveys.ingest import Outcome
+
+SHOWN_PROBLEMS = 3
+
+
+def _problem_lines(outcome: Outcome) -> str:
+    lines = [
+        f"row {p['row']}, {p['column']} ({p['header']}): {p['reason']}" for p in outcome.problems[:SHOWN_PROBLEMS]
+    ]
+    more = outcome.rows_rejected - len({p["row"] for p in outcome.problems[:SHOWN_PROBLEMS]})
+    if more > 0:
+        lines.append(f"… and {more} more row(s)")
+    return "\n".join(lines)
+
+
+def notice_for(outcome: Outcome) -> Notice:
+    fields: dict[str, str] = {}
+    if outcome.form:
+        fields["Form"] = outcome.form + (f" (sheet {outcome.sheet})" if outcome.sheet and outcome.sheet != "csv" else "")
+    if outcome.status == "quarantined":
+        fields["Reason"] = outcome.reason or "unknown"
+        if outcome.problems:
+            fields["First problems"] = _problem_lines(outcome)
+        fields["File now"] = outcome.original_now or "—"
+        fields["Report"] = outcome.report or "—"
+        return Notice(
+            kind=NoticeKind.SURVEY_REJECTED,
+            severity=Severity.WARNING,
+            title=f"Survey file quarantined: {outcome.file_name}",
+            summary=f"*{outcome.file_name}* was not ingested: {outcome.reason}. "
+            "The original is kept in quarantine with a report beside it; fix the file and upload it again.",
+            resource=outcome.source,
+            fields=fields,
+        )
+    fields["Rows ingested"] = f"{outcome.rows_ingested:,}"
+    fields["Rows rejected"] = f"{outcome.rows_rejected:,}"
+    if outcome.problems:
+        fields["First problems"] = _problem_lines(outcome)
+    if outcome.outputs:
+        fields["Data"] = outcome.outputs[0].rsplit("/", 4)[0] + "/" + (
+            f" ({len(outcome.outputs)} day partitions)" if len(outcome.outputs) > 1 else ""
+        )
+    if outcome.rejects:
+        fields["Rejected rows"] = outcome.rejects
+    if outcome.ignored_columns:
+        fields["Ignored columns"] = ", ".join(outcome.ignored_columns)
+    fields["File now"] = outcome.original_now or "—"
+    rejected = f", {outcome.rows_rejected:,} rejected" if outcome.rows_rejected else ""
+    return Notice(
+        kind=NoticeKind.INGESTION_SUMMARY,
+        severity=Severity.WARNING if outcome.rows_rejected or outcome.ignored_columns else Severity.SUCCESS,
+        title=f"Survey ingested: {outcome.file_name} ({outcome.rows_ingested:,} rows{rejected})",
+        summary=f"*{outcome.file_name}* is in the lake as {outcome.form}: {outcome.rows_ingested:,} rows ingested"
+        + (f", {outcome.rows_rejected:,} rejected (listed in the rejects file)." if outcome.rows_rejected else "."),
+        resource=outcome.source,
+        fields=fields,
+    )

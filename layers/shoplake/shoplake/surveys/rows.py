@@ -1,0 +1,322 @@
+"""From raw cells to typed rows: find the header, convert each value, say what is wrong where.
+
+Every problem names its row (as Excel numbers it), its column (letter and header) and
+the reason. Values arrive as whatever the reader stored (text, numbers, dates, Excel
+serial numbers, numbers typed as text) and leave as the form's declared type.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from shoplake.surveys.forms import Column, Form, normalise_label
+from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
+
+# Text that a spreadsheet would run as a formula when someone opens an export of it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_LIST_SPLIT = re.compile(r"\s*[,;/·\n]\s*")
+_EXCEL_EPOCH = {False: datetime(1899, 12, 30), True: datetime(1904, 1, 1)}
+_DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+)
+_KOREAN_DATETIME = re.compile(
+    r"^(\d{4})\.\s*(\d{1,2})\.\s*(\d{1,2})\.?\s*(오전|오후)?\s*(\d{1,2})?:?(\d{2})?:?(\d{2})?$"
+)
+
+
+class CellError(ValueError):
+    """One cell's value cannot be what its column declares."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int
+    column: str
+    header: str
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "header": self.header, "value": self.value, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a form's columns are in a sheet: found by its header row."""
+
+    form: Form
+    sheet: str
+    header_row: int
+    columns: tuple[tuple[int, Column, str], ...]  # (cell index, column, header text)
+    ignored: tuple[str, ...]  # headers of columns no form column claims
+
+
+def neutralise(text: str) -> str:
+    """Text that would act as a formula in a spreadsheet gets a leading apostrophe."""
+    if text.startswith(_FORMULA_START) and not _NUMBER_TEXT.match(text):
+        return "'" + text
+    return text
+
+
+def _text(value: object) -> str:
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _serial(value: float, date1904: bool) -> datetime:
+    if not 0 < value < 2_958_466:  # Excel's last day is 9999-12-31
+        raise CellError(f"{value} is not a date Excel can hold")
+    return _EXCEL_EPOCH[date1904] + timedelta(days=value)
+
+
+def _parse_datetime_text(text: str) -> datetime:
+    korean = _KOREAN_DATETIME.match(text)
+    if korean:
+        year, month, day, half, hour, minute, second = korean.groups()
+        hours = int(hour or 0) % 12 + (12 if half == "오후" else 0) if half else int(hour or 0)
+        return datetime(int(year), int(month), int(day), hours, int(minute or 0), int(second or 0))
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    for pattern in _DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text, pattern)  # noqa: DTZ007 - the form's time zone is applied after
+        except ValueError:
+            continue
+    raise CellError(f"{text!r} is not a date and time (use 2026-11-24 10:15)")
+
+
+class Converter:
+    """Converts one sheet's cells for one form; built once per file, used for every cell."""
+
+    def __init__(self, form: Form, date1904: bool) -> None:
+        self.form = form
+        self.date1904 = date1904
+        self.zone = ZoneInfo(form.timezone)
+        self.max_cell_chars = form.limits.max_cell_chars
+        self._by_type: dict[str, Callable[[Column, object], object]] = {
+            "string": self._string,
+            "integer": self._integer,
+            "number": self._number,
+            "timestamp": self._timestamp,
+            "date": self._date,
+            "string_list": self._string_list,
+            "boolean": self._boolean,
+        }
+
+    def convert(self, column: Column, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if column.required:
+                raise CellError("a value is required")
+            return None
+        return self._by_type[column.type](column, value)
+
+    def _choice(self, column: Column, text: str) -> str:
+        if not column.allowed and not column.value_aliases:
+            return text
+        label = normalise_label(text)
+        if label in column.value_aliases:
+            return column.value_aliases[label]
+        for allowed in column.allowed:
+            if normalise_label(allowed) == label:
+                return allowed
+        if column.allowed:
+            raise CellError(f"{text!r} is not one of {', '.join(column.allowed)}")
+        return text
+
+    def _string(self, column: Column, value: object) -> str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # an id typed as a number: 1024, not 1024.0
+        text = self._choice(column, _text(value))
+        if column.pattern and not re.match(column.pattern, text):
+            raise CellError(f"{text!r} does not look like {column.pattern}")
+        if column.max_length is not None and len(text) > column.max_length:
+            raise CellError(f"{len(text)} characters, more than the {column.max_length} allowed")
+        return neutralise(text)
+
+    def _number(self, column: Column, value: object) -> float:
+        if isinstance(value, bool):
+            raise CellError(f"{value} is not a number")
+        if isinstance(value, int | float):
+            number = float(value)
+        else:
+            text = _text(value).replace(",", "").removesuffix("점").strip()
+            try:
+                number = float(text)
+            except ValueError:
+                raise CellError(f"{_text(value)!r} is not a number") from None
+        if column.minimum is not None and number < column.minimum:
+            raise CellError(f"{number:g} is below the minimum {column.minimum:g}")
+        if column.maximum is not None and number > column.maximum:
+            raise CellError(f"{number:g} is above the maximum {column.maximum:g}")
+        return number
+
+    def _integer(self, column: Column, value: object) -> int:
+        if type(value) is int and column.minimum is not None and column.maximum is not None:
+            if column.minimum <= value <= column.maximum:
+                return value  # the common case, kept cheap
+        number = self._number(column, value)
+        if not number.is_integer():
+            raise CellError(f"{number:g} is not a whole number")
+        return int(number)
+
+    def _naive_datetime(self, value: object) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime.combine(value, time())
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return _serial(float(value), self.date1904)
+        text = _text(value)
+        if _NUMBER_TEXT.match(text):
+            return _serial(float(text), self.date1904)
+        return _parse_datetime_text(text)
+
+    def _timestamp(self, column: Column, value: object) -> datetime:
+        moment = self._naive_datetime(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+        return moment.astimezone(UTC)
+
+    def _date(self, column: Column, value: object) -> date:
+        if isinstance(value, str) and re.match(r"^\d{4}[-./]\d{1,2}$", value.strip()):
+            year, month = re.split(r"[-./]", value.strip())
+            return date(int(year), int(month), 1)  # a month is its first day
+        moment = self._naive_datetime(value)
+        return (moment.astimezone(self.zone) if moment.tzinfo else moment).date()
+
+    def _string_list(self, column: Column, value: object) -> list[str]:
+        parts = [p for p in _LIST_SPLIT.split(_text(value)) if p]
+        return [neutralise(self._choice(column, part)) for part in parts]
+
+    def _boolean(self, column: Column, value: object) -> bool:
+        if isinstance(value, bool):
+            return value
+        label = normalise_label(value)
+        if label in ("true", "yes", "y", "1", "예", "네", "o"):
+            return True
+        if label in ("false", "no", "n", "0", "아니오", "아니요", "x"):
+            return False
+        raise CellError(f"{_text(value)!r} is not yes or no")
+
+    def local_date(self, moment: object) -> date:
+        """The partition date of a converted partition-column value, in the form's time zone."""
+        if isinstance(moment, datetime):
+            return moment.astimezone(self.zone).date()
+        assert isinstance(moment, date)
+        return moment
+
+
+def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Layout, SheetRows, list[tuple[int, Row]]]:
+    """The sheet and header row that match a form best; rows after the header are handed back.
+
+    Sheets a form names are tried first, then the rest in workbook order. Title rows above
+    the header are skipped; a header cell left empty by a vertical merge takes the text above.
+    """
+    declared = {f.sheet for f in forms if f.sheet}
+    ordered = [s for s in sheets if s.name in declared] + [s for s in sheets if s.name not in declared]
+    closest: tuple[int, str] | None = None
+    for sheet in ordered:
+        head: list[tuple[int, Row]] = []
+        for number, row in sheet.rows:
+            head.append((number, row))
+            if len(head) >= max(f.limits.header_search_rows for f in forms):
+                break
+        above: dict[int, object] = {}
+        for position, (number, row) in enumerate(head):
+            filled = [cell if cell is not None else above.get(i) for i, cell in enumerate(row)]
+            for i, cell in enumerate(row):
+                if cell is not None:
+                    above[i] = cell
+            for form in forms:
+                matched = form.match_header(filled)
+                missing = form.missing_required(matched)
+                if not missing:
+                    columns = tuple((i, c, str(filled[i])) for i, c in sorted(matched.items()))
+                    ignored = tuple(
+                        str(cell) for i, cell in enumerate(row) if cell is not None and i not in matched
+                    )
+                    layout = Layout(form, sheet.name, number, columns, ignored)
+                    return layout, sheet, head[position + 1 :]
+                score = len(matched)
+                if matched and (closest is None or score > closest[0]):
+                    closest = (score, f"sheet {sheet.name!r} row {number} lacks {', '.join(missing)} for {form.key}")
+    names = ", ".join(f.key for f in forms)
+    if closest:
+        raise Refused(f"no survey form matches this file (tried {names}); the closest header: {closest[1]}")
+    needed = ", ".join(c.aliases[0] if c.aliases else c.name for c in forms[0].columns if c.required)
+    raise Refused(
+        f"no survey form matches this file (tried {names}): no header row in the first rows of any sheet; "
+        f"{forms[0].key} needs columns {needed}"
+    )
+
+
+@dataclass
+class TypedRow:
+    number: int
+    values: list[object]
+
+
+def typed_rows(
+    layout: Layout, sheet: SheetRows, rest: list[tuple[int, Row]], converter: Converter
+) -> Iterator[TypedRow | list[Problem]]:
+    """Each data row typed in the form's column order, or the problems that stop it."""
+    form = layout.form
+    order = {column.name: position for position, column in enumerate(form.columns)}
+    slots = [(index, column, header, order[column.name]) for index, column, header in layout.columns]
+    absent = [column for column in form.columns if column.name not in {c.name for _, c, _ in layout.columns}]
+    limits = form.limits
+    width = len(form.columns)
+
+    def rows() -> Iterator[tuple[int, Row]]:
+        yield from rest
+        yield from sheet.rows
+
+    for number, row in rows():
+        if number > limits.max_rows:
+            raise Refused(f"the sheet has more than {limits.max_rows:,} rows", sheet=sheet.name, row=number)
+        if len(row) > limits.max_columns and any(cell is not None for cell in row[limits.max_columns :]):
+            raise Refused(
+                f"the sheet has more than {limits.max_columns} columns",
+                sheet=sheet.name,
+                row=number,
+                column=column_letter(limits.max_columns),
+            )
+        if not any(cell is not None and cell != "" for cell in row):
+            continue  # empty rows: trailing ones, or spacers
+        values: list[object] = [None] * width
+        problems: list[Problem] = []
+        for index, column, header, position in slots:
+            cell = row[index] if index < len(row) else None
+            if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
+                raise Refused(
+                    f"a cell holds {len(cell):,} characters (limit {limits.max_cell_chars:,})",
+                    sheet=sheet.name,
+                    row=number,
+                    column=column_letter(index),
+                )
+            try:
+                values[position] = converter.convert(column, cell)
+            except CellError as error:
+                shown = str(cell)
+                problems.append(
+                    Problem(number, column_letter(index), header, shown[:80] + ("…" if len(shown) > 80 else ""), str(error))
+                )
+        for column in absent:
+            if column.required:  # pragma: no cover - a layout always has every required column
+                problems.append(Problem(number, "-", column.name, "", "a value is required"))
+        yield problems if problems else TypedRow(number, values)
