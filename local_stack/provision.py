@@ -137,7 +137,37 @@ def _layer(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Cr
     return Created(ref=arn, attrs={"Arn": arn})
 
 
+def _glue_database(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    session.client("glue").create_database(DatabaseInput=props["DatabaseInput"])
+    return Created(ref=props["DatabaseInput"]["Name"])
+
+
+def _glue_table(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    session.client("glue").create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+    return Created(ref=props["TableInput"]["Name"])
+
+
+def _glue_job(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    allowed = {"Name", "Description", "Role", "Command", "DefaultArguments", "GlueVersion", "Timeout", "MaxRetries"}
+    session.client("glue").create_job(**{k: v for k, v in props.items() if k in allowed})
+    return Created(ref=props["Name"])
+
+
+def _named(key: str) -> Creator:
+    """Resources with nothing to emulate whose Ref is their name (a ruleset, a security configuration)."""
+
+    def create(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+        return Created(ref=props.get(key, logical_id), attrs={"Arn": _arn("local", logical_id)})
+
+    return create
+
+
 CREATORS: dict[str, Creator] = {
+    "AWS::Glue::Database": _glue_database,
+    "AWS::Glue::Table": _glue_table,
+    "AWS::Glue::Job": _glue_job,
+    "AWS::Glue::DataQualityRuleset": _named("Name"),
+    "AWS::Glue::SecurityConfiguration": _named("Name"),
     "AWS::KMS::Key": _kms_key,
     "AWS::KMS::Alias": _kms_alias,
     "AWS::SNS::Topic": _sns_topic,

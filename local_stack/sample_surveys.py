@@ -153,7 +153,7 @@ def write_formula_workbook(path: Path) -> Path:
     for values in survey_rows(3):
         sheet.append(values)
     sheet["L2"] = "=cmd|' /C calc'!A0"  # typed as a formula: never evaluated; no stored value
-    sheet["L3"] = "=HYPERLINK(\"http://attacker.example\",\"click\")"
+    sheet["L3"] = '=HYPERLINK("http://attacker.example","click")'
     sheet["H4"].value = "@SUM(1+1)"
     sheet["H4"].data_type = "s"  # text that starts like a formula
     workbook.save(path)

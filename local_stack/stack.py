@@ -16,6 +16,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_stack.event_routing import EventRouter
 from local_stack.functions import Invocation, LocalFunction, load_functions
+from local_stack.glue_jobs import GlueRunner
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink
 from local_stack.template import ROOT, TEMPLATE_PATH, load_template, samconfig_parameters
@@ -105,6 +106,7 @@ class LocalStack:
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env)
         self.router = EventRouter(self.session, self.stack, self.functions)
         self.router.wire()
+        self.glue = GlueRunner(self.session, self.stack)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -135,4 +137,8 @@ class LocalStack:
         return self.session.client(service)
 
     def deliver_pending(self) -> list[Invocation]:
-        return self.router.deliver_pending()
+        """Deliver every pending event and carry out every started Glue job run, until all is quiet."""
+        delivered = self.router.deliver_pending()
+        while self.glue.run_new():
+            delivered += self.router.deliver_pending()
+        return delivered

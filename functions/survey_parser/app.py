@@ -33,8 +33,10 @@ MEMORY_SHARE_FOR_SHEET = 0.4
 CONFIG = IngestConfig(
     lake_bucket=os.environ["LAKE_BUCKET"],
     forms=all_forms(),
-    max_upload_bytes=int(os.environ["MAX_UPLOAD_BYTES"]),
-    memory_budget_bytes=int(int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")) * 2**20 * MEMORY_SHARE_FOR_SHEET),
+    max_upload_bytes=int(os.environ["MAX_UPLOAD_MEGABYTES"]) * 2**20,
+    memory_budget_bytes=int(
+        int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")) * 2**20 * MEMORY_SHARE_FOR_SHEET
+    ),
 )
 idempotency_config = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", raise_on_no_idempotency_key=True)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])

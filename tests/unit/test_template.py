@@ -47,7 +47,7 @@ def test_undeliverable_alerts_are_kept_and_watched() -> None:
 
 
 def test_dedupe_records_expire() -> None:
-    table = RESOURCES["AlertDedupeTable"]["Properties"]
+    table = RESOURCES["IdempotencyTable"]["Properties"]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
 
 

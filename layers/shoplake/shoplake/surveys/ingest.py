@@ -85,9 +85,7 @@ class _PartitionWriter:
         rows = self.pending.pop(day, [])
         if not rows:
             return
-        arrays = [
-            pa.array([r.values[i] for r in rows], type=self.schema.field(i).type) for i in range(self.width)
-        ]
+        arrays = [pa.array([r.values[i] for r in rows], type=self.schema.field(i).type) for i in range(self.width)]
         arrays.append(pa.array([self.source] * len(rows), type=pa.string()))
         arrays.append(pa.array([r.number for r in rows], type=pa.int32()))
         arrays.append(pa.array([self.form.version] * len(rows), type=pa.int16()))
@@ -106,9 +104,21 @@ class _PartitionWriter:
         return out
 
 
-def _read(path: Path, name: str, source: str, config: IngestConfig) -> tuple[Layout, str, _PartitionWriter, list[Problem]]:
-    sheets, reader = open_survey_file(path, name, config.forms[0].limits, config.memory_budget_bytes)
-    layout, sheet, rest = find_layout(sheets, config.forms)
+@dataclass
+class Parsed:
+    """A survey file read against the forms: Parquet bytes per partition day, and every problem."""
+
+    layout: Layout
+    reader: str
+    rows: int
+    partitions: dict[date, bytes]
+    problems: list[Problem]
+
+
+def read_survey(path: Path, name: str, source: str, forms: Sequence[Form], memory_budget_bytes: int) -> Parsed:
+    """Read a local survey file; raises `Refused` if the file as a whole cannot be taken."""
+    sheets, reader = open_survey_file(path, name, forms[0].limits, memory_budget_bytes)
+    layout, sheet, rest = find_layout(sheets, forms)
     converter = Converter(layout.form, sheet.date1904)
     partition_index = [c.name for c in layout.form.columns].index(layout.form.partition_by)
     writer = _PartitionWriter(layout.form, source)
@@ -118,7 +128,7 @@ def _read(path: Path, name: str, source: str, config: IngestConfig) -> tuple[Lay
             writer.add(converter.local_date(result.values[partition_index]), result)
         else:
             problems.extend(result)
-    return layout, reader, writer, problems
+    return Parsed(layout, reader, writer.rows, writer.finish(), problems)
 
 
 def _move(s3: Any, bucket: str, key: str, destination: str) -> str:
@@ -179,23 +189,36 @@ def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
         raise
     try:
         if head["ContentLength"] > config.max_upload_bytes:
-            raise Refused(f"the file is {head['ContentLength']:,} bytes, over the {config.max_upload_bytes:,}-byte limit")
+            raise Refused(
+                f"the file is {head['ContentLength']:,} bytes, over the {config.max_upload_bytes:,}-byte limit"
+            )
         if not name.lower().endswith(SUPPORTED_SUFFIXES):
             raise Refused(f"unsupported file type {Path(name).suffix or '(none)'}: upload .xlsx, .xlsm or .csv")
         with tempfile.TemporaryDirectory(prefix="survey-") as work:
             path = Path(work) / ("upload" + Path(name).suffix.lower())
             s3.download_file(bucket, key, str(path))
-            layout, reader, writer, problems = _read(path, name, key, config)
+            parsed = read_survey(path, name, key, config.forms, config.memory_budget_bytes)
     except Refused as refusal:
         located = _where(refusal)
-        return quarantine(s3, bucket, key, outcome, Refused(f"{refusal.reason}{' (' + located + ')' if located else ''}",
-                          sheet=refusal.sheet, row=refusal.row, column=refusal.column))
+        return quarantine(
+            s3,
+            bucket,
+            key,
+            outcome,
+            Refused(
+                f"{refusal.reason}{' (' + located + ')' if located else ''}",
+                sheet=refusal.sheet,
+                row=refusal.row,
+                column=refusal.column,
+            ),
+        )
+    layout, problems = parsed.layout, parsed.problems
     form = layout.form
-    outcome.form, outcome.sheet, outcome.reader = form.key, layout.sheet, reader
+    outcome.form, outcome.sheet, outcome.reader = form.key, layout.sheet, parsed.reader
     outcome.ignored_columns = list(layout.ignored)
     outcome.rows_rejected = len({p.row for p in problems})
     outcome.problems = [p.as_dict() for p in problems[:REPORTED_PROBLEMS]]
-    total = writer.rows + outcome.rows_rejected
+    total = parsed.rows + outcome.rows_rejected
     if total == 0:
         return quarantine(s3, bucket, key, outcome, Refused("no data rows under the header", sheet=layout.sheet))
     if outcome.rows_rejected / total > form.max_reject_ratio:
@@ -207,11 +230,11 @@ def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
         return quarantine(s3, bucket, key, outcome, refusal)
     identity = file_id(bucket, key)
     table_prefix = lake_layout.survey_table_prefix(form.table)
-    for day, body in writer.finish().items():
+    for day, body in parsed.partitions.items():
         out_key = f"{table_prefix}{lake_layout.partition_path(day)}part-{identity}.parquet"
         s3.put_object(Bucket=config.lake_bucket, Key=out_key, Body=body)
         outcome.outputs.append(f"s3://{config.lake_bucket}/{out_key}")
-    outcome.rows_ingested = writer.rows
+    outcome.rows_ingested = parsed.rows
     if problems:
         rejects_key = f"{lake_layout.survey_rejects_prefix(form.table)}{identity}.json"
         document = {

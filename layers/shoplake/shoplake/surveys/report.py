@@ -10,9 +10,7 @@ SHOWN_PROBLEMS = 3
 
 
 def _problem_lines(outcome: Outcome) -> str:
-    lines = [
-        f"row {p['row']}, {p['column']} ({p['header']}): {p['reason']}" for p in outcome.problems[:SHOWN_PROBLEMS]
-    ]
+    lines = [f"row {p['row']}, {p['column']} ({p['header']}): {p['reason']}" for p in outcome.problems[:SHOWN_PROBLEMS]]
     more = outcome.rows_rejected - len({p["row"] for p in outcome.problems[:SHOWN_PROBLEMS]})
     if more > 0:
         lines.append(f"… and {more} more row(s)")
@@ -22,7 +20,9 @@ def _problem_lines(outcome: Outcome) -> str:
 def notice_for(outcome: Outcome) -> Notice:
     fields: dict[str, str] = {}
     if outcome.form:
-        fields["Form"] = outcome.form + (f" (sheet {outcome.sheet})" if outcome.sheet and outcome.sheet != "csv" else "")
+        fields["Form"] = outcome.form + (
+            f" (sheet {outcome.sheet})" if outcome.sheet and outcome.sheet != "csv" else ""
+        )
     if outcome.status == "quarantined":
         fields["Reason"] = outcome.reason or "unknown"
         if outcome.problems:
@@ -43,8 +43,10 @@ def notice_for(outcome: Outcome) -> Notice:
     if outcome.problems:
         fields["First problems"] = _problem_lines(outcome)
     if outcome.outputs:
-        fields["Data"] = outcome.outputs[0].rsplit("/", 4)[0] + "/" + (
-            f" ({len(outcome.outputs)} day partitions)" if len(outcome.outputs) > 1 else ""
+        fields["Data"] = (
+            outcome.outputs[0].rsplit("/", 4)[0]
+            + "/"
+            + (f" ({len(outcome.outputs)} day partitions)" if len(outcome.outputs) > 1 else "")
         )
     if outcome.rejects:
         fields["Rejected rows"] = outcome.rejects

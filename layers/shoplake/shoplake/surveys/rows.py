@@ -51,7 +51,13 @@ class Problem:
     reason: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "header": self.header, "value": self.value, "reason": self.reason}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "header": self.header,
+            "value": self.value,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def _parse_datetime_text(text: str) -> datetime:
         pass
     for pattern in _DATETIME_FORMATS:
         try:
-            return datetime.strptime(text, pattern)  # noqa: DTZ007 - the form's time zone is applied after
+            return datetime.strptime(text, pattern)
         except ValueError:
             continue
     raise CellError(f"{text!r} is not a date and time (use 2026-11-24 10:15)")
@@ -247,9 +253,7 @@ def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Lay
                 missing = form.missing_required(matched)
                 if not missing:
                     columns = tuple((i, c, str(filled[i])) for i, c in sorted(matched.items()))
-                    ignored = tuple(
-                        str(cell) for i, cell in enumerate(row) if cell is not None and i not in matched
-                    )
+                    ignored = tuple(str(cell) for i, cell in enumerate(row) if cell is not None and i not in matched)
                     layout = Layout(form, sheet.name, number, columns, ignored)
                     return layout, sheet, head[position + 1 :]
                 score = len(matched)
@@ -314,7 +318,9 @@ def typed_rows(
             except CellError as error:
                 shown = str(cell)
                 problems.append(
-                    Problem(number, column_letter(index), header, shown[:80] + ("…" if len(shown) > 80 else ""), str(error))
+                    Problem(
+                        number, column_letter(index), header, shown[:80] + ("…" if len(shown) > 80 else ""), str(error)
+                    )
                 )
         for column in absent:
             if column.required:  # pragma: no cover - a layout always has every required column

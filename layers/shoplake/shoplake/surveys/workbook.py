@@ -232,4 +232,3 @@ def open_survey_file(path: Path, name: str, limits: Limits, memory_budget_bytes:
     if suffix in CSV_SUFFIXES:
         return [open_csv(path)], "csv"
     raise Refused(f"unsupported file type {suffix or '(none)'}: upload .xlsx, .xlsm or .csv")
-

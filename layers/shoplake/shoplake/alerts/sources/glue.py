@@ -52,8 +52,9 @@ def data_quality_results(event: EventEnvelope) -> Alert:
         resource = f"{context.get('databaseName')}.{context['tableName']}"
         link = console.glue_table_quality(event.region, context.get("databaseName", ""), context["tableName"])
     else:
-        resource = context.get("jobName") or "data quality run"
-        link = console.glue_job_run(event.region, resource, context.get("jobId"))
+        # In a Glue job, the evaluation context is what the job named: shoplake names table and partition.
+        resource = context.get("evaluationContext") or context.get("jobName") or "data quality run"
+        link = console.glue_job_run(event.region, context.get("jobName") or resource, context.get("jobId"))
     failed = int(detail.get("rulesFailed") or 0)
     passed = int(detail.get("rulesSucceeded") or 0)
     skipped = int(detail.get("rulesSkipped") or 0)

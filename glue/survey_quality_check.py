@@ -1,0 +1,52 @@
+"""Glue job: evaluate a survey table's data-quality ruleset on one new partition.
+
+Glue 5.0 runs `main()`: it reads the partition at --input_path, evaluates the DQDL ruleset
+named by --ruleset_name (declared in template.yaml) with Glue Data Quality, and publishes
+the results, which EventBridge carries to the Slack notifier. The evaluation context names
+the table and partition, so the Slack message says which day of which survey failed.
+
+The local stack evaluates the same ruleset on the same Parquet files with
+`shoplake.quality.dqdl` (see `local_stack/glue_jobs.py`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def evaluation_context(table: str, input_path: str) -> str:
+    """`survey_offline_ads year=2026/month=11/day=23`: what the Slack message names."""
+    partition = "/".join(p for p in input_path.rstrip("/").split("/") if "=" in p)
+    return f"{table} {partition}".strip()
+
+
+def main() -> None:  # pragma: no cover - needs Glue's runtime, exercised in AWS only
+    import boto3  # noqa: PLC0415
+    from awsglue.context import GlueContext  # type: ignore[import-not-found]  # noqa: PLC0415
+    from awsglue.job import Job  # type: ignore[import-not-found]  # noqa: PLC0415
+    from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]  # noqa: PLC0415
+    from awsgluedq.transforms import EvaluateDataQuality  # type: ignore[import-not-found]  # noqa: PLC0415
+    from pyspark.context import SparkContext  # type: ignore[import-not-found]  # noqa: PLC0415
+
+    args = getResolvedOptions(sys.argv, ["JOB_NAME", "input_path", "table", "ruleset_name"])
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+    ruleset = boto3.client("glue").get_data_quality_ruleset(Name=args["ruleset_name"])["Ruleset"]
+    frame = glue_context.create_dynamic_frame.from_options(
+        connection_type="s3", connection_options={"paths": [args["input_path"]]}, format="parquet"
+    )
+    EvaluateDataQuality().process_rows(
+        frame=frame,
+        ruleset=ruleset,
+        publishing_options={
+            "dataQualityEvaluationContext": evaluation_context(args["table"], args["input_path"]),
+            "enableDataQualityCloudWatchMetrics": True,
+            "enableDataQualityResultsPublishing": True,
+        },
+    )
+    job.commit()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

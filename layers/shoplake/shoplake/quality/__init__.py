@@ -1,0 +1,1 @@
+"""Data quality: the DQDL rulesets declared in template.yaml, evaluated where Glue is not."""
