@@ -70,7 +70,7 @@ bench: $(BIN)/.ready
 	$(BIN)/python bench/run.py
 
 invoke: $(BIN)/.ready
-	$(BIN)/python -m local_stack.invoke $(FUNCTION) $(EVENT)
+	$(BIN)/python -m local_stack.invoke $(FUNCTION) $(EVENT) $(if $(UPLOAD),--upload "$(UPLOAD)")
 
 # sam build needs the runtime's interpreter (python3.12) on PATH; the tools venv provides it.
 build: $(TOOLS_BIN)/.ready

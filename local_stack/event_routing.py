@@ -152,6 +152,12 @@ class EventRouter:
         self.history.extend(delivered)
         return delivered
 
+    def discard_pending(self) -> None:
+        """Drop what is waiting in every tap, as if those events had been delivered elsewhere."""
+        sqs = self.session.client("sqs")
+        for tap in self.taps:
+            sqs.purge_queue(QueueUrl=tap.queue_url)
+
     def fire_schedule(self, event_name: str, when: datetime | None = None) -> Invocation:
         """What EventBridge Scheduler sends at the scheduled time, sent now."""
         function, props = self.schedules[event_name]

@@ -34,13 +34,12 @@ START = datetime(2026, 11, 23, 9, 0)
 
 
 def survey_rows(count: int, seed: int = 7, extra_columns: int = 0) -> list[list[object]]:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
     rows: list[list[object]] = []
     for n in range(count):
         country, region = rng.choice(PLACES)
-        submitted: object = START + timedelta(minutes=7 * n + rng.randint(0, 6))
-        if n % 10 == 4:
-            submitted = submitted.strftime("%Y-%m-%d %H:%M")  # typed as text  # type: ignore[attr-defined]
+        moment = START + timedelta(minutes=7 * n + rng.randint(0, 6))
+        submitted: object = moment.strftime("%Y-%m-%d %H:%M") if n % 10 == 4 else moment  # some typed as text
         row: list[object] = [
             f"R{n + 1:06d}",
             submitted,
@@ -113,7 +112,7 @@ def write_survey_csv(path: Path, rows: int = 20, encoding: str = "cp949") -> Pat
 # Hostile files: each one a reason to refuse.
 
 
-def write_zip_bomb(path: Path, inflated_bytes: int = 300_000_000) -> Path:
+def write_zip_bomb(path: Path, inflated_bytes: int = 50_000_000) -> Path:
     """A workbook whose sheet inflates hundreds of times its compressed size."""
     real = write_survey_workbook(path.with_suffix(".seed.xlsx"), rows=3)
     with zipfile.ZipFile(real) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:

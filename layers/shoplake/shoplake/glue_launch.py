@@ -22,7 +22,7 @@ def partition_prefix(key: str) -> tuple[str, str]:
         raise ValueError(f"{key!r} is not under {lake_layout.SURVEY_DATA}")
     parts = key.split("/")
     table, partition = parts[1], parts[2:-1]
-    if [p.split("=", 1)[0] for p in partition] != ["year", "month", "day"]:
+    if tuple(p.split("=", 1)[0] for p in partition) != lake_layout.PARTITION_KEYS:
         raise ValueError(f"{key!r} is not in a year=/month=/day= partition")
     return table, "/".join(parts[:-1]) + "/"
 

@@ -14,6 +14,9 @@ SURVEY_PROCESSED = "processed/"
 SURVEY_QUARANTINE = "quarantine/"
 QUARANTINE_REPORT_SUFFIX = ".report.json"
 
+# Every table in the lake is partitioned by the day, Hive-style.
+PARTITION_KEYS = ("year", "month", "day")
+
 # The lake bucket.
 SURVEY_DATA = "surveys/"
 SURVEY_REJECTS = "survey_rejects/"
@@ -21,7 +24,8 @@ SURVEY_REJECTS = "survey_rejects/"
 
 def partition_path(day: date) -> str:
     """Hive-style, zero-padded: what Athena's partition projection for year/month/day reads."""
-    return f"year={day.year:04d}/month={day.month:02d}/day={day.day:02d}/"
+    year, month, day_key = PARTITION_KEYS
+    return f"{year}={day.year:04d}/{month}={day.month:02d}/{day_key}={day.day:02d}/"
 
 
 def survey_table_prefix(table: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_OPS: dict[str, Callable[[object, object], object]] = {
+_OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
     "<": operator.lt,
@@ -122,7 +122,7 @@ def _all_rows(mask: pa.ChunkedArray, rows: int) -> tuple[bool, int]:
     return passing == rows, rows - passing
 
 
-def evaluate_rule(table: pa.Table, rule: Rule) -> RuleResult:
+def evaluate_rule(table: pa.Table, rule: Rule) -> RuleResult:  # noqa: PLR0911 - one answer per rule type
     rows = table.num_rows
     if rule.type == "RowCount":
         return RuleResult(rule.text, _compare(rows, rule.expression, rule), f"{rows} rows")

@@ -29,7 +29,6 @@ SOURCE_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("source_row", pa.int32(), "int"),
     ("form_version", pa.int16(), "smallint"),
 )
-PARTITION_KEYS = ("year", "month", "day")
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),

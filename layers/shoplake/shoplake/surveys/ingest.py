@@ -222,12 +222,12 @@ def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
     if total == 0:
         return quarantine(s3, bucket, key, outcome, Refused("no data rows under the header", sheet=layout.sheet))
     if outcome.rows_rejected / total > form.max_reject_ratio:
-        refusal = Refused(
+        too_many = Refused(
             f"{outcome.rows_rejected} of {total} rows failed validation, more than the form's "
             f"{form.max_reject_ratio:.0%} limit; nothing was ingested",
             sheet=layout.sheet,
         )
-        return quarantine(s3, bucket, key, outcome, refusal)
+        return quarantine(s3, bucket, key, outcome, too_many)
     identity = file_id(bucket, key)
     table_prefix = lake_layout.survey_table_prefix(form.table)
     for day, body in parsed.partitions.items():

@@ -172,9 +172,13 @@ class Converter:
         return number
 
     def _integer(self, column: Column, value: object) -> int:
-        if type(value) is int and column.minimum is not None and column.maximum is not None:
-            if column.minimum <= value <= column.maximum:
-                return value  # the common case, kept cheap
+        if (
+            type(value) is int
+            and column.minimum is not None
+            and column.maximum is not None
+            and (column.minimum <= value <= column.maximum)
+        ):
+            return value  # the common case, kept cheap
         number = self._number(column, value)
         if not number.is_integer():
             raise CellError(f"{number:g} is not a whole number")

@@ -39,7 +39,7 @@ _XML_HEAD_BYTES = 8192
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
-class Refused(Exception):
+class Refused(Exception):  # noqa: N818 - "the file is refused" reads better than RefusedError
     """The file is refused as a whole; where it is known, the sheet, row and column say where."""
 
     def __init__(self, reason: str, *, sheet: str | None = None, row: int | None = None, column: str | None = None):
@@ -85,9 +85,8 @@ def check_archive(path: Path, limits: Limits) -> None:
             raise Refused(f"zip bomb refused: {len(entries)} entries in the archive (limit {_MAX_ZIP_ENTRIES})")
         total = sum(e.file_size for e in entries)
         if total > limits.max_uncompressed_bytes:
-            raise Refused(
-                f"zip bomb refused: the archive would inflate to {total:,} bytes (limit {limits.max_uncompressed_bytes:,})"
-            )
+            limit = limits.max_uncompressed_bytes
+            raise Refused(f"zip bomb refused: the archive would inflate to {total:,} bytes (limit {limit:,})")
         for entry in entries:
             ratio = entry.file_size / max(entry.compress_size, 1)
             if entry.file_size > 1_000_000 and ratio > limits.max_compression_ratio:

@@ -1,0 +1,158 @@
+"""Cells become the form's types, whatever way a person or Excel stored them; problems say where."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from shoplake.surveys.forms import all_forms
+from shoplake.surveys.rows import CellError, Converter, find_layout, neutralise, typed_rows
+from shoplake.surveys.workbook import Refused, SheetRows
+
+FORM = next(f for f in all_forms() if f.form == "offline_ads")
+CONVERT = Converter(FORM, date1904=False)
+CONVERT_1904 = Converter(FORM, date1904=True)
+KST_1015_UTC = datetime(2026, 11, 24, 1, 15, tzinfo=UTC)  # 10:15 in Seoul
+
+
+def _convert(column: str, value: object, converter: Converter = CONVERT) -> object:
+    return converter.convert(FORM.column(column), value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 11, 24, 10, 15),
+        "2026-11-24 10:15",
+        "2026/11/24 10:15:00",
+        "2026.11.24 10:15",
+        "2026. 11. 24. 오전 10:15:00",
+        "2026-11-24T10:15:00+09:00",
+        46350 + 10.25 / 24,  # an Excel serial number
+        "46350.427083333336",  # a serial number stored as text
+    ],
+)
+def test_submitted_at_is_read_as_seoul_time_and_stored_in_utc(value: object) -> None:
+    assert _convert("submitted_at", value) == KST_1015_UTC
+
+
+def test_afternoon_in_korean_is_after_noon() -> None:
+    assert _convert("submitted_at", "2026. 11. 24. 오후 3:05:00") == datetime(2026, 11, 24, 6, 5, tzinfo=UTC)
+
+
+def test_serial_dates_follow_the_workbooks_epoch() -> None:
+    # 1904-based workbooks (old Mac Excel) count 1,462 days fewer for the same date
+    assert _convert("submitted_at", 46350 - 1462 + 10.25 / 24, CONVERT_1904) == KST_1015_UTC
+
+
+@pytest.mark.parametrize(("value", "expected"), [("2026-07", date(2026, 7, 1)), (datetime(2026, 7, 3), date(2026, 7, 3))])
+def test_first_heard_on_takes_a_month_or_a_date(value: object, expected: date) -> None:
+    assert _convert("first_heard_on", value) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(4, 4), (4.0, 4), ("4", 4), (" 4 ", 4), ("４", 4), ("4점", 4)])
+def test_numbers_stored_as_text_or_floats_are_whole_numbers(value: object, expected: int) -> None:
+    assert _convert("satisfaction", value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("6", "6 is above the maximum 5"), (0, "0 is below the minimum 1"), ("4.5", "4.5 is not a whole number"),
+     ("좋아요", "'좋아요' is not a number")],
+)  # fmt: skip
+def test_bad_numbers_say_why(value: object, message: str) -> None:
+    with pytest.raises(CellError, match=message):
+        _convert("satisfaction", value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("지하철", "subway"), ("TV", "tv"), ("Billboard", "outdoor"), ("online", "online")])
+def test_channel_answers_in_korean_or_english_become_one_value(value: str, expected: str) -> None:
+    assert _convert("first_heard_channel", value) == expected
+
+
+def test_an_answer_outside_the_choices_lists_them() -> None:
+    with pytest.raises(CellError, match="'우주선' is not one of print, outdoor, subway, tv, radio, friend, online, other"):
+        _convert("first_heard_channel", "우주선")
+
+
+def test_multi_select_answers_become_a_list() -> None:
+    assert _convert("preferred_categories", "상의, 원피스 / 신발") == ["tops", "dresses", "shoes"]
+
+
+def test_required_cells_must_not_be_empty_and_optional_ones_may() -> None:
+    with pytest.raises(CellError, match="a value is required"):
+        _convert("respondent_id", "  ")
+    assert _convert("comment", None) is None
+
+
+def test_an_id_typed_as_a_number_keeps_no_decimal_point() -> None:
+    assert _convert("respondent_id", 1024.0) == "1024"
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("@SUM(1+1)", "'@SUM(1+1)"), ("+82 10", "'+82 10"), ("-5", "-5"),
+     ("좋아요", "좋아요")],
+)  # fmt: skip
+def test_text_that_would_run_as_a_formula_is_neutralised(text: str, stored: str) -> None:
+    assert neutralise(text) == stored
+    assert _convert("comment", text) == stored
+
+
+def _sheet(rows: list[tuple[object, ...]], name: str = "응답") -> SheetRows:
+    return SheetRows(name, iter(enumerate(rows, start=1)))
+
+
+HEADER = ("응답자 ID", "응답 일시", "처음 알게 된 경로", "연령대", "성별", "국가", "만족도", "추천 의향")
+ROW = ("R1", datetime(2026, 11, 24, 10, 15), "지하철", "20대", "여성", "KR", 5, 9)
+
+
+def test_the_header_is_found_under_title_rows() -> None:
+    sheet = _sheet([("2026년 11월 설문 결과",), (), HEADER, ROW])
+    layout, found, rest = find_layout([sheet], [FORM])
+    assert layout.header_row == 3
+    assert [c.name for _, c, _ in layout.columns][:3] == ["respondent_id", "submitted_at", "first_heard_channel"]
+    (typed,) = typed_rows(layout, found, rest, CONVERT)
+    assert not isinstance(typed, list)
+    assert typed.number == 4
+
+
+def test_a_header_cell_emptied_by_a_vertical_merge_takes_the_text_above() -> None:
+    # "응답자 ID" merged over rows 1-2: the reader gives it in row 1 and None in row 2
+    sheet = _sheet([("응답자 ID", None), (None, *HEADER[1:]), ROW])
+    layout, _, _ = find_layout([sheet], [FORM])
+    assert layout.header_row == 2
+    assert layout.columns[0][1].name == "respondent_id"
+
+
+def test_the_declared_sheet_is_taken_before_others() -> None:
+    notes = _sheet([HEADER, ROW], name="메모")
+    answers = _sheet([HEADER, ROW], name="응답")
+    layout, _, _ = find_layout([notes, answers], [FORM])
+    assert layout.sheet == "응답"
+
+
+def test_columns_no_form_claims_are_reported_not_dropped_silently() -> None:
+    layout, _, _ = find_layout([_sheet([(*HEADER, "담당 직원"), ROW])], [FORM])
+    assert layout.ignored == ("담당 직원",)
+
+
+def test_a_file_matching_no_form_says_what_was_closest() -> None:
+    with pytest.raises(Refused, match=r"closest header: sheet '응답' row 1 lacks first_heard_channel"):
+        find_layout([_sheet([("응답자 ID", "응답 일시", "연령대")])], [FORM])
+
+
+def test_problems_name_row_column_header_and_reason() -> None:
+    sheet = _sheet([HEADER, ("R1", "어제", "지하철", "20대", "여성", "KR", 9, 9)])
+    layout, found, rest = find_layout([sheet], [FORM])
+    (problems,) = typed_rows(layout, found, rest, CONVERT)
+    assert isinstance(problems, list)
+    assert [(p.row, p.column, p.header) for p in problems] == [(2, "B", "응답 일시"), (2, "G", "만족도")]
+    assert problems[1].reason == "9 is above the maximum 5"
+
+
+def test_trailing_empty_rows_are_skipped() -> None:
+    sheet = _sheet([HEADER, ROW, (None,) * 8, ("",) * 8, ()])
+    layout, found, rest = find_layout([sheet], [FORM])
+    assert len(list(typed_rows(layout, found, rest, CONVERT))) == 1
