@@ -6,6 +6,7 @@ or SHOPLAKE_SLACK_BOT_TOKEN is set, in which case the messages really go to Slac
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -13,6 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow.parquet as pq
+
+from local_stack import sample_surveys
 from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
@@ -90,8 +94,50 @@ def alerting(demo: Demo) -> None:
         )
 
 
+def _lake_keys(demo: Demo, bucket: str, prefix: str = "") -> list[str]:
+    listing = demo.stack.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def surveys(demo: Demo) -> None:
+    stack = demo.stack
+    inbox, lake = stack.output("SurveyBucketName"), stack.output("LakeBucketName")
+    work = stack.work_dir / "demo"
+    work.mkdir(parents=True, exist_ok=True)
+    seen = 0 if demo.sink is None else len(demo.sink.messages)
+    name = "2026-11 지하철 광고 설문.xlsx"
+    path = sample_surveys.write_survey_workbook(work / "survey.xlsx", rows=300)
+    demo.say(f"staff drop {name!r} (Korean headers under a title row, 300 answers, 3 of them wrong) in inbox/")
+    stack.client("s3").upload_file(str(path), inbox, f"inbox/{name}")
+    stack.deliver_pending()
+    tables = []
+    for key in _lake_keys(demo, lake, "surveys/"):
+        tables.append(pq.read_table(io.BytesIO(stack.client("s3").get_object(Bucket=lake, Key=key)["Body"].read())))
+        demo.say(f"lake: s3://{lake}/{key} — {tables[-1].num_rows} typed rows")
+    first = tables[0].slice(0, 1).to_pylist()[0]
+    demo.say(
+        f"  first row: {first['respondent_id']} {first['submitted_at']:%Y-%m-%d %H:%M} UTC, "
+        f"heard via {first['first_heard_channel']}, {first['age_group']}, satisfaction {first['satisfaction']}"
+    )
+    demo.say(f"the original is kept: {', '.join(_lake_keys(demo, inbox))}")
+    demo.say("the parser's summary and the quality job's result in Slack:")
+    seen = demo.show_slack(seen)
+    bomb = sample_surveys.write_zip_bomb(work / "bomb.xlsx")
+    demo.say(
+        f"someone drops a zip bomb disguised as a survey (50 MB of XML in a {bomb.stat().st_size // 1024} KB file)"
+    )
+    stack.client("s3").upload_file(str(bomb), inbox, "inbox/설문 결과 최종.xlsx")
+    stack.deliver_pending()
+    report_key = "quarantine/설문 결과 최종.xlsx.report.json"
+    report = json.loads(stack.client("s3").get_object(Bucket=inbox, Key=report_key)["Body"].read())
+    demo.say(f"quarantined unopened: {report['reason']}")
+    demo.say(f"kept as {report['quarantined_as']}, report beside it; the uploader is told:")
+    demo.show_slack(seen)
+
+
 STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("Alerting: every alert reaches Slack, once, and none is lost", alerting),
+    ("Surveys: a spreadsheet in the inbox becomes typed Parquet in the lake", surveys),
 ]
 
 

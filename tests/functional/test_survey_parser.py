@@ -79,7 +79,10 @@ def test_a_survey_becomes_parquet_and_the_uploader_is_told(stack: LocalStack, si
     text = as_text(summaries[0])
     assert "37 rows, 3 rejected" in text
     assert "row 7, J (만족도): 6 is above the maximum 5" in text
-    assert any("Data quality survey_offline_ads year=2026/month=11/day=23: passed all 12 rules" in m.text for m in sink.messages)
+    assert any(
+        "Data quality survey_offline_ads year=2026/month=11/day=23: passed all 12 rules" in m.text
+        for m in sink.messages
+    )
 
 
 def test_the_same_event_delivered_twice_yields_one_output_and_one_message(
@@ -123,7 +126,8 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str, str]] = {
         "a cell holds 20,000 characters (limit 10,000) (sheet '응답', row 4, column L)",
     ),
     "sheet too wide": (
-        sample_surveys.write_too_wide, "wide.xlsx", "the sheet has more than 200 columns (sheet '응답', row 3, column GS)",
+        sample_surveys.write_too_wide, "wide.xlsx",
+        "the sheet has more than 200 columns (sheet '응답', row 3, column GS)",
     ),
     "matches no form": (sample_surveys.write_unmatched, "명단.xlsx", "no survey form matches this file"),
     "not a workbook": (

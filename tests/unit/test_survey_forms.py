@@ -33,9 +33,7 @@ def test_every_form_has_its_glue_table_with_the_same_columns(form) -> None:
     location = table["StorageDescriptor"]["Location"]["Fn::Sub"]
     assert location.endswith("/" + lake_layout.survey_table_prefix(form.table))
     template = table["Parameters"]["storage.location.template"]["Fn::Sub"]
-    assert template.endswith(
-        lake_layout.survey_table_prefix(form.table) + "year=${!year}/month=${!month}/day=${!day}/"
-    )
+    assert template.endswith(lake_layout.survey_table_prefix(form.table) + "year=${!year}/month=${!month}/day=${!day}/")
 
 
 def test_the_survey_trigger_and_the_launcher_use_the_layouts_prefixes() -> None:
@@ -74,7 +72,7 @@ def test_korean_and_english_headers_both_match() -> None:
     [
         (('type = "string"', 'type = "text"', 1), "columns[0].type: 'text' is not one of"),
         (('partition_by = "submitted_at"', 'partition_by = "comment"', 1), "partition_by: 'comment' must be"),
-        (('version = 1', 'version = 2', 1), "a form file is named <form>.v<version>.toml"),
+        (("version = 1", "version = 2", 1), "a form file is named <form>.v<version>.toml"),
         (('"지하철" = "subway"', '"지하철" = "underground"', 1), "'underground' is not an allowed value"),
     ],
 )

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -23,9 +24,7 @@ def _read(path: Path, budget: int = PLENTY) -> Parsed:
     return read_survey(path, path.name, f"inbox/{path.name}", FORMS, budget)
 
 
-def _table(parsed: Parsed):
-    import pyarrow as pa
-
+def _table(parsed: Parsed) -> pa.Table:
     return pa.concat_tables(pq.read_table(io.BytesIO(body)) for body in parsed.partitions.values())
 
 

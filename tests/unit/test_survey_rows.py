@@ -46,7 +46,9 @@ def test_serial_dates_follow_the_workbooks_epoch() -> None:
     assert _convert("submitted_at", 46350 - 1462 + 10.25 / 24, CONVERT_1904) == KST_1015_UTC
 
 
-@pytest.mark.parametrize(("value", "expected"), [("2026-07", date(2026, 7, 1)), (datetime(2026, 7, 3), date(2026, 7, 3))])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("2026-07", date(2026, 7, 1)), (datetime(2026, 7, 3), date(2026, 7, 3))]
+)
 def test_first_heard_on_takes_a_month_or_a_date(value: object, expected: date) -> None:
     assert _convert("first_heard_on", value) == expected
 
@@ -66,13 +68,17 @@ def test_bad_numbers_say_why(value: object, message: str) -> None:
         _convert("satisfaction", value)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("지하철", "subway"), ("TV", "tv"), ("Billboard", "outdoor"), ("online", "online")])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("지하철", "subway"), ("TV", "tv"), ("Billboard", "outdoor"), ("online", "online")]
+)
 def test_channel_answers_in_korean_or_english_become_one_value(value: str, expected: str) -> None:
     assert _convert("first_heard_channel", value) == expected
 
 
 def test_an_answer_outside_the_choices_lists_them() -> None:
-    with pytest.raises(CellError, match="'우주선' is not one of print, outdoor, subway, tv, radio, friend, online, other"):
+    with pytest.raises(
+        CellError, match="'우주선' is not one of print, outdoor, subway, tv, radio, friend, online, other"
+    ):
         _convert("first_heard_channel", "우주선")
 
 
