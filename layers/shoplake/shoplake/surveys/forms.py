@@ -217,3 +217,10 @@ def all_forms(directory: Path = FORMS_DIR) -> tuple[Form, ...]:
 def forms_named(names: Iterable[str], directory: Path = FORMS_DIR) -> tuple[Form, ...]:
     wanted = set(names)
     return tuple(f for f in all_forms(directory) if f.form in wanted)
+
+
+if __name__ == "__main__":  # python -m shoplake.surveys.forms: the Glue columns to paste into template.yaml
+    for each in all_forms():
+        print(f"# {each.key} -> table {each.table}")  # noqa: T201
+        for glue_column in each.glue_columns():
+            print(f"            - {{Name: {glue_column['Name']}, Type: {glue_column['Type']}}}")  # noqa: T201
