@@ -6,7 +6,8 @@ at 20,000 and 200,000 data rows by
 
 - ours: `shoplake.surveys.ingest.read_survey` with the offline_ads form plus the 8 extra
   columns declared as optional strings, so both tools type and write all 20 columns; the
-  Lambda's memory budget (40 % of 2048 MB) picks the reader, calamine or openpyxl streaming;
+  budget the deployed function has (`memory_budget` of the MemorySize in template.yaml)
+  picks the reader, calamine or openpyxl streaming;
 - pandas: `pandas.read_excel(engine="openpyxl", sheet_name="응답", header=2)` then
   `DataFrame.to_parquet` (zstd, like ours), as awswrangler does it. pandas alone cannot write
   this file: the date column mixes Excel dates and dates typed as text, which pyarrow refuses,
@@ -49,7 +50,6 @@ SHEET = "응답"
 HEADER_ROW = 2  # 0-based for pandas: the title row, an empty row, then the header
 DATE_HEADER = "응답 일시"
 FORM_FILE = "offline_ads.v1.toml"
-MEMORY_BUDGET_BYTES = int(2048 * 2**20 * 0.4)  # survey_parser: 2048 MB, 40 % of it for the sheet
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,9 @@ def _benchmark_form(directory: Path) -> Form:
 
 
 def _run_ours(path: Path) -> dict[str, Any]:
-    from shoplake.surveys.ingest import read_survey  # noqa: PLC0415 - each child imports its own tool only
+    from shoplake.surveys.ingest import memory_budget, read_survey  # noqa: PLC0415 - each child imports its own tool only
+
+    function_memory = int(os.environ["SHOPLAKE_BENCH_FUNCTION_MEMORY_MB"])
 
     pa, pq = _untyped("pyarrow"), _untyped("pyarrow.parquet")
 
@@ -114,7 +116,7 @@ def _run_ours(path: Path) -> dict[str, Any]:
         form = _benchmark_form(Path(work))
     after_imports = _peak_rss_kib()
     start = time.perf_counter()
-    parsed = read_survey(path, path.name, f"bench/{path.name}", (form,), MEMORY_BUDGET_BYTES)
+    parsed = read_survey(path, path.name, f"bench/{path.name}", (form,), memory_budget(function_memory))
     seconds = time.perf_counter() - start
     peak, hwm = _peak_rss_kib(), _vm_hwm_kib()
     assert not parsed.problems, parsed.problems[:5]
@@ -210,7 +212,20 @@ def describe(m: Measurement) -> str:
     )
 
 
+def _function_memory_mb() -> str:
+    """The survey parser's MemorySize in template.yaml, read in a child so this process stays small."""
+    script = (
+        "from local_stack.template import load_template; "
+        "print(load_template()['Resources']['SurveyParserFunction']['Properties']['MemorySize'])"
+    )
+    run = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=_child_env(), cwd=ROOT
+    )
+    return run.stdout.strip()
+
+
 def main() -> int:
+    os.environ["SHOPLAKE_BENCH_FUNCTION_MEMORY_MB"] = _function_memory_mb()
     results: dict[tuple[str, int], Measurement] = {}
     for rows in SIZES:
         path = workbook(rows)

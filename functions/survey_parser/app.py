@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shoplake.notices import publish
 from shoplake.s3_notifications import objects_created
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import IngestConfig, ingest
+from shoplake.surveys.ingest import IngestConfig, ingest, memory_budget
 from shoplake.surveys.report import notice_for
 
 logger = Logger()
@@ -28,15 +28,11 @@ s3 = boto3.client("s3")
 sns = boto3.client("sns")
 
 ALERT_TOPIC_ARN = os.environ["ALERT_TOPIC_ARN"]
-# The fast reader holds a sheet in memory; it may use this share of the function's memory.
-MEMORY_SHARE_FOR_SHEET = 0.4
 CONFIG = IngestConfig(
     lake_bucket=os.environ["LAKE_BUCKET"],
     forms=all_forms(),
     max_upload_bytes=int(os.environ["MAX_UPLOAD_MEGABYTES"]) * 2**20,
-    memory_budget_bytes=int(
-        int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")) * 2**20 * MEMORY_SHARE_FOR_SHEET
-    ),
+    memory_budget_bytes=memory_budget(int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])),
 )
 idempotency_config = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", raise_on_no_idempotency_key=True)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])

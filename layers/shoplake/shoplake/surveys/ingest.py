@@ -25,6 +25,13 @@ from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused, open_survey_f
 
 BATCH_ROWS = 10_000
 REPORTED_PROBLEMS = 100
+# The fast reader holds a whole sheet; it may take this share of the function's memory.
+MEMORY_SHARE_FOR_SHEET = 0.4
+
+
+def memory_budget(function_memory_mb: int) -> int:
+    """Bytes the fast reader may hold for a sheet in a function with this much memory."""
+    return int(function_memory_mb * 2**20 * MEMORY_SHARE_FOR_SHEET)
 
 
 @dataclass(frozen=True)
@@ -71,15 +78,19 @@ class _PartitionWriter:
         self.source = source
         self.width = len(form.columns)
         self.pending: dict[date, list[TypedRow]] = {}
+        self.pending_rows = 0
         self.files: dict[date, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
         self.rows = 0
 
     def add(self, day: date, row: TypedRow) -> None:
-        bucket = self.pending.setdefault(day, [])
-        bucket.append(row)
+        self.pending.setdefault(day, []).append(row)
         self.rows += 1
-        if len(bucket) >= BATCH_ROWS:
-            self._flush(day)
+        self.pending_rows += 1
+        # Flush every day once this many rows wait, however they spread over days: memory stays flat.
+        if self.pending_rows >= BATCH_ROWS:
+            for waiting in list(self.pending):
+                self._flush(waiting)
+            self.pending_rows = 0
 
     def _flush(self, day: date) -> None:
         rows = self.pending.pop(day, [])

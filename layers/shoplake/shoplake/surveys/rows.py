@@ -19,8 +19,10 @@ from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
 
 # Text that a spreadsheet would run as a formula when someone opens an export of it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_CHARS = frozenset("".join(_FORMULA_START))
 _NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _LIST_SPLIT = re.compile(r"\s*[,;/·\n]\s*")
+_YEAR_MONTH = re.compile(r"^(\d{4})[-./](\d{1,2})$")
 _EXCEL_EPOCH = {False: datetime(1899, 12, 30), True: datetime(1904, 1, 1)}
 _DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -79,7 +81,10 @@ def neutralise(text: str) -> str:
 
 
 def _text(value: object) -> str:
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    text = str(value)
+    if not unicodedata.is_normalized("NFKC", text):  # a cheap check; most cells are already normal
+        text = unicodedata.normalize("NFKC", text)
+    return text.strip()
 
 
 def _serial(value: float, date1904: bool) -> datetime:
@@ -114,6 +119,7 @@ class Converter:
         self.date1904 = date1904
         self.zone = ZoneInfo(form.timezone)
         self.max_cell_chars = form.limits.max_cell_chars
+        self._patterns = {c.name: re.compile(c.pattern) for c in form.columns if c.pattern}
         self._by_type: dict[str, Callable[[Column, object], object]] = {
             "string": self._string,
             "integer": self._integer,
@@ -125,11 +131,65 @@ class Converter:
         }
 
     def convert(self, column: Column, value: object) -> object:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if column.required:
-                raise CellError("a value is required")
-            return None
-        return self._by_type[column.type](column, value)
+        return self.for_column(column)(value)
+
+    def for_column(self, column: Column) -> Callable[[object], object]:
+        """The conversion of one column's cells, bound once so that each cell costs one call.
+
+        Every path ends in the same typed converters; the shortcuts only skip work whose
+        answer is already known (a choice answered before, text that needs no cleaning).
+        """
+        typed = self._by_type[column.type]
+        required = column.required
+
+        def convert(value: object) -> object:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                if required:
+                    raise CellError("a value is required")
+                return None
+            return typed(column, value)
+
+        if column.type not in ("string", "string_list"):
+            return convert
+        if column.allowed or column.value_aliases or column.pattern:
+            return self._remembering(convert)
+        return self._plain_text(column, convert) if column.type == "string" else convert
+
+    @staticmethod
+    def _remembering(convert: Callable[[object], object]) -> Callable[[object], object]:
+        # A choice column holds a handful of distinct answers: each is worked out once per file.
+        answers: dict[object, tuple[bool, object]] = {}
+
+        def remembered(value: object) -> object:
+            # Answers are shared between rows: nothing downstream changes a converted value.
+            known = answers.get(value)
+            if known is None:
+                try:
+                    known = (True, convert(value))
+                except CellError as error:
+                    known = (False, str(error))
+                answers[value] = known
+            if not known[0]:
+                raise CellError(known[1])
+            return known[1]
+
+        return remembered
+
+    @staticmethod
+    def _plain_text(column: Column, convert: Callable[[object], object]) -> Callable[[object], object]:
+        max_length = column.max_length
+
+        def plain(value: object) -> object:
+            if value.__class__ is not str:
+                return convert(value)
+            text = value.strip()
+            if not text or not unicodedata.is_normalized("NFKC", text):
+                return convert(value)
+            if max_length is not None and len(text) > max_length:
+                return convert(value)  # the full path says what is wrong
+            return neutralise(text) if text[0] in _FORMULA_START_CHARS else text
+
+        return plain
 
     def _choice(self, column: Column, text: str) -> str:
         if not column.allowed and not column.value_aliases:
@@ -148,7 +208,8 @@ class Converter:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # an id typed as a number: 1024, not 1024.0
         text = self._choice(column, _text(value))
-        if column.pattern and not re.match(column.pattern, text):
+        pattern = self._patterns.get(column.name)
+        if pattern is not None and not pattern.match(text):
             raise CellError(f"{text!r} does not look like {column.pattern}")
         if column.max_length is not None and len(text) > column.max_length:
             raise CellError(f"{len(text)} characters, more than the {column.max_length} allowed")
@@ -172,6 +233,8 @@ class Converter:
         return number
 
     def _integer(self, column: Column, value: object) -> int:
+        if value.__class__ is float and value.is_integer():
+            value = int(value)  # calamine gives every number as a float
         if (
             type(value) is int
             and column.minimum is not None
@@ -203,9 +266,9 @@ class Converter:
         return moment.astimezone(UTC)
 
     def _date(self, column: Column, value: object) -> date:
-        if isinstance(value, str) and re.match(r"^\d{4}[-./]\d{1,2}$", value.strip()):
-            year, month = re.split(r"[-./]", value.strip())
-            return date(int(year), int(month), 1)  # a month is its first day
+        month = _YEAR_MONTH.match(value.strip()) if isinstance(value, str) else None
+        if month:
+            return date(int(month.group(1)), int(month.group(2)), 1)  # a month is its first day
         moment = self._naive_datetime(value)
         return (moment.astimezone(self.zone) if moment.tzinfo else moment).date()
 
@@ -243,7 +306,7 @@ def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Lay
     for sheet in ordered:
         head: list[tuple[int, Row]] = []
         for number, row in sheet.rows:
-            head.append((number, row))
+            head.append((number, tuple(None if cell == "" else cell for cell in row)))
             if len(head) >= max(f.limits.header_search_rows for f in forms):
                 break
         above: dict[int, object] = {}
@@ -285,7 +348,10 @@ def typed_rows(
     """Each data row typed in the form's column order, or the problems that stop it."""
     form = layout.form
     order = {column.name: position for position, column in enumerate(form.columns)}
-    slots = [(index, column, header, order[column.name]) for index, column, header in layout.columns]
+    slots = [
+        (index, column, header, order[column.name], converter.for_column(column))
+        for index, column, header in layout.columns
+    ]
     absent = [column for column in form.columns if column.name not in {c.name for _, c, _ in layout.columns}]
     limits = form.limits
     width = len(form.columns)
@@ -308,8 +374,9 @@ def typed_rows(
             continue  # empty rows: trailing ones, or spacers
         values: list[object] = [None] * width
         problems: list[Problem] = []
-        for index, column, header, position in slots:
-            cell = row[index] if index < len(row) else None
+        length = len(row)
+        for index, _column, header, position, convert in slots:
+            cell = row[index] if index < length else None
             if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
                 raise Refused(
                     f"a cell holds {len(cell):,} characters (limit {limits.max_cell_chars:,})",
@@ -318,7 +385,7 @@ def typed_rows(
                     column=column_letter(index),
                 )
             try:
-                values[position] = converter.convert(column, cell)
+                values[position] = convert(cell)
             except CellError as error:
                 shown = str(cell)
                 problems.append(

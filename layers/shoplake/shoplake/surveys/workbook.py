@@ -14,7 +14,7 @@ import codecs
 import csv
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +51,7 @@ class Refused(Exception):  # noqa: N818 - "the file is refused" reads better tha
 
 
 Cell = object
-Row = tuple[Cell, ...]
+Row = Sequence[Cell]
 
 
 @dataclass
@@ -159,11 +159,15 @@ def _calamine_rows(path: Path, sheet: str) -> Iterator[Row]:
     data = workbook.get_sheet_by_name(sheet)
     # calamine starts at the first used cell; Excel's row numbers start at 1.
     first_row, first_col = data.start or (0, 0)
-    blank: Row = (None,) * first_col
     for _ in range(first_row):
         yield ()
-    for row in data.iter_rows():
-        yield blank + tuple(None if cell == "" else cell for cell in row)
+    # calamine gives "" for an empty cell; the row readers treat "" and None alike.
+    if first_col:
+        blank: Row = (None,) * first_col
+        for row in data.iter_rows():
+            yield (*blank, *row)
+    else:
+        yield from data.iter_rows()
 
 
 def _openpyxl_rows(path: Path, sheet: str) -> Iterator[Row]:
