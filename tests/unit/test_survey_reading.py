@@ -89,3 +89,10 @@ def test_rows_land_in_their_seoul_day(tmp_path: Path) -> None:
     parsed = _read(write_survey_workbook(tmp_path / "survey.xlsx", rows=200, bad_rows=False))
     # THEN they fill the 23rd and spill into the 24th, by Seoul's calendar
     assert [d.isoformat() for d in parsed.partitions] == ["2026-11-23", "2026-11-24"]
+
+
+def test_a_macro_enabled_workbook_reads_like_any_other(tmp_path: Path) -> None:
+    xlsx = write_survey_workbook(tmp_path / "survey.xlsx", rows=10, bad_rows=False)
+    xlsm = tmp_path / "survey.xlsm"
+    xlsm.write_bytes(xlsx.read_bytes())
+    assert _read(xlsm).rows == _read(xlsx).rows == 10

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
-from shoplake.surveys.forms import all_forms
+from shoplake.surveys.forms import Limits, all_forms
 from shoplake.surveys.rows import CellError, Converter, find_layout, neutralise, typed_rows
 from shoplake.surveys.workbook import Refused, SheetRows
 
@@ -162,3 +163,12 @@ def test_trailing_empty_rows_are_skipped() -> None:
     sheet = _sheet([HEADER, ROW, (None,) * 8, ("",) * 8, ()])
     layout, found, rest = find_layout([sheet], [FORM])
     assert len(list(typed_rows(layout, found, rest, CONVERT))) == 1
+
+
+def test_a_sheet_longer_than_the_forms_limit_is_refused_naming_the_row() -> None:
+    small = replace(FORM, limits=Limits(max_rows=3))
+    sheet = _sheet([HEADER, ROW, ROW, ROW])
+    layout, found, rest = find_layout([sheet], [small])
+    with pytest.raises(Refused, match="more than 3 rows") as refused:
+        list(typed_rows(layout, found, rest, Converter(small, date1904=False)))
+    assert refused.value.row == 4

@@ -1,0 +1,35 @@
+"""A new partition starts its quality check with the partition's S3 path."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shoplake.glue_launch import partition_prefix, start_quality_check
+
+KEY = "surveys/survey_offline_ads/year=2026/month=11/day=23/part-f225e615a97e3e7e66b7.parquet"
+
+
+def test_the_partition_of_a_new_file_is_its_folder() -> None:
+    assert partition_prefix(KEY) == ("survey_offline_ads", "surveys/survey_offline_ads/year=2026/month=11/day=23/")
+
+
+@pytest.mark.parametrize(
+    "key", ["survey_rejects/survey_offline_ads/x.json", "surveys/survey_offline_ads/part-x.parquet"]
+)
+def test_a_file_outside_a_day_partition_is_refused(key: str) -> None:
+    with pytest.raises(ValueError, match=key.split("/", maxsplit=1)[0]):
+        partition_prefix(key)
+
+
+@mock_aws
+def test_the_job_gets_the_partition_path_and_table() -> None:
+    glue = boto3.client("glue")
+    glue.create_job(Name="quality", Role="arn:aws:iam::123456789012:role/glue", Command={"Name": "glueetl"})
+    run = start_quality_check(glue, "quality", "lake", KEY)
+    arguments = glue.get_job_run(JobName="quality", RunId=run.run_id)["JobRun"]["Arguments"]
+    assert arguments == {
+        "--input_path": "s3://lake/surveys/survey_offline_ads/year=2026/month=11/day=23/",
+        "--table": "survey_offline_ads",
+    }
