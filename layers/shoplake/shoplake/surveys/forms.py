@@ -67,7 +67,8 @@ class Limits:
     max_rows: int = 1_048_576
     max_columns: int = 200
     max_cell_chars: int = 10_000
-    max_uncompressed_bytes: int = 1_000_000_000
+    # A full-height sheet (1,048,576 rows) of 20 columns inflates to 1.2 GB; streaming reads it without holding it.
+    max_uncompressed_bytes: int = 2_500_000_000
     max_compression_ratio: float = 200.0
     header_search_rows: int = 20
 
