@@ -162,7 +162,19 @@ def _named(key: str) -> Creator:
     return create
 
 
+def _kinesis_stream(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    name = props.get("Name", logical_id)
+    mode = props.get("StreamModeDetails") or {"StreamMode": "PROVISIONED"}
+    args: dict[str, Any] = {"StreamName": name, "StreamModeDetails": mode}
+    if mode["StreamMode"] == "PROVISIONED":
+        args["ShardCount"] = props.get("ShardCount", 1)
+    session.client("kinesis").create_stream(**args)
+    return Created(ref=name, attrs={"Arn": _arn("kinesis", f"stream/{name}")})
+
+
 CREATORS: dict[str, Creator] = {
+    "AWS::Kinesis::Stream": _kinesis_stream,
+    "AWS::KinesisFirehose::DeliveryStream": _named("DeliveryStreamName"),
     "AWS::Glue::Database": _glue_database,
     "AWS::Glue::Table": _glue_table,
     "AWS::Glue::Job": _glue_job,

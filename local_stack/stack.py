@@ -16,6 +16,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_stack.event_routing import EventRouter
 from local_stack.functions import Invocation, LocalFunction, load_functions
+from local_stack.firehose import LocalFirehose
 from local_stack.glue_jobs import GlueRunner
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink
@@ -107,6 +108,7 @@ class LocalStack:
         self.router = EventRouter(self.session, self.stack, self.functions)
         self.router.wire()
         self.glue = GlueRunner(self.session, self.stack)
+        self.firehose = LocalFirehose(self.session, self.stack, self.functions)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -139,6 +141,6 @@ class LocalStack:
     def deliver_pending(self) -> list[Invocation]:
         """Deliver every pending event and carry out every started Glue job run, until all is quiet."""
         delivered = self.router.deliver_pending()
-        while self.glue.run_new():
+        while self.glue.run_new() or any(d.records_in for d in self.firehose.flush()):
             delivered += self.router.deliver_pending()
         return delivered
