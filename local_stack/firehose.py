@@ -129,16 +129,14 @@ class LocalFirehose:
                 stream.iterators[shard["ShardId"]] = kinesis.get_shard_iterator(
                     StreamName=stream.source, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
-        records = []
-        for shard_id, iterator in list(stream.iterators.items()):
+        records: list[dict[str, Any]] = []
+        for shard_id in list(stream.iterators):
             while True:
-                answer = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
-                iterator = answer["NextShardIterator"]
-                for record in answer["Records"]:
-                    records.append({"shard": shard_id, **record})
+                answer = kinesis.get_records(ShardIterator=stream.iterators[shard_id], Limit=10_000)
+                stream.iterators[shard_id] = answer["NextShardIterator"]
+                records.extend({"shard": shard_id, **record} for record in answer["Records"])
                 if not answer["Records"]:
                     break
-            stream.iterators[shard_id] = iterator
         return records
 
     def flush(self) -> list[Delivery]:
@@ -153,7 +151,7 @@ class LocalFirehose:
             return delivery
         now = datetime.now(UTC)
         arrival = {str(i): r["ApproximateArrivalTimestamp"] for i, r in enumerate(records)}
-        event = {
+        event: dict[str, Any] = {
             "invocationId": str(uuid.uuid4()),
             "sourceKinesisStreamArn": f"arn:aws:kinesis:{REGION}:{ACCOUNT_ID}:stream/{stream.source}",
             "deliveryStreamArn": f"arn:aws:firehose:{REGION}:{ACCOUNT_ID}:deliverystream/{stream.name}",

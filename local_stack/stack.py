@@ -15,8 +15,8 @@ from moto import mock_aws
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_stack.event_routing import EventRouter
-from local_stack.functions import Invocation, LocalFunction, load_functions
 from local_stack.firehose import LocalFirehose
+from local_stack.functions import Invocation, LocalFunction, load_functions
 from local_stack.glue_jobs import GlueRunner
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink

@@ -33,16 +33,19 @@ OK, DROPPED, FAILED = "Ok", "Dropped", "ProcessingFailed"
 # Events older than this, or this far ahead of their arrival, go to the error path.
 OLDEST = timedelta(days=7)
 NEWEST = timedelta(minutes=15)
+_OLDEST_MS = int(OLDEST.total_seconds() * 1000)
+_NEWEST_MS = int(NEWEST.total_seconds() * 1000)
 
-_EVENT_TYPES = {e.value: e for e in EventType}
+# Plain strings, not enum members, on the hot path: enum hashing is Python code.
+_EVENT_TYPES = {e.value: e.value for e in EventType}
+_NEEDS_PRICE_AND_QUANTITY = frozenset(e.value for e in NEEDS_PRICE_AND_QUANTITY)
+_NEEDS_PRODUCT = frozenset(e.value for e in NEEDS_PRODUCT)
+_NEEDS_SEARCH_TERM = frozenset(e.value for e in NEEDS_SEARCH_TERM)
+_OTHER_DEVICE = DeviceClass.OTHER.value
 _DEVICES = {d.value for d in DeviceClass}
 _BOT = re.compile(r"bot|crawl|spider|slurp|bingpreview|facebookexternalhit|headless|python-requests|curl/", re.I)
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|(android(?!.*mobile))", re.I)
 _MOBILE = re.compile(r"mobi|iphone|ipod|android.*mobile|windows phone", re.I)
-_OPTIONAL_TEXT = tuple(
-    (f.name, f.max_length) for f in FIELDS
-    if f.arrow.equals(FIELDS[0].arrow) and not f.required and f.name not in ("client_ip_prefix", "country")
-)  # fmt: skip
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -101,7 +104,10 @@ def parse_event_time(value: object) -> datetime:
     if isinstance(value, bool):
         raise ContractError("event_time: expected ISO-8601 with an offset, or epoch milliseconds")
     if isinstance(value, int | float):
-        return _EPOCH + timedelta(milliseconds=value)
+        try:
+            return _EPOCH + timedelta(milliseconds=value)
+        except (OverflowError, ValueError):
+            raise ContractError(f"event_time: {value!r} milliseconds is not a time") from None
     if not isinstance(value, str):
         raise ContractError("event_time: expected ISO-8601 with an offset, or epoch milliseconds")
     try:
@@ -113,135 +119,173 @@ def parse_event_time(value: object) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _text(event: Mapping[str, Any], name: str, limit: int | None, required: bool) -> str | None:
-    value = event.get(name)
-    if value is None:
-        if required:
-            raise ContractError(f"{name}: required")
-        return None
-    if not isinstance(value, str):
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)  # ids sent as numbers
-        else:
-            raise ContractError(f"{name}: expected text")
-    value = value.strip()
-    if not value:
-        if required:
-            raise ContractError(f"{name}: required")
-        return None
-    if limit is not None and len(value) > limit:
-        raise ContractError(f"{name}: {len(value)} characters, more than {limit}")
-    return value
+# Text fields checked as they come: name -> longest allowed. Derived or typed fields are handled apart.
+_TEXT_LIMITS: dict[str, int | None] = {
+    f.name: f.max_length
+    for f in FIELDS
+    if f.arrow.equals(FIELDS[0].arrow) and f.name not in ("event_type", "client_ip_prefix", "country", "device_class")
+}
+_REQUIRED_TEXT = ("event_id", "session_id")
 
 
-def normalise(event: object, arrived: datetime, agents: dict[str, tuple[str, bool]]) -> dict[str, Any]:
-    """The stored record for one event, or ContractError naming the field that breaks the contract."""
-    if not isinstance(event, dict):
+class _BatchMemo:
+    """What repeats across a batch (user agents, client addresses, event hours) is worked out once."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, tuple[str, bool]] = {}
+        self.networks: dict[object, str | None] = {}
+        self.hours: dict[str, dict[str, str]] = {}
+
+    def network(self, address: object) -> str | None:
+        if address.__class__ is not str:
+            return truncate_ip(address)
+        known = self.networks.get(address, _UNKNOWN)
+        if known is _UNKNOWN:
+            known = self.networks[address] = truncate_ip(address)
+        return known  # type: ignore[return-value]
+
+    def partition_keys(self, iso_utc: str) -> dict[str, str]:
+        hour = iso_utc[:13]
+        keys = self.hours.get(hour)
+        if keys is None:
+            keys = self.hours[hour] = {"year": hour[0:4], "month": hour[5:7], "day": hour[8:10], "hour": hour[11:13]}
+        return keys
+
+
+_UNKNOWN = object()
+
+
+def event_time_utc(value: object) -> tuple[str, int]:
+    """The event time as stored (ISO-8601 UTC, milliseconds) and as epoch milliseconds."""
+    if value.__class__ is str and len(value) == 24 and value[-1] == "Z" and value[10] == "T":  # type: ignore[arg-type]
+        # The form the shop sends: already what is stored, once it is known to be a real time.
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ContractError(f"event_time: {value!r} is not ISO-8601") from None
+        return value, int(moment.timestamp() * 1000)
+    moment = parse_event_time(value)
+    stored = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+        f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
+    return stored, int(moment.timestamp() * 1000)
+
+
+def normalise(  # noqa: PLR0912, PLR0915 - one branch per rule of the contract, kept in one readable place
+    event: object, arrived_ms: int, memo: _BatchMemo
+) -> dict[str, Any]:
+    """The stored record for one event, or ContractError naming the field that breaks the contract.
+
+    Absent optional fields stay absent: Parquet conversion stores them as NULL.
+    """
+    if event.__class__ is not dict:
         raise ContractError("the record is not a JSON object")
+    assert isinstance(event, dict)
+    record: dict[str, Any] = {}
+    for name, given in event.items():
+        if name not in _TEXT_LIMITS or given is None:
+            continue  # derived fields below; unknown fields are not part of the contract and not stored
+        if given.__class__ is not str:
+            if given.__class__ is not int:
+                raise ContractError(f"{name}: expected text")
+            given = str(given)  # noqa: PLW2901 - ids sent as numbers are text
+        value = given.strip()
+        if not value:
+            continue
+        limit = _TEXT_LIMITS[name]
+        if limit is not None and len(value) > limit:
+            raise ContractError(f"{name}: {len(value)} characters, more than {limit}")
+        record[name] = value
+    for name in _REQUIRED_TEXT:
+        if name not in record:
+            raise ContractError(f"{name}: required")
     kind = event.get("event_type")
     if kind is None:
         raise ContractError("event_type: required")
-    event_type = _EVENT_TYPES.get(kind.strip().lower()) if isinstance(kind, str) else None
+    event_type = _EVENT_TYPES.get(kind.strip().lower()) if kind.__class__ is str else None
     if event_type is None:
         raise ContractError(f"event_type: {str(kind)[:40]!r} is not one of {', '.join(_EVENT_TYPES)}")
-    moment = parse_event_time(event.get("event_time"))
-    if moment < arrived - OLDEST or moment > arrived + NEWEST:
-        raise ContractError(f"event_time: {moment.isoformat()} is outside the accepted window around its arrival")
-    record: dict[str, Any] = {
-        "event_id": _text(event, "event_id", 64, True),
-        "event_time": moment,
-        "event_type": event_type.value,
-        "session_id": _text(event, "session_id", 64, True),
-    }
-    for name, limit in _OPTIONAL_TEXT:
-        record[name] = _text(event, name, limit, False)
-    if record["category"] is not None:
+    record["event_type"] = event_type
+    stored_time, moment_ms = event_time_utc(event.get("event_time"))
+    if not arrived_ms - _OLDEST_MS <= moment_ms <= arrived_ms + _NEWEST_MS:
+        raise ContractError(f"event_time: {stored_time} is outside the accepted window around its arrival")
+    record["event_time"] = stored_time
+    if "category" in record:
         record["category"] = record["category"].lower()
     price, quantity = event.get("price"), event.get("quantity")
-    if price is not None and (isinstance(price, bool) or not isinstance(price, int | float) or price < 0):
-        raise ContractError("price: expected a number of at least 0")
-    if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1):
-        raise ContractError("quantity: expected a whole number of at least 1")
-    if event_type in NEEDS_PRICE_AND_QUANTITY and (price is None or quantity is None):
-        raise ContractError(f"price and quantity: required for {event_type.value}")
-    if event_type in NEEDS_PRODUCT and record["product_id"] is None:
-        raise ContractError(f"product_id: required for {event_type.value}")
-    if event_type in NEEDS_SEARCH_TERM and record["search_term"] is None:
+    if price is not None:
+        if price.__class__ not in (int, float) or price < 0:
+            raise ContractError("price: expected a number of at least 0")
+        record["price"] = float(price)
+    if quantity is not None:
+        if quantity.__class__ is not int or quantity < 1:
+            raise ContractError("quantity: expected a whole number of at least 1")
+        record["quantity"] = quantity
+    if event_type in _NEEDS_PRICE_AND_QUANTITY and (price is None or quantity is None):
+        raise ContractError(f"price and quantity: required for {event_type}")
+    if event_type in _NEEDS_PRODUCT and "product_id" not in record:
+        raise ContractError(f"product_id: required for {event_type}")
+    if event_type in _NEEDS_SEARCH_TERM and "search_term" not in record:
         raise ContractError("search_term: required for search")
-    record["price"] = float(price) if price is not None else None
-    record["quantity"] = quantity
-    user_agent = record["user_agent"] or ""
-    device, is_bot = _device(user_agent, agents)
-    if device == DeviceClass.OTHER.value:
+    device, is_bot = _device(record.get("user_agent", ""), memo.agents)
+    if device == _OTHER_DEVICE:
         sent = event.get("device_class")
         device = sent.strip().lower() if isinstance(sent, str) and sent.strip().lower() in _DEVICES else device
     record["device_class"], record["is_bot"] = device, is_bot
-    record["client_ip_prefix"] = truncate_ip(event.get("client_ip"))
+    network = memo.network(event.get("client_ip"))
+    if network is not None:
+        record["client_ip_prefix"] = network
     country = event.get("country")
     if country is not None:
-        if not isinstance(country, str) or len(country.strip()) != 2 or not country.strip().isalpha():
+        if country.__class__ is not str or len(country.strip()) != 2 or not country.strip().isalpha():
             raise ContractError("country: expected a two-letter ISO code")
-        country = country.strip().upper()
-    record["country"] = country
+        record["country"] = country.strip().upper()
     record["schema_version"] = SCHEMA_VERSION
     return record
-
-
-def _partition_keys(moment: datetime) -> dict[str, str]:
-    return {
-        "year": f"{moment.year:04d}",
-        "month": f"{moment.month:02d}",
-        "day": f"{moment.day:02d}",
-        "hour": f"{moment.hour:02d}",
-    }
 
 
 def transform(records: Sequence[Mapping[str, Any]], now: datetime | None = None) -> BatchResult:
     """Firehose's records in, exactly one result per recordId out."""
     result = BatchResult(records=[])
+    out = result.records
     seen: set[bytes] = set()
-    agents: dict[str, tuple[str, bool]] = {}
-    fallback_arrival = now or datetime.now(UTC)
+    memo = _BatchMemo()
+    fallback_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
+    a2b, b2a, dumps, loads = binascii.a2b_base64, binascii.b2a_base64, orjson.dumps, orjson.loads
+    newline = orjson.OPT_APPEND_NEWLINE
     for item in records:
         record_id = str(item.get("recordId", ""))
         raw = item.get("data") or ""
         try:
             try:
-                payload = binascii.a2b_base64(raw, strict_mode=True)
+                payload = a2b(raw, strict_mode=True)
             except (binascii.Error, TypeError, ValueError):
                 raise ContractError("data: not base64") from None
             if payload in seen:
-                result.records.append({"recordId": record_id, "result": DROPPED, "data": raw})
+                out.append({"recordId": record_id, "result": DROPPED, "data": raw})
                 result.counts["duplicate"] += 1
                 continue
             try:
-                event = orjson.loads(payload)
+                event = loads(payload)
             except orjson.JSONDecodeError:
                 raise ContractError("the record is not JSON") from None
             arrival = item.get("approximateArrivalTimestamp")
-            arrived = _EPOCH + timedelta(milliseconds=arrival) if isinstance(arrival, int | float) else fallback_arrival
-            stored = normalise(event, arrived, agents)
+            stored = normalise(event, arrival if arrival.__class__ is int else fallback_ms, memo)
         except ContractError as error:
             reason = str(error)
-            result.records.append({"recordId": record_id, "result": FAILED, "data": raw})
+            out.append({"recordId": record_id, "result": FAILED, "data": raw})
             result.failures.append((record_id, reason))
             result.counts[reason.split(":", 1)[0]] += 1
             continue
         seen.add(payload)
-        moment = stored["event_time"]
-        # Milliseconds, as the table stores them: Parquet conversion reads exactly this form.
-        stored["event_time"] = (
-            f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
-        )
-        line = orjson.dumps(stored, option=orjson.OPT_APPEND_NEWLINE)
-        result.records.append(
+        out.append(
             {
                 "recordId": record_id,
                 "result": OK,
-                "data": binascii.b2a_base64(line, newline=False).decode("ascii"),
-                "metadata": {"partitionKeys": _partition_keys(moment)},
+                "data": b2a(dumps(stored, option=newline), newline=False).decode("ascii"),
+                "metadata": {"partitionKeys": memo.partition_keys(stored["event_time"])},
             }
         )
-        result.counts["ok"] += 1
+    result.counts["ok"] = sum(1 for r in out if r["result"] == OK)
     return result
