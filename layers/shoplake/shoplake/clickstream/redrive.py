@@ -1,0 +1,93 @@
+"""Repair what Firehose could not deliver: read the error prefix, re-run the current transform,
+put what now passes back on the stream, and report what still cannot be repaired.
+
+Nothing is deleted: each error object read is moved under `redriven/`, and the records
+that still fail are written, with today's reason, under `unrepaired/`.
+
+    python -m shoplake.clickstream.redrive --bucket <lake> --stream <stream> [--prefix clickstream/errors/]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shoplake.clickstream.producer import Entry, batches, put_with_retries
+from shoplake.clickstream.transform import OK, transform
+
+ERRORS_PREFIX = "clickstream/errors/"
+REDRIVEN_PREFIX = "clickstream/errors-redriven/"
+UNREPAIRED_PREFIX = "clickstream/errors-unrepaired/"
+
+
+@dataclass
+class RedriveReport:
+    objects: int = 0
+    repaired: int = 0
+    unrepaired: list[dict[str, str]] = field(default_factory=list)
+
+
+def _error_objects(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]
+
+
+def redrive(s3: Any, kinesis: Any, bucket: str, stream: str, prefix: str = ERRORS_PREFIX) -> RedriveReport:
+    report = RedriveReport()
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    for key in list(_error_objects(s3, bucket, prefix)):
+        lines = [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines() if line]
+        report.objects += 1
+        # Re-run the transform as Firehose will when the record comes back: arriving now.
+        attempt = transform(
+            [
+                {"recordId": str(i), "approximateArrivalTimestamp": now_ms, "data": line["rawData"]}
+                for i, line in enumerate(lines)
+            ]
+        )
+        reasons = dict(attempt.failures)
+        repaired: list[Entry] = []
+        still_failing: list[dict[str, Any]] = []
+        for i, (line, result) in enumerate(zip(lines, attempt.records, strict=True)):
+            if result["result"] == OK:
+                payload = base64.b64decode(line["rawData"])
+                session = json.loads(payload).get("session_id") or "redrive"
+                repaired.append(Entry(payload, str(session)[:256]))
+            elif result["result"] != "Dropped":
+                still_failing.append({**line, "redriveReason": reasons.get(str(i), "unknown")})
+        refused = [e for batch in batches(repaired) for e in put_with_retries(kinesis, stream, batch)]
+        if refused:
+            raise RuntimeError(f"Kinesis refused {len(refused)} repaired records from {key}; nothing was moved")
+        report.repaired += len(repaired)
+        suffix = key.removeprefix(prefix)
+        if still_failing:
+            body = "".join(json.dumps(line) + "\n" for line in still_failing)
+            s3.put_object(Bucket=bucket, Key=UNREPAIRED_PREFIX + suffix, Body=body.encode())
+            report.unrepaired += [{"object": key, "reason": line["redriveReason"]} for line in still_failing]
+        s3.copy_object(Bucket=bucket, Key=REDRIVEN_PREFIX + suffix, CopySource={"Bucket": bucket, "Key": key})
+        s3.delete_object(Bucket=bucket, Key=key)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - a thin command over redrive()
+    import boto3  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--stream", required=True)
+    parser.add_argument("--prefix", default=ERRORS_PREFIX)
+    args = parser.parse_args(argv)
+    report = redrive(boto3.client("s3"), boto3.client("kinesis"), args.bucket, args.stream, args.prefix)
+    print(json.dumps(report.__dict__, indent=2))  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
