@@ -27,7 +27,7 @@ def stack(tmp_path) -> Iterator[LocalStack]:
 
 
 def _event(i: int, when: datetime, **changes: object) -> dict[str, object]:
-    event = {
+    event: dict[str, object] = {
         "event_id": f"e-{i}",
         "event_time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "event_type": "product_view",
