@@ -71,7 +71,7 @@ def test_events_land_in_the_hour_they_happened_and_bad_ones_under_the_error_pref
     hours = {key.split("/hour=")[0].split("events/")[1] + "/hour=" + key.split("/hour=")[1][:2] for key in data}
     assert hours == {f"year={t:%Y}/month={t:%m}/day={t:%d}/hour={t:%H}" for t in (NOW, earlier)}
     rows = _rows(stack, data)
-    assert sorted(r["event_id"] for r in rows) == [f"e-{i}" for i in range(6)]
+    assert sorted(str(r["event_id"]) for r in rows) == [f"e-{i}" for i in range(6)]
     assert {r["client_ip_prefix"] for r in rows} == {"198.51.100.0/24"}
     # AND the two bad ones wait under the error prefix, in Firehose's format, with their original data
     (errors,) = _keys(stack, "clickstream/errors/processing-failed/")
