@@ -12,14 +12,17 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from local_stack import sample_surveys
+from local_stack import sample_clickstream, sample_surveys
 from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
+from shoplake.clickstream.producer import ClickstreamProducer
+from shoplake.clickstream.redrive import redrive
 from shoplake.notices import Notice, publish
 
 
@@ -135,9 +138,43 @@ def surveys(demo: Demo) -> None:
     demo.show_slack(seen)
 
 
+def clickstream(demo: Demo) -> None:
+    stack = demo.stack
+    lake = stack.output("LakeBucketName")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    events = sample_clickstream.day_of_traffic(yesterday, sessions=600)
+    demo.say(f"the shop sends {len(events):,} events of {yesterday:%Y-%m-%d} (UTC) through the producer "
+             "(evening peaks in the Americas, funnels from view to purchase, a few malformed)")  # fmt: skip
+    producer = ClickstreamProducer(stack.client("kinesis"), stack.output("ClickstreamStreamName"), linger_seconds=0.05)
+    for body in events:
+        producer.emit(json.loads(body) if body.startswith(b"{") and body.endswith(b"}") else {"raw": body.decode()})
+    producer.close()
+    stack.deliver_pending()
+    per_hour: dict[str, int] = {}
+    for key in _lake_keys(demo, lake, "clickstream/events/"):
+        hour = key.split("/hour=")[1][:2]
+        per_hour[hour] = (
+            per_hour.get(hour, 0)
+            + pq.read_metadata(io.BytesIO(stack.client("s3").get_object(Bucket=lake, Key=key)["Body"].read())).num_rows
+        )
+    demo.say("Parquet in the lake, by the hour the events happened (UTC):")
+    peak = max(per_hour.values())
+    for hour, count in sorted(per_hour.items()):
+        print(f"      {hour}:00  {count:5,}  " + "█" * max(1, round(40 * count / peak)))
+    errors = _lake_keys(demo, lake, "clickstream/errors/")
+    failed = sum(len(stack.client("s3").get_object(Bucket=lake, Key=key)["Body"].read().splitlines()) for key in errors)
+    demo.say(f"{failed} records broke the contract and wait under clickstream/errors/, in Firehose's format")
+    report = redrive(stack.client("s3"), stack.client("kinesis"), lake, stack.output("ClickstreamStreamName"))
+    stack.deliver_pending()
+    demo.say(f"redrive: {report.repaired} repaired, {len(report.unrepaired)} still failing, kept with their reasons:")
+    for item in report.unrepaired[:4]:
+        print(f"      {item['reason']}")
+
+
 STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("Alerting: every alert reaches Slack, once, and none is lost", alerting),
     ("Surveys: a spreadsheet in the inbox becomes typed Parquet in the lake", surveys),
+    ("Clickstream: every click lands in the lake by the hour it happened", clickstream),
 ]
 
 

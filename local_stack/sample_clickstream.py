@@ -89,7 +89,7 @@ def day_of_traffic(day: datetime, sessions: int = 400, seed: int = 11, malformed
         if i % 2:
             broken["event_type"] = "teleport"  # not an event the shop sends
         else:
-            broken.pop("session_id")
+            broken.pop("session_id", None)
         records.insert(position, json.dumps(broken).encode())
     records.insert(len(records) // 2, b'{"event_id": "cut-off')  # a record cut in half
     return records

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from local_stack.template import load_template
 from shoplake.clickstream.contract import glue_columns
 from shoplake.clickstream.transform import OK, transform, truncate_ip
-from tests.conftest import shared_event, shared_event_names
+from tests.conftest import our_event, shared_event, shared_event_names
 
 ARRIVED = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
 ARRIVED_MS = int(ARRIVED.timestamp() * 1000)
@@ -212,3 +212,10 @@ def test_any_batch_gets_exactly_one_valid_result_per_record(batch: list[tuple[by
             keys = record["metadata"]["partitionKeys"]
             assert all(isinstance(v, str) for v in keys.values())
     assert len(json.dumps(response)) < 6 * 2**20
+
+
+def test_our_sample_batch_transforms_cleanly() -> None:
+    request = our_event("firehose_transform/kinesis_source_batch.json")
+    result = transform(request["records"], now=ARRIVED)
+    assert [r["result"] for r in result.records] == ["Ok"] * len(request["records"])
+    assert {r["metadata"]["partitionKeys"]["day"] for r in result.records} == {"24"}
