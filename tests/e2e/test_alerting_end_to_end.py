@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from local_stack.slack_sink import SlackSink, webhook_gone
 from local_stack.stack import LocalStack
 from tests.conftest import our_event, shared_event
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SlackSink]:
-    with SlackSink() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def stack(sink: SlackSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with LocalStack(slack_sink=sink, work_dir=tmp_path_factory.mktemp("local")) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sink(sink: SlackSink) -> None:
-    sink.messages.clear()
 
 
 def _put_event(stack: LocalStack, event: dict[str, Any]) -> None:

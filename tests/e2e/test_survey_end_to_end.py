@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from local_stack.sample_surveys import KOREAN_HEADERS, survey_rows, write_survey_workbook
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SlackSink]:
-    with SlackSink() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def stack(sink: SlackSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with LocalStack(slack_sink=sink, work_dir=tmp_path_factory.mktemp("local")) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sink(sink: SlackSink) -> None:
-    sink.messages.clear()
 
 
 def test_an_uploaded_survey_reaches_the_lake_and_its_quality_result_reaches_slack(
