@@ -82,6 +82,10 @@ class _Stream:
     schema: pa.Schema
     iterators: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def partition_keys(self) -> list[str]:
+        return re.findall(r"!\{partitionKeyFromLambda:([A-Za-z0-9_-]+)\}", self.prefix)
+
 
 class LocalFirehose:
     def __init__(self, session: boto3.Session, stack: Stack, functions: dict[str, LocalFunction]) -> None:
@@ -198,9 +202,14 @@ class LocalFirehose:
             elif result["result"] == "Ok":
                 keys = (result.get("metadata") or {}).get("partitionKeys") or {}
                 try:
-                    ok[tuple(sorted(keys.items()))].append(base64.b64decode(result["data"], validate=True))
+                    line = base64.b64decode(result["data"], validate=True)
                 except (ValueError, TypeError):
                     failed.append((record_id, "Lambda.InvalidOutput", "the transform returned data that is not base64"))
+                    continue
+                if not all(isinstance(keys.get(k), str) for k in stream.partition_keys):
+                    failed.append((record_id, "DynamicPartitioning.MetadataExtractionFailed", "partition keys missing"))
+                    continue
+                ok[tuple(sorted(keys.items()))].append(line)
         for keys, lines in ok.items():
             key = (
                 _prefix(stream.prefix, dict(keys), now)
