@@ -1,7 +1,8 @@
-"""Glue launcher: a new survey partition in the lake starts its data-quality job."""
+"""Glue launcher: a new survey partition starts its quality job; `{"job": ..., "arguments": ...}` starts any of ours."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict
 from typing import Any
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shoplake.glue_launch import start_quality_check
+from shoplake.glue_launch import start_named_job, start_quality_check
 from shoplake.s3_notifications import objects_created
 
 logger = Logger()
@@ -25,6 +26,8 @@ metrics = Metrics()
 glue = boto3.client("glue")
 
 SURVEY_QUALITY_JOB = os.environ["SURVEY_QUALITY_JOB"]
+# The template's Glue jobs, short name -> job name: no other job can be started through here.
+GLUE_JOBS: dict[str, str] = json.loads(os.environ["GLUE_JOBS"])
 idempotency_config = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", raise_on_no_idempotency_key=True)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
 
@@ -44,4 +47,8 @@ def launch(*, written: dict[str, Any]) -> dict[str, Any]:
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config.register_lambda_context(context)
+    if "job" in event:
+        run = start_named_job(glue, GLUE_JOBS, str(event["job"]), event.get("arguments") or {})
+        logger.info("Glue job started by name", extra=run)
+        return run
     return {"runs": [launch(written=created.as_dict()) for created in objects_created(event)]}

@@ -178,3 +178,11 @@ def test_formulas_are_never_evaluated_and_formula_text_is_neutralised(stack: Loc
     assert table.column("region").to_pylist()[2] == "'@SUM(1+1)"
     # the formula cells had no stored value: they are empty, not the formula's text or its result
     assert table.column("comment").to_pylist()[:2] == [None, None]
+
+
+def test_the_launcher_starts_a_template_job_by_name_for_a_rerun(stack: LocalStack) -> None:
+    launcher = stack.functions["GlueLauncherFunction"]
+    run = launcher.invoke({"job": "survey-quality", "arguments": {"input_path": "s3://lake/x/", "table": "t"}})
+    assert run["job_name"] == "shoplake-dev-survey-quality"
+    with pytest.raises(ValueError, match="not one of shoplake's Glue jobs"):
+        launcher.invoke({"job": "someone-elses-job"})

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shoplake.glue_launch import partition_prefix, start_quality_check
+from shoplake.glue_launch import UnknownJob, partition_prefix, start_named_job, start_quality_check
 
 KEY = "surveys/survey_offline_ads/year=2026/month=11/day=23/part-f225e615a97e3e7e66b7.parquet"
 
@@ -33,3 +33,15 @@ def test_the_job_gets_the_partition_path_and_table() -> None:
         "--input_path": "s3://lake/surveys/survey_offline_ads/year=2026/month=11/day=23/",
         "--table": "survey_offline_ads",
     }
+
+
+@mock_aws
+def test_a_named_job_starts_with_its_arguments_and_others_are_refused() -> None:
+    glue = boto3.client("glue")
+    glue.create_job(Name="shoplake-dev-survey-quality", Role="arn:aws:iam::123456789012:role/g", Command={"Name": "x"})
+    known = {"survey-quality": "shoplake-dev-survey-quality"}
+    run = start_named_job(glue, known, "survey-quality", {"input_path": "s3://lake/p/", "--table": "t"})
+    arguments = glue.get_job_run(JobName=run["job_name"], RunId=run["run_id"])["JobRun"]["Arguments"]
+    assert arguments == {"--input_path": "s3://lake/p/", "--table": "t"}
+    with pytest.raises(UnknownJob, match="'drop-everything' is not one of shoplake's Glue jobs: survey-quality"):
+        start_named_job(glue, known, "drop-everything", {})

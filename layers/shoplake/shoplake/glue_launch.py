@@ -1,7 +1,9 @@
-"""Start the data-quality job for a partition the lake just received."""
+"""Start shoplake's Glue jobs: the quality check for a partition the lake just received, or any
+of the template's jobs by name (manual re-runs, the nightly state machine)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,3 +34,23 @@ def start_quality_check(glue: Any, job_name: str, bucket: str, key: str) -> Qual
     input_path = f"s3://{bucket}/{prefix}"
     run = glue.start_job_run(JobName=job_name, Arguments={"--input_path": input_path, "--table": table})
     return QualityRun(job_name=job_name, run_id=run["JobRunId"], input_path=input_path, table=table)
+
+
+class UnknownJob(ValueError):  # noqa: N818 - "unknown job" is what a caller is told
+    """A job name that is not one of the template's Glue jobs."""
+
+
+def start_named_job(
+    glue: Any, known_jobs: Mapping[str, str], name: str, arguments: Mapping[str, Any]
+) -> dict[str, str]:
+    """Start one of shoplake's Glue jobs by its short name (or full name) with `--key value` arguments."""
+    job = known_jobs.get(name) or (name if name in known_jobs.values() else None)
+    if job is None:
+        raise UnknownJob(f"{name!r} is not one of shoplake's Glue jobs: {', '.join(sorted(known_jobs))}")
+    args = {}
+    for key, value in arguments.items():
+        if not isinstance(value, str):
+            raise ValueError(f"argument {key!r}: Glue job arguments are text")
+        args[key if key.startswith("--") else f"--{key}"] = value
+    run = glue.start_job_run(JobName=job, Arguments=args)
+    return {"job_name": job, "run_id": str(run["JobRunId"])}
