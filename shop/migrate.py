@@ -1,0 +1,49 @@
+"""Apply the shop's migrations, in order, each once: `python -m shop.migrate --dsn postgresql://...`.
+
+Each file in `migrations/` runs in its own transaction and is recorded in
+`schema_migrations`, so running again applies only what is new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def apply_migrations(connection: Any, directory: Path = MIGRATIONS) -> list[str]:
+    """Apply the migrations not yet applied; returns their names. `connection` is a psycopg connection."""
+    with connection.transaction():
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+    applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations").fetchall()}
+    done = []
+    for path in sorted(directory.glob("*.sql")):
+        if path.stem in applied:
+            continue
+        with connection.transaction():
+            connection.execute(path.read_text(encoding="utf-8"))
+            connection.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,))
+        done.append(path.stem)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - a thin command over apply_migrations
+    import psycopg  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dsn", required=True, help="e.g. postgresql://shop@localhost:5432/shop")
+    args = parser.parse_args(argv)
+    with psycopg.connect(args.dsn, autocommit=True) as connection:
+        for name in apply_migrations(connection):
+            print(f"applied {name}")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
