@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 # The shared layer's package and the local stack import as they do in Lambda and in the tests.
-export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shoplake
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shoplake:$(CURDIR)/glue
 
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))

@@ -26,7 +26,7 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime, exercised in AWS
     from awsglue.job import Job  # type: ignore[import-not-found]  # noqa: PLC0415
     from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]  # noqa: PLC0415
     from awsgluedq.transforms import EvaluateDataQuality  # type: ignore[import-not-found]  # noqa: PLC0415
-    from pyspark.context import SparkContext  # type: ignore[import-not-found]  # noqa: PLC0415
+    from pyspark.context import SparkContext  # noqa: PLC0415
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "input_path", "table", "ruleset_name"])
     glue_context = GlueContext(SparkContext.getOrCreate())

@@ -1,0 +1,96 @@
+"""Clean: one latest version per key, UTC times, the Korean business date, standard categories, no test accounts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
+
+BUSINESS_TIME_ZONE = "Asia/Seoul"
+# The same age groups the surveys use, so that survey answers and sales meet by segment.
+AGE_GROUPS = ((20, "under_20"), (30, "20s"), (40, "30s"), (50, "40s"), (60, "50s"))
+OLDEST_GROUP = "60_plus"
+CATEGORY_SYNONYMS = {
+    "top": "tops", "t-shirts": "tops", "shirts": "tops", "blouses": "tops",
+    "bottom": "bottoms", "pants": "bottoms", "trousers": "bottoms", "skirts": "bottoms", "jeans": "bottoms",
+    "dress": "dresses", "coats": "outerwear", "jackets": "outerwear", "coat": "outerwear", "jacket": "outerwear",
+    "shoe": "shoes", "sneakers": "shoes", "bag": "bags", "accessory": "accessories",
+}  # fmt: skip
+
+
+def latest_version(frame: DataFrame, key: str) -> DataFrame:
+    """One row per key: the one updated last (ties broken by the row's content, so reruns agree)."""
+    order = Window.partitionBy(key).orderBy(F.col("updated_at").desc(), *[F.col(c).desc() for c in frame.columns])
+    return frame.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
+
+
+def standard_category(column: Column) -> Column:
+    label = F.lower(F.trim(column))
+    mapping = F.create_map(*[F.lit(x) for pair in CATEGORY_SYNONYMS.items() for x in pair])
+    return F.coalesce(mapping[label], label)
+
+
+def business_date(column: Column) -> Column:
+    """The shop's day: the date in Korea of a UTC time."""
+    return F.to_date(F.from_utc_timestamp(column, BUSINESS_TIME_ZONE))
+
+
+def clean_customers(frame: DataFrame, run_date: date) -> DataFrame:
+    age = F.lit(run_date.year) - F.col("birth_year")
+    group = F.when(F.col("birth_year").isNull(), F.lit(None))
+    for below, label in AGE_GROUPS:
+        group = group.when(age < below, F.lit(label))
+    return (
+        latest_version(frame, "customer_key")
+        .where(~F.col("is_test_account"))
+        .select(
+            "customer_key",
+            group.otherwise(F.lit(OLDEST_GROUP)).alias("age_group"),
+            F.coalesce(F.lower(F.trim("gender")), F.lit("undisclosed")).alias("gender"),
+            F.upper(F.trim("country")).alias("country"),
+            F.trim("region").alias("region"),
+            business_date(F.col("signed_up_at")).alias("signed_up_on"),
+            "updated_at",
+        )
+    )
+
+
+def clean_products(frame: DataFrame) -> DataFrame:
+    return latest_version(frame, "product_id").select(
+        "product_id",
+        standard_category(F.col("category")).alias("category"),
+        F.col("price").cast("decimal(10,2)").alias("price"),
+        F.upper("currency").alias("currency"),
+        "updated_at",
+    )
+
+
+def clean_purchases(frame: DataFrame) -> DataFrame:
+    return latest_version(frame, "purchase_id").select(
+        "purchase_id",
+        "order_id",
+        "customer_key",
+        "product_id",
+        F.col("quantity").cast("int").alias("quantity"),
+        F.col("unit_price").cast("decimal(10,2)").alias("unit_price"),
+        F.upper("currency").alias("currency"),
+        F.lower(F.trim("status")).alias("status"),
+        "ordered_at",
+        "paid_at",
+        business_date(F.col("ordered_at")).alias("business_date"),
+        "updated_at",
+    )
+
+
+def clean_reviews(frame: DataFrame) -> DataFrame:
+    body = F.trim("body")
+    return latest_version(frame, "review_id").select(
+        "review_id",
+        "purchase_id",
+        F.col("rating").cast("int").alias("rating"),
+        F.when(body == "", None).otherwise(body).alias("body"),
+        "created_at",
+        business_date(F.col("created_at")).alias("business_date"),
+        "updated_at",
+    )

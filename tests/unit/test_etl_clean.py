@@ -1,0 +1,86 @@
+"""The nightly ETL's clean step on a local SparkSession, on small hand-checked data."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from shoplake_etl.clean import clean_customers, clean_products, clean_purchases, clean_reviews, latest_version
+from shoplake_etl.extract import pseudonymise
+
+T = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _rows(frame: Any, order: str) -> list[dict[str, Any]]:
+    return [row.asDict() for row in frame.orderBy(order).collect()]
+
+
+def test_the_latest_version_of_each_key_is_kept(spark: Any) -> None:
+    frame = spark.createDataFrame(
+        [(1, "old", datetime(2026, 11, 1, tzinfo=UTC)), (1, "new", datetime(2026, 11, 2, tzinfo=UTC)),
+         (2, "only", datetime(2026, 11, 1, tzinfo=UTC))],
+        "id long, value string, updated_at timestamp",
+    )  # fmt: skip
+    assert [(r["id"], r["value"]) for r in _rows(latest_version(frame, "id"), "id")] == [(1, "new"), (2, "only")]
+
+
+def test_customers_get_their_segment_and_test_accounts_go(spark: Any) -> None:
+    frame = spark.createDataFrame(
+        [("a", 2010, "female", " us ", "Ohio", False, T, T), ("b", 1996, None, "KR", "서울", False, T, T),
+         ("c", 1960, "MALE", "CA", None, False, T, T), ("d", None, "other", "mx", None, False, T, T),
+         ("staff", 1990, "male", "KR", None, True, T, T)],
+        "customer_key string, birth_year int, gender string, country string, region string, "
+        "is_test_account boolean, signed_up_at timestamp, updated_at timestamp",
+    )  # fmt: skip
+    rows = _rows(clean_customers(frame, date(2026, 11, 24)), "customer_key")
+    assert [(r["customer_key"], r["age_group"], r["gender"], r["country"]) for r in rows] == [
+        ("a", "under_20", "female", "US"),
+        ("b", "30s", "undisclosed", "KR"),
+        ("c", "60_plus", "male", "CA"),
+        ("d", None, "other", "MX"),
+    ]
+    assert rows[0]["signed_up_on"] == date(2026, 11, 23)
+
+
+def test_categories_are_standardised(spark: Any) -> None:
+    frame = spark.createDataFrame(
+        [(1, "T-Shirts ", "39.90", "usd", T), (2, "Jackets", "120", "USD", T), (3, "scarves", "15.5", "USD", T)],
+        "product_id long, category string, price string, currency string, updated_at timestamp",
+    )
+    rows = _rows(clean_products(frame), "product_id")
+    assert [(r["category"], r["price"], r["currency"]) for r in rows] == [
+        ("tops", Decimal("39.90"), "USD"),
+        ("outerwear", Decimal("120.00"), "USD"),
+        ("scarves", Decimal("15.50"), "USD"),
+    ]
+
+
+def test_purchases_fall_on_their_korean_business_day(spark: Any) -> None:
+    frame = spark.createDataFrame(
+        [(1, "o1", "k", 10, 2, "39.90", "USD", " PAID ", datetime(2026, 11, 23, 16, 30, tzinfo=UTC), None, T),
+         (2, "o1", "k", 11, 1, "10", "USD", "pending", datetime(2026, 11, 23, 14, 59, 59, tzinfo=UTC), None, T)],
+        "purchase_id long, order_id string, customer_key string, product_id long, quantity int, unit_price string, "
+        "currency string, status string, ordered_at timestamp, paid_at timestamp, updated_at timestamp",
+    )  # fmt: skip
+    rows = _rows(clean_purchases(frame), "purchase_id")
+    assert [(r["business_date"], r["status"]) for r in rows] == [
+        (date(2026, 11, 24), "paid"),
+        (date(2026, 11, 23), "pending"),
+    ]
+
+
+def test_empty_review_text_is_no_text(spark: Any) -> None:
+    frame = spark.createDataFrame(
+        [(1, 10, 5, "  Fits well ", T, T), (2, 11, 2, "   ", T, T)],
+        "review_id long, purchase_id long, rating int, body string, created_at timestamp, updated_at timestamp",
+    )
+    assert [r["body"] for r in _rows(clean_reviews(frame), "review_id")] == ["Fits well", None]
+
+
+def test_customer_ids_leave_only_as_a_stable_salted_hash(spark: Any) -> None:
+    frame = spark.createDataFrame([(42, "paid")], "customer_id long, status string")
+    (row,) = pseudonymise(frame, "pepper").collect()
+    assert "customer_id" not in row.asDict()
+    assert row["customer_key"] == hashlib.sha256(b"pepper42").hexdigest()
