@@ -16,6 +16,9 @@ export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 # The shared layer's package and the local stack import as they do in Lambda and in the tests.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shoplake:$(CURDIR)/glue
 
+# Glue reads the shop database over JDBC; the tests use the same driver, from Debian.
+JDBC_JAR := /usr/share/java/postgresql.jar
+
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
@@ -60,7 +63,14 @@ templates: $(BIN)/.ready $(TOOLS_BIN)/.ready
 	  $(TOOLS_BIN)/checkov --skip-download --quiet --compact --framework cloudformation -f $$t; \
 	done
 
-pytest: $(BIN)/.ready
+$(JDBC_JAR):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq libpostgresql-jdbc-java >/dev/null; \
+	else \
+	  echo "note: install the PostgreSQL JDBC driver (Debian: libpostgresql-jdbc-java); the JDBC test skips without it"; \
+	fi
+
+pytest: $(BIN)/.ready $(JDBC_JAR)
 	$(BIN)/pytest
 
 demo: $(BIN)/.ready

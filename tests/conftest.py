@@ -63,10 +63,13 @@ JDBC_DRIVER = Path("/usr/share/java/postgresql.jar")
 def spark() -> Iterator[Any]:
     """A local SparkSession as Glue 5.0 runs one: Spark 3.5, UTC session time, the PostgreSQL JDBC driver."""
     os.environ["PYSPARK_PYTHON"] = sys.executable  # workers on this interpreter, not the machine's default
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # driver and workers talk over loopback only
     builder = (
         SparkSession.builder.master("local[2]")
         .appName("shoplake-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.memory", "1g")
