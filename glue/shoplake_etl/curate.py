@@ -1,0 +1,75 @@
+"""Curate: the tables the marketing questions read — sales, reviews, daily product statistics."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
+
+# Lines that became sales; pending, cancelled and refunded ones did not.
+SOLD = ("paid", "shipped", "delivered")
+
+
+def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
+    """One row per sold order line, with the product's category and the buyer's segment."""
+    sold = purchases.where(F.col("status").isin(*SOLD))
+    first_order = Window.partitionBy("customer_key")
+    return (
+        sold.withColumn("first_order_date", F.min("business_date").over(first_order))
+        .join(products.select("product_id", "category"), "product_id", "left")
+        .join(customers.select("customer_key", "age_group", "gender", "country", "region"), "customer_key", "left")
+        .select(
+            "purchase_id",
+            "order_id",
+            "business_date",
+            "ordered_at",
+            "paid_at",
+            "customer_key",
+            "age_group",
+            "gender",
+            "country",
+            "region",
+            (F.col("business_date") == F.col("first_order_date")).alias("is_new_customer"),
+            "product_id",
+            F.coalesce("category", F.lit("unknown")).alias("category"),
+            "quantity",
+            "unit_price",
+            (F.col("quantity") * F.col("unit_price")).cast("decimal(12,2)").alias("revenue"),
+            "currency",
+        )
+    )
+
+
+def review_fact(reviews: DataFrame, purchases: DataFrame, products: DataFrame) -> DataFrame:
+    """One row per review, with what was bought and by whom (pseudonymously)."""
+    return (
+        reviews.join(purchases.select("purchase_id", "product_id", "customer_key"), "purchase_id", "inner")
+        .join(products.select("product_id", "category"), "product_id", "left")
+        .select(
+            "review_id",
+            "purchase_id",
+            "business_date",
+            "created_at",
+            "customer_key",
+            "product_id",
+            F.coalesce("category", F.lit("unknown")).alias("category"),
+            "rating",
+            "body",
+        )
+    )
+
+
+def daily_product_stats(sales: DataFrame, reviews: DataFrame) -> DataFrame:
+    """Per business day and product: units, revenue, orders, and the day's reviews."""
+    sold = sales.groupBy("business_date", "product_id", "category").agg(
+        F.sum("quantity").alias("units"),
+        F.sum("revenue").cast("decimal(14,2)").alias("revenue"),
+        F.countDistinct("order_id").alias("orders"),
+    )
+    rated = reviews.groupBy("business_date", "product_id", "category").agg(
+        F.count("*").alias("reviews"), F.avg("rating").alias("average_rating")
+    )
+    return (
+        sold.join(rated, ["business_date", "product_id", "category"], "full")
+        .fillna({"units": 0, "orders": 0, "reviews": 0})
+        .withColumn("revenue", F.coalesce("revenue", F.lit(0).cast("decimal(14,2)")))
+    )

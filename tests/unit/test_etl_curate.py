@@ -1,0 +1,83 @@
+"""Curated tables and the hourly clickstream on a local SparkSession, on small hand-checked data."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from shoplake_etl.clickstream_hourly import hourly_traffic
+from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
+
+D1, D2 = date(2026, 11, 23), date(2026, 11, 24)
+T = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+PURCHASE_SCHEMA = (
+    "purchase_id long, order_id string, customer_key string, product_id long, quantity int, "
+    "unit_price decimal(10,2), currency string, status string, ordered_at timestamp, paid_at timestamp, "
+    "business_date date"
+)
+
+
+def _frames(spark: Any) -> tuple[Any, Any, Any]:
+    purchases = spark.createDataFrame(
+        [(1, "o1", "alice", 10, 2, Decimal("30.00"), "USD", "paid", T, T, D1),
+         (2, "o2", "alice", 11, 1, Decimal("80.00"), "USD", "delivered", T, T, D2),
+         (3, "o3", "bob", 10, 1, Decimal("30.00"), "USD", "cancelled", T, None, D2),
+         (4, "o4", "bob", 10, 3, Decimal("30.00"), "USD", "paid", T, T, D2)],
+        PURCHASE_SCHEMA,
+    )  # fmt: skip
+    products = spark.createDataFrame([(10, "tops"), (11, "outerwear")], "product_id long, category string")
+    customers = spark.createDataFrame(
+        [("alice", "30s", "female", "US", "Ohio"), ("bob", "20s", "male", "KR", "서울")],
+        "customer_key string, age_group string, gender string, country string, region string",
+    )
+    return purchases, products, customers
+
+
+def test_sales_are_sold_lines_with_segment_and_new_or_returning(spark: Any) -> None:
+    purchases, products, customers = _frames(spark)
+    rows = {r["purchase_id"]: r for r in sales_fact(purchases, products, customers).collect()}
+    assert set(rows) == {1, 2, 4}  # the cancelled line is no sale
+    assert (rows[1]["is_new_customer"], rows[2]["is_new_customer"], rows[4]["is_new_customer"]) == (True, False, True)
+    assert (rows[4]["revenue"], rows[4]["age_group"], rows[4]["category"]) == (Decimal("90.00"), "20s", "tops")
+
+
+def test_reviews_carry_the_product_and_buyer(spark: Any) -> None:
+    purchases, products, _ = _frames(spark)
+    reviews = spark.createDataFrame(
+        [(100, 1, D1, T, 4, "good"), (101, 999, D1, T, 1, "no such purchase")],
+        "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
+    )
+    (row,) = review_fact(reviews, purchases, products).collect()
+    assert (row["review_id"], row["product_id"], row["customer_key"], row["category"]) == (100, 10, "alice", "tops")
+
+
+def test_daily_product_statistics_add_up(spark: Any) -> None:
+    purchases, products, customers = _frames(spark)
+    sales = sales_fact(purchases, products, customers)
+    reviews = review_fact(
+        spark.createDataFrame(
+            [(100, 4, D2, T, 5, "x"), (101, 1, D2, T, 3, "y")],
+            "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
+        ),
+        purchases,
+        products,
+    )
+    stats = {(r["business_date"], r["product_id"]): r for r in daily_product_stats(sales, reviews).collect()}
+    tops_d2 = stats[(D2, 10)]
+    assert (tops_d2["units"], tops_d2["revenue"], tops_d2["orders"]) == (3, Decimal("90.00"), 1)
+    assert (tops_d2["reviews"], tops_d2["average_rating"]) == (2, 4.0)
+    assert stats[(D1, 10)]["units"] == 2 and stats[(D2, 11)]["revenue"] == Decimal("80.00")
+
+
+def test_hourly_traffic_counts_people_not_crawlers(spark: Any) -> None:
+    h5, h6 = datetime(2026, 11, 24, 5, 10, tzinfo=UTC), datetime(2026, 11, 24, 6, 1, tzinfo=UTC)
+    events = spark.createDataFrame(
+        [("s1", "u1", "page_view", h5, False), ("s1", "u1", "product_view", h5, False),
+         ("s2", None, "page_view", h5, False), ("s3", "u1", "search", h5, False),
+         ("bot", None, "page_view", h5, True), ("s4", None, "page_view", h6, False)],
+        "session_id string, user_id string, event_type string, event_time timestamp, is_bot boolean",
+    )  # fmt: skip
+    rows = {r["hour"].hour: r for r in hourly_traffic(events).collect()}
+    assert (rows[5]["visitors"], rows[5]["sessions"], rows[5]["page_views"]) == (2, 3, 3)
+    assert (rows[6]["visitors"], rows[6]["sessions"], rows[6]["page_views"]) == (1, 1, 1)
