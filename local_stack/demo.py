@@ -21,6 +21,7 @@ from local_stack import sample_clickstream, sample_surveys
 from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
+from shoplake import lake_layout
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import redrive
 from shoplake.notices import Notice, publish
@@ -114,7 +115,7 @@ def surveys(demo: Demo) -> None:
     stack.client("s3").upload_file(str(path), inbox, f"inbox/{name}")
     stack.deliver_pending()
     tables = []
-    for key in _lake_keys(demo, lake, "surveys/"):
+    for key in _lake_keys(demo, lake, lake_layout.SURVEY_DATA):
         tables.append(pq.read_table(io.BytesIO(stack.client("s3").get_object(Bucket=lake, Key=key)["Body"].read())))
         demo.say(f"lake: s3://{lake}/{key} — {tables[-1].num_rows} typed rows")
     first = tables[0].slice(0, 1).to_pylist()[0]
@@ -151,7 +152,7 @@ def clickstream(demo: Demo) -> None:
     producer.close()
     stack.deliver_pending()
     per_hour: dict[str, int] = {}
-    for key in _lake_keys(demo, lake, "clickstream/events/"):
+    for key in _lake_keys(demo, lake, lake_layout.CLICKSTREAM_EVENTS):
         hour = key.split("/hour=")[1][:2]
         per_hour[hour] = (
             per_hour.get(hour, 0)
@@ -161,9 +162,11 @@ def clickstream(demo: Demo) -> None:
     peak = max(per_hour.values())
     for hour, count in sorted(per_hour.items()):
         print(f"      {hour}:00  {count:5,}  " + "█" * max(1, round(40 * count / peak)))
-    errors = _lake_keys(demo, lake, "clickstream/errors/")
+    errors = _lake_keys(demo, lake, lake_layout.CLICKSTREAM_ERRORS)
     failed = sum(len(stack.client("s3").get_object(Bucket=lake, Key=key)["Body"].read().splitlines()) for key in errors)
-    demo.say(f"{failed} records broke the contract and wait under clickstream/errors/, in Firehose's format")
+    demo.say(
+        f"{failed} records broke the contract and wait under {lake_layout.CLICKSTREAM_ERRORS}, in Firehose's format"
+    )
     report = redrive(stack.client("s3"), stack.client("kinesis"), lake, stack.output("ClickstreamStreamName"))
     stack.deliver_pending()
     demo.say(f"redrive: {report.repaired} repaired, {len(report.unrepaired)} still failing, kept with their reasons:")

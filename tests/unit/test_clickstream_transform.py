@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_stack.template import load_template
+from shoplake import lake_layout
 from shoplake.clickstream.contract import glue_columns
 from shoplake.clickstream.transform import OK, transform, truncate_ip
 from tests.conftest import our_event, shared_event, shared_event_names
@@ -219,3 +220,12 @@ def test_our_sample_batch_transforms_cleanly() -> None:
     result = transform(request["records"], now=ARRIVED)
     assert [r["result"] for r in result.records] == ["Ok"] * len(request["records"])
     assert {r["metadata"]["partitionKeys"]["day"] for r in result.records} == {"24"}
+
+
+def test_firehose_writes_where_the_lake_layout_says() -> None:
+    resources = load_template()["Resources"]
+    destination = resources["ClickstreamDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert destination["Prefix"].startswith(lake_layout.CLICKSTREAM_EVENTS + "year=!{partitionKeyFromLambda:year}/")
+    assert destination["ErrorOutputPrefix"].startswith(lake_layout.CLICKSTREAM_ERRORS)
+    table = resources["ClickstreamEventsTable"]["Properties"]["TableInput"]
+    assert table["StorageDescriptor"]["Location"]["Fn::Sub"].endswith("/" + lake_layout.CLICKSTREAM_EVENTS)

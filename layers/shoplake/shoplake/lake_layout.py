@@ -20,6 +20,11 @@ PARTITION_KEYS = ("year", "month", "day")
 # The lake bucket.
 SURVEY_DATA = "surveys/"
 SURVEY_REJECTS = "survey_rejects/"
+# Firehose writes the clickstream by the event's hour, and what it could not deliver beside it.
+CLICKSTREAM_EVENTS = "clickstream/events/"
+CLICKSTREAM_ERRORS = "clickstream/errors/"
+CLICKSTREAM_ERRORS_REDRIVEN = "clickstream/errors-redriven/"
+CLICKSTREAM_ERRORS_UNREPAIRED = "clickstream/errors-unrepaired/"
 
 
 def partition_path(day: date) -> str:

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shoplake import lake_layout
 from shoplake.clickstream.producer import Entry, batches, put_with_retries
 from shoplake.clickstream.transform import OK, transform
 
-ERRORS_PREFIX = "clickstream/errors/"
-REDRIVEN_PREFIX = "clickstream/errors-redriven/"
-UNREPAIRED_PREFIX = "clickstream/errors-unrepaired/"
+ERRORS_PREFIX = lake_layout.CLICKSTREAM_ERRORS
+REDRIVEN_PREFIX = lake_layout.CLICKSTREAM_ERRORS_REDRIVEN
+UNREPAIRED_PREFIX = lake_layout.CLICKSTREAM_ERRORS_UNREPAIRED
 
 
 @dataclass
