@@ -11,6 +11,8 @@ BUSINESS_TIME_ZONE = "Asia/Seoul"
 # The same age groups the surveys use, so that survey answers and sales meet by segment.
 AGE_GROUPS = ((20, "under_20"), (30, "20s"), (40, "30s"), (50, "40s"), (60, "50s"))
 OLDEST_GROUP = "60_plus"
+# The shop's categories; the survey form's `preferred_categories` and the DQDL rulesets use the same (tested).
+STANDARD_CATEGORIES = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories")
 CATEGORY_SYNONYMS = {
     "top": "tops", "t-shirts": "tops", "shirts": "tops", "blouses": "tops",
     "bottom": "bottoms", "pants": "bottoms", "trousers": "bottoms", "skirts": "bottoms", "jeans": "bottoms",

@@ -114,7 +114,9 @@ def _column(table: pa.Table, rule: Rule) -> pa.ChunkedArray:
         raise DqdlError(f"expected one column in rule: {rule.text}")
     if rule.columns[0] not in table.column_names:
         raise DqdlError(f"column {rule.columns[0]!r} of rule {rule.text} is not in the data")
-    return table.column(rule.columns[0])
+    column = table.column(rule.columns[0])
+    # Money is decimal in the lake; comparisons with DQDL's numbers need a common type.
+    return pc.cast(column, pa.float64()) if pa.types.is_decimal(column.type) else column
 
 
 def _all_rows(mask: pa.ChunkedArray, rows: int) -> tuple[bool, int]:
