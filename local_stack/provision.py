@@ -172,6 +172,20 @@ def _kinesis_stream(session: boto3.Session, logical_id: str, props: dict[str, An
     return Created(ref=name, attrs={"Arn": _arn("kinesis", f"stream/{name}")})
 
 
+def _state_machine(stack: Stack) -> Creator:
+    def create(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+        definition = (stack.base_dir / props["DefinitionUri"]).read_text(encoding="utf-8")
+        for name, value in (props.get("DefinitionSubstitutions") or {}).items():
+            definition = definition.replace("${" + name + "}", str(value))
+        name = props.get("Name", logical_id)
+        arn = session.client("stepfunctions").create_state_machine(
+            name=name, definition=definition, roleArn=_arn("iam", f"role/{name}").replace(f":{REGION}:", "::")
+        )["stateMachineArn"]
+        return Created(ref=arn, attrs={"Arn": arn, "Name": name})
+
+    return create
+
+
 CREATORS: dict[str, Creator] = {
     "AWS::Kinesis::Stream": _kinesis_stream,
     "AWS::KinesisFirehose::DeliveryStream": _named("DeliveryStreamName"),
@@ -242,7 +256,9 @@ def provision(
         )
         props = resolver.resolve({k: v for k, v in raw.items() if k != "Events"})
         stack.properties[logical_id] = {**props, "Events": raw.get("Events") or {}}
-        creator = CREATORS.get(spec["Type"])
+        creator = (
+            _state_machine(stack) if spec["Type"] == "AWS::Serverless::StateMachine" else CREATORS.get(spec["Type"])
+        )
         if creator is None:
             stack.not_emulated[logical_id] = spec["Type"]
             stack.resources[logical_id] = Created(ref=f"{logical_id}-local", attrs={"Arn": _arn("local", logical_id)})

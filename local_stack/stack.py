@@ -69,7 +69,8 @@ class LocalStack:
         self.slack_secret = slack_secret
         self.work_dir = work_dir
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False) if server else None
-        self._mock = None if server else mock_aws()
+        # moto runs Step Functions definitions for real only when asked to.
+        self._mock = None if server else mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._saved_env: dict[str, str] = {}
         self.endpoint_url = ""
         self.session: boto3.Session
