@@ -34,6 +34,15 @@ def _frames(spark: Any) -> tuple[Any, Any, Any]:
     return purchases, products, customers
 
 
+def day_two_reviews(spark: Any, purchases: Any, products: Any) -> Any:
+    """Two reviews written on day two: 5 stars for purchase 4, 3 stars for purchase 1 (both tops)."""
+    reviews = spark.createDataFrame(
+        [(100, 4, D2, T, 5, "x"), (101, 1, D2, T, 3, "y")],
+        "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
+    )
+    return review_fact(reviews, purchases, products)
+
+
 def test_sales_are_sold_lines_with_segment_and_new_or_returning(spark: Any) -> None:
     purchases, products, customers = _frames(spark)
     rows = {r["purchase_id"]: r for r in sales_fact(purchases, products, customers).collect()}
@@ -55,14 +64,7 @@ def test_reviews_carry_the_product_and_buyer(spark: Any) -> None:
 def test_daily_product_statistics_add_up(spark: Any) -> None:
     purchases, products, customers = _frames(spark)
     sales = sales_fact(purchases, products, customers)
-    reviews = review_fact(
-        spark.createDataFrame(
-            [(100, 4, D2, T, 5, "x"), (101, 1, D2, T, 3, "y")],
-            "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
-        ),
-        purchases,
-        products,
-    )
+    reviews = day_two_reviews(spark, purchases, products)
     stats = {(r["business_date"], r["product_id"]): r for r in daily_product_stats(sales, reviews).collect()}
     tops_d2 = stats[(D2, 10)]
     assert (tops_d2["units"], tops_d2["revenue"], tops_d2["orders"]) == (3, Decimal("90.00"), 1)

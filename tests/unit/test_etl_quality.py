@@ -13,8 +13,8 @@ from local_stack.template import load_template
 from shoplake.quality.dqdl import evaluate, parse
 from shoplake.surveys.forms import all_forms
 from shoplake_etl.clean import STANDARD_CATEGORIES
-from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
-from tests.unit.test_etl_curate import D2, T, _frames
+from shoplake_etl.curate import daily_product_stats, sales_fact
+from tests.unit.test_etl_curate import _frames, day_two_reviews
 
 RESOURCES = load_template()["Resources"]
 
@@ -32,14 +32,7 @@ def _arrow(frame: Any) -> pa.Table:
 def curated(spark: Any) -> dict[str, pa.Table]:
     purchases, products, customers = _frames(spark)
     sales = sales_fact(purchases, products, customers)
-    reviews = review_fact(
-        spark.createDataFrame(
-            [(100, 4, D2, T, 5, "x"), (101, 1, D2, T, 3, "y")],
-            "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
-        ),
-        purchases,
-        products,
-    )
+    reviews = day_two_reviews(spark, purchases, products)
     return {
         "SalesFactRuleset": _arrow(sales),
         "ReviewFactRuleset": _arrow(reviews),
