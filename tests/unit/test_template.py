@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local_stack.template import function_properties, load_template
+from local_stack.template import ROOT, function_properties, load_template
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -82,3 +82,9 @@ def test_every_parameter_and_output_is_typed_and_described() -> None:
         assert spec.get("Type") and spec.get("Description"), name
     for name, spec in TEMPLATE["Outputs"].items():
         assert spec.get("Description"), name
+
+
+def test_the_readme_explains_every_parameter_a_deployer_is_asked_for() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in TEMPLATE["Parameters"] if f"`{name}`" not in readme]
+    assert missing == []
