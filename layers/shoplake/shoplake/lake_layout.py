@@ -25,6 +25,9 @@ CLICKSTREAM_EVENTS = "clickstream/events/"
 CLICKSTREAM_ERRORS = "clickstream/errors/"
 CLICKSTREAM_ERRORS_REDRIVEN = "clickstream/errors-redriven/"
 CLICKSTREAM_ERRORS_UNREPAIRED = "clickstream/errors-unrepaired/"
+# The nightly ETL's stages: each table's day under raw/, then clean/.
+ETL_RAW = "raw/"
+ETL_CLEAN = "clean/"
 
 
 def partition_path(day: date) -> str:
