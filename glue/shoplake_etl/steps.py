@@ -11,10 +11,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
 from shoplake import lake_layout
+from shoplake.quality.dqdl import evaluate
 from shoplake_etl.clean import BUSINESS_TIME_ZONE, clean_customers, clean_products, clean_purchases, clean_reviews
+from shoplake_etl.clickstream_hourly import hourly_traffic
+from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
 from shoplake_etl.tables import SOURCE_TABLES
 
@@ -59,3 +64,64 @@ def run_clean(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, 
         frame.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_CLEAN, name, run_date))
         counts[name] = frame.count()
     return counts
+
+
+def _clean(spark: SparkSession, lake_root: str, table: str, run_date: date) -> DataFrame:
+    return spark.read.parquet(table_path(lake_root, lake_layout.ETL_CLEAN, table, run_date))
+
+
+def _stage(frame: DataFrame, lake_root: str, table: str, run_date: date) -> int:
+    frame.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
+    return int(frame.count())
+
+
+def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
+    """The day's curated tables, staged until they pass their checks; returns row counts."""
+    purchases = _clean(spark, lake_root, "purchase", run_date)
+    products = _clean(spark, lake_root, "product", run_date)
+    sales = sales_fact(purchases, products, _clean(spark, lake_root, "customer", run_date))
+    reviews = review_fact(_clean(spark, lake_root, "review", run_date), purchases, products)
+    return {
+        "sales_fact": _stage(sales, lake_root, "sales_fact", run_date),
+        "review_fact": _stage(reviews, lake_root, "review_fact", run_date),
+        "daily_product_stats": _stage(daily_product_stats(sales, reviews), lake_root, "daily_product_stats", run_date),
+    }
+
+
+def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) -> int:
+    """Visitors, sessions and page views per hour of the Seoul day, from the clickstream's UTC hours."""
+    since, until = day_window(run_date)
+    days = {since.date(), (until - timedelta(seconds=1)).date()}
+    paths = [f"{lake_root}{lake_layout.CLICKSTREAM_EVENTS}{lake_layout.partition_path(d)}" for d in sorted(days)]
+    events = spark.read.option("basePath", f"{lake_root}{lake_layout.CLICKSTREAM_EVENTS}").parquet(*paths)
+    in_day = events.where((F.col("event_time") >= F.lit(since)) & (F.col("event_time") < F.lit(until)))
+    return _stage(hourly_traffic(in_day), lake_root, "clickstream_hourly", run_date)
+
+
+def run_publish(spark: SparkSession, lake_root: str, run_date: date) -> None:
+    """Move the checked day from staging/ to curated/, table by table, replacing what was there."""
+    for table in lake_layout.CURATED_TABLES:
+        staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
+        staged.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_CURATED, table, run_date))
+
+
+class DayFailedChecks(RuntimeError):  # noqa: N818 - "the day failed its checks" is the message
+    """A staged table broke a data-quality rule: the day is not published. The message names each rule."""
+
+
+def run_quality(spark: SparkSession, lake_root: str, run_date: date, rulesets: dict[str, str]) -> dict[str, int]:
+    """Evaluate each staged table's DQDL ruleset; raise naming every failed rule, else return rules passed.
+
+    In Glue, Glue Data Quality evaluates the same rulesets; this is how the tests and the local stack do.
+    """
+    failed: list[str] = []
+    passed: dict[str, int] = {}
+    for table, ruleset in rulesets.items():
+        staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
+        arrow = pa.Table.from_batches(staged._collect_as_arrow(), schema=None) if staged.columns else pa.table({})
+        evaluation = evaluate(arrow, ruleset)
+        failed += [f"{table}: {result.rule} ({result.detail})" for result in evaluation.failed]
+        passed[table] = len(evaluation.results) - len(evaluation.failed)
+    if failed:
+        raise DayFailedChecks(f"{run_date}: {len(failed)} data-quality rule(s) failed: " + "; ".join(failed))
+    return passed

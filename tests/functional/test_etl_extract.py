@@ -2,56 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlparse
 
-import pytest
-
-from shop.migrate import apply_migrations
 from shoplake_etl.extract import pseudonymise, read_table
 from shoplake_etl.steps import day_window, run_clean, run_extract
 from shoplake_etl.tables import SOURCE_TABLES
-from tests.conftest import JDBC_DRIVER
 
 TABLES = {t.name: t for t in SOURCE_TABLES}
-
-
-@pytest.fixture
-def shop(database: Any, postgres_dsn: str) -> tuple[Any, str]:
-    """The shop schema with a little history, and the JDBC URL of its schema."""
-    url = urlparse(postgres_dsn)
-    if not url.hostname or not JDBC_DRIVER.exists():
-        pytest.skip("JDBC needs a PostgreSQL on TCP and the Debian JDBC driver (make test installs it)")
-    apply_migrations(database)
-    schema = database.execute("SELECT current_schema()").fetchone()[0]
-    customer = database.execute(
-        "INSERT INTO customer (birth_year, gender, country) VALUES (1990, 'female', 'US') RETURNING customer_id"
-    ).fetchone()[0]
-    database.execute(
-        "INSERT INTO customer_contact (customer_id, email, password_hash, display_name) "
-        "VALUES (%s, 'jane@example.com', 'x', 'Jane')",
-        (customer,),
-    )
-    product = database.execute(
-        "INSERT INTO product (seller_id, name, category, price) VALUES (%s, 'Shirt', 'tops', 30) RETURNING product_id",
-        (customer,),
-    ).fetchone()[0]
-    for updated in ("2026-11-22T10:00:00Z", "2026-11-23T10:00:00Z", "2026-11-24T10:00:00Z"):
-        database.execute(
-            "INSERT INTO purchase (order_id, customer_id, product_id, quantity, unit_price, ordered_at) "
-            "VALUES (%s, %s, %s, 1, 30, %s)",
-            (uuid.uuid4(), customer, product, updated),
-        )
-    database.execute("ALTER TABLE purchase DISABLE TRIGGER purchase_updated_at")
-    database.execute("UPDATE purchase SET updated_at = ordered_at")
-    database.execute("ALTER TABLE customer DISABLE TRIGGER customer_updated_at")
-    database.execute("UPDATE customer SET updated_at = '2026-11-01T00:00:00Z'")
-    database.execute("ALTER TABLE product DISABLE TRIGGER product_updated_at")
-    database.execute("UPDATE product SET updated_at = '2026-11-01T00:00:00Z'")
-    jdbc = f"jdbc:postgresql://{url.hostname}:{url.port or 5432}{url.path}?currentSchema={schema}"
-    return database, jdbc
 
 
 def test_incremental_extract_reads_only_the_window_and_no_personal_data(spark: Any, shop: tuple[Any, str]) -> None:

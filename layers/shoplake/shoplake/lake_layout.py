@@ -28,6 +28,10 @@ CLICKSTREAM_ERRORS_UNREPAIRED = "clickstream/errors-unrepaired/"
 # The nightly ETL's stages: each table's day under raw/, then clean/.
 ETL_RAW = "raw/"
 ETL_CLEAN = "clean/"
+# Curated tables are written to staging/ and move to curated/ only once the day passes its checks.
+ETL_STAGING = "staging/"
+ETL_CURATED = "curated/"
+CURATED_TABLES = ("sales_fact", "review_fact", "daily_product_stats", "clickstream_hourly")
 
 
 def partition_path(day: date) -> str:

@@ -1,0 +1,86 @@
+"""A whole business day through the ETL's steps: shop database and clickstream in, checked curated tables out."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from local_stack.template import load_template
+from shoplake import lake_layout
+from shoplake.clickstream.contract import arrow_schema
+from shoplake_etl.steps import (
+    DayFailedChecks,
+    run_clean,
+    run_clickstream_hourly,
+    run_curate,
+    run_extract,
+    run_publish,
+    run_quality,
+    table_path,
+)
+
+RUN_DATE = date(2026, 11, 23)
+RULESETS = {
+    "sales_fact": "SalesFactRuleset",
+    "review_fact": "ReviewFactRuleset",
+    "daily_product_stats": "DailyProductStatsRuleset",
+}
+
+
+def _rulesets() -> dict[str, str]:
+    resources = load_template()["Resources"]
+    return {table: str(resources[logical]["Properties"]["Ruleset"]) for table, logical in RULESETS.items()}
+
+
+def _clickstream(lake: Path) -> None:
+    """Three events in the Seoul day (one by a crawler) and one outside it, as Firehose writes them."""
+    rows = [
+        ("e1", datetime(2026, 11, 22, 16, 5, tzinfo=UTC), "page_view", "s1", False),
+        ("e2", datetime(2026, 11, 22, 16, 9, tzinfo=UTC), "product_view", "s1", False),
+        ("e3", datetime(2026, 11, 23, 3, 0, tzinfo=UTC), "page_view", "bot", True),
+        ("e4", datetime(2026, 11, 23, 16, 0, tzinfo=UTC), "page_view", "s9", False),  # the next Seoul day
+    ]
+    schema = arrow_schema()
+    for event_id, moment, kind, session, bot in rows:
+        record: dict[str, Any] = dict.fromkeys(schema.names)
+        record |= {"event_id": event_id, "event_time": moment, "event_type": kind, "session_id": session}
+        record |= {"device_class": "bot" if bot else "desktop", "is_bot": bot, "schema_version": 1}
+        folder = lake / lake_layout.CLICKSTREAM_EVENTS / lake_layout.partition_path(moment.date()) / f"hour={moment:%H}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist([record], schema=schema), folder / f"{event_id}.parquet")
+
+
+def test_a_day_goes_from_the_shop_to_published_curated_tables(
+    spark: Any, shop: tuple[Any, str], tmp_path: Path
+) -> None:
+    database, jdbc = shop
+    database.execute("UPDATE purchase SET status = 'paid', paid_at = ordered_at")
+    _clickstream(tmp_path)
+    lake = tmp_path.as_uri() + "/"
+    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    run_extract(spark, jdbc, properties, lake_root=lake, run_date=RUN_DATE, salt="pepper")
+    run_clean(spark, lake, RUN_DATE)
+    assert run_curate(spark, lake, RUN_DATE) == {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1}
+    assert run_clickstream_hourly(spark, lake, RUN_DATE) == 1  # one hour with people in it
+    passed = run_quality(spark, lake, RUN_DATE, {k: v for k, v in _rulesets().items() if k != "review_fact"})
+    assert passed == {"sales_fact": 10, "daily_product_stats": 6}
+    run_publish(spark, lake, RUN_DATE)
+    hourly = spark.read.parquet(table_path(lake, lake_layout.ETL_CURATED, "clickstream_hourly", RUN_DATE)).collect()
+    assert [(r["visitors"], r["page_views"]) for r in hourly] == [(1, 2)]
+    sales = spark.read.parquet(table_path(lake, lake_layout.ETL_CURATED, "sales_fact", RUN_DATE)).collect()
+    assert [(r["category"], r["country"]) for r in sales] == [("tops", "US")]
+
+
+def test_a_day_that_breaks_a_rule_is_not_published(spark: Any, tmp_path: Path) -> None:
+    lake = tmp_path.as_uri() + "/"
+    bad = spark.createDataFrame([(1, -5, 1, 0)], "product_id long, units long, revenue long, orders long")
+    bad = bad.selectExpr("date'2026-11-23' AS business_date", "*")
+    bad.write.parquet(table_path(lake, lake_layout.ETL_STAGING, "daily_product_stats", RUN_DATE))
+    rulesets = {"daily_product_stats": _rulesets()["daily_product_stats"]}
+    with pytest.raises(DayFailedChecks, match=r'daily_product_stats: ColumnValues "units" >= 0 \(1 rows fail\)'):
+        run_quality(spark, lake, RUN_DATE, rulesets)
