@@ -22,10 +22,10 @@ def evaluation_context(table: str, input_path: str) -> str:
 
 def main() -> None:  # pragma: no cover - needs Glue's runtime, exercised in AWS only
     import boto3  # noqa: PLC0415
-    from awsglue.context import GlueContext  # type: ignore[import-not-found]  # noqa: PLC0415
-    from awsglue.job import Job  # type: ignore[import-not-found]  # noqa: PLC0415
-    from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]  # noqa: PLC0415
-    from awsgluedq.transforms import EvaluateDataQuality  # type: ignore[import-not-found]  # noqa: PLC0415
+    from awsglue.context import GlueContext  # noqa: PLC0415
+    from awsglue.job import Job  # noqa: PLC0415
+    from awsglue.utils import getResolvedOptions  # noqa: PLC0415
+    from awsgluedq.transforms import EvaluateDataQuality  # noqa: PLC0415
     from pyspark.context import SparkContext  # noqa: PLC0415
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "input_path", "table", "ruleset_name"])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
 from nightly_etl_job import STEPS, resolve_run_date
 
 from local_stack.template import ROOT, load_template
+from shoplake import lake_layout
 
 DEFINITION = json.loads((ROOT / "statemachines" / "nightly_etl.asl.json").read_text(encoding="utf-8"))
 
@@ -61,3 +63,11 @@ def test_the_run_date_is_yesterday_in_seoul_unless_given() -> None:
     # 01:30 in Seoul on the 25th is still the 24th in UTC: yesterday is the 24th in Seoul
     assert resolve_run_date("yesterday", datetime(2026, 11, 24, 16, 30, tzinfo=UTC)) == date(2026, 11, 24)
     assert resolve_run_date("2026-11-01", datetime(2026, 11, 24, tzinfo=UTC)) == date(2026, 11, 1)
+
+
+def test_the_quality_job_checks_every_curated_table_with_its_templates_ruleset() -> None:
+    resources = load_template()["Resources"]
+    rulesets = resources["EtlQualityJob"]["Properties"]["DefaultArguments"]["--rulesets"]["Fn::Sub"]
+    named = json.loads(re.sub(r"\$\{(\w+)\}", r"\1", rulesets))
+    assert set(named) | {"clickstream_hourly"} == set(lake_layout.CURATED_TABLES)
+    assert all(resources[logical]["Type"] == "AWS::Glue::DataQualityRuleset" for logical in named.values())
