@@ -7,7 +7,6 @@ them still resolve, and are listed in `Stack.not_emulated`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,7 +264,3 @@ def provision(
             continue
         stack.resources[logical_id] = creator(session, logical_id, props)
     return stack
-
-
-def json_pattern(pattern: Any) -> str:
-    return json.dumps(pattern, separators=(",", ":"))

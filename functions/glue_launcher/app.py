@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shoplake.glue_launch import start_named_job, start_quality_check
-from shoplake.s3_notifications import objects_created
+from shoplake.s3_notifications import IDEMPOTENCY_KEY, objects_created
 
 logger = Logger()
 tracer = Tracer()
@@ -28,7 +28,7 @@ glue = boto3.client("glue")
 SURVEY_QUALITY_JOB = os.environ["SURVEY_QUALITY_JOB"]
 # The template's Glue jobs, short name -> job name: no other job can be started through here.
 GLUE_JOBS: dict[str, str] = json.loads(os.environ["GLUE_JOBS"])
-idempotency_config = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", raise_on_no_idempotency_key=True)
+idempotency_config = IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY, raise_on_no_idempotency_key=True)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
 
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shoplake.notices import publish
-from shoplake.s3_notifications import objects_created
+from shoplake.s3_notifications import IDEMPOTENCY_KEY, objects_created
 from shoplake.surveys.forms import all_forms
 from shoplake.surveys.ingest import IngestConfig, ingest, memory_budget
 from shoplake.surveys.report import notice_for
@@ -34,7 +34,7 @@ CONFIG = IngestConfig(
     max_upload_bytes=int(os.environ["MAX_UPLOAD_MEGABYTES"]) * 2**20,
     memory_budget_bytes=memory_budget(int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])),
 )
-idempotency_config = IdempotencyConfig(event_key_jmespath="[bucket, key, sequencer]", raise_on_no_idempotency_key=True)
+idempotency_config = IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY, raise_on_no_idempotency_key=True)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
 
 

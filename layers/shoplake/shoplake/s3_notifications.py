@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+# What makes an upload the same upload for Powertools idempotency: a redelivery of one
+# notification repeats all three; a second upload of the same key has a new sequencer.
+IDEMPOTENCY_KEY = "[bucket, key, sequencer]"
+
 
 @dataclass(frozen=True)
 class ObjectCreated:

@@ -96,7 +96,3 @@ def backup_job(region: str | None, event_type: str, job_id: str | None) -> str |
     if kind and job_id:
         return f"{_home('backup', region)}#/jobs/{kind}/details/{job_id}"
     return f"{_home('backup', region)}#/jobs"
-
-
-def eventbridge_rules(region: str | None) -> str | None:
-    return f"{_home('events', region)}#/rules" if region else None

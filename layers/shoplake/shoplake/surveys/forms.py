@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -213,11 +213,6 @@ def all_forms(directory: Path = FORMS_DIR) -> tuple[Form, ...]:
     """Every form, newest version of each first, so a header matching two versions takes the newer."""
     forms = [load_form(path) for path in sorted(directory.glob("*.toml"))]
     return tuple(sorted(forms, key=lambda f: (f.form, -f.version)))
-
-
-def forms_named(names: Iterable[str], directory: Path = FORMS_DIR) -> tuple[Form, ...]:
-    wanted = set(names)
-    return tuple(f for f in all_forms(directory) if f.form in wanted)
 
 
 if __name__ == "__main__":  # python -m shoplake.surveys.forms: the Glue columns to paste into template.yaml
