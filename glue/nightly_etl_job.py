@@ -4,16 +4,17 @@ quality, publish), for the business day --run_date (YYYY-MM-DD, or "yesterday" i
 The steps and their lake I/O are `shoplake_etl.steps`, tested on a local SparkSession; this
 entry only resolves Glue's arguments, secrets and contexts. In AWS the quality step is Glue
 Data Quality's EvaluateDataQuality over the same rulesets the tests evaluate locally.
-Still missing before the schedule can be enabled (`EnableNightlyEtl`): the Glue connection
-into the database's VPC (infra_core) and the packaging of `shoplake_etl` and `shoplake` as
-`--extra-py-files`.
+The local stack runs the same `run_step` on a local SparkSession (local_stack.glue_jobs).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
@@ -27,54 +28,89 @@ def resolve_run_date(value: str, now: datetime) -> date:
     return date.fromisoformat(value)
 
 
-def main() -> None:  # pragma: no cover - needs Glue's runtime; the steps it calls are tested
+@dataclass(frozen=True)
+class ShopDatabase:
+    """Where the extract reads: the JDBC URL, its login properties, and the pseudonym salt."""
+
+    jdbc_url: str
+    properties: dict[str, Any]
+    salt: str
+
+
+def run_step(  # noqa: PLR0917 - one run's own parameters
+    spark: Any,
+    step: str,
+    run_date: date,
+    lake_root: str,
+    arguments: dict[str, str],
+    database: Callable[[], ShopDatabase],
+    evaluate_rulesets: Callable[[dict[str, str]], dict[str, int]],
+) -> dict[str, Any]:
+    """One step of the night for one business day; returns what it wrote (row counts), or rules passed.
+
+    `database` is asked for only by the extract. `evaluate_rulesets` takes the staged tables'
+    ruleset names (`--rulesets`): Glue Data Quality in Glue, `steps.run_quality` locally.
+    """
+    from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
+
+    if step not in STEPS:
+        raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
+    if step == "extract":
+        shop = database()
+        tables = [arguments["table"]] if arguments.get("table") else None
+        return steps.run_extract(
+            spark, shop.jdbc_url, shop.properties, lake_root=lake_root, run_date=run_date, salt=shop.salt, tables=tables
+        )
+    if step == "clean":
+        return steps.run_clean(spark, lake_root, run_date)
+    if step == "curate":
+        return steps.run_curate(spark, lake_root, run_date)
+    if step == "clickstream_hourly":
+        return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date)}
+    if step == "quality":
+        return evaluate_rulesets(json.loads(arguments["rulesets"]))
+    return steps.run_publish(spark, lake_root, run_date)
+
+
+def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is tested
     import boto3  # noqa: PLC0415
     from awsglue.context import GlueContext  # noqa: PLC0415
     from awsglue.utils import getResolvedOptions  # noqa: PLC0415
     from pyspark.context import SparkContext  # noqa: PLC0415
 
-    from shoplake_etl import steps  # noqa: PLC0415
-
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "step", "run_date", "lake_root"])
-    step = args["step"]
-    if step not in STEPS:
-        raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
+    optional = [name for name in ("table", "rulesets") if f"--{name}" in sys.argv]
+    args |= getResolvedOptions(sys.argv, optional) if optional else {}
     run_date = resolve_run_date(args["run_date"], datetime.now(BUSINESS_ZONE))
-    spark = GlueContext(SparkContext.getOrCreate()).spark_session
-    lake = args["lake_root"]
-    if step == "extract":
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    spark, lake = glue_context.spark_session, args["lake_root"]
+
+    def database() -> ShopDatabase:
         extra = getResolvedOptions(sys.argv, ["jdbc_url", "database_secret", "pseudonym_secret"])
         secrets = boto3.client("secretsmanager")
         login = json.loads(secrets.get_secret_value(SecretId=extra["database_secret"])["SecretString"])
         salt = secrets.get_secret_value(SecretId=extra["pseudonym_secret"])["SecretString"]
         properties = {"user": login["username"], "password": login["password"], "driver": "org.postgresql.Driver"}
-        steps.run_extract(spark, extra["jdbc_url"], properties, lake_root=lake, run_date=run_date, salt=salt)
-    elif step == "clean":
-        steps.run_clean(spark, lake, run_date)
-    elif step == "curate":
-        steps.run_curate(spark, lake, run_date)
-    elif step == "clickstream_hourly":
-        steps.run_clickstream_hourly(spark, lake, run_date)
-    elif step == "quality":
-        _evaluate_with_glue_data_quality(spark, GlueContext, lake, run_date)
-    else:
-        steps.run_publish(spark, lake, run_date)
+        return ShopDatabase(extra["jdbc_url"], properties, salt)
+
+    def with_glue_data_quality(rulesets: dict[str, str]) -> dict[str, int]:
+        return _evaluate_with_glue_data_quality(spark, glue_context, lake, run_date, rulesets)
+
+    print(json.dumps(run_step(spark, args["step"], run_date, lake, args, database, with_glue_data_quality)))  # noqa: T201
 
 
 def _evaluate_with_glue_data_quality(
-    spark: object, glue_context: object, lake: str, run_date: date
-) -> None:  # pragma: no cover
+    spark: object, glue_context: object, lake: str, run_date: date, rulesets: dict[str, str]
+) -> dict[str, int]:  # pragma: no cover
     import boto3  # noqa: PLC0415
     from awsglue.dynamicframe import DynamicFrame  # noqa: PLC0415
-    from awsglue.utils import getResolvedOptions  # noqa: PLC0415
     from awsgluedq.transforms import EvaluateDataQuality  # noqa: PLC0415
 
     from shoplake import lake_layout  # noqa: PLC0415
     from shoplake_etl.steps import DayFailedChecks, table_path  # noqa: PLC0415
 
-    rulesets = json.loads(getResolvedOptions(sys.argv, ["rulesets"])["rulesets"])  # table -> ruleset name
-    glue = boto3.client("glue")
-    failed = []
+    glue = boto3.client("glue")  # rulesets: table -> ruleset name
+    failed, passed = [], {}
     for table, name in rulesets.items():
         frame = spark.read.parquet(table_path(lake, lake_layout.ETL_STAGING, table, run_date))  # type: ignore[attr-defined]
         outcome = EvaluateDataQuality().process_rows(
@@ -85,8 +121,10 @@ def _evaluate_with_glue_data_quality(
         )  # fmt: skip
         results = outcome["ruleOutcomes"].toDF().collect()
         failed += [f"{table}: {r['Rule']}" for r in results if r["Outcome"] != "Passed"]
+        passed[table] = sum(1 for r in results if r["Outcome"] == "Passed")
     if failed:
         raise DayFailedChecks(f"{run_date}: data-quality rule(s) failed: " + "; ".join(failed))
+    return passed
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -53,6 +53,7 @@ def clean_customers(frame: DataFrame, run_date: date) -> DataFrame:
             F.upper(F.trim("country")).alias("country"),
             F.trim("region").alias("region"),
             business_date(F.col("signed_up_at")).alias("signed_up_on"),
+            business_date(F.col("first_ordered_at")).alias("first_order_date"),
             "updated_at",
         )
     )
@@ -90,6 +91,8 @@ def clean_reviews(frame: DataFrame) -> DataFrame:
     return latest_version(frame, "review_id").select(
         "review_id",
         "purchase_id",
+        "product_id",
+        "customer_key",
         F.col("rating").cast("int").alias("rating"),
         F.when(body == "", None).otherwise(body).alias("body"),
         "created_at",

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-# Lines that became sales; pending, cancelled and refunded ones did not.
-SOLD = ("paid", "shipped", "delivered")
+from shoplake_etl.tables import SOLD
 
 
 def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
     """One row per sold order line, with the product's category and the buyer's segment."""
     sold = purchases.where(F.col("status").isin(*SOLD))
-    first_order = Window.partitionBy("customer_key")
+    segment = customers.select("customer_key", "age_group", "gender", "country", "region", "first_order_date")
     return (
-        sold.withColumn("first_order_date", F.min("business_date").over(first_order))
-        .join(products.select("product_id", "category"), "product_id", "left")
-        .join(customers.select("customer_key", "age_group", "gender", "country", "region"), "customer_key", "left")
+        sold.join(products.select("product_id", "category"), "product_id", "left")
+        .join(segment, "customer_key", "left")
         .select(
             "purchase_id",
             "order_id",
@@ -28,7 +26,8 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
             "gender",
             "country",
             "region",
-            (F.col("business_date") == F.col("first_order_date")).alias("is_new_customer"),
+            # New: the customer's first sale ever was on this day (unknown customers count as new).
+            F.coalesce(F.col("first_order_date") >= F.col("business_date"), F.lit(True)).alias("is_new_customer"),
             "product_id",
             F.coalesce("category", F.lit("unknown")).alias("category"),
             "quantity",
@@ -39,10 +38,10 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
     )
 
 
-def review_fact(reviews: DataFrame, purchases: DataFrame, products: DataFrame) -> DataFrame:
+def review_fact(reviews: DataFrame, products: DataFrame) -> DataFrame:
     """One row per review, with what was bought and by whom (pseudonymously)."""
     return (
-        reviews.join(purchases.select("purchase_id", "product_id", "customer_key"), "purchase_id", "inner")
+        reviews.where(F.col("product_id").isNotNull())  # its purchase is gone: nothing to say what it reviews
         .join(products.select("product_id", "category"), "product_id", "left")
         .select(
             "review_id",

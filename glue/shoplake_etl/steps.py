@@ -35,12 +35,27 @@ def table_path(lake_root: str, stage: str, table: str, run_date: date) -> str:
 
 
 def run_extract(
-    spark: SparkSession, jdbc_url: str, properties: dict[str, Any], *, lake_root: str, run_date: date, salt: str
+    spark: SparkSession,
+    jdbc_url: str,
+    properties: dict[str, Any],
+    *,
+    lake_root: str,
+    run_date: date,
+    salt: str,
+    tables: list[str] | None = None,
 ) -> dict[str, int]:
-    """Each source table's rows for the day (whole, for small tables) under raw/; returns row counts."""
+    """The named source tables' rows for the day (whole, for small tables) under raw/; returns row counts.
+
+    Without names, every source table; the nightly state machine extracts them in parallel, one job run each.
+    """
     since, until = day_window(run_date)
+    unknown = set(tables or ()) - {t.name for t in SOURCE_TABLES}
+    if unknown:
+        raise ValueError(f"not a source table: {', '.join(sorted(unknown))}")
     counts = {}
     for table in SOURCE_TABLES:
+        if tables is not None and table.name not in tables:
+            continue
         frame = pseudonymise(read_table(spark, jdbc_url, properties, table, since, until), salt)
         frame.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_RAW, table.name, run_date))
         counts[table.name] = frame.count()
@@ -80,7 +95,7 @@ def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str,
     purchases = _clean(spark, lake_root, "purchase", run_date)
     products = _clean(spark, lake_root, "product", run_date)
     sales = sales_fact(purchases, products, _clean(spark, lake_root, "customer", run_date))
-    reviews = review_fact(_clean(spark, lake_root, "review", run_date), purchases, products)
+    reviews = review_fact(_clean(spark, lake_root, "review", run_date), products)
     return {
         "sales_fact": _stage(sales, lake_root, "sales_fact", run_date),
         "review_fact": _stage(reviews, lake_root, "review_fact", run_date),
@@ -98,11 +113,14 @@ def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) 
     return _stage(hourly_traffic(in_day), lake_root, "clickstream_hourly", run_date)
 
 
-def run_publish(spark: SparkSession, lake_root: str, run_date: date) -> None:
+def run_publish(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
     """Move the checked day from staging/ to curated/, table by table, replacing what was there."""
+    counts = {}
     for table in lake_layout.CURATED_TABLES:
         staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
         staged.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_CURATED, table, run_date))
+        counts[table] = staged.count()
+    return counts
 
 
 class DayFailedChecks(RuntimeError):  # noqa: N818 - "the day failed its checks" is the message

@@ -10,14 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+# Order lines that became sales; pending, cancelled and refunded ones did not.
+SOLD = ("paid", "shipped", "delivered")
+_SOLD_SQL = ", ".join(f"'{status}'" for status in SOLD)
+_FIRST_SALE_SQL = (
+    f"(SELECT min(p.ordered_at) FROM purchase p WHERE p.customer_id = t.customer_id AND p.status IN ({_SOLD_SQL}))"  # noqa: S608 - our own constants
+)
+
 
 @dataclass(frozen=True)
 class SourceTable:
     name: str
     key: str
     columns: tuple[str, ...]
-    # Large tables are read by updated_at since the last successful run; small ones whole.
+    # Large tables are read by the day's changes (updated_at in the business day); small ones whole.
     incremental: bool
+    # Columns the database works out from other tables for this row (alias, SQL over `t`, the row).
+    derived: tuple[tuple[str, str], ...] = ()
 
 
 SOURCE_TABLES: tuple[SourceTable, ...] = (
@@ -26,6 +35,13 @@ SOURCE_TABLES: tuple[SourceTable, ...] = (
         "customer_id",
         ("customer_id", "birth_year", "gender", "country", "region", "is_test_account", "signed_up_at", "updated_at"),
         incremental=False,
+        # New or returning: a customer's first sale ever, which one day's purchases cannot tell.
+        derived=(
+            (
+                "first_ordered_at",
+                _FIRST_SALE_SQL,
+            ),
+        ),
     ),
     SourceTable(
         "product", "product_id", ("product_id", "category", "price", "currency", "created_at", "updated_at"), False
@@ -49,17 +65,32 @@ SOURCE_TABLES: tuple[SourceTable, ...] = (
         incremental=True,
     ),
     SourceTable(
-        "review", "review_id", ("review_id", "purchase_id", "rating", "body", "created_at", "updated_at"), True
+        "review",
+        "review_id",
+        ("review_id", "purchase_id", "rating", "body", "created_at", "updated_at"),
+        incremental=True,
+        # A review comes days after its purchase, whose line is not in the day's changes: what was
+        # bought, and by whom, comes with the review.
+        derived=(
+            ("product_id", "(SELECT p.product_id FROM purchase p WHERE p.purchase_id = t.purchase_id)"),
+            ("customer_id", "(SELECT p.customer_id FROM purchase p WHERE p.purchase_id = t.purchase_id)"),
+        ),
     ),
 )
 PERSONAL_KEYS = {"customer_id": "customer_key"}
 
 
 def extract_query(table: SourceTable, since: datetime | None, until: datetime) -> str:
-    """The SQL the extract sends over JDBC; the bounds are our own datetimes, never user input."""
-    columns = ", ".join(f'"{c}"::text AS "{c}"' if c == "order_id" else f'"{c}"' for c in table.columns)
-    where = f"updated_at < '{until.isoformat()}'"
-    if table.incremental and since is not None:
-        where = f"updated_at >= '{since.isoformat()}' AND {where}"
+    """The SQL the extract sends over JDBC; the bounds are our own datetimes, never user input.
+
+    An incremental table gives the changes in [since, until); a whole table gives every row as it is now.
+    """
+    columns = [f't."{c}"::text AS "{c}"' if c == "order_id" else f't."{c}"' for c in table.columns]
+    columns += [f'{sql} AS "{alias}"' for alias, sql in table.derived]
+    where = ""
+    if table.incremental:
+        where = f" WHERE t.updated_at < '{until.isoformat()}'"
+        if since is not None:
+            where += f" AND t.updated_at >= '{since.isoformat()}'"
     # The literals come from our own datetimes and table declarations, never from input.
-    return f'SELECT {columns} FROM "{table.name}" WHERE {where}'  # noqa: S608
+    return f'SELECT {", ".join(columns)} FROM "{table.name}" AS t{where}'  # noqa: S608

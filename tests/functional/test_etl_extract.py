@@ -24,6 +24,7 @@ def test_incremental_extract_reads_only_the_window_and_no_personal_data(spark: A
     customers = pseudonymise(read_table(spark, jdbc, properties, TABLES["customer"], None, until), "pepper")
     assert set(customers.columns) == {
         "customer_key", "birth_year", "gender", "country", "region", "is_test_account", "signed_up_at", "updated_at",
+        "first_ordered_at",
     }  # fmt: skip
     # the same customer has the same key in both tables: purchases still join their segment
     assert customers.collect()[0]["customer_key"] == rows[0]["customer_key"]
@@ -54,3 +55,25 @@ def test_a_day_is_extracted_to_raw_and_cleaned_into_its_partition(spark: Any, sh
 def test_a_business_day_is_seoul_midnight_to_midnight() -> None:
     since, until = day_window(date(2026, 11, 23))
     assert (since.isoformat(), until.isoformat()) == ("2026-11-22T15:00:00+00:00", "2026-11-23T15:00:00+00:00")
+
+
+def test_a_review_brings_what_was_bought_and_by_whom_from_an_earlier_day(spark: Any, shop: tuple[Any, str]) -> None:
+    # GIVEN a review written on the 23rd of a purchase made (and last changed) on the 22nd
+    database, jdbc = shop
+    purchase_id = database.execute("SELECT min(purchase_id) FROM purchase").fetchone()[0]
+    database.execute("UPDATE purchase SET status = 'paid', paid_at = ordered_at WHERE purchase_id = %s", (purchase_id,))
+    database.execute("UPDATE purchase SET updated_at = ordered_at")
+    database.execute(
+        "INSERT INTO review (purchase_id, rating, body, created_at, updated_at) "
+        "VALUES (%s, 2, 'Shrank', '2026-11-23T11:00Z', '2026-11-23T11:00Z')",
+        (purchase_id,),
+    )
+    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    since, until = datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)
+    # WHEN the 23rd's reviews and customers are extracted
+    (review,) = pseudonymise(read_table(spark, jdbc, properties, TABLES["review"], since, until), "pepper").collect()
+    (customer,) = pseudonymise(read_table(spark, jdbc, properties, TABLES["customer"], None, until), "pepper").collect()
+    # THEN the review names the product and the buyer's key, and the customer's first sale is known
+    product_id = database.execute("SELECT product_id FROM purchase WHERE purchase_id = %s", (purchase_id,)).fetchone()
+    assert (review["product_id"], review["customer_key"]) == (product_id[0], customer["customer_key"])
+    assert customer["first_ordered_at"].isoformat().startswith("2026-11-22T10:00")

@@ -28,11 +28,11 @@ def test_the_latest_version_of_each_key_is_kept(spark: Any) -> None:
 
 def test_customers_get_their_segment_and_test_accounts_go(spark: Any) -> None:
     frame = spark.createDataFrame(
-        [("a", 2010, "female", " us ", "Ohio", False, T, T), ("b", 1996, None, "KR", "서울", False, T, T),
-         ("c", 1960, "MALE", "CA", None, False, T, T), ("d", None, "other", "mx", None, False, T, T),
-         ("staff", 1990, "male", "KR", None, True, T, T)],
+        [("a", 2010, "female", " us ", "Ohio", False, T, T, T), ("b", 1996, None, "KR", "서울", False, T, T, None),
+         ("c", 1960, "MALE", "CA", None, False, T, T, None), ("d", None, "other", "mx", None, False, T, T, None),
+         ("staff", 1990, "male", "KR", None, True, T, T, None)],
         "customer_key string, birth_year int, gender string, country string, region string, "
-        "is_test_account boolean, signed_up_at timestamp, updated_at timestamp",
+        "is_test_account boolean, signed_up_at timestamp, updated_at timestamp, first_ordered_at timestamp",
     )  # fmt: skip
     rows = _rows(clean_customers(frame, date(2026, 11, 24)), "customer_key")
     assert [(r["customer_key"], r["age_group"], r["gender"], r["country"]) for r in rows] == [
@@ -42,6 +42,7 @@ def test_customers_get_their_segment_and_test_accounts_go(spark: Any) -> None:
         ("d", None, "other", "MX"),
     ]
     assert rows[0]["signed_up_on"] == date(2026, 11, 23)
+    assert (rows[0]["first_order_date"], rows[1]["first_order_date"]) == (date(2026, 11, 23), None)
 
 
 def test_categories_are_standardised(spark: Any) -> None:
@@ -73,8 +74,9 @@ def test_purchases_fall_on_their_korean_business_day(spark: Any) -> None:
 
 def test_empty_review_text_is_no_text(spark: Any) -> None:
     frame = spark.createDataFrame(
-        [(1, 10, 5, "  Fits well ", T, T), (2, 11, 2, "   ", T, T)],
-        "review_id long, purchase_id long, rating int, body string, created_at timestamp, updated_at timestamp",
+        [(1, 10, 7, "k", 5, "  Fits well ", T, T), (2, 11, 7, "k", 2, "   ", T, T)],
+        "review_id long, purchase_id long, product_id long, customer_key string, rating int, body string, "
+        "created_at timestamp, updated_at timestamp",
     )
     assert [r["body"] for r in _rows(clean_reviews(frame), "review_id")] == ["Fits well", None]
 

@@ -28,19 +28,25 @@ def _frames(spark: Any) -> tuple[Any, Any, Any]:
     )  # fmt: skip
     products = spark.createDataFrame([(10, "tops"), (11, "outerwear")], "product_id long, category string")
     customers = spark.createDataFrame(
-        [("alice", "30s", "female", "US", "Ohio"), ("bob", "20s", "male", "KR", "서울")],
-        "customer_key string, age_group string, gender string, country string, region string",
+        [("alice", "30s", "female", "US", "Ohio", D1), ("bob", "20s", "male", "KR", "서울", D2)],
+        "customer_key string, age_group string, gender string, country string, region string, first_order_date date",
     )
     return purchases, products, customers
+
+
+REVIEW_SCHEMA = (
+    "review_id long, purchase_id long, product_id long, customer_key string, business_date date, "
+    "created_at timestamp, rating int, body string"
+)
 
 
 def day_two_reviews(spark: Any, purchases: Any, products: Any) -> Any:
     """Two reviews written on day two: 5 stars for purchase 4, 3 stars for purchase 1 (both tops)."""
     reviews = spark.createDataFrame(
-        [(100, 4, D2, T, 5, "x"), (101, 1, D2, T, 3, "y")],
-        "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
+        [(100, 4, 10, "bob", D2, T, 5, "x"), (101, 1, 10, "alice", D2, T, 3, "y")],
+        REVIEW_SCHEMA,
     )
-    return review_fact(reviews, purchases, products)
+    return review_fact(reviews, products)
 
 
 def test_sales_are_sold_lines_with_segment_and_new_or_returning(spark: Any) -> None:
@@ -52,12 +58,12 @@ def test_sales_are_sold_lines_with_segment_and_new_or_returning(spark: Any) -> N
 
 
 def test_reviews_carry_the_product_and_buyer(spark: Any) -> None:
-    purchases, products, _ = _frames(spark)
+    _, products, _ = _frames(spark)
     reviews = spark.createDataFrame(
-        [(100, 1, D1, T, 4, "good"), (101, 999, D1, T, 1, "no such purchase")],
-        "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
+        [(100, 1, 10, "alice", D1, T, 4, "good"), (101, 999, None, None, D1, T, 1, "no such purchase")],
+        REVIEW_SCHEMA,
     )
-    (row,) = review_fact(reviews, purchases, products).collect()
+    (row,) = review_fact(reviews, products).collect()
     assert (row["review_id"], row["product_id"], row["customer_key"], row["category"]) == (100, 10, "alice", "tops")
 
 
