@@ -9,12 +9,15 @@ from shoplake_etl.tables import SOLD
 
 
 def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
-    """One row per sold order line, with the product's category and the buyer's segment."""
+    """One row per sold order line, with the product's category and the buyer's segment.
+
+    Only customers' lines: the clean customers hold no test accounts, so their orders fall away here.
+    """
     sold = purchases.where(F.col("status").isin(*SOLD))
     segment = customers.select("customer_key", "age_group", "gender", "country", "region", "first_order_date")
     return (
         sold.join(products.select("product_id", "category"), "product_id", "left")
-        .join(segment, "customer_key", "left")
+        .join(segment, "customer_key", "inner")
         .select(
             "purchase_id",
             "order_id",
@@ -38,10 +41,11 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
     )
 
 
-def review_fact(reviews: DataFrame, products: DataFrame) -> DataFrame:
-    """One row per review, with what was bought and by whom (pseudonymously)."""
+def review_fact(reviews: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
+    """One row per review by a customer (not a test account), with what was bought and by whom (pseudonymously)."""
     return (
         reviews.where(F.col("product_id").isNotNull())  # its purchase is gone: nothing to say what it reviews
+        .join(customers.select("customer_key"), "customer_key", "left_semi")
         .join(products.select("product_id", "category"), "product_id", "left")
         .select(
             "review_id",

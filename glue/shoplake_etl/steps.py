@@ -94,8 +94,9 @@ def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str,
     """The day's curated tables, staged until they pass their checks; returns row counts."""
     purchases = _clean(spark, lake_root, "purchase", run_date)
     products = _clean(spark, lake_root, "product", run_date)
-    sales = sales_fact(purchases, products, _clean(spark, lake_root, "customer", run_date))
-    reviews = review_fact(_clean(spark, lake_root, "review", run_date), products)
+    customers = _clean(spark, lake_root, "customer", run_date)
+    sales = sales_fact(purchases, products, customers)
+    reviews = review_fact(_clean(spark, lake_root, "review", run_date), products, customers)
     return {
         "sales_fact": _stage(sales, lake_root, "sales_fact", run_date),
         "review_fact": _stage(reviews, lake_root, "review_fact", run_date),

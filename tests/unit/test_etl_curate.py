@@ -23,7 +23,8 @@ def _frames(spark: Any) -> tuple[Any, Any, Any]:
         [(1, "o1", "alice", 10, 2, Decimal("30.00"), "USD", "paid", T, T, D1),
          (2, "o2", "alice", 11, 1, Decimal("80.00"), "USD", "delivered", T, T, D2),
          (3, "o3", "bob", 10, 1, Decimal("30.00"), "USD", "cancelled", T, None, D2),
-         (4, "o4", "bob", 10, 3, Decimal("30.00"), "USD", "paid", T, T, D2)],
+         (4, "o4", "bob", 10, 3, Decimal("30.00"), "USD", "paid", T, T, D2),
+         (5, "o5", "staff", 10, 9, Decimal("30.00"), "USD", "paid", T, T, D2)],
         PURCHASE_SCHEMA,
     )  # fmt: skip
     products = spark.createDataFrame([(10, "tops"), (11, "outerwear")], "product_id long, category string")
@@ -40,37 +41,38 @@ REVIEW_SCHEMA = (
 )
 
 
-def day_two_reviews(spark: Any, purchases: Any, products: Any) -> Any:
+def day_two_reviews(spark: Any, products: Any, customers: Any) -> Any:
     """Two reviews written on day two: 5 stars for purchase 4, 3 stars for purchase 1 (both tops)."""
     reviews = spark.createDataFrame(
         [(100, 4, 10, "bob", D2, T, 5, "x"), (101, 1, 10, "alice", D2, T, 3, "y")],
         REVIEW_SCHEMA,
     )
-    return review_fact(reviews, products)
+    return review_fact(reviews, products, customers)
 
 
 def test_sales_are_sold_lines_with_segment_and_new_or_returning(spark: Any) -> None:
     purchases, products, customers = _frames(spark)
     rows = {r["purchase_id"]: r for r in sales_fact(purchases, products, customers).collect()}
-    assert set(rows) == {1, 2, 4}  # the cancelled line is no sale
+    assert set(rows) == {1, 2, 4}  # the cancelled line is no sale, and the test account's line no customer's
     assert (rows[1]["is_new_customer"], rows[2]["is_new_customer"], rows[4]["is_new_customer"]) == (True, False, True)
     assert (rows[4]["revenue"], rows[4]["age_group"], rows[4]["category"]) == (Decimal("90.00"), "20s", "tops")
 
 
-def test_reviews_carry_the_product_and_buyer(spark: Any) -> None:
-    _, products, _ = _frames(spark)
+def test_reviews_carry_the_product_and_buyer_and_leave_test_accounts_out(spark: Any) -> None:
+    _, products, customers = _frames(spark)
     reviews = spark.createDataFrame(
-        [(100, 1, 10, "alice", D1, T, 4, "good"), (101, 999, None, None, D1, T, 1, "no such purchase")],
+        [(100, 1, 10, "alice", D1, T, 4, "good"), (101, 999, None, None, D1, T, 1, "no such purchase"),
+         (102, 5, 10, "staff", D1, T, 1, "load test")],
         REVIEW_SCHEMA,
-    )
-    (row,) = review_fact(reviews, products).collect()
+    )  # fmt: skip
+    (row,) = review_fact(reviews, products, customers).collect()
     assert (row["review_id"], row["product_id"], row["customer_key"], row["category"]) == (100, 10, "alice", "tops")
 
 
 def test_daily_product_statistics_add_up(spark: Any) -> None:
     purchases, products, customers = _frames(spark)
     sales = sales_fact(purchases, products, customers)
-    reviews = day_two_reviews(spark, purchases, products)
+    reviews = day_two_reviews(spark, products, customers)
     stats = {(r["business_date"], r["product_id"]): r for r in daily_product_stats(sales, reviews).collect()}
     tops_d2 = stats[(D2, 10)]
     assert (tops_d2["units"], tops_d2["revenue"], tops_d2["orders"]) == (3, Decimal("90.00"), 1)

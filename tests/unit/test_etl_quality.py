@@ -32,7 +32,7 @@ def _arrow(frame: Any) -> pa.Table:
 def curated(spark: Any) -> dict[str, pa.Table]:
     purchases, products, customers = _frames(spark)
     sales = sales_fact(purchases, products, customers)
-    reviews = day_two_reviews(spark, purchases, products)
+    reviews = day_two_reviews(spark, products, customers)
     return {
         "SalesFactRuleset": _arrow(sales),
         "ReviewFactRuleset": _arrow(reviews),
