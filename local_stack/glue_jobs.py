@@ -1,9 +1,14 @@
 """The Glue service, locally: job runs started on moto are carried out here.
 
 moto records `StartJobRun` and reports every run as succeeded without running anything.
-The local stack looks for new runs after each delivery round and carries each out with the
-job's local counterpart, chosen by its script, then puts on EventBridge what Glue would:
-the job's state change and, for data-quality jobs, the evaluation results.
+The local stack looks for new runs after each delivery round (and at once for a state
+machine's `.sync` task) and carries each out with the job's local counterpart, chosen by
+its script, then puts on EventBridge what Glue would: the job's state change and, for
+data-quality jobs, the evaluation results. A failed run ends FAILED in moto too.
+
+The nightly ETL's job runs its own `run_step` on a local SparkSession. Spark cannot reach
+moto's S3, so the job works on a directory kept equal to the lake bucket (`LakeMirror`):
+the bucket is copied down before the step and what the step changed is copied back.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
+from nightly_etl_job import ShopDatabase
 
 from local_stack.provision import Stack
 from shoplake.quality.dqdl import Evaluation, evaluate
@@ -71,15 +78,94 @@ def survey_quality_check(runner: GlueRunner, run_id: str, arguments: dict[str, s
     return [_event("aws.glue-dataquality", "Data Quality Evaluation Results Available", detail)]
 
 
-LOCAL_JOBS: dict[str, LocalJob] = {"glue/survey_quality_check.py": survey_quality_check}
+class LakeMirror:
+    """A directory that Spark reads and writes, kept equal to an S3 bucket around each job run."""
+
+    def __init__(self, s3: Any, bucket: str, directory: Path) -> None:
+        self.s3, self.bucket, self.directory = s3, bucket, directory
+        self.pulled: dict[str, int] = {}
+        self.pulled_at = 0.0
+
+    def _local(self) -> dict[str, Path]:
+        # Spark's checksum files (.part-*.crc) are its own bookkeeping, not the lake's.
+        return {
+            path.relative_to(self.directory).as_posix(): path
+            for path in self.directory.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        }
+
+    def pull(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.pulled = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for item in page.get("Contents", []):
+                key, size = item["Key"], item["Size"]
+                self.pulled[key] = size
+                path = self.directory / key
+                if not path.exists() or path.stat().st_size != size:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    self.s3.download_file(self.bucket, key, str(path))
+        for key, path in self._local().items():  # gone from the bucket: gone from the copy
+            if key not in self.pulled:
+                path.unlink()
+        self.pulled_at = max([p.stat().st_mtime for p in self._local().values()], default=0.0)
+
+    def push(self) -> int:
+        """Copy back what the step wrote and delete what it deleted; returns the objects written."""
+        local = self._local()
+        written = 0
+        for key, path in local.items():
+            if key not in self.pulled or path.stat().st_mtime > self.pulled_at:
+                self.s3.upload_file(str(path), self.bucket, key)
+                written += 1
+        for key in self.pulled.keys() - local.keys():
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+        return written
+
+
+def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
+    from nightly_etl_job import BUSINESS_ZONE, resolve_run_date, run_step  # noqa: PLC0415
+
+    from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
+    from shoplake_etl.steps import run_quality  # noqa: PLC0415
+
+    bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]
+    mirror = LakeMirror(runner.session.client("s3"), bucket, runner.lake_dir)
+    mirror.pull()
+    spark, lake = local_spark("shoplake-glue"), runner.lake_dir.as_uri() + "/"
+    run_date = resolve_run_date(arguments["--run_date"], datetime.now(BUSINESS_ZONE))
+
+    def database() -> ShopDatabase:
+        if runner.shop_database is None:
+            raise RuntimeError("the local stack has no shop database (GlueRunner.shop_database)")
+        return runner.shop_database
+
+    def evaluate_rulesets(names: dict[str, str]) -> dict[str, int]:
+        return run_quality(spark, lake, run_date, {table: runner.ruleset(name) for table, name in names.items()})
+
+    options = {name.removeprefix("--"): value for name, value in arguments.items()}
+    runner.results[run_id] = run_step(spark, options["step"], run_date, lake, options, database, evaluate_rulesets)
+    mirror.push()
+    return []
+
+
+LOCAL_JOBS: dict[str, LocalJob] = {
+    "glue/survey_quality_check.py": survey_quality_check,
+    "glue/nightly_etl_job.py": nightly_etl,
+}
 
 
 @dataclass
 class GlueRunner:
     session: boto3.Session
     stack: Stack
+    # The nightly ETL's Spark works on this copy of the lake bucket, and extracts from this database.
+    lake_dir: Path
+    shop_database: ShopDatabase | None = None
     done: set[str] = field(default_factory=set)
     evaluations: list[tuple[str, Evaluation]] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)  # run id -> what the run returned
+    failures: dict[str, str] = field(default_factory=dict)  # run id -> error message
 
     def ruleset(self, name: str) -> str:
         for logical_id in self.stack.logical_ids_of_type("AWS::Glue::DataQualityRuleset"):
@@ -107,6 +193,8 @@ class GlueRunner:
                     entries = job(self, run["Id"], arguments)
                 except Exception as error:  # noqa: BLE001 - a failed run is reported as Glue reports it
                     state, message = "FAILED", f"{type(error).__name__}: {error}"
+                    self.failures[run["Id"]] = message
+                    _fail_in_moto(props["Name"], run["Id"], message)
                 detail = {"jobName": props["Name"], "severity": "INFO" if state == "SUCCEEDED" else "ERROR"}
                 detail |= {"state": state, "jobRunId": run["Id"], "message": message or "Job run succeeded"}
                 entries.append(_event("aws.glue", "Glue Job State Change", detail))
@@ -115,3 +203,16 @@ class GlueRunner:
                     entry["Resources"] = []
                 events.put_events(Entries=entries)
         return ran
+
+
+def _fail_in_moto(job_name: str, run_id: str, message: str) -> None:
+    """moto's runs always succeed: end this one FAILED, so GetJobRun (and a .sync task) sees the failure."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID  # noqa: PLC0415
+    from moto.glue.models import glue_backends  # noqa: PLC0415
+
+    from local_stack.provision import REGION  # noqa: PLC0415
+    from local_stack.stepfunctions_glue import mark_failed  # noqa: PLC0415
+
+    for run in glue_backends[DEFAULT_ACCOUNT_ID][REGION].jobs[job_name].job_runs:
+        if run.job_run_id == run_id:
+            mark_failed(run, message)

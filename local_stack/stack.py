@@ -20,6 +20,7 @@ from local_stack.functions import Invocation, LocalFunction, load_functions
 from local_stack.glue_jobs import GlueRunner
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink
+from local_stack.stepfunctions_glue import glue_runs_carried_out
 from local_stack.template import ROOT, TEMPLATE_PATH, load_template, samconfig_parameters
 
 LOCAL_CREDENTIALS = {
@@ -108,11 +109,15 @@ class LocalStack:
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env)
         self.router = EventRouter(self.session, self.stack, self.functions)
         self.router.wire()
-        self.glue = GlueRunner(self.session, self.stack)
+        self.glue = GlueRunner(self.session, self.stack, lake_dir=self.work_dir / "lake")
+        # A state machine's Glue tasks wait for their runs, which the local Glue carries out at once.
+        self._glue_sync = glue_runs_carried_out(self.glue.run_new)
+        self._glue_sync.__enter__()
         self.firehose = LocalFirehose(self.session, self.stack, self.functions)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._glue_sync.__exit__(None, None, None)
         if self._server is not None:
             self._server.stop()
         if self._mock is not None:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from pyspark.sql import SparkSession
 
 from local_stack.provision import REGION
+from local_stack.spark import local_spark
 from local_stack.template import ROOT
 
 SHARED_EVENTS = ROOT.parent / "shared" / "aws-events"
@@ -56,27 +53,9 @@ def _reset_powertools() -> Iterator[None]:
     parameters.clear_caches()
 
 
-JDBC_DRIVER = Path("/usr/share/java/postgresql.jar")
-
-
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    """A local SparkSession as Glue 5.0 runs one: Spark 3.5, UTC session time, the PostgreSQL JDBC driver."""
-    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers on this interpreter, not the machine's default
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # driver and workers talk over loopback only
-    builder = (
-        SparkSession.builder.master("local[2]")
-        .appName("shoplake-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.memory", "1g")
-    )
-    if JDBC_DRIVER.exists():
-        builder = builder.config("spark.jars", str(JDBC_DRIVER))
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    """A local SparkSession as Glue 5.0 runs one (local_stack.spark)."""
+    session = local_spark("shoplake-tests")
     yield session
     session.stop()

@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
+from local_stack.spark import JDBC_DRIVER
 from shop.migrate import apply_migrations
-from tests.conftest import JDBC_DRIVER
 
 # The server this machine (and CI, on the same machine) starts before a session.
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
 import json
-import textwrap
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -13,11 +11,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service_callback as callback_task,
-)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_glue as glue_task
 
+from local_stack import glue_jobs
 from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
 
@@ -47,40 +43,13 @@ class GlueRuns:
         return start
 
 
-def _json_safe_sync(original: Any) -> Any:
-    """moto's .sync resolver returns Glue's datetimes, which its execution history cannot store."""
-
-    def sync(task: Any, env: Any, resource: Any, parameters: dict[str, Any], credentials: Any) -> Any:
-        resolve = original(task, env, resource, parameters, credentials)
-
-        def resolved() -> Any:
-            result = resolve()
-            return None if result is None else json.loads(json.dumps(result, default=str))
-
-        return resolved
-
-    return sync
-
-
-def _tolerate_no_callback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's .sync path calls `interrupt_all()` on a callback endpoint only task-token integrations
-    have, so every glue:startJobRun.sync dies; the same method, guarded, is put in its place."""
-    method = callback_task.StateTaskServiceCallback._eval_integration_pattern
-    source = textwrap.dedent(inspect.getsource(method)).replace(
-        "callback_endpoint.interrupt_all()", "callback_endpoint and callback_endpoint.interrupt_all()"
-    )
-    namespace: dict[str, Any] = {}
-    exec(compile(source, inspect.getsourcefile(method) or "moto", "exec"), vars(callback_task), namespace)  # noqa: S102
-    monkeypatch.setattr(callback_task.StateTaskServiceCallback, "_eval_integration_pattern", namespace[method.__name__])
-
-
 @pytest.fixture
-def glue(monkeypatch: pytest.MonkeyPatch) -> GlueRuns:
-    _tolerate_no_callback(monkeypatch)
+def glue(stack: tuple[LocalStack, SlackSink], monkeypatch: pytest.MonkeyPatch) -> GlueRuns:
+    """Orchestration only: each ETL job's run does nothing (test_etl_day runs the steps themselves)."""
+    monkeypatch.setitem(glue_jobs.LOCAL_JOBS, "glue/nightly_etl_job.py", lambda runner, run_id, arguments: [])
     service = glue_task.StateTaskServiceGlue
     runs = GlueRuns(service._handle_start_job_run)
     monkeypatch.setattr(service, "_handle_start_job_run", runs.patch())
-    monkeypatch.setattr(service, "_sync_to_start_job_run", _json_safe_sync(service._sync_to_start_job_run))
     # Retries back off in the test's mind only: the retrier's own view of `time`, not the process's.
     monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda _: None))
     return runs
@@ -106,7 +75,6 @@ def _run(local: LocalStack, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _etl_notices(local: LocalStack, sink: SlackSink) -> list[Any]:
-    # The local Glue runner also reports the ETL jobs' runs (it has no local counterpart for them yet).
     local.deliver_pending()
     return [m for m in sink.messages if "Nightly ETL" in m.text]
 
@@ -148,3 +116,24 @@ def test_a_failed_step_stops_the_night_and_tells_slack_which_and_why(
 def test_without_a_date_the_run_is_for_yesterday_in_seoul(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
     local, _ = stack
     assert _run(local, {})["status"] == "SUCCEEDED"
+
+
+def test_a_job_run_that_fails_is_caught_with_glues_error_message(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the quality job's run fails, as a day that breaks a rule makes it fail
+    def job(runner: Any, run_id: str, arguments: dict[str, str]) -> list[Any]:
+        if arguments["--step"] == "quality":
+            raise RuntimeError('2026-11-24: 1 data-quality rule(s) failed: sales_fact: IsComplete "order_id"')
+        return []
+
+    monkeypatch.setitem(glue_jobs.LOCAL_JOBS, "glue/nightly_etl_job.py", job)
+    local, sink = stack
+    # WHEN the night runs
+    result = _run(local, {"run_date": "2026-11-24"})
+    # THEN the .sync task failed as Glue's do (States.TaskFailed, the run's ErrorMessage in the cause)
+    assert result["status"] == "FAILED" and "publish" not in glue.started
+    notice = next(m for m in _etl_notices(local, sink) if "failed at" in m.text)
+    text = as_text(notice)
+    assert "States.TaskFailed" in text
+    assert 'sales_fact: IsComplete \\"order_id\\"' in text or 'sales_fact: IsComplete "order_id"' in text

@@ -1,0 +1,37 @@
+"""A local SparkSession as Glue 5.0 runs one: Spark 3.5, UTC session time, the PostgreSQL JDBC driver.
+
+The tests, the local stack's Glue runner and the ETL benchmark all start Spark here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+# Debian's libpostgresql-jdbc-java; `make test` installs it where it can.
+JDBC_DRIVER = Path("/usr/share/java/postgresql.jar")
+
+
+def local_spark(app_name: str = "shoplake", *, cores: int = 2, memory: str = "1g") -> Any:
+    """The process's SparkSession, started on loopback with workers on this interpreter."""
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - Spark (and its JVM) only where it is used
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers on this interpreter, not the machine's default
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # driver and workers talk over loopback only
+    builder = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(cores))
+        .config("spark.driver.memory", memory)
+    )
+    if JDBC_DRIVER.exists():
+        builder = builder.config("spark.jars", str(JDBC_DRIVER))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session

@@ -1,0 +1,92 @@
+"""Step Functions' `glue:startJobRun.sync`, locally: moto's engine starts the run, the local Glue runs it.
+
+moto executes the state machine's ASL, but its Glue integration needs three things to
+behave as AWS's does: its `.sync` path calls a callback endpoint only task-token
+integrations have (every `.sync` task dies), its Glue run output carries datetimes its
+execution history cannot store, and its job runs always succeed without running anything.
+Here the first two are mended, and each started run is carried out at once by the local
+stack's GlueRunner (the job's own code), a failed run ending FAILED with its error message,
+so that the state machine waits, retries and catches as it does in AWS.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+from moto.glue.models import FakeJobRun
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback as callback_task,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_glue as glue_task
+
+
+def _guarded_integration_pattern() -> Callable[..., Any]:
+    method = callback_task.StateTaskServiceCallback._eval_integration_pattern
+    source = textwrap.dedent(inspect.getsource(method)).replace(
+        "callback_endpoint.interrupt_all()", "callback_endpoint and callback_endpoint.interrupt_all()"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, inspect.getsourcefile(method) or "moto", "exec"), vars(callback_task), namespace)  # noqa: S102
+    mended: Callable[..., Any] = namespace[method.__name__]
+    return mended
+
+
+def _json_safe(original: Callable[..., Any]) -> Callable[..., Any]:
+    def sync(task: Any, env: Any, resource: Any, parameters: dict[str, Any], credentials: Any) -> Any:
+        resolve = original(task, env, resource, parameters, credentials)
+
+        def resolved() -> Any:
+            result = resolve()
+            return None if result is None else json.loads(json.dumps(result, default=str))
+
+        return resolved
+
+    return sync
+
+
+def _then_run(original: Callable[..., Any], run_started: Callable[[], object]) -> Callable[..., Any]:
+    def start(task: Any, env: Any, resource: Any, parameters: dict[str, Any], credentials: Any) -> None:
+        original(task, env, resource, parameters, credentials)
+        run_started()
+
+    return start
+
+
+def _with_error_message(original: Callable[[FakeJobRun], dict[str, Any]]) -> Callable[[FakeJobRun], dict[str, Any]]:
+    def as_dict(run: FakeJobRun) -> dict[str, Any]:
+        described = original(run)
+        message = getattr(run, "error_message", None)
+        return {**described, "ErrorMessage": message} if message else described
+
+    return as_dict
+
+
+def mark_failed(run: FakeJobRun, message: str) -> None:
+    """End a moto job run as Glue ends a failed one."""
+    run.status = "FAILED"
+    run.error_message = message  # type: ignore[attr-defined]  # what Glue's GetJobRun calls ErrorMessage
+
+
+@contextmanager
+def glue_runs_carried_out(run_started: Callable[[], object]) -> Iterator[None]:
+    """While open, each `.sync` Glue task's run is carried out by `run_started` before it is polled."""
+    glue = glue_task.StateTaskServiceGlue
+    with ExitStack() as patches:
+        patches.enter_context(
+            mock.patch.object(
+                callback_task.StateTaskServiceCallback, "_eval_integration_pattern", _guarded_integration_pattern()
+            )
+        )
+        start = _then_run(glue._handle_start_job_run, run_started)
+        patches.enter_context(mock.patch.object(glue, "_handle_start_job_run", start))
+        patches.enter_context(
+            mock.patch.object(glue, "_sync_to_start_job_run", _json_safe(glue._sync_to_start_job_run))
+        )
+        patches.enter_context(mock.patch.object(FakeJobRun, "as_dict", _with_error_message(FakeJobRun.as_dict)))
+        yield
