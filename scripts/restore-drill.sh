@@ -23,18 +23,15 @@ echo "restore time: $RESTORE_TIME"
 # The continuous recovery point of the source (AWS Backup keeps one per protected database).
 recovery_point=$(aws backup list-recovery-points-by-backup-vault --backup-vault-name "$VAULT" \
   --by-resource-arn "$source_arn" \
-  --query "RecoveryPoints[?BackupType=='CONTINUOUS' || CalculatedLifecycle!=null] | [0].RecoveryPointArn")
+  --query "RecoveryPoints[?contains(RecoveryPointArn, ':continuous:')] | [0].RecoveryPointArn")
 [[ -n "$recovery_point" && "$recovery_point" != None ]] || { echo "no recovery point in $VAULT for $SOURCE_DB" >&2; exit 1; }
 echo "recovery point: $recovery_point"
 
 subnet_group=$(aws rds describe-db-instances --db-instance-identifier "$SOURCE_DB" --query 'DBInstances[0].DBSubnetGroup.DBSubnetGroupName')
 security_group=$(aws rds describe-db-instances --db-instance-identifier "$SOURCE_DB" --query 'DBInstances[0].VpcSecurityGroups[0].VpcSecurityGroupId')
-role=$(aws iam get-role --role-name "$(aws backup get-backup-selection --backup-plan-id \
-  "$(aws backup list-backup-plans --query "BackupPlansList[?BackupPlanName=='shoplake-${ENVIRONMENT}'].BackupPlanId | [0]")" \
-  --selection-id "$(aws backup list-backup-selections --backup-plan-id \
-    "$(aws backup list-backup-plans --query "BackupPlansList[?BackupPlanName=='shoplake-${ENVIRONMENT}'].BackupPlanId | [0]")" \
-    --query 'BackupSelectionsList[0].SelectionId')" \
-  --query 'BackupSelection.IamRoleArn' | awk -F/ '{print $NF}')" --query 'Role.Arn')
+plan_id=$(aws backup list-backup-plans --query "BackupPlansList[?BackupPlanName=='shoplake-${ENVIRONMENT}'].BackupPlanId | [0]")
+selection_id=$(aws backup list-backup-selections --backup-plan-id "$plan_id" --query 'BackupSelectionsList[0].SelectionId')
+role=$(aws backup get-backup-selection --backup-plan-id "$plan_id" --selection-id "$selection_id" --query 'BackupSelection.IamRoleArn')
 
 # Single-AZ and not tagged for backup: a drill copy must not be backed up or cost a standby.
 metadata=$(printf '{"DBInstanceIdentifier":"%s","DBSubnetGroupName":"%s","VpcSecurityGroupIds":"[\\"%s\\"]","MultiAZ":"false","RestoreTime":"%s","DeletionProtection":"false","CopyTagsToSnapshot":"false"}' \
