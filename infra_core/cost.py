@@ -106,14 +106,19 @@ def _resources(
 
 def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[str, Any]) -> list[Line]:
     """What the platform costs a month with these sizing values, line by line."""
+    return [
+        *_compute_lines(templates, settings, prices),
+        *_database_lines(templates, settings, prices),
+        *_network_lines(templates, settings, prices),
+        *_operations_lines(templates, settings, prices),
+    ]
+
+
+def _compute_lines(templates: Templates, settings: Mapping[str, str], prices: Mapping[str, Any]) -> list[Line]:
+    """Container instances and their volumes."""
     hours = float(prices["hours_per_month"])
     unit = prices["unit"]
-    usage = prices["usage"]
-    network = templates.children["Network"]
     compute = templates.children["Compute"]
-    database = templates.children["Database"]
-    edge = templates.children["Edge"]
-    endpoints = templates.children["Endpoints"]
     lines: list[Line] = []
 
     # Container instances: each tier's Auto Scaling group runs at least its minimum.
@@ -140,6 +145,15 @@ def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[
             instances * volume_gb * float(unit["ebs_gp3_gb_month"]),
         )
     )
+    return lines
+
+
+def _database_lines(templates: Templates, settings: Mapping[str, str], prices: Mapping[str, Any]) -> list[Line]:
+    """The database, its storage and its secret."""
+    hours = float(prices["hours_per_month"])
+    unit = prices["unit"]
+    database = templates.children["Database"]
+    lines: list[Line] = []
 
     # The database: Multi-AZ bills the standby as a second instance and its storage twice.
     db_class = settings["DbInstanceClass"]
@@ -159,13 +173,32 @@ def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[
             )
         )
         if db["Properties"].get("ManageMasterUserPassword") is True:
-            lines.append(Line("Secrets Manager (RDS-managed master secret)", "1 secret", unit["secrets_manager_secret_month"]))
+            lines.append(
+                Line("Secrets Manager (RDS-managed master secret)", "1 secret", unit["secrets_manager_secret_month"])
+            )
+    return lines
+
+
+def _network_lines(templates: Templates, settings: Mapping[str, str], prices: Mapping[str, Any]) -> list[Line]:
+    """NAT, addresses, endpoints, load balancers, WAF and CloudFront."""
+    hours = float(prices["hours_per_month"])
+    unit = prices["unit"]
+    usage = prices["usage"]
+    network = templates.children["Network"]
+    compute = templates.children["Compute"]
+    edge = templates.children["Edge"]
+    endpoints = templates.children["Endpoints"]
+    lines: list[Line] = []
 
     # NAT gateways and the public addresses they and the public load balancer hold.
     network_parameters = {"SingleNatGateway": settings["SingleNatGateway"]}
     nat_gateways = len(_resources(network, "AWS::EC2::NatGateway", network_parameters))
     lines.append(
-        Line("NAT gateways", f"{nat_gateways} x {unit['nat_gateway_hour']} USD/h", nat_gateways * unit["nat_gateway_hour"] * hours)
+        Line(
+            "NAT gateways",
+            f"{nat_gateways} x {unit['nat_gateway_hour']} USD/h",
+            nat_gateways * unit["nat_gateway_hour"] * hours,
+        )
     )
     endpoint_parameters = {"EnableInterfaceEndpoints": settings["InterfaceEndpoints"]}
     interface_endpoints = [
@@ -182,7 +215,11 @@ def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[
     internet_facing = sum(1 for lb in load_balancers if lb["Properties"].get("Scheme") == "internet-facing")
     addresses = len(_resources(network, "AWS::EC2::EIP", network_parameters)) + internet_facing * zones
     lines.append(
-        Line("Public IPv4 addresses", f"{addresses} x {unit['public_ipv4_hour']} USD/h", addresses * unit["public_ipv4_hour"] * hours)
+        Line(
+            "Public IPv4 addresses",
+            f"{addresses} x {unit['public_ipv4_hour']} USD/h",
+            addresses * unit["public_ipv4_hour"] * hours,
+        )
     )
     if interface_endpoints:
         count = len(interface_endpoints) * zones
@@ -203,12 +240,20 @@ def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[
 
     # Load balancers: the hour and the capacity units.
     lines.append(
-        Line("Application load balancers", f"{len(load_balancers)} x {unit['alb_hour']} USD/h", len(load_balancers) * unit["alb_hour"] * hours)
+        Line(
+            "Application load balancers",
+            f"{len(load_balancers)} x {unit['alb_hour']} USD/h",
+            len(load_balancers) * unit["alb_hour"] * hours,
+        )
     )
     lcu = float(usage["alb_public_lcu"]) + float(usage["alb_internal_lcu"])
     lines.append(Line("Load balancer capacity units", f"{lcu:g} LCU average", lcu * unit["alb_lcu_hour"] * hours))
     lines.append(
-        Line("Data out to the internet", f"{usage['internet_out_gb']} GB", usage["internet_out_gb"] * unit["internet_transfer_out_gb"])
+        Line(
+            "Data out to the internet",
+            f"{usage['internet_out_gb']} GB",
+            usage["internet_out_gb"] * unit["internet_transfer_out_gb"],
+        )
     )
 
     # WAF: the web ACL, each rule or managed rule group, the requests it inspects.
@@ -218,7 +263,9 @@ def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[
             Line(
                 "WAF web ACL and rules",
                 f"1 ACL + {rules} rules + {usage['waf_million_requests']} M requests",
-                unit["waf_web_acl_month"] + rules * unit["waf_rule_month"] + usage["waf_million_requests"] * unit["waf_million_requests"],
+                unit["waf_web_acl_month"]
+                + rules * unit["waf_rule_month"]
+                + usage["waf_million_requests"] * unit["waf_million_requests"],
             )
         )
 
@@ -231,6 +278,15 @@ def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[
                 + usage["cloudfront_10k_requests"] * unit["cloudfront_https_10k_requests"],
             )
         )
+    return lines
+
+
+def _operations_lines(templates: Templates, settings: Mapping[str, str], prices: Mapping[str, Any]) -> list[Line]:
+    """Keys, monitoring, logs, backups and the pipelines."""
+    unit = prices["unit"]
+    usage = prices["usage"]
+    compute = templates.children["Compute"]
+    lines: list[Line] = []
 
     # Keys, alarms, dashboards and logs, counted over every child (and the copy vault's key).
     keys = sum(len(_resources(t, "AWS::KMS::Key")) for t in templates.children.values())
@@ -251,11 +307,18 @@ def estimate(templates: Templates, settings: Mapping[str, str], prices: Mapping[
         for cluster in _resources(compute, "AWS::ECS::Cluster")
         for setting in cluster["Properties"].get("ClusterSettings", [])
     )
-    agent_metrics = 2 * len(groups)  # memory and disk per Auto Scaling group (CloudWatch agent)
+    # Memory and disk per Auto Scaling group, from the CloudWatch agent.
+    agent_metrics = 2 * len(_resources(compute, "AWS::AutoScaling::AutoScalingGroup"))
     metrics = agent_metrics + (int(usage["container_insights_metrics"]) if insights else 0)
-    lines.append(Line("CloudWatch custom metrics", f"{metrics} metrics", metrics * unit["cloudwatch_custom_metric_month"]))
     lines.append(
-        Line("CloudWatch Logs ingestion", f"{usage['logs_ingested_gb']} GB", usage["logs_ingested_gb"] * unit["cloudwatch_logs_ingested_gb"])
+        Line("CloudWatch custom metrics", f"{metrics} metrics", metrics * unit["cloudwatch_custom_metric_month"])
+    )
+    lines.append(
+        Line(
+            "CloudWatch Logs ingestion",
+            f"{usage['logs_ingested_gb']} GB",
+            usage["logs_ingested_gb"] * unit["cloudwatch_logs_ingested_gb"],
+        )
     )
 
     # Backups: storage here, the copies in the second region and the transfer there.
@@ -328,16 +391,18 @@ def report(templates: Templates | None = None, prices: Mapping[str, Any] | None 
         in_original = f"{line.monthly:9.2f}" if line in original_lines else f"{'-':>9}"
         other_price = f"{other.monthly:9.2f}" if other else f"{'-':>9}"
         other_quantity = other.quantity if other else "-"
-        out.append(f"{line.item:<46} {in_original} {line.monthly:9.2f} {other_price}  {line.quantity} / {other_quantity}")
+        out.append(
+            f"{line.item:<46} {in_original} {line.monthly:9.2f} {other_price}  {line.quantity} / {other_quantity}"
+        )
     for line in optimised_by_kind.values():
         out.append(f"{line.item:<46} {'-':>9} {'-':>9} {line.monthly:9.2f}  - / {line.quantity}")
     out.append(f"{'original: its small items, not itemised':<46} {remainder:9.2f} {'-':>9} {'-':>9}")
     out.append(f"{'sum':<46} {original:9.2f} {total(design):9.2f} {total(optimised):9.2f}")
     out.append("")
     out.append(
-        f"The original design's {original:.2f} is known only as a total; its lines above are its sizing (four m5.large, "
-        "db.m5.large Multi-AZ, two NAT gateways, two load balancers) priced with this table, and the rest is its "
-        f"small items. The design as built here costs {total(design) - original:+.2f} more: interface endpoints, WAF, "
+        f"The original design's {original:.2f} is known only as a total; its lines above are its sizing "
+        "(four m5.large, db.m5.large Multi-AZ, two NAT gateways, two load balancers) priced with this table, "
+        f"and the rest is its small items. The design as built here costs {total(design) - original:+.2f} more: interface endpoints, WAF, "
         "CloudFront, public IPv4 addresses, keys, logs and metrics, backup copies in a second region, the pipelines."
     )
     out.append("")
