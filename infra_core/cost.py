@@ -402,8 +402,9 @@ def report(templates: Templates | None = None, prices: Mapping[str, Any] | None 
     out.append(
         f"The original design's {original:.2f} is known only as a total; its lines above are its sizing "
         "(four m5.large, db.m5.large Multi-AZ, two NAT gateways, two load balancers) priced with this table, "
-        f"and the rest is its small items. The design as built here costs {total(design) - original:+.2f} more: interface endpoints, WAF, "
-        "CloudFront, public IPv4 addresses, keys, logs and metrics, backup copies in a second region, the pipelines."
+        "and the rest is its small items. "
+        f"The design as built here costs {total(design) - original:+.2f} more: interface endpoints, WAF, CloudFront, "
+        "public IPv4 addresses, keys, logs and metrics, backup copies in a second region, the pipelines."
     )
     out.append("")
     out.append("What each cheaper option saves on its own, from the design's sizing:")
