@@ -53,10 +53,10 @@ aws rds wait db-instance-available --db-instance-identifier "$DRILL_DB"
 restored=$(date +%s)
 echo "restored in $(( (restored - started) / 60 )) minutes"
 
-# The drill passes when the copy answers over TLS and holds the shop's orders.
+# The drill passes when the copy answers over TLS and holds the shop's purchases (shop/migrations).
 endpoint=$(aws rds describe-db-instances --db-instance-identifier "$DRILL_DB" --query 'DBInstances[0].Endpoint.Address')
 secret=$(aws rds describe-db-instances --db-instance-identifier "$SOURCE_DB" --query 'DBInstances[0].MasterUserSecret.SecretArn')
 credentials=$(aws secretsmanager get-secret-value --secret-id "$secret" --query SecretString)
 PGPASSWORD=$(jq -r .password <<<"$credentials") psql "host=$endpoint dbname=shop user=$(jq -r .username <<<"$credentials") sslmode=require" \
-  -c "select count(*) as orders, max(created_at) as newest_order from orders"
+  -c "select count(*) as purchase_lines, max(ordered_at) as newest_order from purchase"
 echo "drill passed: recovery time $(( (restored - started) / 60 )) minutes; the drill copy is now deleted"
