@@ -5,6 +5,7 @@
 #
 #   scripts/restore-drill.sh dev                        # to five minutes ago
 #   scripts/restore-drill.sh prod 2026-11-20T16:55:00Z  # to a chosen moment (UTC)
+#   CHECK=0 scripts/restore-drill.sh dev                # restore and time only, where PostgreSQL is out of reach
 set -euo pipefail
 
 ENVIRONMENT=${1:?usage: $0 <dev|prod> [restore-time-utc]}
@@ -52,6 +53,11 @@ done
 aws rds wait db-instance-available --db-instance-identifier "$DRILL_DB"
 restored=$(date +%s)
 echo "restored in $(( (restored - started) / 60 )) minutes"
+
+if [[ "${CHECK:-1}" == 0 ]]; then
+  echo "drill restored without the data check: recovery time $(( (restored - started) / 60 )) minutes"
+  exit 0
+fi
 
 # The drill passes when the copy answers over TLS and holds the shop's purchases (shop/migrations).
 endpoint=$(aws rds describe-db-instances --db-instance-identifier "$DRILL_DB" --query 'DBInstances[0].Endpoint.Address')
