@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra_core.cost import Line, Templates, estimate, load_prices, report, total
+from local_stack.template import samconfig_parameters
 
 TEMPLATES = Templates.load()
 PRICES = load_prices()
@@ -91,3 +92,16 @@ def test_a_cheaper_price_table_can_reach_the_target() -> None:
 
     # THEN it says the target can be reached
     assert floor.endswith("can be reached")
+
+
+def test_samconfig_offers_the_cost_optimised_profile_beside_the_existing_environments() -> None:
+    # GIVEN the deploy environments of samconfig.toml
+    optimised = samconfig_parameters("prod-cost-optimised")
+
+    # THEN one deploys prod with the platform at its cost-optimised sizing
+    assert optimised["EnvironmentName"] == "prod"
+    assert optimised["DeployCorePlatform"] == "true"
+    assert optimised["CorePlatformSizing"] == "cost-optimised"
+    # AND dev and prod are as they were: the platform stays off unless asked for
+    for environment in ("dev", "prod"):
+        assert "DeployCorePlatform" not in samconfig_parameters(environment)
