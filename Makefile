@@ -22,7 +22,7 @@ JDBC_JAR := /usr/share/java/postgresql.jar
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
-.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean
+.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean cost
 
 help:
 	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
@@ -85,6 +85,10 @@ invoke: $(BIN)/.ready
 # sam build needs the runtime's interpreter (python3.12) on PATH; the tools venv provides it.
 build: $(TOOLS_BIN)/.ready
 	PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(TOOLS_BIN)/sam build
+
+# The core platform's monthly cost from its templates and infra_core/prices.ap-northeast-2.toml.
+cost: $(BIN)/.ready
+	$(BIN)/python -m infra_core.cost
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
