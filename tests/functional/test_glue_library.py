@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -23,9 +23,9 @@ BUCKET = "shoplake-dev-glue-scripts-123456789012"
 
 
 class CloudFormation(BaseHTTPRequestHandler):
-    answers: list[dict[str, Any]] = []
+    answers: ClassVar[list[dict[str, Any]]] = []
 
-    def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+    def do_PUT(self) -> None:
         CloudFormation.answers.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(200)
         self.end_headers()
@@ -72,7 +72,7 @@ def test_the_library_is_published_by_content_and_glue_can_import_it(cloudformati
     assert "shoplake_etl/steps.py" in names and "shoplake/lake_layout.py" in names
     assert not [n for n in names if "__pycache__" in n]
     # AND Glue's Python, given only the zip, imports the job's modules from it
-    imported = subprocess.run(  # noqa: S603 - this interpreter, our own modules
+    imported = subprocess.run(
         [sys.executable, "-c", "import shoplake_etl.tables, shoplake.lake_layout; print(shoplake_etl.tables.__file__)"],
         env={"PYTHONPATH": str(library)},
         capture_output=True,
