@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]  # no stubs in the pinned set
 import psycopg
-from nightly_etl_job import STEPS, ShopDatabase, run_step
+from nightly_etl_job import STEPS, NightServices, ShopDatabase, run_step
 
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.spark import local_spark
@@ -105,7 +105,7 @@ def night(spark: Any, shop: ShopDatabase, lake: str) -> float:
         tables = [t.name for t in SOURCE_TABLES] if step == "extract" else [""]
         for table in tables:  # the state machine extracts the tables as parallel runs
             arguments = {"table": table, "rulesets": json.dumps(RULESETS)}
-            run_step(spark, step, DAY, lake, arguments, lambda: shop, evaluate, lambda *_: None)
+            run_step(spark, step, DAY, lake, arguments, NightServices(lambda: shop, evaluate, lambda *_: None, list))
     return time.perf_counter() - started
 
 

@@ -37,32 +37,41 @@ class ShopDatabase:
     salt: str
 
 
+@dataclass(frozen=True)
+class NightServices:
+    """What a step needs from outside Spark: Glue's services in AWS, their local counterparts in the local stack."""
+
+    # The shop database; asked for only by the extract.
+    database: Callable[[], ShopDatabase]
+    # The staged tables' ruleset names (`--rulesets`) evaluated: Glue Data Quality in Glue, DQDL locally.
+    evaluate_rulesets: Callable[[dict[str, str]], dict[str, int]]
+    # (table, day, location): the catalog's partition for a day moved to a published version.
+    point_partition: Callable[[str, date, str], object]
+    # The days already published (the nights that succeeded), for a scheduled night's catch-up.
+    published_days: Callable[[], list[date]]
+
+
 def run_step(  # noqa: PLR0917 - one run's own parameters
-    spark: Any,
-    step: str,
-    run_date: date,
-    lake_root: str,
-    arguments: dict[str, str],
-    database: Callable[[], ShopDatabase],
-    evaluate_rulesets: Callable[[dict[str, str]], dict[str, int]],
-    point_partition: Callable[[str, date, str], object],
+    spark: Any, step: str, run_date: date, lake_root: str, arguments: dict[str, str], services: NightServices
 ) -> dict[str, Any]:
     """One step of the night for one business day; returns what it wrote (row counts), or rules passed.
 
-    `database` is asked for only by the extract. `evaluate_rulesets` takes the staged tables'
-    ruleset names (`--rulesets`): Glue Data Quality in Glue, `steps.run_quality` locally.
-    `point_partition(table, day, location)` publishes a day in the catalog (Glue's, or moto's locally).
+    `arguments` are the job's, without their dashes: `table` (extract one table), `catch_up`
+    ("true": also extract the changes of nights that failed since the last success), `rulesets`.
     """
     from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
+    from shoplake_etl.catalog import catch_up_since  # noqa: PLC0415
 
     if step not in STEPS:
         raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
     if step == "extract":
-        shop = database()
+        shop = services.database()
         tables = [arguments["table"]] if arguments.get("table") else None
+        since = catch_up_since(run_date, services.published_days()) if arguments.get("catch_up") == "true" else None
         return steps.run_extract(
-            spark, shop.jdbc_url, shop.properties, lake_root=lake_root, run_date=run_date, salt=shop.salt, tables=tables
-        )
+            spark, shop.jdbc_url, shop.properties, lake_root=lake_root, run_date=run_date, salt=shop.salt,
+            tables=tables, since_date=since,
+        )  # fmt: skip
     if step == "clean":
         return steps.run_clean(spark, lake_root, run_date)
     if step == "curate":
@@ -70,9 +79,9 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
     if step == "clickstream_hourly":
         return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date)}
     if step == "quality":
-        return evaluate_rulesets(json.loads(arguments["rulesets"]))
+        return services.evaluate_rulesets(json.loads(arguments["rulesets"]))
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; a re-run is a new version
-    return steps.run_publish(spark, lake_root, run_date, point_partition, version)
+    return steps.run_publish(spark, lake_root, run_date, services.point_partition, version)
 
 
 def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is tested
@@ -82,7 +91,7 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is test
     from pyspark.context import SparkContext  # noqa: PLC0415
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "step", "run_date", "lake_root"])
-    optional = [name for name in ("table", "rulesets", "database") if f"--{name}" in sys.argv]
+    optional = [name for name in ("table", "rulesets", "database", "catch_up") if f"--{name}" in sys.argv]
     args |= getResolvedOptions(sys.argv, optional) if optional else {}
     run_date = resolve_run_date(args["run_date"], datetime.now(BUSINESS_ZONE))
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -104,8 +113,14 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is test
 
         return point_partition(boto3.client("glue"), args["database"], table, day, location)
 
-    result = run_step(spark, args["step"], run_date, lake, args, database, with_glue_data_quality, in_glue_catalog)
-    print(json.dumps(result))  # noqa: T201
+    def published() -> list[date]:
+        from shoplake import lake_layout  # noqa: PLC0415
+        from shoplake_etl.catalog import published_days  # noqa: PLC0415
+
+        return published_days(boto3.client("glue"), args["database"], lake_layout.CURATED_TABLES[0])
+
+    services = NightServices(database, with_glue_data_quality, in_glue_catalog, published)
+    print(json.dumps(run_step(spark, args["step"], run_date, lake, args, services)))  # noqa: T201
 
 
 def _evaluate_with_glue_data_quality(

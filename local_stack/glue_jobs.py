@@ -125,10 +125,11 @@ class LakeMirror:
 
 
 def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
-    from nightly_etl_job import BUSINESS_ZONE, resolve_run_date, run_step  # noqa: PLC0415
+    from nightly_etl_job import BUSINESS_ZONE, NightServices, resolve_run_date, run_step  # noqa: PLC0415
 
     from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
-    from shoplake_etl.catalog import point_partition  # noqa: PLC0415
+    from shoplake import lake_layout  # noqa: PLC0415
+    from shoplake_etl.catalog import point_partition, published_days  # noqa: PLC0415
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]
@@ -150,8 +151,12 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
         s3_location = location.replace(lake, f"s3://{bucket}/", 1)
         return point_partition(runner.session.client("glue"), arguments["--database"], table, day, s3_location)
 
+    def published() -> list[date]:
+        return published_days(runner.session.client("glue"), arguments["--database"], lake_layout.CURATED_TABLES[0])
+
     options = {name.removeprefix("--"): value for name, value in arguments.items()}
-    result = run_step(spark, options["step"], run_date, lake, options, database, evaluate_rulesets, in_the_catalog)
+    services = NightServices(database, evaluate_rulesets, in_the_catalog, published)
+    result = run_step(spark, options["step"], run_date, lake, options, services)
     runner.results[run_id] = {"job": arguments["JOB_NAME"], "step": options["step"], "result": result}
     mirror.push()
     return []

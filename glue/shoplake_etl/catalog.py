@@ -7,8 +7,13 @@ and it is atomic: a query finds the whole old day or the whole new one, never ha
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
+
+# A scheduled night catches up at most this many days of missed changes; older gaps are
+# back-filled by date (README), so that one night never grows without bound.
+MAX_CATCH_UP_DAYS = 7
 
 
 def partition_values(day: date) -> list[str]:
@@ -29,3 +34,24 @@ def point_partition(glue: Any, database: str, table: str, day: date, location: s
         )
         return False
     return True
+
+
+def published_days(glue: Any, database: str, table: str) -> list[date]:
+    """The days whose partition of `table` is in the catalog: the nights that succeeded."""
+    days = []
+    for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table):
+        for partition in page["Partitions"]:
+            year, month, day = (int(v) for v in partition["Values"])
+            days.append(date(year, month, day))
+    return sorted(days)
+
+
+def catch_up_since(run_date: date, published: Iterable[date]) -> date:
+    """The first day whose changes a scheduled night must extract: the day after the last night that succeeded.
+
+    Without any earlier success (the first night), or after a re-run of a published day, just the day itself.
+    """
+    earlier = [day for day in published if day < run_date]
+    if not earlier:
+        return run_date
+    return max(max(earlier) + timedelta(days=1), run_date - timedelta(days=MAX_CATCH_UP_DAYS - 1))

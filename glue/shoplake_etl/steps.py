@@ -48,12 +48,15 @@ def run_extract(
     run_date: date,
     salt: str,
     tables: list[str] | None = None,
+    since_date: date | None = None,
 ) -> dict[str, int]:
-    """The named source tables' rows for the day (whole, for small tables) under raw/; returns row counts.
+    """The named source tables' changes (whole, for small tables) under raw/ for the run's day; returns row counts.
 
-    Without names, every source table; the nightly state machine extracts them in parallel, one job run each.
+    Large tables give the rows changed in the run's business day, or from the start of
+    `since_date` when a scheduled night catches up on nights that failed. Without names,
+    every source table; the nightly state machine extracts them in parallel, one job run each.
     """
-    since, until = day_window(run_date)
+    since, until = day_window(since_date or run_date)[0], day_window(run_date)[1]
     unknown = set(tables or ()) - {t.name for t in SOURCE_TABLES}
     if unknown:
         raise ValueError(f"not a source table: {', '.join(sorted(unknown))}")

@@ -77,3 +77,22 @@ def test_a_review_brings_what_was_bought_and_by_whom_from_an_earlier_day(spark: 
     product_id = database.execute("SELECT product_id FROM purchase WHERE purchase_id = %s", (purchase_id,)).fetchone()
     assert (review["product_id"], review["customer_key"]) == (product_id[0], customer["customer_key"])
     assert customer["first_ordered_at"].isoformat().startswith("2026-11-22T10:00")
+
+
+def test_a_catching_up_extract_reads_every_day_since_the_last_success(
+    spark: Any, shop: tuple[Any, str], tmp_path
+) -> None:
+    # GIVEN order lines changed on the 22nd, 23rd and 24th (10:00 UTC), and the 22nd's night failed
+    _, jdbc = shop
+    lake = tmp_path.as_uri() + "/"
+    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    # WHEN the 23rd's night extracts from the 22nd, and a re-run of the 23rd extracts its own day
+    caught_up = run_extract(
+        spark, jdbc, properties, lake_root=lake, run_date=date(2026, 11, 23), salt="pepper",
+        tables=["purchase"], since_date=date(2026, 11, 22),
+    )  # fmt: skip
+    one_day = run_extract(
+        spark, jdbc, properties, lake_root=lake, run_date=date(2026, 11, 23), salt="pepper", tables=["purchase"]
+    )
+    # THEN the first holds both days' changes under the 23rd, the second the 23rd's alone
+    assert (caught_up, one_day) == ({"purchase": 2}, {"purchase": 1})

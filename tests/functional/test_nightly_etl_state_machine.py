@@ -152,5 +152,13 @@ def test_the_scheduled_run_is_for_the_seoul_day_that_just_ended(
     assert json.loads(event["Properties"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
     # WHEN the scheduler starts the night
     assert _run(local, {"scheduled_time": "2026-11-24T17:00:00Z"})["status"] == "SUCCEEDED"
-    # THEN every job runs for the 24th, worked out once for the whole night
+    # THEN every job runs for the 24th, worked out once for the whole night, and the extracts catch up
     assert {a["--run_date"] for a in glue.arguments} == {"2026-11-24"}
+    assert [a["--catch_up"] for a in glue.arguments if "--table" in a] == ["true"] * 4
+
+
+def test_a_run_for_a_given_day_extracts_that_day_only(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
+    local, _ = stack
+    assert _run(local, {"run_date": "2026-11-20"})["status"] == "SUCCEEDED"
+    assert {a["--run_date"] for a in glue.arguments} == {"2026-11-20"}
+    assert [a["--catch_up"] for a in glue.arguments if "--table" in a] == ["false"] * 4

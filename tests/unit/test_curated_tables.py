@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from local_stack.template import load_template
 from shoplake import curated, lake_layout
-from shoplake_etl.catalog import partition_values, point_partition
+from shoplake_etl.catalog import catch_up_since, partition_values, point_partition, published_days
 from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, sales_fact
 from tests.unit.test_etl_curate import _frames, day_two_reviews
@@ -82,3 +82,29 @@ def test_publishing_creates_the_days_partition_then_moves_it_to_the_new_version(
     assert partition["Values"] == partition_values(day) == ["2026", "11", "24"]
     assert partition["StorageDescriptor"]["Location"] == folder + "version=b/"
     assert partition["StorageDescriptor"]["Columns"] == curated.glue_columns("sales_fact")
+
+
+@pytest.mark.parametrize(
+    ("published", "since"),
+    [
+        ([], date(2026, 11, 24)),  # the first night: its own day
+        ([date(2026, 11, 23)], date(2026, 11, 24)),  # last night succeeded: its own day
+        ([date(2026, 11, 20), date(2026, 11, 21)], date(2026, 11, 22)),  # two nights failed: from the first of them
+        ([date(2026, 11, 22), date(2026, 11, 24), date(2026, 11, 25)], date(2026, 11, 23)),  # a re-run ignores later
+        ([date(2026, 10, 1)], date(2026, 11, 18)),  # a long gap is capped at a week; older days are back-filled
+    ],
+)
+def test_a_scheduled_night_extracts_from_the_day_after_the_last_success(published: list[date], since: date) -> None:
+    assert catch_up_since(date(2026, 11, 24), published) == since
+
+
+@mock_aws
+def test_the_published_days_are_the_catalogs_partitions() -> None:
+    glue = boto3.client("glue", region_name="ap-northeast-2")
+    glue.create_database(DatabaseInput={"Name": "lake"})
+    table_input = _table_input("sales_fact")
+    table_input["StorageDescriptor"] = {**table_input["StorageDescriptor"], "Location": "s3://lake/curated/sales_fact/"}
+    glue.create_table(DatabaseName="lake", TableInput=table_input)
+    for day in (date(2026, 11, 24), date(2026, 11, 2)):
+        point_partition(glue, "lake", "sales_fact", day, f"s3://lake/curated/sales_fact/{day}/version=a/")
+    assert published_days(glue, "lake", "sales_fact") == [date(2026, 11, 2), date(2026, 11, 24)]
