@@ -9,9 +9,10 @@ directory, or S3 (`pyarrow.fs.S3FileSystem(endpoint_override=..., scheme="http")
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -58,7 +59,11 @@ def lake_tables() -> tuple[LakeTable, ...]:
     surveys = {form.table: form for form in all_forms()}  # newest version of each form first
     return (
         LakeTable(
-            "clickstream_events", lake_layout.CLICKSTREAM_EVENTS, contract.PARTITION_KEYS, "UTC", contract.arrow_schema()
+            "clickstream_events",
+            lake_layout.CLICKSTREAM_EVENTS,
+            contract.PARTITION_KEYS,
+            "UTC",
+            contract.arrow_schema(),
         ),
         *(
             LakeTable(
@@ -132,8 +137,6 @@ def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:
 
 
 def tables_read_by(query: Query) -> list[LakeTable]:
-    import re  # noqa: PLC0415 - only here
-
     return [t for t in lake_tables() if re.search(rf"\bFROM\s+{t.name}\b", query.sql, flags=re.IGNORECASE)]
 
 
