@@ -1,5 +1,5 @@
 -- Busiest hours and days: distinct visitors and sessions per day of week and hour of day,
--- on the visitor's own clock and on Korea's, over the Seoul days first_day..last_day.
+-- on the visitor's own clock and on Korea's, over the Seoul days first_key..last_key.
 -- People only (crawlers are flagged in the lake and left out). A visitor is a signed-in user,
 -- or else a session, as in the curated clickstream_hourly. The visitor's clock is their
 -- country's main time zone; countries not listed count on UTC.

@@ -1,6 +1,6 @@
 -- What brings people offline: each offline channel's share of survey answers, overall, by
 -- country, by region, by age group and by week (Monday, Korea time), over the Seoul days
--- first_day..last_day. A share is the channel's answers over all answers in its segment.
+-- first_key..last_key. A share is the channel's answers over all answers in its segment.
 -- parameters: first_key, last_key
 WITH answers AS (
   SELECT

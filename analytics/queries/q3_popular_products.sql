@@ -1,6 +1,6 @@
 -- Popular products per customer group: the five best-selling products and categories (by
 -- units, then revenue) for each age group × gender × country, new against returning
--- customers, over the Seoul business days first_day..last_day.
+-- customers, over the Seoul business days first_key..last_key.
 -- parameters: first_key, last_key
 WITH sales AS (
   SELECT

@@ -1,7 +1,7 @@
 -- Sales rate: per Seoul business day and product, units, revenue and orders (the curated
 -- daily_product_stats) beside the clickstream's funnel: sessions that viewed the product,
 -- added it to a cart and bought it, and the view → cart and cart → purchase rates, over the
--- Seoul days first_day..last_day. Crawlers are left out of the funnel.
+-- Seoul days first_key..last_key. Crawlers are left out of the funnel.
 -- The clickstream is partitioned by UTC day, so a Seoul day also reads the UTC day before it.
 -- parameters: first_key, last_key, first_utc_key, last_key, first_key, last_key
 WITH sold AS (

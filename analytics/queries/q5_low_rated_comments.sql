@@ -1,5 +1,5 @@
 -- Reviews, for quality follow-up: the twenty latest comments rated two stars or fewer,
--- written on the Seoul days first_day..last_day.
+-- written on the Seoul days first_key..last_key.
 -- parameters: first_key, last_key
 SELECT
   created_at,

@@ -1,5 +1,5 @@
 -- Reviews: average rating and its distribution (one to five stars) per product, per category
--- and per week (Monday), over the reviews written on the Seoul days first_day..last_day.
+-- and per week (Monday), over the reviews written on the Seoul days first_key..last_key.
 -- Products with at least three reviews, enough to matter, are ranked from the worst rated
 -- (worst_place 1); the others have no place.
 -- parameters: first_key, last_key
