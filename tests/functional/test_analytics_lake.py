@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from analytics.lake import Lake, run_query
 from analytics.queries import query
+from local_stack.demo_report import local_lake_filesystem, report_from_local_stack
 from tests.analytics_lake import FIRST_DAY, LAST_DAY, write_clickstream, write_surveys
 
 
@@ -109,7 +111,7 @@ def test_files_read_grow_with_the_days_queried_not_with_the_lake(tmp_path: Path)
 
 
 @pytest.fixture
-def s3_lake(tmp_path: Path) -> Iterator[tuple[pafs.FileSystem, str, Path]]:
+def s3_lake(tmp_path: Path) -> Iterator[tuple[pafs.FileSystem, str, Path, str]]:
     """The same files in a bucket of moto's server, read through pyarrow's S3 filesystem as the local stack is."""
     write_surveys(tmp_path)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -117,27 +119,36 @@ def s3_lake(tmp_path: Path) -> Iterator[tuple[pafs.FileSystem, str, Path]]:
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
+        # moto's backends live in this process: start from an empty account.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")).close()
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="ap-northeast-2")
         s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
         for path in tmp_path.rglob("*.parquet"):
             s3.upload_file(str(path), "lake", path.relative_to(tmp_path).as_posix())
-        filesystem = pafs.S3FileSystem(
-            endpoint_override=endpoint,
-            scheme="http",
-            region="ap-northeast-2",
-            access_key="testing",
-            secret_key="testing",
-        )
-        yield filesystem, "lake", tmp_path
+        yield local_lake_filesystem(endpoint), "lake", tmp_path, endpoint
     finally:
         server.stop()
 
 
-def test_the_same_query_answers_the_same_from_s3(s3_lake: tuple[pafs.FileSystem, str, Path]) -> None:
-    filesystem, bucket, directory = s3_lake
+def test_the_same_query_answers_the_same_from_s3(s3_lake: tuple[pafs.FileSystem, str, Path, str]) -> None:
+    filesystem, bucket, directory, _ = s3_lake
     from_s3 = run_query(Lake(filesystem, bucket), query("q2_offline_channels"), FIRST_DAY, LAST_DAY)
     from_disk = run_query(
         Lake(pafs.LocalFileSystem(), str(directory)), query("q2_offline_channels"), FIRST_DAY, LAST_DAY
     )
     assert from_s3.num_rows == 17
     assert from_s3.equals(from_disk)
+
+
+def test_the_demo_reports_every_day_in_the_local_lake_and_leaves_a_copy(
+    s3_lake: tuple[pafs.FileSystem, str, Path, str], tmp_path: Path
+) -> None:
+    # GIVEN survey answers from 2026-11-22 to 2026-11-25 in the local stack's lake bucket
+    _, bucket, _, endpoint = s3_lake
+    # WHEN the demo's stage makes the report
+    made = report_from_local_stack(endpoint, bucket, tmp_path / "report.html", tmp_path / "copy")
+    # THEN it spans every day in the lake, and the copy answers the same questions from disk
+    assert (made.first_day, made.last_day) == (date(2026, 11, 22), date(2026, 11, 26))
+    assert "What brings people offline" in made.path.read_text(encoding="utf-8")
+    copied = Lake(pafs.LocalFileSystem(), str(made.lake_copy))
+    assert run_query(copied, query("q2_offline_channels"), FIRST_DAY, LAST_DAY).num_rows == 17

@@ -34,7 +34,10 @@ def test_the_report_shows_every_answer(report: Path) -> None:
     assert "Mon 10:00 · 2 visitors, 2 sessions" in html
     assert "KR · subway: 2 answers, 67%" in html
     assert "<td>tops (3)</td><td>10 (3)</td>" in html
-    assert "<td class='n'>2</td><td class='n'>1</td><td class='n'>1</td><td class='n'>50%</td><td class='n'>100%</td>" in html
+    assert (
+        "<td class='n'>2</td><td class='n'>1</td><td class='n'>1</td><td class='n'>50%</td><td class='n'>100%</td>"
+        in html
+    )
     assert "<td class='n'>1</td><td>10</td><td>tops</td><td class='n'>3</td><td class='n'>2.0</td>" in html
     assert "<td>too small</td>" in html and "after the range" not in html
 
