@@ -27,7 +27,7 @@ TO ?= $(shell date -u +%F)
 FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)
 
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
-TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
+TEMPLATES := template.yaml analytics/quicksight.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
 .PHONY: help test demo bench build invoke lint typecheck templates pytest format clean report
 

@@ -119,3 +119,32 @@ def athena_to_duckdb(sql: str) -> str:
         for athena, duckdb in _FUNCTION_RENAMES.items():
             pieces[index] = re.sub(rf"\b{athena}\s*\(", f"{duckdb}(", pieces[index], flags=re.IGNORECASE)
     return "".join(pieces)
+
+
+def logical_id(query: Query) -> str:
+    """q1_busiest_hours -> BusiestHoursQuery, the named query's logical id in template.yaml."""
+    words = query.name.split("_")[1:]
+    return "".join(word.capitalize() for word in words) + "Query"
+
+
+def named_query_yaml(query: Query) -> str:
+    """The query as template.yaml declares it: its SQL copied verbatim (a test holds the two together)."""
+    summary = query.description.split(". ", 1)[0].replace('"', "'") + "."
+    sql = "".join(f"        {line}\n" if line else "\n" for line in query.sql.splitlines())
+    return (
+        f"  {logical_id(query)}:\n"
+        "    Type: AWS::Athena::NamedQuery\n"
+        "    Properties:\n"
+        f"      Name: {query.name}\n"
+        f'      Description: "{summary}"\n'
+        "      Database: !Ref LakeDatabase\n"
+        "      WorkGroup: !Ref AnalyticsWorkGroup\n"
+        "      QueryString: |\n"
+        f"{sql}"
+    )
+
+
+if __name__ == "__main__":  # python -m analytics.queries: the named queries to paste into template.yaml
+    import sys
+
+    sys.stdout.write("\n".join(named_query_yaml(each) for each in all_queries()))

@@ -120,6 +120,7 @@ def write_curated(spark: Any, lake: Path) -> None:
     """Sales, reviews and daily product statistics, as the ETL curates and publishes them, day by day."""
     from pyspark.sql import functions as F  # noqa: N812, PLC0415 - Spark only where the curated tables are built
 
+    from shoplake_etl.clickstream_hourly import hourly_traffic  # noqa: PLC0415
     from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact  # noqa: PLC0415
     from shoplake_etl.steps import table_path  # noqa: PLC0415
 
@@ -134,11 +135,19 @@ def write_curated(spark: Any, lake: Path) -> None:
     )
     sales = sales_fact(purchases, products, customers)
     rated = review_fact(reviews, purchases, products)
-    tables = {"sales_fact": sales, "review_fact": rated, "daily_product_stats": daily_product_stats(sales, rated)}
     root = lake.as_uri() + "/"
+    hourly = hourly_traffic(spark.read.parquet(root + lake_layout.CLICKSTREAM_EVENTS))
+    tables = {
+        "sales_fact": sales,
+        "review_fact": rated,
+        "daily_product_stats": daily_product_stats(sales, rated),
+        "clickstream_hourly": hourly.withColumn("business_date", F.to_date(F.from_utc_timestamp("hour", "Asia/Seoul"))),
+    }
     for name, frame in tables.items():
-        for day in (D22, D23, D24, D25):
+        for day in (D22, D23, D24, D25, date(2026, 11, 26)):
             daily = frame.where(F.col("business_date") == F.lit(day)).coalesce(1)
+            if name == "clickstream_hourly":  # the ETL's hourly table has no date column: its partition says the day
+                daily = daily.drop("business_date")
             daily.write.mode("overwrite").parquet(table_path(root, lake_layout.ETL_CURATED, name, day))
 
 

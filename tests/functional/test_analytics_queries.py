@@ -8,12 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 
 from analytics.lake import Lake, TableMissing, run_query
 from analytics.queries import query
+from shoplake import lake_layout
 from tests.analytics_lake import FIRST_DAY, LAST_DAY, write_lake
+from tests.unit.test_analytics_template import data_set_columns, quicksight_type
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +116,13 @@ def test_a_query_on_a_table_not_yet_in_the_lake_says_which(tmp_path: Path) -> No
     empty = Lake(pafs.LocalFileSystem(), str(tmp_path))
     with pytest.raises(TableMissing, match="sales_fact"):
         run_query(empty, query("q3_popular_products"), FIRST_DAY, LAST_DAY)
+
+
+def test_quicksight_data_sets_read_columns_the_etl_really_writes(lake: Lake) -> None:
+    # GIVEN the curated tables as the nightly ETL's own functions write them
+    for table in ("sales_fact", "review_fact", "clickstream_hourly"):
+        columns = data_set_columns()[table]
+        schema = ds.dataset(lake.path(lake_layout.ETL_CURATED, table), format="parquet", partitioning="hive").schema
+        # THEN every column a QuickSight data set reads is there, with a type QuickSight reads it as
+        for column in columns:
+            assert column["Type"] == quicksight_type(schema.field(column["Name"]).type), (table, column)
