@@ -124,7 +124,7 @@ def _section(answers: Answers, name: str, body: Callable[[list[Row]], str], star
 def _why(description: str, start: date, end: date) -> str:
     """The query's own description, up to the first sentence about how it is computed, with the range's dates."""
     first = description.split(". ", 1)[0].split(": ", 1)[-1].replace("first_key..last_key", f"{start} to {end}")
-    return first[:1].upper() + first[1:] + "."
+    return first[:1].upper() + first[1:].rstrip(".") + "."
 
 
 # ---------------------------------------------------------------- 1. busiest hours
