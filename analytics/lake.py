@@ -23,7 +23,7 @@ import pyarrow.fs as pafs
 from analytics.queries import DUCKDB_SETTINGS, Query, athena_to_duckdb, parameter_values
 from shoplake import lake_layout
 from shoplake.clickstream import contract
-from shoplake.surveys.forms import all_forms
+from shoplake.surveys.forms import Form, all_forms
 
 # The shop's day: the ETL's business date, the surveys' partition day and the report's range.
 SHOP_TIME_ZONE = "Asia/Seoul"
@@ -56,7 +56,9 @@ class LakeTable:
 
 def lake_tables() -> tuple[LakeTable, ...]:
     """Every table the queries may read, from the files that declare them."""
-    surveys = {form.table: form for form in all_forms()}  # newest version of each form first
+    surveys: dict[str, Form] = {}
+    for form in all_forms():  # newest version of each form first: its schema reads the older files too
+        surveys.setdefault(form.table, form)
     return (
         LakeTable(
             "clickstream_events",
@@ -123,10 +125,10 @@ class Lake:
 
     def _schema_of(self, table: LakeTable, files: list[str]) -> pa.Schema | None:
         """The schema of the table's first file in range, or else of any of its files (listing it only then)."""
-        found = files[:1] or next(iter([f] for f in self._files(self.path(table.prefix))), [])
-        if not found:
+        first = next(iter(files), None) or next(self._files(self.path(table.prefix)), None)
+        if first is None:
             raise TableMissing(f"{table.name}: no files under {self.path(table.prefix)} yet")
-        return ds.dataset(found, format="parquet", filesystem=self.filesystem).schema
+        return ds.dataset([first], format="parquet", filesystem=self.filesystem).schema
 
 
 def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:
@@ -137,7 +139,7 @@ def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:
 
 
 def tables_read_by(query: Query) -> list[LakeTable]:
-    return [t for t in lake_tables() if re.search(rf"\bFROM\s+{t.name}\b", query.sql, flags=re.IGNORECASE)]
+    return [t for t in lake_tables() if re.search(rf"\b(FROM|JOIN)\s+{t.name}\b", query.sql, flags=re.IGNORECASE)]
 
 
 def run_query(lake: Lake, query: Query, first_day: date, last_day: date) -> pa.Table:
