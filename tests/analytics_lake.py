@@ -73,7 +73,7 @@ PURCHASE_COLUMNS = (
     "business_date date"
 )
 PRODUCTS = [(10, "tops"), (11, "outerwear"), (12, "shoes")]
-CUSTOMERS = [("alice", "30s", "female", "US", "Ohio"), ("bob", "20s", "male", "KR", "서울")]
+CUSTOMERS = [("alice", "30s", "female", "US", "Ohio", D23), ("bob", "20s", "male", "KR", "서울", D22)]
 # (review, purchase, day written, minute of that day, rating, comment)
 REVIEWS = [
     (100, 1, D23, 10, 2, "seams came apart"),
@@ -127,14 +127,20 @@ def write_curated(spark: Any, lake: Path) -> None:
     purchases = spark.createDataFrame(PURCHASES, PURCHASE_COLUMNS)
     products = spark.createDataFrame(PRODUCTS, "product_id long, category string")
     customers = spark.createDataFrame(
-        CUSTOMERS, "customer_key string, age_group string, gender string, country string, region string"
+        CUSTOMERS,
+        "customer_key string, age_group string, gender string, country string, region string, first_order_date date",
     )
+    bought = {purchase[0]: (purchase[3], purchase[2]) for purchase in PURCHASES}  # product and buyer
     reviews = spark.createDataFrame(
-        [(r, p, day, datetime(day.year, day.month, day.day, 9, m, tzinfo=UTC), s, b) for r, p, day, m, s, b in REVIEWS],
-        "review_id long, purchase_id long, business_date date, created_at timestamp, rating int, body string",
+        [
+            (r, p, *bought[p], day, datetime(day.year, day.month, day.day, 9, m, tzinfo=UTC), s, b)
+            for r, p, day, m, s, b in REVIEWS
+        ],
+        "review_id long, purchase_id long, product_id long, customer_key string, business_date date, "
+        "created_at timestamp, rating int, body string",
     )
     sales = sales_fact(purchases, products, customers)
-    rated = review_fact(reviews, purchases, products)
+    rated = review_fact(reviews, products, customers)
     root = lake.as_uri() + "/"
     hourly = hourly_traffic(spark.read.parquet(root + lake_layout.CLICKSTREAM_EVENTS))
     tables = {
