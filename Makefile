@@ -21,7 +21,7 @@ JDBC_JAR := /usr/share/java/postgresql.jar
 # The analytics report is tested in a real browser: Debian's Chromium and its driver.
 CHROMEDRIVER := /usr/bin/chromedriver
 # `make report`: the marketing report for these Seoul days, from this lake (a directory or s3://bucket/);
-# by default the copy `make demo` leaves of its lake.
+# by default the local stack's copy of its lake, which `make demo` leaves in .local/lake.
 LAKE ?= .local/lake
 TO ?= $(shell date -u +%F)
 FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)

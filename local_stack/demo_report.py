@@ -1,14 +1,14 @@
 """The demo's last stage: the marketing report, from everything the earlier stages put into the local lake.
 
 `make demo` calls `stage(demo)`; it reads the lake bucket on moto's server through pyarrow's S3
-filesystem (the path a report on a real bucket takes), and keeps a copy of the lake on disk so
-that `make report FROM=… TO=…` can be run on it after the demo has stopped.
+filesystem (the path a report on a real bucket takes), then brings the local stack's copy of the
+lake on disk (the one the local Glue jobs read, `.local/lake`) up to date, so that
+`make report FROM=… TO=…` can be run on it after the demo has stopped.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,12 +18,10 @@ from urllib.parse import urlparse
 import pyarrow.fs as pafs
 
 from analytics.report import build_report
+from local_stack.glue_jobs import LakeMirror
 from local_stack.provision import REGION
 from local_stack.stack import LOCAL_CREDENTIALS
-from local_stack.template import ROOT
 
-# Where `make report` looks by default (its LAKE).
-DEMO_LAKE = ROOT / ".local" / "lake"
 _PARTITION_DAY = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 
 
@@ -32,7 +30,6 @@ class DemoReport:
     path: Path
     first_day: date
     last_day: date
-    lake_copy: Path
 
 
 def local_lake_filesystem(endpoint_url: str) -> pafs.S3FileSystem:
@@ -60,15 +57,11 @@ def days_in_lake(filesystem: pafs.FileSystem, root: str) -> tuple[date, date]:
     return days[0], days[-1] + timedelta(days=1)
 
 
-def report_from_local_stack(endpoint_url: str, lake_bucket: str, out: Path, lake_copy: Path = DEMO_LAKE) -> DemoReport:
-    """The report over every day in the local stack's lake bucket, written to `out`; the lake copied to `lake_copy`."""
+def report_from_local_stack(endpoint_url: str, lake_bucket: str, out: Path) -> DemoReport:
+    """The report over every day in the local stack's lake bucket, written to `out`."""
     filesystem = local_lake_filesystem(endpoint_url)
     first_day, last_day = days_in_lake(filesystem, lake_bucket)
-    path = build_report(filesystem, lake_bucket, first_day, last_day, out)
-    shutil.rmtree(lake_copy, ignore_errors=True)
-    lake_copy.mkdir(parents=True)
-    pafs.copy_files(lake_bucket, str(lake_copy), source_filesystem=filesystem)
-    return DemoReport(path, first_day, last_day, lake_copy)
+    return DemoReport(build_report(filesystem, lake_bucket, first_day, last_day, out), first_day, last_day)
 
 
 class _Demo(Protocol):
@@ -82,11 +75,9 @@ class _Demo(Protocol):
 
 def stage(demo: _Demo) -> None:
     """`make demo`'s analytics stage: prints where the report is."""
-    stack = demo.stack
-    out = stack.work_dir / "report.html"
-    made = report_from_local_stack(stack.endpoint_url, stack.output("LakeBucketName"), out)
-    demo.say(
-        f"the five marketing questions answered by DuckDB on the lake's Parquet, {made.first_day} to {made.last_day}"
-    )
+    stack, bucket = demo.stack, demo.stack.output("LakeBucketName")
+    made = report_from_local_stack(stack.endpoint_url, bucket, stack.work_dir / "report.html")
+    demo.say(f"the marketing questions answered by DuckDB on the lake's Parquet, {made.first_day} to {made.last_day}")
     demo.say(f"report: {made.path.resolve()}")
-    demo.say(f"the lake, copied for `make report FROM=… TO=…`: {made.lake_copy}")
+    LakeMirror(stack.client("s3"), bucket, stack.glue.lake_dir).pull()
+    demo.say(f"the lake on disk, for `make report FROM=… TO=…`: {stack.glue.lake_dir}")
