@@ -29,7 +29,7 @@ FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml analytics/quicksight.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
-.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean report
+.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean cost report
 
 help:
 	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
@@ -104,6 +104,10 @@ invoke: $(BIN)/.ready
 # sam build needs the runtime's interpreter (python3.12) on PATH; the tools venv provides it.
 build: $(TOOLS_BIN)/.ready
 	PATH="$(CURDIR)/$(TOOLS_BIN):$$PATH" $(TOOLS_BIN)/sam build
+
+# The core platform's monthly cost from its templates and infra_core/prices.ap-northeast-2.toml.
+cost: $(BIN)/.ready
+	$(BIN)/python -m infra_core.cost
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

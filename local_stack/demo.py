@@ -10,17 +10,23 @@ import io
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pyarrow.parquet as pq
+from nightly_etl_job import ShopDatabase
 
 from local_stack import sample_clickstream, sample_surveys
+from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
+from shop.history import seed_history
+from shop.migrate import apply_migrations
 from shoplake import lake_layout
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import redrive
@@ -174,10 +180,70 @@ def clickstream(demo: Demo) -> None:
         print(f"      {item['reason']}")
 
 
+DEMO_SCHEMA = "shoplake_demo"
+
+
+def _finished(demo: Demo, execution_arn: str, timeout: float = 900) -> dict[str, Any]:
+    sfn, deadline = demo.stack.client("stepfunctions"), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.5)
+    raise TimeoutError(f"the nightly run did not finish in {timeout:.0f} s")
+
+
+def nightly_etl(demo: Demo) -> None:
+    stack = demo.stack
+    day = (datetime.now(UTC) - timedelta(days=1)).date()  # the day the clickstream stage sent
+    seen = 0 if demo.sink is None else len(demo.sink.messages)
+    with shop_postgres(stack.work_dir) as dsn, psycopg.connect(dsn, autocommit=True) as database:
+        database.execute(f"DROP SCHEMA IF EXISTS {DEMO_SCHEMA} CASCADE")
+        database.execute(f"CREATE SCHEMA {DEMO_SCHEMA}")
+        database.execute(f"SET search_path TO {DEMO_SCHEMA}")
+        apply_migrations(database)
+        seeded = seed_history(database, day)
+        where = dsn.split("@")[-1]
+        demo.say(
+            f"the shop database ({where}, schema {DEMO_SCHEMA}) holds {seeded['customer']:,} customers, "
+            f"{seeded['product']:,} products, {seeded['purchase']:,} order lines over 15 days and "
+            f"{seeded['review']:,} reviews"
+        )
+        stack.glue.shop_database = ShopDatabase(
+            jdbc_url(dsn, DEMO_SCHEMA), jdbc_properties(dsn), salt="local-demo-pepper"
+        )
+        demo.say(f"Step Functions runs the night for {day} (Glue's jobs on local Spark, the same job code)...")
+        started = time.monotonic()
+        execution = stack.client("stepfunctions").start_execution(
+            stateMachineArn=stack.stack.ref("NightlyEtlStateMachine"),
+            name=f"demo-{day}-{int(time.time())}",
+            input=json.dumps({"run_date": day.isoformat()}),
+        )
+        outcome = _finished(demo, execution["executionArn"])
+    demo.say(f"execution {outcome['status']} in {time.monotonic() - started:.0f} s; the steps, in order:")
+    for run in stack.glue.results.values():
+        step, result = run["step"], run["result"]
+        shown = ", ".join(f"{name} {count:,}" for name, count in result.items()) if result else "done"
+        print(f"      {step:<19} {shown}")
+    published = [r["result"] for r in stack.glue.results.values() if r["step"] == "publish"]
+    quality = [r["result"] for r in stack.glue.results.values() if r["step"] == "quality"]
+    if quality:
+        rules = ", ".join(f"{table} {passed} rules" for table, passed in quality[-1].items())
+        demo.say(f"data quality: every rule passed ({rules}), so the day was published")
+    if published:
+        lake = stack.output("LakeBucketName")
+        for table, rows in published[-1].items():
+            demo.say(f"s3://{lake}/{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}: {rows:,} rows")
+    stack.deliver_pending()
+    demo.say("the night's summary in Slack:")
+    demo.show_slack(seen)
+
+
 STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("Alerting: every alert reaches Slack, once, and none is lost", alerting),
     ("Surveys: a spreadsheet in the inbox becomes typed Parquet in the lake", surveys),
     ("Clickstream: every click lands in the lake by the hour it happened", clickstream),
+    ("Nightly ETL: at 02:00 the shop's day becomes clean, joined, checked data in the lake", nightly_etl),
 ]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,7 +145,8 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
         return run_quality(spark, lake, run_date, {table: runner.ruleset(name) for table, name in names.items()})
 
     options = {name.removeprefix("--"): value for name, value in arguments.items()}
-    runner.results[run_id] = run_step(spark, options["step"], run_date, lake, options, database, evaluate_rulesets)
+    result = run_step(spark, options["step"], run_date, lake, options, database, evaluate_rulesets)
+    runner.results[run_id] = {"job": arguments["JOB_NAME"], "step": options["step"], "result": result}
     mirror.push()
     return []
 
@@ -164,8 +166,11 @@ class GlueRunner:
     shop_database: ShopDatabase | None = None
     done: set[str] = field(default_factory=set)
     evaluations: list[tuple[str, Evaluation]] = field(default_factory=list)
-    results: dict[str, Any] = field(default_factory=dict)  # run id -> what the run returned
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id -> its job, step and result
     failures: dict[str, str] = field(default_factory=dict)  # run id -> error message
+    # A Parallel state's branches start runs from several threads: runs are carried out one at a
+    # time, and a branch goes on only once no run it could be waiting for is still going.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ruleset(self, name: str) -> str:
         for logical_id in self.stack.logical_ids_of_type("AWS::Glue::DataQualityRuleset"):
@@ -175,6 +180,10 @@ class GlueRunner:
 
     def run_new(self) -> int:
         """Carry out the job runs started since the last call; returns how many ran."""
+        with self._lock:
+            return self._run_new()
+
+    def _run_new(self) -> int:
         glue, events = self.session.client("glue"), self.session.client("events")
         ran = 0
         for logical_id in self.stack.logical_ids_of_type("AWS::Glue::Job"):

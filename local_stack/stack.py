@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from moto.core.config import DefaultConfig
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_stack.event_routing import EventRouter
@@ -23,6 +24,8 @@ from local_stack.slack_sink import SlackSink
 from local_stack.stepfunctions_glue import glue_runs_carried_out
 from local_stack.template import ROOT, TEMPLATE_PATH, load_template, samconfig_parameters
 
+# moto runs Step Functions definitions for real only when asked to.
+MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -70,8 +73,7 @@ class LocalStack:
         self.slack_secret = slack_secret
         self.work_dir = work_dir
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False) if server else None
-        # moto runs Step Functions definitions for real only when asked to.
-        self._mock = None if server else mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock = None if server else mock_aws(config=MOTO_CONFIG)
         self._saved_env: dict[str, str] = {}
         self.endpoint_url = ""
         self.session: boto3.Session
@@ -89,7 +91,16 @@ class LocalStack:
             # moto's backends live in this process: start from an empty account every time.
             reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
             urllib.request.urlopen(reset).close()  # noqa: S310 - our own moto server on loopback
+            # moto runs Step Functions definitions for real only when asked to.
+            configure = urllib.request.Request(  # noqa: S310 - our own moto server on loopback
+                f"{self.endpoint_url}/moto-api/config",
+                data=json.dumps(MOTO_CONFIG).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            urllib.request.urlopen(configure).close()  # noqa: S310
             local_env["AWS_ENDPOINT_URL"] = self.endpoint_url
+            local_env["MOTO_PORT"] = str(port)  # where moto's Step Functions engine calls the services it integrates
         else:
             assert self._mock is not None
             self._mock.start()

@@ -6,7 +6,9 @@ integrations have (every `.sync` task dies), its Glue run output carries datetim
 execution history cannot store, and its job runs always succeed without running anything.
 Here the first two are mended, and each started run is carried out at once by the local
 stack's GlueRunner (the job's own code), a failed run ending FAILED with its error message,
-so that the state machine waits, retries and catches as it does in AWS.
+so that the state machine waits, retries and catches as it does in AWS. One more mend: a
+`States.*` error leaving a Parallel branch (a failed `.sync` task's States.TaskFailed) makes
+moto's engine itself fail instead of reaching the Parallel state's Catch.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from typing import Any
 from unittest import mock
 
 from moto.glue.models import FakeJobRun
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback as callback_task,
 )
@@ -73,6 +79,13 @@ def mark_failed(run: FakeJobRun, message: str) -> None:
     run.error_message = message  # type: ignore[attr-defined]  # what Glue's GetJobRun calls ErrorMessage
 
 
+def _error_name(error_name: str) -> ErrorName:
+    """A branch's error by its name, as moto's own names or a custom one."""
+    if error_name.startswith("States."):
+        return StatesErrorName.from_name(error_name)
+    return CustomErrorName(error_name=error_name)
+
+
 @contextmanager
 def glue_runs_carried_out(run_started: Callable[[], object]) -> Iterator[None]:
     """While open, each `.sync` Glue task's run is carried out by `run_started` before it is polled."""
@@ -89,4 +102,5 @@ def glue_runs_carried_out(run_started: Callable[[], object]) -> Iterator[None]:
             mock.patch.object(glue, "_sync_to_start_job_run", _json_safe(glue._sync_to_start_job_run))
         )
         patches.enter_context(mock.patch.object(FakeJobRun, "as_dict", _with_error_message(FakeJobRun.as_dict)))
+        patches.enter_context(mock.patch.object(branches_decl, "CustomErrorName", _error_name))
         yield

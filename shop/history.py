@@ -53,8 +53,9 @@ PRICES = {
 }
 # Local hour of the day -> how busy: quiet at night, a lunch bump, the evening peak.
 HOURLY = (1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5, 6, 7, 6, 5, 5, 6, 8, 10, 12, 12, 10, 6, 3)
-STATUSES = (("delivered", 0.45), ("shipped", 0.22), ("paid", 0.18), ("pending", 0.08), ("cancelled", 0.05))
-STATUSES += (("refunded", 0.02),)
+STATUSES: tuple[tuple[str, float], ...] = (
+    ("delivered", 0.45), ("shipped", 0.22), ("paid", 0.18), ("pending", 0.08), ("cancelled", 0.05), ("refunded", 0.02),
+)  # fmt: skip
 REVIEW_TEXT = {
     5: ("Perfect fit, love it", "Great quality for the price", "Exactly as pictured"),
     4: ("Nice, runs a little small", "Good, shipping was slow"),

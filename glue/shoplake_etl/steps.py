@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
 from shoplake import lake_layout
+from shoplake.clickstream.contract import arrow_schema
 from shoplake.quality.dqdl import evaluate
 from shoplake_etl.clean import BUSINESS_TIME_ZONE, clean_customers, clean_products, clean_purchases, clean_reviews
 from shoplake_etl.clickstream_hourly import hourly_traffic
@@ -104,14 +105,33 @@ def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str,
     }
 
 
+def _exists(spark: SparkSession, path: str) -> bool:
+    """Whether a lake path exists, through Spark's own file system (S3 in Glue, a directory locally)."""
+    jvm_path = spark._jvm.org.apache.hadoop.fs.Path(path)  # type: ignore[union-attr]
+    return bool(jvm_path.getFileSystem(spark._jsc.hadoopConfiguration()).exists(jvm_path))
+
+
 def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) -> int:
-    """Visitors, sessions and page views per hour of the Seoul day, from the clickstream's UTC hours."""
+    """Visitors, sessions and page views per hour of the Seoul day, from the clickstream's UTC hours.
+
+    The Seoul day spans two UTC days; a UTC day without events has no partition, and no hours.
+    """
     since, until = day_window(run_date)
     days = {since.date(), (until - timedelta(seconds=1)).date()}
     paths = [f"{lake_root}{lake_layout.CLICKSTREAM_EVENTS}{lake_layout.partition_path(d)}" for d in sorted(days)]
-    events = spark.read.option("basePath", f"{lake_root}{lake_layout.CLICKSTREAM_EVENTS}").parquet(*paths)
+    present = [path for path in paths if _exists(spark, path)]
+    if present:
+        events = spark.read.option("basePath", f"{lake_root}{lake_layout.CLICKSTREAM_EVENTS}").parquet(*present)
+    else:
+        events = spark.createDataFrame([], _clickstream_schema())
     in_day = events.where((F.col("event_time") >= F.lit(since)) & (F.col("event_time") < F.lit(until)))
     return _stage(hourly_traffic(in_day), lake_root, "clickstream_hourly", run_date)
+
+
+def _clickstream_schema() -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
+
+    return from_arrow_schema(arrow_schema())
 
 
 def run_publish(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:

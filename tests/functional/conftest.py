@@ -1,9 +1,8 @@
-"""A real PostgreSQL for the tests that need one: this machine's server, or an embedded one."""
+"""A real PostgreSQL for the tests that need one: this machine's server, or an embedded one (local_stack.postgres)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
+from local_stack.postgres import shop_postgres
 from local_stack.spark import JDBC_DRIVER
 from shop.migrate import apply_migrations
 
@@ -21,20 +21,9 @@ LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
-    dsn = os.environ.get("SHOPLAKE_TEST_DSN", LOCAL_DSN)
-    try:
-        psycopg.connect(dsn, connect_timeout=3).close()
+    """This machine's PostgreSQL (database `test`), or an embedded one on a loopback port."""
+    with shop_postgres(dsn=os.environ.get("SHOPLAKE_TEST_DSN", LOCAL_DSN)) as dsn:
         yield dsn
-        return
-    except psycopg.OperationalError:
-        pass
-    import pgserver  # noqa: PLC0415 - only where no server runs
-
-    server = pgserver.get_server(tempfile.mkdtemp(prefix="shoplake-pg-"), cleanup_mode="stop")  # type: ignore[attr-defined]
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture
@@ -54,8 +43,8 @@ def database(postgres_dsn: str) -> Iterator[Any]:
 def shop(database: Any, postgres_dsn: str) -> tuple[Any, str]:
     """The shop schema with a little history, and the JDBC URL of its schema."""
     url = urlparse(postgres_dsn)
-    if not url.hostname or not JDBC_DRIVER.exists():
-        pytest.skip("JDBC needs a PostgreSQL on TCP and the Debian JDBC driver (make test installs it)")
+    if not JDBC_DRIVER.exists():
+        pytest.skip("JDBC needs the Debian PostgreSQL JDBC driver (make test installs it)")
     apply_migrations(database)
     schema = database.execute("SELECT current_schema()").fetchone()[0]
     customer = database.execute(
