@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,11 +45,13 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
     arguments: dict[str, str],
     database: Callable[[], ShopDatabase],
     evaluate_rulesets: Callable[[dict[str, str]], dict[str, int]],
+    point_partition: Callable[[str, date, str], object],
 ) -> dict[str, Any]:
     """One step of the night for one business day; returns what it wrote (row counts), or rules passed.
 
     `database` is asked for only by the extract. `evaluate_rulesets` takes the staged tables'
     ruleset names (`--rulesets`): Glue Data Quality in Glue, `steps.run_quality` locally.
+    `point_partition(table, day, location)` publishes a day in the catalog (Glue's, or moto's locally).
     """
     from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
 
@@ -69,7 +71,8 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
         return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date)}
     if step == "quality":
         return evaluate_rulesets(json.loads(arguments["rulesets"]))
-    return steps.run_publish(spark, lake_root, run_date)
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; a re-run is a new version
+    return steps.run_publish(spark, lake_root, run_date, point_partition, version)
 
 
 def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is tested
@@ -79,7 +82,7 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is test
     from pyspark.context import SparkContext  # noqa: PLC0415
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "step", "run_date", "lake_root"])
-    optional = [name for name in ("table", "rulesets") if f"--{name}" in sys.argv]
+    optional = [name for name in ("table", "rulesets", "database") if f"--{name}" in sys.argv]
     args |= getResolvedOptions(sys.argv, optional) if optional else {}
     run_date = resolve_run_date(args["run_date"], datetime.now(BUSINESS_ZONE))
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -96,7 +99,13 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is test
     def with_glue_data_quality(rulesets: dict[str, str]) -> dict[str, int]:
         return _evaluate_with_glue_data_quality(spark, glue_context, lake, run_date, rulesets)
 
-    print(json.dumps(run_step(spark, args["step"], run_date, lake, args, database, with_glue_data_quality)))  # noqa: T201
+    def in_glue_catalog(table: str, day: date, location: str) -> object:
+        from shoplake_etl.catalog import point_partition  # noqa: PLC0415
+
+        return point_partition(boto3.client("glue"), args["database"], table, day, location)
+
+    result = run_step(spark, args["step"], run_date, lake, args, database, with_glue_data_quality, in_glue_catalog)
+    print(json.dumps(result))  # noqa: T201
 
 
 def _evaluate_with_glue_data_quality(

@@ -31,6 +31,7 @@ from shoplake import lake_layout
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import redrive
 from shoplake.notices import Notice, publish
+from shoplake_etl.catalog import partition_values
 
 
 @dataclass(frozen=True)
@@ -231,9 +232,11 @@ def nightly_etl(demo: Demo) -> None:
         rules = ", ".join(f"{table} {passed} rules" for table, passed in quality[-1].items())
         demo.say(f"data quality: every rule passed ({rules}), so the day was published")
     if published:
-        lake = stack.output("LakeBucketName")
+        glue, catalog = stack.client("glue"), stack.stack.ref("LakeDatabase")
+        demo.say("published: each table's day in the Glue catalog, pointing at the version just written")
         for table, rows in published[-1].items():
-            demo.say(f"s3://{lake}/{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}: {rows:,} rows")
+            partition = glue.get_partition(DatabaseName=catalog, TableName=table, PartitionValues=partition_values(day))
+            print(f"      {table:<20} {rows:>6,} rows  {partition['Partition']['StorageDescriptor']['Location']}")
     stack.deliver_pending()
     demo.say("the night's summary in Slack:")
     demo.show_slack(seen)

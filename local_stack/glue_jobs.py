@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,7 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
     from nightly_etl_job import BUSINESS_ZONE, resolve_run_date, run_step  # noqa: PLC0415
 
     from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
+    from shoplake_etl.catalog import point_partition  # noqa: PLC0415
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]
@@ -144,8 +145,13 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
     def evaluate_rulesets(names: dict[str, str]) -> dict[str, int]:
         return run_quality(spark, lake, run_date, {table: runner.ruleset(name) for table, name in names.items()})
 
+    def in_the_catalog(table: str, day: date, location: str) -> object:
+        # The catalog names the bucket's objects, which the mirror is about to upload.
+        s3_location = location.replace(lake, f"s3://{bucket}/", 1)
+        return point_partition(runner.session.client("glue"), arguments["--database"], table, day, s3_location)
+
     options = {name.removeprefix("--"): value for name, value in arguments.items()}
-    result = run_step(spark, options["step"], run_date, lake, options, database, evaluate_rulesets)
+    result = run_step(spark, options["step"], run_date, lake, options, database, evaluate_rulesets, in_the_catalog)
     runner.results[run_id] = {"job": arguments["JOB_NAME"], "step": options["step"], "result": result}
     mirror.push()
     return []

@@ -40,7 +40,7 @@ CATEGORIES = {
     "outerwear": ("outerwear", "Jackets", "coats"),
     "shoes": ("shoes", "Sneakers"),
     "bags": ("bags",),
-    "accessories": ("accessories", "scarves"),
+    "accessories": ("accessories", "Accessory"),
 }
 PRICES = {
     "tops": (15, 60),

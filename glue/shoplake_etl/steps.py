@@ -7,6 +7,7 @@ re-running a day never duplicates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,9 @@ from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
 from shoplake_etl.tables import SOURCE_TABLES
+
+# Moves a curated table's partition for a day to a location: (table, day, location) -> None.
+PointPartition = Callable[[str, date, str], object]
 
 
 def day_window(run_date: date) -> tuple[datetime, datetime]:
@@ -105,10 +109,16 @@ def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str,
     }
 
 
+def _hadoop(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """A lake path in Hadoop's file system, through Spark's JVM: S3 in Glue, a directory locally."""
+    jvm: Any = spark._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration()), hadoop_path
+
+
 def _exists(spark: SparkSession, path: str) -> bool:
-    """Whether a lake path exists, through Spark's own file system (S3 in Glue, a directory locally)."""
-    jvm_path = spark._jvm.org.apache.hadoop.fs.Path(path)  # type: ignore[union-attr]
-    return bool(jvm_path.getFileSystem(spark._jsc.hadoopConfiguration()).exists(jvm_path))
+    files, hadoop_path = _hadoop(spark, path)
+    return bool(files.exists(hadoop_path))
 
 
 def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) -> int:
@@ -134,14 +144,32 @@ def _clickstream_schema() -> Any:
     return from_arrow_schema(arrow_schema())
 
 
-def run_publish(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
-    """Move the checked day from staging/ to curated/, table by table, replacing what was there."""
+def run_publish(
+    spark: SparkSession, lake_root: str, run_date: date, point_partition: PointPartition, version: str
+) -> dict[str, int]:
+    """Publish the checked day table by table: a new version beside the old, the catalog moved to it, the old removed.
+
+    `point_partition(table, day, location)` moves the catalog's partition (Glue's catalog in AWS);
+    until it does, readers keep the previous version whole. Returns each table's published rows.
+    """
     counts = {}
     for table in lake_layout.CURATED_TABLES:
         staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
-        staged.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_CURATED, table, run_date))
+        day_folder = table_path(lake_root, lake_layout.ETL_CURATED, table, run_date)
+        location = f"{day_folder}{lake_layout.PUBLISHED_VERSION_KEY}={version}/"
+        staged.write.mode("errorifexists").parquet(location)
+        point_partition(table, run_date, location)
+        _remove_other_versions(spark, day_folder, keep=location)
         counts[table] = staged.count()
     return counts
+
+
+def _remove_other_versions(spark: SparkSession, day_folder: str, keep: str) -> None:
+    files, folder = _hadoop(spark, day_folder)
+    kept = _hadoop(spark, keep)[1].getName()
+    for status in files.listStatus(folder):
+        if status.getPath().getName() != kept:
+            files.delete(status.getPath(), True)
 
 
 class DayFailedChecks(RuntimeError):  # noqa: N818 - "the day failed its checks" is the message

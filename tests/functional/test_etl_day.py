@@ -69,11 +69,21 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     assert run_clickstream_hourly(spark, lake, RUN_DATE) == 1  # one hour with people in it
     passed = run_quality(spark, lake, RUN_DATE, {k: v for k, v in _rulesets().items() if k != "review_fact"})
     assert passed == {"sales_fact": 10, "daily_product_stats": 6}
-    run_publish(spark, lake, RUN_DATE)
-    hourly = spark.read.parquet(table_path(lake, lake_layout.ETL_CURATED, "clickstream_hourly", RUN_DATE)).collect()
+    catalog: dict[str, str] = {}
+    published = run_publish(spark, lake, RUN_DATE, lambda t, _, location: catalog.__setitem__(t, location), "v1")
+    assert published == {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1, "clickstream_hourly": 1}
+    hourly = spark.read.parquet(catalog["clickstream_hourly"]).collect()
     assert [(r["visitors"], r["page_views"]) for r in hourly] == [(1, 2)]
-    sales = spark.read.parquet(table_path(lake, lake_layout.ETL_CURATED, "sales_fact", RUN_DATE)).collect()
+    sales = spark.read.parquet(catalog["sales_fact"]).collect()
     assert [(r["category"], r["country"]) for r in sales] == [("tops", "US")]
+    # Re-running the day publishes a new version, moves the catalog to it and leaves no other behind.
+    run_publish(spark, lake, RUN_DATE, lambda t, _, location: catalog.__setitem__(t, location), "v2")
+    day = tmp_path / lake_layout.ETL_CURATED / "sales_fact" / lake_layout.partition_path(RUN_DATE)
+    assert [p.name for p in day.iterdir()] == ["version=v2"]
+    assert (
+        catalog["sales_fact"]
+        == f"{lake}{lake_layout.ETL_CURATED}sales_fact/{lake_layout.partition_path(RUN_DATE)}version=v2/"
+    )
 
 
 def test_a_day_that_breaks_a_rule_is_not_published(spark: Any, tmp_path: Path) -> None:

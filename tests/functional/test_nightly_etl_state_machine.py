@@ -131,9 +131,10 @@ def test_a_job_run_that_fails_is_caught_with_glues_error_message(
     local, sink = stack
     # WHEN the night runs
     result = _run(local, {"run_date": "2026-11-24"})
-    # THEN the .sync task failed as Glue's do (States.TaskFailed, the run's ErrorMessage in the cause)
+    # THEN the .sync task failed as Glue's do, and the notice gives the run's own error message
     assert result["status"] == "FAILED" and "publish" not in glue.started
     notice = next(m for m in _etl_notices(local, sink) if "failed at" in m.text)
-    text = as_text(notice)
-    assert "States.TaskFailed" in text
-    assert 'sales_fact: IsComplete \\"order_id\\"' in text or 'sales_fact: IsComplete "order_id"' in text
+    assert (
+        "The data quality step failed (States.TaskFailed): RuntimeError: 2026-11-24: 1 data-quality rule(s) failed: "
+        'sales_fact: IsComplete "order_id". That day is not published' in as_text(notice)
+    )

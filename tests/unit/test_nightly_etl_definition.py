@@ -37,7 +37,7 @@ def test_every_step_failure_is_caught_and_leads_to_the_failure_notice() -> None:
     for step in steps:
         (catch,) = states[step]["Catch"]
         assert catch["ErrorEquals"] == ["States.ALL"]
-        assert states[catch["Next"]]["Next"] == "Prepare the failure notice"
+        assert states[catch["Next"]]["Next"] == "Is it a Glue run's failure"  # its error message, then the notice
     assert states["Prepare the failure notice"]["Next"] == "Tell the failure"
     assert states["Tell the failure"]["Next"] == "Failed"
 

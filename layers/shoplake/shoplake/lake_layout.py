@@ -31,6 +31,9 @@ ETL_CLEAN = "clean/"
 # Curated tables are written to staging/ and move to curated/ only once the day passes its checks.
 ETL_STAGING = "staging/"
 ETL_CURATED = "curated/"
+# A published day is a version folder under its partition (curated/<table>/year=/month=/day=/version=<v>/);
+# the catalog's partition points at the newest, and older ones are removed once it does.
+PUBLISHED_VERSION_KEY = "version"
 CURATED_TABLES = ("sales_fact", "review_fact", "daily_product_stats", "clickstream_hourly")
 
 
