@@ -21,7 +21,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from analytics.queries import DUCKDB_SETTINGS, Query, athena_to_duckdb, parameter_values
-from shoplake import lake_layout
+from shoplake import curated, lake_layout
 from shoplake.clickstream import contract
 from shoplake.surveys.forms import Form, all_forms
 
@@ -38,8 +38,8 @@ class LakeTable:
     partition_keys: tuple[str, ...]
     # The zone whose calendar days the year=/month=/day= folders are.
     partition_time_zone: str
-    # The schema, where one file declares it; otherwise the table's own files tell.
-    schema: pa.Schema | None = None
+    # The columns, from the one file that declares them.
+    schema: pa.Schema
 
     def partitioning(self) -> ds.Partitioning:
         return ds.partitioning(pa.schema([(key, pa.int32()) for key in self.partition_keys]), flavor="hive")
@@ -78,14 +78,16 @@ def lake_tables() -> tuple[LakeTable, ...]:
             for table, form in surveys.items()
         ),
         *(
-            LakeTable(table, f"{lake_layout.ETL_CURATED}{table}/", lake_layout.PARTITION_KEYS, SHOP_TIME_ZONE)
+            LakeTable(
+                table,
+                f"{lake_layout.ETL_CURATED}{table}/",
+                lake_layout.PARTITION_KEYS,
+                SHOP_TIME_ZONE,
+                curated.arrow_schema(table),
+            )
             for table in lake_layout.CURATED_TABLES
         ),
     )
-
-
-class TableMissing(LookupError):  # noqa: N818 - "the table is missing" is the message
-    """A query reads a table that has no files in the lake yet."""
 
 
 @dataclass(frozen=True)
@@ -117,24 +119,34 @@ class Lake:
             files = [f for day in days for f in self._files(self.path(table.prefix, lake_layout.partition_path(day)))]
         else:
             files = list(self._files(table_root))
-        schema = table.schema or self._schema_of(table, files)
-        if schema is not None:
-            schema = _with_partition_keys(schema, table)
         return ds.dataset(
-            files,
-            schema=schema,
+            _newest_versions(files),
+            schema=_with_partition_keys(table.schema, table),
             format="parquet",
             filesystem=self.filesystem,
             partitioning=table.partitioning(),
             partition_base_dir=table_root,
         )
 
-    def _schema_of(self, table: LakeTable, files: list[str]) -> pa.Schema | None:
-        """The schema of the table's first file in range, or else of any of its files (listing it only then)."""
-        first = next(iter(files), None) or next(self._files(self.path(table.prefix)), None)
-        if first is None:
-            raise TableMissing(f"{table.name}: no files under {self.path(table.prefix)} yet")
-        return ds.dataset([first], format="parquet", filesystem=self.filesystem).schema
+
+def _newest_versions(files: list[str]) -> list[str]:
+    """Of a curated day's version folders (curated/<table>/<day>/version=<v>/), only the newest.
+
+    The ETL writes a new version beside the old and then points the catalog at it, so Athena
+    reads one whole version; versions sort by the time they were written.
+    """
+    newest: dict[str, str] = {}
+    for path in files:
+        if (found := _version_of(path)) is not None:
+            day, version = found
+            newest[day] = max(newest.get(day, version), version)
+    return [path for path in files if (found := _version_of(path)) is None or newest[found[0]] == found[1]]
+
+
+def _version_of(path: str) -> tuple[str, str] | None:
+    """(the day folder, the version) of a file in a version folder; None for other tables' files."""
+    day, marker, rest = path.partition(f"/{lake_layout.PUBLISHED_VERSION_KEY}=")
+    return (day, rest.split("/", 1)[0]) if marker else None
 
 
 def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:

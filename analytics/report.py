@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
@@ -18,7 +17,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from analytics.lake import Lake, TableMissing, run_query
+from analytics.lake import Lake, run_query, tables_read_by
 from analytics.queries import query
 
 Row = dict[str, Any]
@@ -48,33 +47,19 @@ svg text{font-size:11px;fill:#56606b}
 """
 
 
-@dataclass(frozen=True)
-class Answers:
-    """Each query's rows, or why it has none."""
+QUESTIONS = (
+    "q1_busiest_hours",
+    "q2_offline_channels",
+    "q3_popular_products",
+    "q4_sales_rate",
+    "q5_review_ratings",
+    "q5_low_rated_comments",
+)
 
-    rows: dict[str, list[Row]]
-    missing: dict[str, str]
 
-    def get(self, name: str) -> list[Row]:
-        return self.rows.get(name, [])
-
-
-def collect(lake: Lake, first_day: date, last_day: date) -> Answers:
-    rows: dict[str, list[Row]] = {}
-    missing: dict[str, str] = {}
-    for name in (
-        "q1_busiest_hours",
-        "q2_offline_channels",
-        "q3_popular_products",
-        "q4_sales_rate",
-        "q5_review_ratings",
-        "q5_low_rated_comments",
-    ):
-        try:
-            rows[name] = run_query(lake, query(name), first_day, last_day).to_pylist()
-        except TableMissing as error:
-            missing[name] = str(error)
-    return Answers(rows, missing)
+def collect(lake: Lake, first_day: date, last_day: date) -> dict[str, list[Row]]:
+    """Each question's rows for the Seoul days first_day..last_day."""
+    return {name: run_query(lake, query(name), first_day, last_day).to_pylist() for name in QUESTIONS}
 
 
 def build_report(lake_fs: pafs.FileSystem, root: str, start: date, end: date, out: Path) -> Path:
@@ -88,7 +73,7 @@ def build_report(lake_fs: pafs.FileSystem, root: str, start: date, end: date, ou
 # ---------------------------------------------------------------- page
 
 
-def render(answers: Answers, start: date, end: date, *, source: str) -> str:
+def render(answers: dict[str, list[Row]], start: date, end: date, *, source: str) -> str:
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         _section(answers, "q1_busiest_hours", _busiest_hours, start, end),
@@ -109,15 +94,14 @@ def render(answers: Answers, start: date, end: date, *, source: str) -> str:
 """
 
 
-def _section(answers: Answers, name: str, body: Callable[[list[Row]], str], start: date, end: date) -> str:
+def _section(answers: dict[str, list[Row]], name: str, body: Callable[[list[Row]], str], start: date, end: date) -> str:
     the_query = query(name)
     heading = f"<h2>{escape(the_query.title)}</h2><p class='why'>{escape(_why(the_query.description, start, end))}</p>"
-    if name in answers.missing:
-        content = f"<p class='empty'>No data yet: {escape(answers.missing[name])}.</p>"
-    elif not answers.get(name):
-        content = "<p class='empty'>Nothing in these days.</p>"
+    if answers[name]:
+        content = body(answers[name])
     else:
-        content = body(answers.get(name))
+        tables = " and ".join(table.name for table in tables_read_by(the_query))
+        content = f"<p class='empty'>Nothing in {escape(tables)} for these days yet.</p>"
     return f"<section id='{name}'>{heading}{content}</section>"
 
 

@@ -1,9 +1,9 @@
 """A small lake whose answers were worked out by hand, written the way shoplake writes it.
 
-The clickstream and the survey answers are written with their declared schemas
-(`shoplake.clickstream.contract`, the offline-ads form); the curated tables are computed and
-written by the nightly ETL's own functions on a local SparkSession, so the queries run on
-exactly what the ETL publishes.
+Every table is written with its declared schema: the clickstream contract, the offline-ads
+form and `shoplake.curated` (which the ETL's output is tested against), where and as the
+lake's writers put it (Firehose by UTC hour, the survey parser by Seoul day, the ETL's publish
+step in a version folder per day).
 
 The range under test is the Seoul days 2026-11-23 (a Monday) and 2026-11-24. Each table also
 holds rows on the days around it, which no answer may count.
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shoplake import lake_layout
+from shoplake import curated, lake_layout
 from shoplake.clickstream.contract import arrow_schema
 from shoplake.surveys.forms import all_forms
 
@@ -58,29 +58,66 @@ ANSWERS = [
 
 D22, D23, D24, D25 = (date(2026, 11, d) for d in (22, 23, 24, 25))
 T = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
-# Alice (30s, female, US) first buys on the 23rd; Bob (20s, male, KR) first bought on the 22nd.
-PURCHASES = [
-    (1, "o1", "alice", 10, 2, Decimal("30.00"), "USD", "paid", T, T, D23),
-    (2, "o2", "alice", 11, 1, Decimal("80.00"), "USD", "delivered", T, T, D24),
-    (3, "o3", "bob", 10, 1, Decimal("30.00"), "USD", "cancelled", T, None, D24),  # no sale
-    (4, "o4", "bob", 10, 3, Decimal("30.00"), "USD", "paid", T, T, D24),
-    (5, "o5", "bob", 12, 1, Decimal("50.00"), "USD", "paid", T, T, D22),
-    (6, "o6", "alice", 12, 5, Decimal("50.00"), "USD", "paid", T, T, D25),
+OHIO, SEOUL_REGION = "Ohio", "서울"
+# Curated as the nightly ETL publishes them (shoplake.curated's columns). Alice (30s, female, US)
+# first buys on the 23rd; Bob (20s, male, KR) first bought on the 22nd. Purchase 3 was cancelled:
+# no sale.
+SALES = [
+    (1, "o1", D23, T, T, "alice", "30s", "female", "US", OHIO, True, 10, "tops", 2, "30.00", "60.00", "USD"),
+    (2, "o2", D24, T, T, "alice", "30s", "female", "US", OHIO, False, 11, "outerwear", 1, "80.00", "80.00", "USD"),
+    (4, "o4", D24, T, T, "bob", "20s", "male", "KR", SEOUL_REGION, False, 10, "tops", 3, "30.00", "90.00", "USD"),
+    (5, "o5", D22, T, T, "bob", "20s", "male", "KR", SEOUL_REGION, True, 12, "shoes", 1, "50.00", "50.00", "USD"),
+    (6, "o6", D25, T, T, "alice", "30s", "female", "US", OHIO, False, 12, "shoes", 5, "50.00", "250.00", "USD"),
 ]
-PURCHASE_COLUMNS = (
-    "purchase_id long, order_id string, customer_key string, product_id long, quantity int, "
-    "unit_price decimal(10,2), currency string, status string, ordered_at timestamp, paid_at timestamp, "
-    "business_date date"
-)
-PRODUCTS = [(10, "tops"), (11, "outerwear"), (12, "shoes")]
-CUSTOMERS = [("alice", "30s", "female", "US", "Ohio", D23), ("bob", "20s", "male", "KR", "서울", D22)]
-# (review, purchase, day written, minute of that day, rating, comment)
+# An older publication of the 24th, left beside the newest (as during a re-run): never read.
+STALE_SALES = [
+    (
+        99,
+        "o99",
+        D24,
+        T,
+        T,
+        "bob",
+        "20s",
+        "male",
+        "KR",
+        SEOUL_REGION,
+        False,
+        11,
+        "outerwear",
+        100,
+        "80.00",
+        "8000.00",
+        "USD",
+    ),
+]
+
+
+def _at(day: date, minute: int) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, minute, tzinfo=UTC)
+
+
 REVIEWS = [
-    (100, 1, D23, 10, 2, "seams came apart"),
-    (101, 4, D24, 20, 1, "too small"),
-    (102, 2, D24, 30, 5, "warm"),
-    (103, 4, D24, 40, 3, None),
-    (104, 5, D25, 50, 1, "after the range"),
+    (100, 1, D23, _at(D23, 10), "alice", 10, "tops", 2, "seams came apart"),
+    (101, 4, D24, _at(D24, 20), "bob", 10, "tops", 1, "too small"),
+    (102, 2, D24, _at(D24, 30), "alice", 11, "outerwear", 5, "warm"),
+    (103, 4, D24, _at(D24, 40), "bob", 10, "tops", 3, None),
+    (104, 5, D25, _at(D25, 50), "bob", 12, "shoes", 1, "after the range"),
+]
+DAILY_PRODUCT_STATS = [
+    (D22, 12, "shoes", 1, "50.00", 1, 0, None),
+    (D23, 10, "tops", 2, "60.00", 1, 1, 2.0),
+    (D24, 10, "tops", 3, "90.00", 1, 2, 2.0),
+    (D24, 11, "outerwear", 1, "80.00", 1, 1, 5.0),
+    (D25, 12, "shoes", 5, "250.00", 1, 1, 1.0),
+]
+# (Seoul day, UTC hour, visitors, sessions, page views) of the clickstream above, crawlers left out.
+CLICKSTREAM_HOURLY = [
+    (D22, "2026-11-22T14:00", 1, 1, 1),
+    (D23, "2026-11-22T15:00", 1, 1, 1),
+    (D23, "2026-11-23T01:00", 2, 2, 2),
+    (D24, "2026-11-24T14:00", 1, 1, 1),
+    (D25, "2026-11-24T15:00", 1, 1, 1),
 ]
 
 
@@ -116,49 +153,46 @@ def write_surveys(lake: Path) -> None:
         pq.write_table(pa.Table.from_pylist([record], schema=schema), folder / f"{respondent}.parquet")
 
 
-def write_curated(spark: Any, lake: Path) -> None:
-    """Sales, reviews and daily product statistics, as the ETL curates and publishes them, day by day."""
-    from pyspark.sql import functions as F  # noqa: N812, PLC0415 - Spark only where the curated tables are built
+def _publish(lake: Path, table: str, day: date, rows: list[dict[str, Any]], version: str = "v2") -> None:
+    """One day of a curated table, in its version folder, as the ETL's publish step leaves it."""
+    folder = lake / lake_layout.ETL_CURATED / table / lake_layout.partition_path(day)
+    folder = folder / f"{lake_layout.PUBLISHED_VERSION_KEY}={version}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=curated.arrow_schema(table)), folder / "part-00000.parquet")
 
-    from shoplake_etl.clickstream_hourly import hourly_traffic  # noqa: PLC0415
-    from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact  # noqa: PLC0415
-    from shoplake_etl.steps import table_path  # noqa: PLC0415
 
-    purchases = spark.createDataFrame(PURCHASES, PURCHASE_COLUMNS)
-    products = spark.createDataFrame(PRODUCTS, "product_id long, category string")
-    customers = spark.createDataFrame(
-        CUSTOMERS,
-        "customer_key string, age_group string, gender string, country string, region string, first_order_date date",
-    )
-    bought = {purchase[0]: (purchase[3], purchase[2]) for purchase in PURCHASES}  # product and buyer
-    reviews = spark.createDataFrame(
-        [
-            (r, p, *bought[p], day, datetime(day.year, day.month, day.day, 9, m, tzinfo=UTC), s, b)
-            for r, p, day, m, s, b in REVIEWS
-        ],
-        "review_id long, purchase_id long, product_id long, customer_key string, business_date date, "
-        "created_at timestamp, rating int, body string",
-    )
-    sales = sales_fact(purchases, products, customers)
-    rated = review_fact(reviews, products, customers)
-    root = lake.as_uri() + "/"
-    hourly = hourly_traffic(spark.read.parquet(root + lake_layout.CLICKSTREAM_EVENTS))
+def _rows(table: str, values: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    names = [name for name, _ in curated.COLUMNS[table]]
+    decimals = {name for name, kind in curated.COLUMNS[table] if kind.startswith("decimal")}
+    return [
+        {n: Decimal(v) if n in decimals and v is not None else v for n, v in zip(names, row, strict=True)}
+        for row in values
+    ]
+
+
+def write_curated(lake: Path) -> None:
+    """Sales, reviews, daily product statistics and hourly traffic, published day by day."""
     tables = {
-        "sales_fact": sales,
-        "review_fact": rated,
-        "daily_product_stats": daily_product_stats(sales, rated),
-        "clickstream_hourly": hourly.withColumn("business_date", F.to_date(F.from_utc_timestamp("hour", "Asia/Seoul"))),
+        "sales_fact": _rows("sales_fact", SALES),
+        "review_fact": _rows("review_fact", REVIEWS),
+        "daily_product_stats": _rows("daily_product_stats", DAILY_PRODUCT_STATS),
+        "clickstream_hourly": [
+            {"day": day, "hour": _utc(hour), "visitors": v, "sessions": s, "page_views": p}
+            for day, hour, v, s, p in CLICKSTREAM_HOURLY
+        ],
     }
-    for name, frame in tables.items():
-        for day in (D22, D23, D24, D25, date(2026, 11, 26)):
-            daily = frame.where(F.col("business_date") == F.lit(day)).coalesce(1)
-            if name == "clickstream_hourly":  # the ETL's hourly table has no date column: its partition says the day
-                daily = daily.drop("business_date")
-            daily.write.mode("overwrite").parquet(table_path(root, lake_layout.ETL_CURATED, name, day))
+    for table, rows in tables.items():
+        day_of = (lambda r: r.pop("day")) if table == "clickstream_hourly" else (lambda r: r["business_date"])
+        by_day: dict[date, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_day.setdefault(day_of(row), []).append(row)
+        for day, day_rows in by_day.items():
+            _publish(lake, table, day, day_rows)
+    _publish(lake, "sales_fact", D24, _rows("sales_fact", STALE_SALES), version="v1")
 
 
-def write_lake(spark: Any, lake: Path) -> Path:
+def write_lake(lake: Path) -> Path:
     write_clickstream(lake)
     write_surveys(lake)
-    write_curated(spark, lake)
+    write_curated(lake)
     return lake

@@ -29,7 +29,7 @@ def test_the_questions_read_the_published_day(spark: Any, shop: tuple[Any, str],
     run_clean(spark, root, RUN_DATE)
     run_curate(spark, root, RUN_DATE)
     run_clickstream_hourly(spark, root, RUN_DATE)
-    run_publish(spark, root, RUN_DATE)
+    run_publish(spark, root, RUN_DATE, lambda *_: None, "20261124T020000000000Z")
     lake = Lake(pafs.LocalFileSystem(), str(tmp_path))
     # WHEN the sales questions are asked of that day
     popular = run_query(lake, query("q3_popular_products"), RUN_DATE, RUN_DATE).to_pylist()

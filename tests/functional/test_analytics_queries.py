@@ -8,20 +8,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 
-from analytics.lake import Lake, TableMissing, run_query
+from analytics.lake import Lake, run_query
 from analytics.queries import all_queries, query
-from shoplake import lake_layout
 from tests.analytics_lake import FIRST_DAY, LAST_DAY, write_lake
-from tests.unit.test_analytics_template import data_set_columns, quicksight_type
 
 
 @pytest.fixture(scope="module")
-def lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    directory = write_lake(spark, tmp_path_factory.mktemp("lake"))
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
+    directory = write_lake(tmp_path_factory.mktemp("lake"))
     yield Lake(pafs.LocalFileSystem(), str(directory))
 
 
@@ -120,17 +117,6 @@ def test_each_query_keeps_to_its_days_by_its_own_partition_filters(lake: Lake, n
     assert _rows(everything, name) == _rows(lake, name)
 
 
-def test_a_query_on_a_table_not_yet_in_the_lake_says_which(tmp_path: Path) -> None:
+def test_a_table_not_yet_in_the_lake_answers_nothing(tmp_path: Path) -> None:
     empty = Lake(pafs.LocalFileSystem(), str(tmp_path))
-    with pytest.raises(TableMissing, match="sales_fact"):
-        run_query(empty, query("q3_popular_products"), FIRST_DAY, LAST_DAY)
-
-
-def test_quicksight_data_sets_read_columns_the_etl_really_writes(lake: Lake) -> None:
-    # GIVEN the curated tables as the nightly ETL's own functions write them
-    for table in ("sales_fact", "review_fact", "clickstream_hourly"):
-        columns = data_set_columns()[table]
-        schema = ds.dataset(lake.path(lake_layout.ETL_CURATED, table), format="parquet", partitioning="hive").schema
-        # THEN every column a QuickSight data set reads is there, with a type QuickSight reads it as
-        for column in columns:
-            assert column["Type"] == quicksight_type(schema.field(column["Name"]).type), (table, column)
+    assert run_query(empty, query("q3_popular_products"), FIRST_DAY, LAST_DAY).num_rows == 0

@@ -9,6 +9,7 @@ import pytest
 
 from analytics.queries import all_queries, logical_id
 from local_stack.template import ROOT, load_template
+from shoplake import curated, lake_layout
 from shoplake.surveys.forms import all_forms
 
 RESOURCES: dict[str, Any] = load_template()["Resources"]
@@ -71,8 +72,8 @@ def test_every_spice_data_set_is_refreshed_daily_after_the_nightly_etl() -> None
         assert frequency["TimeOfTheDay"] > "02:00"  # the nightly ETL's start, Asia/Seoul
 
 
-# QuickSight's column types for the Parquet types the lake holds.
 def quicksight_type(arrow: pa.DataType) -> str:
+    """QuickSight's column type for a Parquet type the lake holds."""
     if pa.types.is_string(arrow):
         return "STRING"
     if pa.types.is_integer(arrow):
@@ -96,8 +97,11 @@ def data_set_columns() -> dict[str, list[dict[str, str]]]:
     return tables
 
 
-def test_survey_data_set_columns_follow_the_form() -> None:
+def test_data_set_columns_follow_their_tables_declarations() -> None:
     (form,) = [f for f in all_forms() if f.form == "offline_ads"]
-    schema = form.arrow_schema()
-    for column in data_set_columns()[form.table]:
-        assert column["Type"] == quicksight_type(schema.field(column["Name"]).type), column
+    schemas = {form.table: form.arrow_schema()} | {t: curated.arrow_schema(t) for t in lake_layout.CURATED_TABLES}
+    tables = data_set_columns()
+    assert set(tables) <= set(schemas)
+    for table, columns in tables.items():
+        for column in columns:
+            assert column["Type"] == quicksight_type(schemas[table].field(column["Name"]).type), (table, column)
