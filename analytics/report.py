@@ -41,6 +41,7 @@ th,td{padding:4px 10px;text-align:left;border-bottom:1px solid #e6e9ee}
 th{color:#56606b;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:flex;flex-wrap:wrap;gap:24px}
+details summary{cursor:pointer;color:#0072B2;margin:6px 0}
 .legend span{display:inline-block;margin-right:14px;font-size:13px}
 .legend i{display:inline-block;width:11px;height:11px;margin-right:5px;border-radius:2px;vertical-align:-1px}
 svg text{font-size:11px;fill:#56606b}
@@ -198,13 +199,27 @@ def _stacked_bars(segments: dict[str, list[Row]], colour: dict[str, str]) -> str
 # ---------------------------------------------------------------- 3. popular products
 
 
+# The groups shown at once; the others are one click away (a <details>, no script).
+GROUPS_SHOWN = 12
+
+
 def _popular_products(rows: list[Row]) -> str:
     groups: dict[tuple[str, ...], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         key = (row["age_group"], row["gender"], row["country"], row["customer"])
         groups[key][row["level"]].append(row)
+    # Largest groups first: by the units of their top categories.
+    ordered = sorted(groups.items(), key=lambda kv: (-sum(r["units"] for r in kv[1]["category"]), kv[0]))
+    table = _groups_table(ordered[:GROUPS_SHOWN])
+    if len(ordered) <= GROUPS_SHOWN:
+        return table
+    rest = _groups_table(ordered[GROUPS_SHOWN:])
+    return f"{table}<details><summary>The other {len(ordered) - GROUPS_SHOWN} groups</summary>{rest}</details>"
+
+
+def _groups_table(groups: list[tuple[tuple[str, ...], dict[str, list[Row]]]]) -> str:
     body = []
-    for (age_group, gender, country, customer), levels in sorted(groups.items()):
+    for (age_group, gender, country, customer), levels in groups:
         tops = [
             ", ".join(f"{escape(str(r['item']))} ({r['units']})" for r in levels[level])
             for level in ("category", "product")
@@ -225,35 +240,50 @@ def _popular_products(rows: list[Row]) -> str:
 
 def _sales_rate(rows: list[Row]) -> str:
     by_day: dict[date, list[Row]] = defaultdict(list)
-    by_product: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    by_category: dict[tuple[str, ...], list[Row]] = defaultdict(list)
+    by_product: dict[tuple[str, ...], list[Row]] = defaultdict(list)
     for row in rows:
         by_day[row["business_date"]].append(row)
+        by_category[(row["category"],)].append(row)
         by_product[(row["product_id"], row["category"])].append(row)
     revenue = [(day, float(sum(Decimal(r["revenue"]) for r in rs))) for day, rs in sorted(by_day.items())]
     units = [(day, float(sum(r["units"] for r in rs))) for day, rs in sorted(by_day.items())]
-    charts = (
+    products = _funnel_rows(by_product)
+    shown = _funnel_table(("product", "category"), products[:GROUPS_SHOWN])
+    if len(products) > GROUPS_SHOWN:
+        rest = _funnel_table(("product", "category"), products[GROUPS_SHOWN:])
+        shown += f"<details><summary>The other {len(products) - GROUPS_SHOWN} products</summary>{rest}</details>"
+    return (
         f"<div class='grid'><div><h3>Revenue per day</h3>{_bars(revenue)}</div>"
         f"<div><h3>Units per day</h3>{_bars(units)}</div></div>"
+        "<p class='why'>Funnel figures are sessions per day, added up over the days.</p>"
+        f"<h3>Per category</h3>{_funnel_table(('category',), _funnel_rows(by_category))}"
+        f"<h3>Per product, by revenue</h3>{shown}"
     )
+
+
+def _funnel_rows(groups: dict[tuple[str, ...], list[Row]]) -> list[tuple[tuple[str, ...], list[Row]]]:
+    """Groups by revenue, highest first."""
+    return sorted(groups.items(), key=lambda kv: (-sum(Decimal(r["revenue"]) for r in kv[1]), kv[0]))
+
+
+def _funnel_table(labels: tuple[str, ...], groups: list[tuple[tuple[str, ...], list[Row]]]) -> str:
     body = []
-    for (product, category), rs in sorted(
-        by_product.items(), key=lambda kv: -sum(Decimal(r["revenue"]) for r in kv[1])
-    ):
+    for key, rs in groups:
         viewing, carting, buying = (
             sum(r[k] for r in rs) for k in ("viewing_sessions", "carting_sessions", "buying_sessions")
         )
         body.append(
-            f"<tr><td>{escape(product)}</td><td>{escape(category)}</td><td class='n'>{sum(r['units'] for r in rs)}</td>"
+            "<tr>"
+            + "".join(f"<td>{escape(part)}</td>" for part in key)
+            + f"<td class='n'>{sum(r['units'] for r in rs)}</td>"
             f"<td class='n'>{sum(Decimal(r['revenue']) for r in rs):,.2f}</td><td class='n'>{viewing}</td>"
             f"<td class='n'>{carting}</td><td class='n'>{buying}</td><td class='n'>{_rate(carting, viewing)}</td>"
             f"<td class='n'>{_rate(buying, carting)}</td></tr>"
         )
-    head = (
-        "<tr><th>product</th><th>category</th><th>units</th><th>revenue</th><th>viewed</th><th>carted</th>"
-        "<th>bought</th><th>view → cart</th><th>cart → purchase</th></tr>"
-    )
-    note = "<p class='why'>Funnel figures are sessions per day, added up over the days.</p>"
-    return f"{charts}<h3>Per product</h3>{note}<table>{head}{''.join(body)}</table>"
+    columns = (*labels, "units", "revenue", "viewed", "carted", "bought", "view → cart", "cart → purchase")
+    head = "".join(f"<th>{escape(column)}</th>" for column in columns)
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
 def _rate(part: int, whole: int) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
 
+from analytics import report as report_module
 from analytics.__main__ import main
 from analytics.report import build_report
 from local_stack.template import ROOT
@@ -89,3 +91,19 @@ def test_the_report_renders_in_a_real_browser_without_console_errors(report: Pat
         assert problems == []
     finally:
         driver.quit()
+
+
+def test_many_groups_show_the_largest_first_and_fold_the_rest_away() -> None:
+    # GIVEN twenty customer groups, group n having bought n units of tops
+    rows = [
+        {"age_group": f"g{n:02d}", "gender": "female", "country": "KR", "customer": "new", "level": level}
+        | {"place": 1, "item": "tops" if level == "category" else "10", "units": n, "revenue": Decimal(n)}
+        for n in range(1, 21)
+        for level in ("category", "product")
+    ]
+    # WHEN the popular-products section is drawn
+    html = report_module._popular_products(rows)
+    # THEN the twelve largest come first, largest on top, and the other eight wait behind a click
+    shown, folded = html.split("<details>")
+    assert shown.index("g20") < shown.index("g19") and "g08" not in shown
+    assert "The other 8 groups" in folded and "g08" in folded
