@@ -7,6 +7,7 @@ them still resolve, and are listed in `Stack.not_emulated`.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from local_stack.template import Resolver, TemplateError, function_properties, references
+from local_stack.template import ROOT, Resolver, TemplateError, function_properties, references
 
 ACCOUNT_ID = "123456789012"
 REGION = "ap-northeast-2"
@@ -36,6 +37,9 @@ class Stack:
     not_emulated: dict[str, str] = field(default_factory=dict)
 
     def ref(self, logical_id: str) -> str:
+        function, _, published = logical_id.partition(".")
+        if published in ("Version", "Alias"):  # SAM's AutoPublishAlias: the function's version or alias
+            return f"{self.resources[function].attrs['Arn']}:{'1' if published == 'Version' else 'live'}"
         return self.resources[logical_id].ref
 
     def attr(self, logical_id: str, name: str) -> str:
@@ -152,6 +156,23 @@ def _glue_job(session: boto3.Session, logical_id: str, props: dict[str, Any]) ->
     return Created(ref=props["Name"])
 
 
+def _secret(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    generated = props.get("GenerateSecretString") or {}
+    value = props.get("SecretString") or secrets.token_urlsafe(int(generated.get("PasswordLength", 32)))
+    arn = session.client("secretsmanager").create_secret(Name=props.get("Name", logical_id), SecretString=value)["ARN"]
+    return Created(ref=arn, attrs={"Id": arn})
+
+
+def _glue_library(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+    """What glue/library_publisher.py does at deploy time, with the same code: the library, zipped, in S3."""
+    import shoplake  # noqa: PLC0415
+    from shoplake import glue_library  # noqa: PLC0415
+
+    packages = {"shoplake_etl": ROOT / "glue" / "shoplake_etl", "shoplake": Path(shoplake.__file__).parent}
+    uri = glue_library.publish(session.client("s3"), props["Bucket"], glue_library.library_zip(packages))
+    return Created(ref=f"{logical_id}-library", attrs={"Uri": uri})
+
+
 def _named(key: str) -> Creator:
     """Resources with nothing to emulate whose Ref is their name (a ruleset, a security configuration)."""
 
@@ -202,6 +223,8 @@ CREATORS: dict[str, Creator] = {
     "AWS::CloudWatch::Alarm": _alarm,
     "AWS::Serverless::Function": _function,
     "AWS::Serverless::LayerVersion": _layer,
+    "AWS::SecretsManager::Secret": _secret,
+    "Custom::GlueLibrary": _glue_library,
 }
 
 

@@ -172,7 +172,7 @@ def references(node: Any) -> set[str]:
     elif isinstance(node, Mapping):
         for key, arg in node.items():
             if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
+                found.add(arg.split(".", 1)[0])  # SAM's Function.Version and Function.Alias name the function
             elif key == "Fn::GetAtt":
                 found.add(arg.split(".", 1)[0] if isinstance(arg, str) else arg[0])
             elif key == "Fn::Sub":

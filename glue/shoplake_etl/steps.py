@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
 from shoplake import lake_layout
-from shoplake.clickstream.contract import arrow_schema
+from shoplake.clickstream.contract import FIELDS
 from shoplake.quality.dqdl import evaluate
 from shoplake_etl.clean import BUSINESS_TIME_ZONE, clean_customers, clean_products, clean_purchases, clean_reviews
 from shoplake_etl.clickstream_hourly import hourly_traffic
@@ -138,10 +138,9 @@ def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) 
     return _stage(hourly_traffic(in_day), lake_root, "clickstream_hourly", run_date)
 
 
-def _clickstream_schema() -> Any:
-    from pyspark.sql.pandas.types import from_arrow_schema  # noqa: PLC0415
-
-    return from_arrow_schema(arrow_schema())
+def _clickstream_schema() -> str:
+    """The clickstream table's columns as Spark DDL (Glue's type names are Hive's, which Spark reads)."""
+    return ", ".join(f"`{field.name}` {field.glue}" for field in FIELDS)
 
 
 def run_publish(

@@ -94,3 +94,14 @@ def test_a_day_that_breaks_a_rule_is_not_published(spark: Any, tmp_path: Path) -
     rulesets = {"daily_product_stats": _rulesets()["daily_product_stats"]}
     with pytest.raises(DayFailedChecks, match=r'daily_product_stats: ColumnValues "units" >= 0 \(1 rows fail\)'):
         run_quality(spark, lake, RUN_DATE, rulesets)
+
+
+def test_a_day_without_clickstream_has_no_busy_hours(spark: Any, tmp_path: Path) -> None:
+    # GIVEN a lake where Firehose has written nothing for the Seoul day's two UTC days
+    lake = tmp_path.as_uri() + "/"
+    # WHEN the hourly clickstream step runs
+    hours = run_clickstream_hourly(spark, lake, RUN_DATE)
+    # THEN it stages an empty table with the curated columns, rather than failing the night
+    assert hours == 0
+    staged = spark.read.parquet(table_path(lake, lake_layout.ETL_STAGING, "clickstream_hourly", RUN_DATE))
+    assert staged.columns == ["hour", "visitors", "sessions", "page_views"]

@@ -26,6 +26,7 @@ class GlueRuns:
     def __init__(self, original: Any) -> None:
         self.original = original
         self.started: list[str] = []
+        self.arguments: list[dict[str, str]] = []
         self.failures: dict[str, list[str]] = {}  # job suffix -> error codes to raise, one per attempt
 
     def patch(self) -> Any:
@@ -34,6 +35,7 @@ class GlueRuns:
         def start(task: Any, env: Any, resource: Any, parameters: dict[str, Any], credentials: Any) -> None:
             step = parameters["JobName"].split("-etl-")[1]
             runs.started.append(step)
+            runs.arguments.append(dict(parameters.get("Arguments") or {}))
             codes = runs.failures.get(step)
             if codes:
                 code = codes.pop(0)
@@ -138,3 +140,17 @@ def test_a_job_run_that_fails_is_caught_with_glues_error_message(
         "The data quality step failed (States.TaskFailed): RuntimeError: 2026-11-24: 1 data-quality rule(s) failed: "
         'sales_fact: IsComplete "order_id". That day is not published' in as_text(notice)
     )
+
+
+def test_the_scheduled_run_is_for_the_seoul_day_that_just_ended(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    # GIVEN the schedule's input: 02:00 on the 25th in Seoul is 17:00 UTC on the 24th
+    local, _ = stack
+    schedule = local.stack.template["Resources"]["NightlyEtlStateMachine"]["Properties"]["Events"]
+    (event,) = schedule.values()
+    assert json.loads(event["Properties"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    # WHEN the scheduler starts the night
+    assert _run(local, {"scheduled_time": "2026-11-24T17:00:00Z"})["status"] == "SUCCEEDED"
+    # THEN every job runs for the 24th, worked out once for the whole night
+    assert {a["--run_date"] for a in glue.arguments} == {"2026-11-24"}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import boto3
 import pytest
 from moto import mock_aws
 
+from local_stack.template import load_template
 from shoplake.glue_launch import UnknownJob, partition_prefix, start_named_job, start_quality_check
 
 KEY = "surveys/survey_offline_ads/year=2026/month=11/day=23/part-f225e615a97e3e7e66b7.parquet"
@@ -45,3 +48,19 @@ def test_a_named_job_starts_with_its_arguments_and_others_are_refused() -> None:
     assert arguments == {"--input_path": "s3://lake/p/", "--table": "t"}
     with pytest.raises(UnknownJob, match="'drop-everything' is not one of shoplake's Glue jobs: survey-quality"):
         start_named_job(glue, known, "drop-everything", {})
+
+
+def test_the_launcher_knows_every_glue_job_of_the_template_and_may_start_them() -> None:
+    # GIVEN the template's launcher and its Glue jobs
+    resources = load_template()["Resources"]
+    launcher = resources["GlueLauncherFunction"]["Properties"]
+    jobs = {name for name, spec in resources.items() if spec["Type"] == "AWS::Glue::Job"}
+    # THEN its GLUE_JOBS names each of them (manual re-runs of any night's step) ...
+    named = re.findall(r"\$\{(\w+)\}", launcher["Environment"]["Variables"]["GLUE_JOBS"]["Fn::Sub"])
+    assert set(named) == jobs
+    # ... and its role may start each of them, and no other
+    statement = next(
+        s for p in launcher["Policies"] if "Statement" in p for s in p["Statement"] if s["Action"] == "glue:StartJobRun"
+    )
+    allowed = {re.search(r"job/\$\{(\w+)\}", r["Fn::Sub"])[1] for r in statement["Resource"]}  # type: ignore[index]
+    assert allowed == jobs

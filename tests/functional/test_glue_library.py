@@ -1,0 +1,96 @@
+"""The Glue jobs' library: the deployed code, zipped, published by its content, importable by Glue."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local_stack.functions import LambdaContext
+from tests.conftest import our_event
+
+BUCKET = "shoplake-dev-glue-scripts-123456789012"
+
+
+class CloudFormation(BaseHTTPRequestHandler):
+    answers: ClassVar[list[dict[str, Any]]] = []
+
+    def do_PUT(self) -> None:
+        CloudFormation.answers.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[str]:
+    """Where the custom resource answers: a local stand-in for the presigned response URL."""
+    CloudFormation.answers = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CloudFormation)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/response"
+    server.shutdown()
+
+
+def _invoke(response_url: str, request_type: str = "Create") -> dict[str, Any]:
+    from library_publisher import handler  # noqa: PLC0415 - its boto3 client is made under mock_aws
+
+    event = our_event("glue_library/create.json") | {"ResponseURL": response_url, "RequestType": request_type}
+    context: Any = LambdaContext("shoplake-dev-glue-library", "arn:aws:lambda:local", 256, 60)
+    handler(event, context)
+    (answer,) = CloudFormation.answers
+    return answer
+
+
+@mock_aws
+def test_the_library_is_published_by_content_and_glue_can_import_it(cloudformation: str, tmp_path: Path) -> None:
+    # GIVEN the Glue scripts bucket
+    s3 = boto3.client("s3", region_name="ap-northeast-2")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    sys.modules.pop("library_publisher", None)
+    # WHEN CloudFormation creates the library resource
+    answer = _invoke(cloudformation)
+    # THEN it answers SUCCESS with the zip's URI, named by its content
+    assert answer["Status"] == "SUCCESS" and answer["LogicalResourceId"] == "GlueLibrary"
+    uri = answer["Data"]["Uri"]
+    assert uri.startswith(f"s3://{BUCKET}/glue-library/shoplake-") and uri.endswith(".zip")
+    library = tmp_path / "library.zip"
+    library.write_bytes(s3.get_object(Bucket=BUCKET, Key=uri.split("/", 3)[3])["Body"].read())
+    names = zipfile.ZipFile(library).namelist()
+    assert "shoplake_etl/steps.py" in names and "shoplake/lake_layout.py" in names
+    assert not [n for n in names if "__pycache__" in n]
+    # AND Glue's Python, given only the zip, imports the job's modules from it
+    imported = subprocess.run(
+        [sys.executable, "-c", "import shoplake_etl.tables, shoplake.lake_layout; print(shoplake_etl.tables.__file__)"],
+        env={"PYTHONPATH": str(library)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert imported.stdout.strip().startswith(str(library))
+    # AND publishing the same code again names the same object
+    CloudFormation.answers = []
+    assert _invoke(cloudformation, "Update")["Data"]["Uri"] == uri
+
+
+@mock_aws
+def test_a_failure_is_answered_so_the_stack_does_not_hang(cloudformation: str) -> None:
+    # GIVEN no bucket to publish to
+    sys.modules.pop("library_publisher", None)
+    # WHEN CloudFormation creates the library resource
+    answer = _invoke(cloudformation)
+    # THEN it answers FAILED with the reason
+    assert answer["Status"] == "FAILED"
+    assert "NoSuchBucket" in answer["Reason"]
