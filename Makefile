@@ -18,11 +18,18 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shoplake:$(CURDIR)/glue
 
 # Glue reads the shop database over JDBC; the tests use the same driver, from Debian.
 JDBC_JAR := /usr/share/java/postgresql.jar
+# The analytics report is tested in a real browser: Debian's Chromium and its driver.
+CHROMEDRIVER := /usr/bin/chromedriver
+# `make report`: the marketing report for these Seoul days, from this lake (a directory or s3://bucket/);
+# by default the local stack's copy of its lake, which `make demo` leaves in .local/lake.
+LAKE ?= .local/lake
+TO ?= $(shell date -u +%F)
+FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)
 
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
-TEMPLATES := template.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
+TEMPLATES := template.yaml analytics/quicksight.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
-.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean cost
+.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean cost report
 
 help:
 	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
@@ -31,6 +38,7 @@ help:
 	@echo "make build   - sam build"
 	@echo "make invoke FUNCTION=SlackNotifierFunction EVENT=events/slack_notifier/sns_alarm_web_5xx.json"
 	@echo "make format  - apply ruff's formatting and fixes"
+	@echo "make report FROM=2026-11-01 TO=2026-11-30 [LAKE=.local/lake or s3://bucket/] - the marketing report"
 
 $(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,8 +78,19 @@ $(JDBC_JAR):
 	  echo "note: install the PostgreSQL JDBC driver (Debian: libpostgresql-jdbc-java); the JDBC test skips without it"; \
 	fi
 
-pytest: $(BIN)/.ready $(JDBC_JAR)
+$(CHROMEDRIVER):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    || echo "note: could not install Chromium; the browser test skips without it"; \
+	else \
+	  echo "note: install Chromium and its driver (Debian: chromium chromium-driver); the browser test skips without them"; \
+	fi
+
+pytest: $(BIN)/.ready $(JDBC_JAR) $(CHROMEDRIVER)
 	$(BIN)/pytest
+
+report: $(BIN)/.ready
+	$(BIN)/python -m analytics --lake "$(LAKE)" --from "$(FROM)" --to "$(TO)" --out .local/report-$(FROM)-$(TO).html
 
 demo: $(BIN)/.ready
 	$(BIN)/python -m local_stack.demo

@@ -1,0 +1,51 @@
+"""python -m analytics --lake <dir or s3://bucket/> --from YYYY-MM-DD --to YYYY-MM-DD --out report.html"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
+
+from analytics.report import build_report
+
+
+def lake_filesystem(lake: str) -> tuple[pafs.FileSystem, str]:
+    """A directory, or s3://bucket/prefix (through AWS_ENDPOINT_URL when set, as the local stack sets it)."""
+    if not lake.startswith("s3://"):
+        return pafs.LocalFileSystem(), str(Path(lake).resolve())
+    location = urlparse(lake)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    options: dict[str, str] = {
+        "region": os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "ap-northeast-2"))
+    }
+    if endpoint:
+        options |= {"endpoint_override": urlparse(endpoint).netloc, "scheme": urlparse(endpoint).scheme}
+    return pafs.S3FileSystem(**options), f"{location.netloc}/{location.path.strip('/')}".rstrip("/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics", description="The marketing report for a range of Seoul days."
+    )
+    parser.add_argument("--lake", required=True, help="the lake: a directory, or s3://bucket/")
+    parser.add_argument(
+        "--from", dest="start", required=True, type=date.fromisoformat, help="first Seoul day, YYYY-MM-DD"
+    )
+    parser.add_argument("--to", dest="end", required=True, type=date.fromisoformat, help="last Seoul day, YYYY-MM-DD")
+    parser.add_argument("--out", type=Path, default=Path(".local/report.html"), help="where to write the HTML")
+    args = parser.parse_args(argv)
+    if args.end < args.start:
+        parser.error("--to is before --from")
+    filesystem, root = lake_filesystem(args.lake)
+    path = build_report(filesystem, root, args.start, args.end, args.out)
+    sys.stdout.write(f"{path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

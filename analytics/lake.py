@@ -1,0 +1,175 @@
+"""The lake's tables for DuckDB: each a pyarrow dataset of only the days a query needs.
+
+This is the local counterpart of Athena's partition projection: the day folders are computed
+from the range (with `lake_layout.partition_path`, the same layout the Glue tables' location
+templates spell), never found by listing the whole table, so the files read grow with the days
+asked for, not with the size of the lake. Works on any `pyarrow.fs.FileSystem`: a local
+directory, or S3 (`pyarrow.fs.S3FileSystem(endpoint_override=..., scheme="http")` for the local stack).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from analytics.queries import DUCKDB_SETTINGS, Query, athena_to_duckdb, parameter_values
+from shoplake import curated, lake_layout
+from shoplake.clickstream import contract
+from shoplake.surveys.forms import Form, all_forms
+
+# The shop's day: the ETL's business date, the surveys' partition day and the report's range.
+SHOP_TIME_ZONE = "Asia/Seoul"
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A Glue table of the lake: its name (as the queries spell it), where it lives, how it is partitioned."""
+
+    name: str
+    prefix: str
+    partition_keys: tuple[str, ...]
+    # The zone whose calendar days the year=/month=/day= folders are.
+    partition_time_zone: str
+    # The columns, from the one file that declares them.
+    schema: pa.Schema
+
+    def partitioning(self) -> ds.Partitioning:
+        return ds.partitioning(pa.schema([(key, pa.int32()) for key in self.partition_keys]), flavor="hive")
+
+    def days(self, first_day: date, last_day: date) -> list[date]:
+        """The partition days holding the Seoul days first_day..last_day."""
+        shop = ZoneInfo(SHOP_TIME_ZONE)
+        since = datetime.combine(first_day, time(), tzinfo=shop)
+        until = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=shop) - timedelta(microseconds=1)
+        zone = ZoneInfo(self.partition_time_zone)
+        first, last = since.astimezone(zone).date(), until.astimezone(zone).date()
+        return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def lake_tables() -> tuple[LakeTable, ...]:
+    """Every table the queries may read, from the files that declare them."""
+    surveys: dict[str, Form] = {}
+    for form in all_forms():  # newest version of each form first: its schema reads the older files too
+        surveys.setdefault(form.table, form)
+    return (
+        LakeTable(
+            "clickstream_events",
+            lake_layout.CLICKSTREAM_EVENTS,
+            contract.PARTITION_KEYS,
+            "UTC",
+            contract.arrow_schema(),
+        ),
+        *(
+            LakeTable(
+                table,
+                lake_layout.survey_table_prefix(table),
+                lake_layout.PARTITION_KEYS,
+                form.timezone,
+                form.arrow_schema(),
+            )
+            for table, form in surveys.items()
+        ),
+        *(
+            LakeTable(
+                table,
+                f"{lake_layout.ETL_CURATED}{table}/",
+                lake_layout.PARTITION_KEYS,
+                SHOP_TIME_ZONE,
+                curated.arrow_schema(table),
+            )
+            for table in lake_layout.CURATED_TABLES
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake on a filesystem; `root` is the bucket or directory ('bucket' or '/tmp/lake'), without a scheme."""
+
+    filesystem: pafs.FileSystem
+    root: str
+    # False reads every day of each table and leaves the range to the queries' own partition
+    # filters, as Athena does: how the tests show those filters are right.
+    prune: bool = True
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *[p.strip("/") for p in parts]])
+
+    def _files(self, folder: str) -> Iterator[str]:
+        selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
+        for info in self.filesystem.get_file_info(selector):
+            base = info.base_name
+            # Spark leaves _SUCCESS and .crc files beside its Parquet; Athena skips them too.
+            if info.type == pafs.FileType.File and base.endswith(".parquet") and not base.startswith(("_", ".")):
+                yield info.path
+
+    def dataset(self, table: LakeTable, first_day: date, last_day: date) -> ds.Dataset:
+        """The table's files for the days asked for, partition columns included."""
+        table_root = self.path(table.prefix)
+        if self.prune:
+            days = table.days(first_day, last_day)
+            files = [f for day in days for f in self._files(self.path(table.prefix, lake_layout.partition_path(day)))]
+        else:
+            files = list(self._files(table_root))
+        return ds.dataset(
+            _newest_versions(files),
+            schema=_with_partition_keys(table.schema, table),
+            format="parquet",
+            filesystem=self.filesystem,
+            partitioning=table.partitioning(),
+            partition_base_dir=table_root,
+        )
+
+
+def _newest_versions(files: list[str]) -> list[str]:
+    """Of a curated day's version folders (curated/<table>/<day>/version=<v>/), only the newest.
+
+    The ETL writes a new version beside the old and then points the catalog at it, so Athena
+    reads one whole version; versions sort by the time they were written.
+    """
+    newest: dict[str, str] = {}
+    for path in files:
+        if (found := _version_of(path)) is not None:
+            day, version = found
+            newest[day] = max(newest.get(day, version), version)
+    return [path for path in files if (found := _version_of(path)) is None or newest[found[0]] == found[1]]
+
+
+def _version_of(path: str) -> tuple[str, str] | None:
+    """(the day folder, the version) of a file in a version folder; None for other tables' files."""
+    day, marker, rest = path.partition(f"/{lake_layout.PUBLISHED_VERSION_KEY}=")
+    return (day, rest.split("/", 1)[0]) if marker else None
+
+
+def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:
+    kept = pa.schema([field for field in schema if field.name not in table.partition_keys], metadata=schema.metadata)
+    for key in table.partition_keys:
+        kept = kept.append(pa.field(key, pa.int32()))
+    return kept
+
+
+def tables_read_by(query: Query) -> list[LakeTable]:
+    return [t for t in lake_tables() if re.search(rf"\b(FROM|JOIN)\s+{t.name}\b", query.sql, flags=re.IGNORECASE)]
+
+
+def run_query(lake: Lake, query: Query, first_day: date, last_day: date) -> pa.Table:
+    """The query's answer over the Seoul days first_day..last_day, computed by DuckDB from the lake's Parquet."""
+    connection = duckdb.connect()
+    try:
+        for setting, value in DUCKDB_SETTINGS.items():
+            connection.execute(f"SET {setting} = '{value}'")
+        connection.execute("SET threads = 2")
+        for table in tables_read_by(query):
+            connection.register(table.name, lake.dataset(table, first_day, last_day))
+        sql = athena_to_duckdb(query.sql)
+        return connection.execute(sql, parameter_values(query, first_day, last_day)).to_arrow_table()
+    finally:
+        connection.close()

@@ -1,0 +1,150 @@
+"""The marketing questions: one Athena (Trino) SQL file each under queries/, and the one step that runs them on DuckDB.
+
+Each file's header declares its parameters in the order of its `?` placeholders, for example
+`-- parameters: first_key, last_key`. Athena takes them as ExecutionParameters; locally
+`parameter_values` computes them from a range of Seoul days.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+
+QUERIES_DIR = Path(__file__).with_name("queries")
+
+# What each parameter name means, given the first and last Seoul day of the range.
+# `*_key` values are partition keys (year * 10000 + month * 100 + day), which Athena's partition
+# projection prunes on; the clickstream is partitioned by UTC day, so a Seoul day starts on the
+# UTC day before it (`first_utc_key`).
+PARAMETERS = ("first_key", "last_key", "first_utc_key")
+
+_HEADER = re.compile(r"^-- parameters: (?P<names>[a-z_, ]+)$", re.MULTILINE)
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class QueryError(ValueError):
+    """A query file breaks the folder's conventions; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    sql: str
+    parameters: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        """The first line of the header comment, up to its colon: 'Busiest hours and days'."""
+        return self.sql.removeprefix("-- ").split(":", 1)[0]
+
+    @property
+    def description(self) -> str:
+        """The header comment as one paragraph (Athena's named-query description holds at most 1024 characters)."""
+        lines = [line.removeprefix("--").strip() for line in self.sql.splitlines() if line.startswith("--")]
+        return " ".join(line for line in lines if not line.startswith("parameters:"))[:1024]
+
+
+def day_key(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def parameter_values(query: Query, first_day: date, last_day: date) -> list[int]:
+    """The values of the query's `?` placeholders, in order, for the Seoul days first_day..last_day."""
+    values = {
+        "first_key": day_key(first_day),
+        "last_key": day_key(last_day),
+        "first_utc_key": day_key(first_day - timedelta(days=1)),
+    }
+    return [values[name] for name in query.parameters]
+
+
+def load_query(path: Path) -> Query:
+    sql = path.read_text(encoding="utf-8")
+    header = _HEADER.search(sql)
+    if not sql.startswith("-- ") or header is None:
+        raise QueryError(f"{path.name}: starts with a comment saying what it answers, and a '-- parameters:' line")
+    names = tuple(name.strip() for name in header["names"].split(","))
+    unknown = sorted(set(names) - set(PARAMETERS))
+    if unknown:
+        raise QueryError(f"{path.name}: unknown parameters {unknown}; known are {list(PARAMETERS)}")
+    placeholders = len(_PLACEHOLDER.findall(_code(sql)))
+    if placeholders != len(names):
+        raise QueryError(f"{path.name}: {placeholders} placeholders but {len(names)} parameters declared")
+    return Query(name=path.stem, sql=sql, parameters=names)
+
+
+@cache
+def all_queries(directory: Path = QUERIES_DIR) -> tuple[Query, ...]:
+    return tuple(load_query(path) for path in sorted(directory.glob("*.sql")))
+
+
+def query(name: str) -> Query:
+    for each in all_queries():
+        if each.name == name:
+            return each
+    raise KeyError(name)
+
+
+# Splits SQL into code (even pieces) and string literals or comments (odd pieces), in one pass,
+# so that '--' inside a string and a quote inside a comment are both read right.
+_LITERAL_OR_COMMENT = re.compile(r"('(?:[^']|'')*'|--[^\n]*)")
+
+
+def _code(sql: str) -> str:
+    """The SQL without its comments and string literals, where a '?' is a placeholder."""
+    return " ".join(_LITERAL_OR_COMMENT.split(sql)[::2])
+
+
+# ---------------------------------------------------------------- Athena -> DuckDB
+#
+# The files are written in the part of Trino's SQL that DuckDB reads the same way, with two
+# exceptions, handled here and nowhere else:
+# 1. day_of_week(x): Trino's ISO day of the week (Monday 1 .. Sunday 7) is DuckDB's isodow(x);
+#    DuckDB's own dayofweek counts from Sunday 0.
+# 2. a / b on integers: Trino divides integers to an integer, DuckDB to a double unless
+#    `integer_division` is set (DUCKDB_SETTINGS). The queries cast before dividing anyway.
+# Both read the lake's UTC timestamps the same way: Athena's session zone is UTC, and so is
+# DuckDB's here (DUCKDB_SETTINGS), so `x AT TIME ZONE 'Asia/Seoul'` is Korea's wall clock in both.
+_FUNCTION_RENAMES = {"day_of_week": "isodow"}
+DUCKDB_SETTINGS = {"TimeZone": "UTC", "integer_division": "true"}
+
+
+def athena_to_duckdb(sql: str) -> str:
+    """The same query in DuckDB's dialect: function renames outside comments and string literals."""
+    pieces = _LITERAL_OR_COMMENT.split(sql)
+    for index in range(0, len(pieces), 2):
+        for athena, duckdb in _FUNCTION_RENAMES.items():
+            pieces[index] = re.sub(rf"\b{athena}\s*\(", f"{duckdb}(", pieces[index], flags=re.IGNORECASE)
+    return "".join(pieces)
+
+
+def logical_id(query: Query) -> str:
+    """q1_busiest_hours -> BusiestHoursQuery, the named query's logical id in template.yaml."""
+    words = query.name.split("_")[1:]
+    return "".join(word.capitalize() for word in words) + "Query"
+
+
+def named_query_yaml(query: Query) -> str:
+    """The query as template.yaml declares it: its SQL copied verbatim (a test holds the two together)."""
+    summary = query.description.split(". ", 1)[0].replace('"', "'") + "."
+    sql = "".join(f"        {line}\n" if line else "\n" for line in query.sql.splitlines())
+    return (
+        f"  {logical_id(query)}:\n"
+        "    Type: AWS::Athena::NamedQuery\n"
+        "    Properties:\n"
+        f"      Name: {query.name}\n"
+        f'      Description: "{summary}"\n'
+        "      Database: !Ref LakeDatabase\n"
+        "      WorkGroup: !Ref AnalyticsWorkGroup\n"
+        "      QueryString: |\n"
+        f"{sql}"
+    )
+
+
+if __name__ == "__main__":  # python -m analytics.queries: the named queries to paste into template.yaml
+    import sys
+
+    sys.stdout.write("\n".join(named_query_yaml(each) for each in all_queries()))

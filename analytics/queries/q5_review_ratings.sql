@@ -1,0 +1,40 @@
+-- Reviews: average rating and its distribution (one to five stars) per product, per category
+-- and per week (Monday), over the reviews written on the Seoul days first_key..last_key.
+-- Products with at least three reviews, enough to matter, are ranked from the worst rated
+-- (worst_place 1); the others have no place.
+-- parameters: first_key, last_key
+WITH reviews AS (
+  SELECT
+    CAST(product_id AS varchar) AS product_id,
+    category,
+    CAST(date_trunc('week', business_date) AS date) AS week,
+    rating
+  FROM review_fact
+  WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
+),
+rated AS (
+  SELECT 'product' AS level, product_id AS item, max(category) AS category,
+    count(*) AS reviews, round(avg(CAST(rating AS double)), 2) AS average_rating,
+    count_if(rating = 1) AS one_star, count_if(rating = 2) AS two_stars, count_if(rating = 3) AS three_stars,
+    count_if(rating = 4) AS four_stars, count_if(rating = 5) AS five_stars
+  FROM reviews GROUP BY product_id
+  UNION ALL
+  SELECT 'category', category, category,
+    count(*), round(avg(CAST(rating AS double)), 2),
+    count_if(rating = 1), count_if(rating = 2), count_if(rating = 3), count_if(rating = 4), count_if(rating = 5)
+  FROM reviews GROUP BY category
+  UNION ALL
+  SELECT 'week', CAST(week AS varchar), 'all',
+    count(*), round(avg(CAST(rating AS double)), 2),
+    count_if(rating = 1), count_if(rating = 2), count_if(rating = 3), count_if(rating = 4), count_if(rating = 5)
+  FROM reviews GROUP BY week
+)
+SELECT
+  rated.*,
+  CASE WHEN level = 'product' AND reviews >= 3 THEN
+    row_number() OVER (
+      PARTITION BY level, reviews >= 3 ORDER BY average_rating, reviews DESC, item
+    )
+  END AS worst_place
+FROM rated
+ORDER BY level, item

@@ -1,0 +1,73 @@
+"""The query folder's conventions and the one step that turns Athena's SQL into DuckDB's."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics.queries import (
+    DUCKDB_SETTINGS,
+    QueryError,
+    all_queries,
+    athena_to_duckdb,
+    load_query,
+    parameter_values,
+    query,
+)
+
+QUESTIONS = ("busiest_hours", "offline_channels", "popular_products", "sales_rate", "review_ratings")
+
+
+def test_every_question_of_the_issue_has_its_query() -> None:
+    names = [q.name for q in all_queries()]
+    assert all(any(name.endswith(question) for name in names) for question in QUESTIONS)
+
+
+@pytest.mark.parametrize("name", [q.name for q in all_queries()])
+def test_every_query_filters_each_table_on_its_partition_columns(name: str) -> None:
+    sql = query(name).sql
+    tables = sql.count("FROM clickstream_events") + sum(
+        sql.count(f"FROM {t}") for t in ("survey_offline_ads", "sales_fact", "review_fact", "daily_product_stats")
+    )
+    assert sql.count("WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?") == tables
+
+
+def test_parameters_are_the_days_partition_keys_in_placeholder_order() -> None:
+    busiest = query("q1_busiest_hours")
+    assert busiest.parameters == ("first_utc_key", "last_key", "first_key", "last_key")
+    assert parameter_values(busiest, date(2026, 12, 1), date(2026, 12, 7)) == [20261130, 20261207, 20261201, 20261207]
+
+
+def test_a_query_whose_placeholders_and_parameters_disagree_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "broken.sql"
+    path.write_text("-- Broken: one placeholder, two names\n-- parameters: first_key, last_key\nSELECT ?", "utf-8")
+    with pytest.raises(QueryError, match=r"broken\.sql: 1 placeholders but 2 parameters"):
+        load_query(path)
+
+
+def test_question_marks_in_comments_and_strings_are_not_placeholders(tmp_path: Path) -> None:
+    path = tmp_path / "fine.sql"
+    path.write_text("-- Fine: why? because\n-- parameters: first_key\nSELECT '?', '--' || 'x?' WHERE 1 = ?", "utf-8")
+    assert load_query(path).parameters == ("first_key",)
+
+
+def test_the_translation_renames_only_what_duckdb_spells_differently() -> None:
+    sql = "SELECT day_of_week(t) AS day_of_week, 'day_of_week(' AS s -- day_of_week(x)\nFROM x"
+    assert athena_to_duckdb(sql) == "SELECT isodow(t) AS day_of_week, 'day_of_week(' AS s -- day_of_week(x)\nFROM x"
+
+
+def test_translated_functions_mean_the_same_in_duckdb() -> None:
+    # GIVEN DuckDB set up as the local runner sets it up (UTC session, integer division as Trino's)
+    connection = duckdb.connect()
+    for setting, value in DUCKDB_SETTINGS.items():
+        connection.execute(f"SET {setting} = '{value}'")
+    # WHEN Trino's ISO day of the week and an integer division run through the translation
+    sql = athena_to_duckdb(
+        "SELECT day_of_week(DATE '2026-11-23'), day_of_week(DATE '2026-11-29'), 7 / 2, "
+        "hour(TIMESTAMPTZ '2026-11-22 15:30:00+00' AT TIME ZONE 'Asia/Seoul')"
+    )
+    # THEN Monday is 1 and Sunday 7, 7 / 2 is 3, and 15:30 UTC is 00:30 in Seoul, as in Athena
+    assert connection.execute(sql).fetchone() == (1, 7, 3, 0)
