@@ -20,7 +20,7 @@ import psycopg
 import pyarrow.parquet as pq
 from nightly_etl_job import ShopDatabase
 
-from local_stack import sample_clickstream, sample_surveys
+from local_stack import demo_report, sample_clickstream, sample_surveys
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
@@ -247,6 +247,7 @@ STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("Surveys: a spreadsheet in the inbox becomes typed Parquet in the lake", surveys),
     ("Clickstream: every click lands in the lake by the hour it happened", clickstream),
     ("Nightly ETL: at 02:00 the shop's day becomes clean, joined, checked data in the lake", nightly_etl),
+    ("Analytics: the marketing questions answered from the lake, as a report", demo_report.stage),
 ]
 
 
