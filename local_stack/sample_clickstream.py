@@ -69,7 +69,7 @@ def day_of_traffic(day: datetime, sessions: int = 400, seed: int = 11, malformed
         if rng.random() < 0.3:
             emit("search", page="/search", search_term=rng.choice(SEARCHES))
         for _ in range(rng.randint(1, 5)):
-            product = f"P-{rng.randrange(1000, 1400)}"
+            product = str(rng.randrange(1, 301))  # the shop's product ids, as the demo's history numbers them
             category = rng.choice(CATEGORIES)
             emit("product_view", page=f"/products/{product}", product_id=product, category=category)
             if rng.random() < 0.25:
