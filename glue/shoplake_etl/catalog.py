@@ -11,14 +11,16 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+from shoplake import lake_layout
+
 # A scheduled night catches up at most this many days of missed changes; older gaps are
 # back-filled by date (README), so that one night never grows without bound.
 MAX_CATCH_UP_DAYS = 7
 
 
 def partition_values(day: date) -> list[str]:
-    """year, month, day as the lake's folders spell them (lake_layout.partition_path)."""
-    return [f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"]
+    """year, month, day as the lake's folders spell them: year=2026/month=11/day=24/ -> 2026, 11, 24."""
+    return [folder.split("=", 1)[1] for folder in lake_layout.partition_path(day).strip("/").split("/")]
 
 
 def point_partition(glue: Any, database: str, table: str, day: date, location: str) -> bool:
