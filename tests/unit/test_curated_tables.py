@@ -65,14 +65,20 @@ def test_arrow_schemas_follow_the_declared_types() -> None:
     assert str(schema.field("revenue").type) == "decimal128(12, 2)"
 
 
-@mock_aws
-def test_publishing_creates_the_days_partition_then_moves_it_to_the_new_version() -> None:
-    # GIVEN the sales table in the catalog, as the template declares it
+def _catalog_with_sales_fact() -> Any:
+    """The sales table in moto's catalog, as the template declares it, in database `lake`."""
     glue = boto3.client("glue", region_name="ap-northeast-2")
     glue.create_database(DatabaseInput={"Name": "lake"})
     table_input = _table_input("sales_fact")
     table_input["StorageDescriptor"] = {**table_input["StorageDescriptor"], "Location": "s3://lake/curated/sales_fact/"}
     glue.create_table(DatabaseName="lake", TableInput=table_input)
+    return glue
+
+
+@mock_aws
+def test_publishing_creates_the_days_partition_then_moves_it_to_the_new_version() -> None:
+    # GIVEN the sales table in the catalog, as the template declares it
+    glue = _catalog_with_sales_fact()
     day, folder = date(2026, 11, 24), "s3://lake/curated/sales_fact/year=2026/month=11/day=24/"
     # WHEN the day is published, then published again
     assert point_partition(glue, "lake", "sales_fact", day, folder + "version=a/") is True
@@ -100,11 +106,7 @@ def test_a_scheduled_night_extracts_from_the_day_after_the_last_success(publishe
 
 @mock_aws
 def test_the_published_days_are_the_catalogs_partitions() -> None:
-    glue = boto3.client("glue", region_name="ap-northeast-2")
-    glue.create_database(DatabaseInput={"Name": "lake"})
-    table_input = _table_input("sales_fact")
-    table_input["StorageDescriptor"] = {**table_input["StorageDescriptor"], "Location": "s3://lake/curated/sales_fact/"}
-    glue.create_table(DatabaseName="lake", TableInput=table_input)
+    glue = _catalog_with_sales_fact()
     for day in (date(2026, 11, 24), date(2026, 11, 2)):
         point_partition(glue, "lake", "sales_fact", day, f"s3://lake/curated/sales_fact/{day}/version=a/")
     assert published_days(glue, "lake", "sales_fact") == [date(2026, 11, 2), date(2026, 11, 24)]
