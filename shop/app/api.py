@@ -9,6 +9,7 @@ Every request is recorded in the clickstream (ClickstreamMiddleware), never wait
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import re
 import secrets
 import uuid
@@ -249,12 +250,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": Error} for status i
 def client_address(scope: MutableMapping[str, Any], hops: int) -> str | None:
     """The client's address: the one the `hops` trusted proxies saw, else the peer's."""
     peer = scope.get("client")
+    address = str(peer[0]) if peer else ""
     if hops > 0:
         forwarded = Headers(scope=scope).get("x-forwarded-for", "")
         addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
         if len(addresses) >= hops:
-            return addresses[-hops][:45]
-    return str(peer[0]) if peer else None
+            address = addresses[-hops]
+    try:
+        return str(ipaddress.ip_address(address[:45]))
+    except ValueError:
+        return None
 
 
 class ClickstreamMiddleware:
