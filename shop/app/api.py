@@ -45,10 +45,6 @@ CSRF_TOKEN = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=100)]
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 
-class BodyTooLargeError(store.ShopError):
-    status, code = 413, "too_large"
-
-
 class UnauthorisedError(store.ShopError):
     status, code = 401, "unauthorised"
 
@@ -322,18 +318,29 @@ class BodyLimitMiddleware:
             answer = JSONResponse({"error": "too_large", "message": f"at most {self.max_bytes} bytes"}, 413)
             await answer(scope, receive, send)
             return
-        received = 0
+        # Small bodies only (JSON), so the whole body is read here first, and refused past the limit.
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                answer = JSONResponse({"error": "too_large", "message": f"at most {self.max_bytes} bytes"}, 413)
+                await answer(scope, receive, send)
+                return
+        replayed = False
 
-        async def counting() -> MutableMapping[str, Any]:
-            nonlocal received
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
             message: MutableMapping[str, Any] = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError(f"at most {self.max_bytes} bytes")
             return message
 
-        await self.app(scope, counting, send)
+        await self.app(scope, replay, send)
 
 
 # ---------------------------------------------------------------- dependencies
@@ -516,7 +523,7 @@ def products(
     *,
     db: Db,
     visit: VisitOf,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str | None, Query(max_length=64, pattern=r"^[\w -]+$")] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 24,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -679,6 +686,11 @@ async def shop_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": error.code, "message": error.message}, error.status, headers=headers)
 
 
+async def data_error(_: Request, error: Exception) -> JSONResponse:
+    # Text PostgreSQL cannot hold (a NUL character): the client's input, not the shop's fault.
+    return JSONResponse({"error": "unprocessable", "message": "text with characters the shop cannot store"}, 422)
+
+
 def create_app(
     *,
     pool: ConnectionPool[psycopg.Connection[Any]],
@@ -691,6 +703,7 @@ def create_app(
     app = FastAPI(title="shoplake shop API", version="1.0.0", description=__doc__, docs_url=None, redoc_url=None)
     app.state.services = Services(pool, settings, passwords, payments, clicks, images)
     app.add_exception_handler(store.ShopError, shop_error)
+    app.add_exception_handler(psycopg.DataError, data_error)
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:

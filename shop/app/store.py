@@ -192,7 +192,9 @@ def list_products(
     if category:
         where.append("p.category = %(category)s")
         params["category"] = category
-    query = search_query(text) if text else None
+    query = search_query(text) if text and text.strip() else None
+    if text and text.strip() and not query:
+        return [], None  # a search with no words in it finds nothing
     if query:
         where.append("p.search @@ to_tsquery('simple', %(query)s)")
         params["query"] = query
