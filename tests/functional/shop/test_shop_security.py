@@ -54,7 +54,7 @@ def test_injection_strings_in_accounts_and_products_are_stored_or_refused_never_
         assert posted.status_code == 422  # PostgreSQL's text cannot hold NUL: refused, not a server error
         return
     assert posted.status_code == 201
-    assert client.get(f"/api/products/{posted.json()['product']['product_id']}").json()["name"] == hostile.strip()
+    assert client.get(f"/api/products/{posted.json()['product']['product_id']}").json()["name"] == hostile
     with pool.connection() as db:
         assert db.execute("SELECT count(*) FROM customer_contact").fetchone() == (1,)
 
@@ -147,4 +147,5 @@ def test_a_card_number_that_fails_luhn_never_reaches_the_provider(
     order = order_of(buyer, product["product_id"])
     bad = {**GOOD_CARD, "card_number": "4242424242424241"}
     answer = buyer.post(f"/api/orders/{order['order_id']}/payment", json=bad, headers={"Idempotency-Key": "luhn-key-1"})
-    assert answer.status_code == 422 and payments.calls == 0
+    assert answer.status_code == 402 and answer.json()["decline_reason"] == "invalid_card_number"
+    assert payments.calls == 0
