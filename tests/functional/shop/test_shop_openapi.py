@@ -7,9 +7,9 @@ from typing import Any
 
 import hypothesis
 import schemathesis
-from schemathesis.core.result import Ok
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from schemathesis.core.result import Ok
 
 from tests.functional.shop.shopping import customer, post_product
 
