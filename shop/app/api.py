@@ -364,20 +364,26 @@ def connection(svc: Svc) -> Iterator[psycopg.Connection[Any]]:
 Db = Annotated[psycopg.Connection[Any], Depends(connection)]
 
 
-def visit_of(request: Request) -> Visit:
+def visit_of(request: Request, db: Db) -> Visit:
+    """This request's Visit; on a logged-in visitor's request, with their id (one lookup by primary key)."""
     visit = getattr(request.state, "visit", None)
-    return visit if isinstance(visit, Visit) else Visit("anonymous-visit-0000", request.url.path, None, "", None)
+    if not isinstance(visit, Visit):
+        visit = Visit("anonymous-visit-0000", request.url.path, None, "", None)
+    token = request.cookies.get(SESSION_COOKIE)
+    customer = store.session_customer(db, token) if token and len(token) <= 100 else None
+    request.state.customer = customer  # signed_in reads it from here: one lookup per request
+    if customer is not None:
+        visit.user_id = str(customer["customer_id"])
+    return visit
 
 
 VisitOf = Annotated[Visit, Depends(visit_of)]
 
 
-def signed_in(request: Request, db: Db, visit: VisitOf) -> store.Row:
-    token = request.cookies.get(SESSION_COOKIE)
-    customer = store.session_customer(db, token) if token and len(token) <= 100 else None
+def signed_in(request: Request, _: VisitOf) -> store.Row:
+    customer: store.Row | None = request.state.customer
     if customer is None:
         raise UnauthorisedError("log in first")
-    visit.user_id = str(customer["customer_id"])
     return customer
 
 
