@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -25,13 +26,17 @@ from shop.app.settings import Settings
 from shop.migrate import apply_migrations
 
 
-def database_dsn(env: dict[str, str] | os._Environ[str]) -> str:
+def database_dsn(env: Mapping[str, str]) -> str:
+    """DATABASE_URL, else the DATABASE_* variables ECS sets from the task definition and the RDS secret."""
     if env.get("DATABASE_URL"):
         return env["DATABASE_URL"]
     user, password = quote(env.get("DATABASE_USER", "postgres")), quote(env.get("DATABASE_PASSWORD", ""))
     host, port = env.get("DATABASE_HOST", "127.0.0.1"), env.get("DATABASE_PORT", "5432")
     name, sslmode = env.get("DATABASE_NAME", "shop"), env.get("DATABASE_SSLMODE", "prefer")
-    return f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode={sslmode}"
+    dsn = f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode={sslmode}"
+    if env.get("DATABASE_SSLROOTCERT"):
+        dsn += f"&sslrootcert={quote(env['DATABASE_SSLROOTCERT'])}"
+    return dsn
 
 
 def build() -> FastAPI:
@@ -60,7 +65,8 @@ def build() -> FastAPI:
 
 def main() -> None:  # pragma: no cover - the container's entry
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(build(), host="0.0.0.0", port=int(os.environ.get("PORT", "8080")), proxy_headers=False)  # noqa: S104 - in its container, behind the load balancer
+    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104 - in its container, behind the load balancer
+    uvicorn.run(build(), host=host, port=int(os.environ.get("PORT", "8080")), proxy_headers=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,8 +19,9 @@ class Settings:
     login_window: timedelta = timedelta(minutes=15)
     login_failures_per_email: int = 5
     login_failures_per_client: int = 50
-    # How many proxies append to X-Forwarded-For in front of the app (public ALB, web tier): the client
-    # address is the one they saw. 0 trusts no header and uses the peer's address.
+    # How many trusted proxies appended to X-Forwarded-For before the app: the client's address is the
+    # one the first of them saw. In AWS three (the public load balancer, the web tier, the internal load
+    # balancer); locally one (the web tier). 0 trusts no header and takes the peer's address.
     forwarded_hops: int = 0
     image_bucket: str | None = None
     image_max_bytes: int = 5 * 2**20
@@ -32,6 +33,6 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             cookie_secure=env.get("SHOP_COOKIE_SECURE", "true").lower() != "false",
-            forwarded_hops=int(env.get("SHOP_FORWARDED_HOPS", "2")),
+            forwarded_hops=int(env.get("SHOP_FORWARDED_HOPS", "3")),
             image_bucket=env.get("SHOP_IMAGE_BUCKET") or None,
         )

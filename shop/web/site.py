@@ -122,7 +122,8 @@ def main() -> None:  # pragma: no cover - the container's entry
     import uvicorn  # noqa: PLC0415
 
     site = create_site(os.environ["APP_TIER_URL"], os.environ.get("IMAGE_BASE_URL"))
-    uvicorn.run(site, host="0.0.0.0", port=int(os.environ.get("PORT", "8080")))  # noqa: S104 - in its container
+    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104 - in its container, behind the load balancer
+    uvicorn.run(site, host=host, port=int(os.environ.get("PORT", "8080")))
 
 
 if __name__ == "__main__":  # pragma: no cover
