@@ -190,13 +190,18 @@ def run_shoppers(
 
 
 def main() -> int:  # pragma: no cover - a thin command over run_shoppers
-    """`python -m shop.demo [N]`: the shoppers over this machine's PostgreSQL (or an embedded one), no stream."""
+    """`python -m shop.demo [N]`: the shoppers in schema shop_demo of this machine's PostgreSQL (or an embedded one)."""
     import sys  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
 
     from local_stack.postgres import shop_postgres  # noqa: PLC0415
 
     with shop_postgres() as dsn:
-        print(run_shoppers(dsn, None, int(sys.argv[1]) if len(sys.argv) > 1 else 20).line())  # noqa: T201
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute("CREATE SCHEMA IF NOT EXISTS shop_demo")
+        summary = run_shoppers(dsn, None, int(sys.argv[1]) if len(sys.argv) > 1 else 20, search_path="shop_demo")
+        print(summary.line())  # noqa: T201
     return 0
 
 
