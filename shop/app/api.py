@@ -15,7 +15,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from http.cookies import SimpleCookie
 from typing import Annotated, Any, Literal
@@ -713,10 +713,3 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClickstreamMiddleware, clicks=clicks, settings=settings)
     return app
-
-
-def purge_expired(pool: ConnectionPool[psycopg.Connection[Any]]) -> None:
-    """Expired sessions and old login failures go (run now and then)."""
-    with pool.connection() as db:
-        db.execute("DELETE FROM shop_session WHERE expires_at < now()")
-        db.execute("DELETE FROM login_failure WHERE failed_at < %s", (datetime.now(UTC) - timedelta(days=1),))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
+from shop.app import store
 from shop.app.api import create_app
 from shop.app.clicks import Clicks
 from shop.app.images import ImageUploads
@@ -49,6 +53,7 @@ def build() -> FastAPI:
     pool: ConnectionPool[Any] = ConnectionPool(dsn, kwargs={"autocommit": True}, min_size=2, max_size=16, open=True)
     with pool.connection() as connection:
         apply_migrations(connection)
+    keep_house(pool)
     stream = os.environ.get("SHOP_CLICKSTREAM_STREAM")
     producer = ClickstreamProducer(boto3.client("kinesis"), stream) if stream else None
     images = (
@@ -61,6 +66,21 @@ def build() -> FastAPI:
         pool=pool, settings=settings, passwords=Passwords(), payments=LocalTestProvider(), clicks=Clicks(producer),
         images=images,
     )  # fmt: skip
+
+
+def keep_house(pool: ConnectionPool[Any], every_seconds: float = 300, unpaid_minutes: int = 30) -> None:
+    """Every few minutes: expired sessions go, orders unpaid for half an hour give their stock back."""
+
+    def run() -> None:
+        while True:
+            time.sleep(every_seconds)
+            try:
+                with pool.connection() as connection:
+                    store.housekeeping(connection, unpaid_after=timedelta(minutes=unpaid_minutes))
+            except Exception:  # the next round tries again; serving goes on
+                logging.getLogger(__name__).exception("housekeeping failed")
+
+    threading.Thread(target=run, name="shop-housekeeping", daemon=True).start()
 
 
 def main() -> None:  # pragma: no cover - the container's entry

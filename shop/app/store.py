@@ -547,3 +547,25 @@ def product_reviews(connection: psycopg.Connection[Any], product_id: int, limit:
         "WHERE u.product_id = %s ORDER BY r.created_at DESC LIMIT %s",
         (product_id, limit),
     )
+
+
+# ---------------------------------------------------------------- housekeeping
+
+
+def housekeeping(connection: psycopg.Connection[Any], *, unpaid_after: timedelta) -> dict[str, int]:
+    """Expired sessions and day-old login failures go; orders left unpaid give their stock back."""
+    sessions = connection.execute("DELETE FROM shop_session WHERE expires_at < now()").rowcount
+    connection.execute("DELETE FROM login_failure WHERE failed_at < now() - interval '1 day'")
+    abandoned = _rows(
+        connection,
+        "SELECT customer_id, order_id FROM customer_order WHERE status = 'pending' AND created_at < now() - %s",
+        (unpaid_after,),
+    )
+    released = 0
+    for order in abandoned:
+        try:
+            cancel_order(connection, order["customer_id"], order["order_id"])
+            released += 1
+        except ConflictError:
+            pass  # paid or cancelled meanwhile
+    return {"sessions": sessions, "orders": released}

@@ -347,3 +347,23 @@ def test_a_buyer_reviews_a_paid_purchase_once(new_client: Callable[[], TestClien
     shown = buyer.get(f"/api/products/{product['product_id']}").json()
     assert (shown["rating"], shown["reviews"]) == (5.0, 1)
     assert buyer.get(f"/api/products/{product['product_id']}/reviews").json()["reviews"][0]["body"] == "Perfect fit"
+
+
+def test_housekeeping_gives_back_the_stock_of_orders_left_unpaid(
+    new_client: Callable[[], TestClient], pool: ConnectionPool[Any]
+) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from shop.app import store  # noqa: PLC0415
+
+    seller, buyer = new_client(), new_client()
+    customer(seller, seller=True)
+    product = post_product(seller, stock=2)
+    customer(buyer)
+    order = order_of(buyer, product["product_id"], quantity=2)
+    with pool.connection() as db:
+        assert store.housekeeping(db, unpaid_after=timedelta(minutes=30))["orders"] == 0  # not yet
+        db.execute("UPDATE customer_order SET created_at = now() - interval '31 minutes'")
+        assert store.housekeeping(db, unpaid_after=timedelta(minutes=30))["orders"] == 1
+    assert buyer.get(f"/api/orders/{order['order_id']}").json()["status"] == "cancelled"
+    assert buyer.get(f"/api/products/{product['product_id']}").json()["stock"] == 2
