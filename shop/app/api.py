@@ -348,12 +348,14 @@ class Services:
     images: ImageUploads | None
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
 
 Svc = Annotated[Services, Depends(services)]
+# Dependencies that only compute are async: FastAPI runs sync ones in a worker thread each, which
+# costs more than they do. Those that wait on the database stay sync, off the event loop.
 
 
 def connection(svc: Svc) -> Iterator[psycopg.Connection[Any]]:
@@ -380,7 +382,7 @@ def visit_of(request: Request, db: Db) -> Visit:
 VisitOf = Annotated[Visit, Depends(visit_of)]
 
 
-def signed_in(request: Request, _: VisitOf) -> store.Row:
+async def signed_in(request: Request, _: VisitOf) -> store.Row:
     customer: store.Row | None = request.state.customer
     if customer is None:
         raise UnauthorisedError("log in first")
@@ -390,7 +392,7 @@ def signed_in(request: Request, _: VisitOf) -> store.Row:
 Customer = Annotated[store.Row, Depends(signed_in)]
 
 
-def acting(customer: Customer, csrf: CSRF_TOKEN = None) -> store.Row:
+async def acting(customer: Customer, csrf: CSRF_TOKEN = None) -> store.Row:
     """The signed-in customer, for a request that changes something: the CSRF token must match."""
     if not csrf or not hmac.compare_digest(csrf.encode(), customer["csrf_token"].encode()):
         raise store.ForbiddenError("missing or wrong X-CSRF-Token")
@@ -400,7 +402,7 @@ def acting(customer: Customer, csrf: CSRF_TOKEN = None) -> store.Row:
 Acting = Annotated[store.Row, Depends(acting)]
 
 
-def seller(customer: Acting) -> store.Row:
+async def seller(customer: Acting) -> store.Row:
     if not customer["is_seller"]:
         raise store.ForbiddenError("only sellers post products")
     return customer
