@@ -609,7 +609,13 @@ def delete_cart(*, db: Db, customer: Acting, visit: VisitOf, product_id: RowId, 
     return cart_out(db, customer["customer_id"])
 
 
-@api.post("/orders", status_code=201, response_model=Order, tags=["orders"])
+@api.post(
+    "/orders",
+    status_code=201,
+    response_model=Order,
+    responses={200: {"model": Order, "description": "The same Idempotency-Key again: the order it placed"}},
+    tags=["orders"],
+)
 def place_order(
     *, db: Db, customer: Acting, visit: VisitOf, response: Response, idempotency_key: IDEMPOTENCY_KEY, svc: Svc
 ) -> Order:

@@ -59,3 +59,32 @@ def test_images_are_sent_on_to_where_they_are_published(local_shop: LocalShop) -
         assert answer.status_code == 302
         assert answer.headers["location"] == "https://images.shop.test/products/1/abc.jpeg"
         assert web.get("/images/../etc/passwd").status_code == 404
+
+
+def test_a_stuck_stream_never_slows_the_shop(postgres_dsn: str, shop_schema: str) -> None:
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from shoplake.clickstream.producer import ClickstreamProducer  # noqa: PLC0415
+
+    class StuckKinesis:
+        def __init__(self) -> None:
+            self.release = threading.Event()
+
+        def put_records(self, **_: object) -> dict[str, object]:
+            self.release.wait(30)
+            return {"Records": []}
+
+    kinesis = StuckKinesis()
+    producer = ClickstreamProducer(kinesis, "clicks", max_queue=5, linger_seconds=0)
+    try:
+        shop = running_shop(postgres_dsn, search_path=shop_schema, producer=producer, passwords=fast_passwords())
+        with shop as local, httpx.Client(base_url=local.web_url) as web:
+            started = time.monotonic()
+            answers = [web.get("/api/products", params={"q": f"term{n}"}).status_code for n in range(40)]
+            elapsed = time.monotonic() - started
+        assert answers == [200] * 40 and elapsed < 10
+        assert producer.refused > 0  # the queue filled; the events were counted and dropped, not waited for
+    finally:
+        kinesis.release.set()
+        producer.close(timeout=5)
