@@ -10,6 +10,7 @@ declined first) and review what they bought; every request goes into the clickst
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -163,8 +164,12 @@ def run_shoppers(
     sellers: int = 3,
     products_per_seller: int = 6,
     seed: int = 7,
+    linger_seconds: float = 0.0,
 ) -> ShoppersSummary:
-    """Start the shop on loopback over `dsn`, print its URL, and have `n` simulated shoppers use it."""
+    """Start the shop on loopback over `dsn`, print its URL, and have `n` simulated shoppers use it.
+
+    The shop stops when they are done, or `linger_seconds` later (time for a person to look around).
+    """
     rng = random.Random(seed)  # noqa: S311 - simulated behaviour, not secrets
     counting = _Counting(producer)
     # The simulated browsers say where they are (X-Forwarded-For), then the web tier adds itself: two hops.
@@ -185,6 +190,9 @@ def run_shoppers(
             _shop(visitor, rng, summary)
             summary.shoppers += 1
             visitor.close()
+        if linger_seconds > 0:
+            print(f"The shop stays open at {shop.web_url} for {linger_seconds:.0f} s")  # noqa: T201
+            time.sleep(linger_seconds)
     summary.events = counting.count  # once the servers have stopped: the last events follow their answers
     return summary
 
