@@ -149,3 +149,15 @@ def test_a_card_number_that_fails_luhn_never_reaches_the_provider(
     answer = buyer.post(f"/api/orders/{order['order_id']}/payment", json=bad, headers={"Idempotency-Key": "luhn-key-1"})
     assert answer.status_code == 402 and answer.json()["decline_reason"] == "invalid_card_number"
     assert payments.calls == 0
+
+
+def test_a_cross_site_form_cannot_post_json_as_plain_text(client: TestClient) -> None:
+    # A form on another site can send text/plain without a preflight; the shop reads only JSON bodies.
+    email = unique_email()
+    body = f'{{"email": "{email}", "password": "long enough password", "country": "US"}}'
+    answer = client.post("/api/signup", content=body.encode(), headers={"Content-Type": "text/plain"})
+    assert answer.status_code == 422
+    login = client.post(
+        "/api/login", content=b'{"email": "a@b.cc", "password": "x"}', headers={"Content-Type": "text/plain"}
+    )
+    assert login.status_code == 422
