@@ -1,0 +1,194 @@
+"""The shop's app tier under load, on this machine: requests per second and p99 latency.
+
+The app tier serves on loopback over PostgreSQL (this machine's, or an embedded one) with a
+catalogue of 2,000 products; a load generator in a second process keeps a few keep-alive
+connections busy for a fixed time per phase:
+
+- static: `GET /healthz`, a constant answer from the same server (what the server itself costs);
+- list: `GET /api/products` (a page of 24, newest first; every fourth request a category);
+- checkout: put one product in the cart, place the order, pay it (three requests, one checkout).
+
+Summary line: `shop_load ... ratio=<list requests/s ÷ static requests/s>`, what the application
+costs on top of the server (higher is better, 1.0 would be free).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shoplake")]
+
+SECONDS_PER_PHASE = float(os.environ.get("SHOP_BENCH_SECONDS", "6"))
+CONNECTIONS = 8
+CHECKOUT_CONNECTIONS = 4
+PRODUCTS = 2_000
+CATEGORIES = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories")
+
+
+class Connection:
+    def __init__(self, url: str, cookie: str = "", csrf: str = "") -> None:
+        parsed = urlparse(url)
+        self.http = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=30)
+        self.headers = {"Cookie": cookie, "X-CSRF-Token": csrf, "Content-Type": "application/json"} if cookie else {}
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> int:
+        data = json.dumps(body).encode() if body is not None else None
+        self.http.request(method, path, body=data, headers={**self.headers, **(headers or {})})
+        answer = self.http.getresponse()
+        answer.read()
+        return answer.status
+
+
+def _worker(kind: str, url: str, account: dict[str, Any], product_ids: list[int], until: float) -> list[float]:
+    """Run one kind of request back to back until `until`; the latency of each, in seconds."""
+    connection = Connection(url, account.get("cookie", ""), account.get("csrf", ""))
+    latencies: list[float] = []
+    number = 0
+    while time.monotonic() < until:
+        number += 1
+        started = time.perf_counter()
+        if kind == "static":
+            status = connection.call("GET", "/healthz")
+        elif kind == "list":
+            query = f"&category={CATEGORIES[number % len(CATEGORIES)]}" if number % 4 == 0 else ""
+            status = connection.call("GET", f"/api/products?limit=24{query}")
+        else:
+            product = product_ids[number % len(product_ids)]
+            assert connection.call("PUT", f"/api/cart/{product}", {"quantity": 1}) == 200
+            key = {"Idempotency-Key": uuid.uuid4().hex}
+            connection.http.request("POST", "/api/orders", headers={**connection.headers, **key})
+            answer = connection.http.getresponse()
+            order = json.loads(answer.read())
+            assert answer.status == 201, order
+            card = {"card_number": "4242424242424242", "expiry_month": 12, "expiry_year": 2030, "cvc": "123"}
+            status = connection.call("POST", f"/api/orders/{order['order_id']}/payment", card, key)
+            status = 200 if status == 201 else status
+        assert status == 200, (kind, status)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def load_generator(kind: str, url: str, accounts: list[dict[str, Any]], product_ids: list[int], results: Any) -> None:
+    """The second process: `len(accounts)` connections, each in its own thread, for one phase."""
+    until = time.monotonic() + SECONDS_PER_PHASE
+    collected: list[list[float]] = [[] for _ in accounts]
+
+    def run(index: int) -> None:
+        collected[index] = _worker(kind, url, accounts[index], product_ids, until)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(accounts))]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies = sorted(x for worker in collected for x in worker)
+    results.put({"count": len(latencies), "seconds": elapsed, "latencies": latencies})
+
+
+def measure(kind: str, url: str, accounts: list[dict[str, Any]], product_ids: list[int]) -> tuple[float, float]:
+    """Requests (or checkouts) per second and the p99 latency in milliseconds of one phase."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=load_generator, args=(kind, url, accounts, product_ids, results))
+    process.start()
+    outcome = results.get(timeout=SECONDS_PER_PHASE + 120)
+    process.join(30)
+    latencies = outcome["latencies"]
+    p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
+    return outcome["count"] / outcome["seconds"], p99 * 1000
+
+
+class _AcceptingKinesis:
+    """Kinesis that takes every record: the producer does its real work, nothing leaves the machine."""
+
+    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        return {"FailedRecordCount": 0, "Records": [{"SequenceNumber": "1", "ShardId": "s"} for _ in Records]}
+
+
+def main() -> int:
+    import psycopg  # noqa: PLC0415
+
+    from local_stack.postgres import shop_postgres  # noqa: PLC0415
+    from shop.app.api import create_app  # noqa: PLC0415
+    from shop.app.clicks import Clicks  # noqa: PLC0415
+    from shop.app.passwords import fast_passwords  # noqa: PLC0415
+    from shop.app.payments import LocalTestProvider  # noqa: PLC0415
+    from shop.app.settings import Settings  # noqa: PLC0415
+    from shop.local import serve, shop_pool  # noqa: PLC0415
+    from shop.migrate import apply_migrations  # noqa: PLC0415
+    from shoplake.clickstream.producer import ClickstreamProducer  # noqa: PLC0415
+
+    schema = f"bench_shop_{uuid.uuid4().hex[:8]}"
+    with shop_postgres() as dsn, psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            admin.execute(f'SET search_path TO "{schema}"')
+            apply_migrations(admin)
+            seller = admin.execute(
+                "INSERT INTO customer (country, is_seller) VALUES ('US', true) RETURNING customer_id"
+            )
+            seller_id = seller.fetchone()[0]  # type: ignore[index]
+            admin.execute(
+                "INSERT INTO product (seller_id, name, description, category, price, stock, created_at) "
+                "SELECT %s, 'Item ' || n, 'A garment', (%s::text[])[n %% 7 + 1], 10 + n %% 90, 1000000, "
+                "now() - n * interval '1 minute' FROM generate_series(1, %s) n",
+                (seller_id, list(CATEGORIES), PRODUCTS),
+            )
+            admin.execute("ANALYZE")
+            product_ids = [row[0] for row in admin.execute("SELECT product_id FROM product LIMIT 200").fetchall()]
+            pool = shop_pool(dsn, schema, max_size=12)
+            producer = ClickstreamProducer(_AcceptingKinesis(), "bench", linger_seconds=0.05)
+            # Cheap hashing only because the benchmark signs its shoppers up; login is not measured.
+            app = create_app(
+                pool=pool, settings=Settings(cookie_secure=False), passwords=fast_passwords(),
+                payments=LocalTestProvider(), clicks=Clicks(producer),
+            )  # fmt: skip
+            with serve(app) as url:
+                accounts = [_shopper(url, n) for n in range(CHECKOUT_CONNECTIONS)]
+                anonymous: list[dict[str, Any]] = [{} for _ in range(CONNECTIONS)]
+                static_rps, static_p99 = measure("static", url, anonymous, product_ids)
+                list_rps, list_p99 = measure("list", url, anonymous, product_ids)
+                checkout_rps, checkout_p99 = measure("checkout", url, accounts, product_ids)
+            producer.close()
+            pool.close()
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    print(
+        f"shop_load list={list_rps:.0f} req/s p99={list_p99:.1f}ms; checkout={checkout_rps:.1f}/s "
+        f"p99={checkout_p99:.1f}ms; static={static_rps:.0f} req/s p99={static_p99:.1f}ms "
+        f"({CONNECTIONS} connections, {SECONDS_PER_PHASE:.0f}s a phase, clickstream on) "
+        f"ratio={list_rps / static_rps:.2f}"
+    )
+    return 0
+
+
+def _shopper(url: str, number: int) -> dict[str, Any]:
+    connection = Connection(url)
+    email = f"bench{number}-{uuid.uuid4().hex[:6]}@example.com"
+    password = "benchmark password"  # noqa: S105 - a throwaway shopper in a throwaway schema
+    body = {"email": email, "password": password, "country": "US"}
+    assert connection.call("POST", "/api/signup", body, {"Content-Type": "application/json"}) == 202
+    connection.http.request("POST", "/api/login", json.dumps({"email": email, "password": password}),
+                            {"Content-Type": "application/json"})  # fmt: skip
+    answer = connection.http.getresponse()
+    me = json.loads(answer.read())
+    cookie = next(v.split(";")[0] for k, v in answer.getheaders() if k.lower() == "set-cookie" and "shop_session" in v)
+    return {"cookie": cookie, "csrf": me["csrf_token"]}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The shop on this machine: both tiers served on loopback ports, over a given PostgreSQL.
+
+Used by the browser test, the load benchmark and the demo; the containers run the same
+applications (shop.app.main, shop.web.site) behind the load balancers instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from psycopg_pool import ConnectionPool
+
+from shop.app.api import create_app
+from shop.app.clicks import Clicks, Producer
+from shop.app.images import ImageUploads
+from shop.app.passwords import Passwords
+from shop.app.payments import LocalTestProvider
+from shop.app.settings import Settings
+from shop.migrate import apply_migrations
+from shop.web.site import create_site
+
+LOOPBACK = "127.0.0.1"
+
+
+@contextmanager
+def serve(asgi_app: Any, host: str = LOOPBACK, port: int = 0) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread while open; yields its base URL."""
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted connections only then (else Nagle's
+    # algorithm and delayed ACKs add 40 ms to every answer written in two parts).
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    server = uvicorn.Server(uvicorn.Config(asgi_app, log_level="warning", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="shop-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the shop's server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        listener.close()
+
+
+@dataclass(frozen=True)
+class LocalShop:
+    app_url: str
+    web_url: str
+    pool: ConnectionPool[Any]
+    payments: LocalTestProvider
+
+
+def shop_pool(dsn: str, search_path: str | None = None, max_size: int = 10) -> ConnectionPool[Any]:
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if search_path:
+        kwargs["options"] = f"-c search_path={search_path}"
+    return ConnectionPool(dsn, kwargs=kwargs, min_size=1, max_size=max_size, open=True)
+
+
+@contextmanager
+def running_shop(
+    dsn: str,
+    *,
+    producer: Producer | None = None,
+    search_path: str | None = None,
+    passwords: Passwords | None = None,
+    images: ImageUploads | None = None,
+    image_base_url: str | None = None,
+    settings: Settings | None = None,
+) -> Iterator[LocalShop]:
+    """Both tiers on loopback over `dsn` (migrated first), plain HTTP: cookies without Secure."""
+    pool = shop_pool(dsn, search_path)
+    try:
+        with pool.connection() as connection:
+            apply_migrations(connection)
+        payments = LocalTestProvider()
+        app = create_app(
+            pool=pool,
+            settings=settings or Settings(cookie_secure=False, forwarded_hops=1),
+            passwords=passwords or Passwords(),
+            payments=payments,
+            clicks=Clicks(producer),
+            images=images,
+        )
+        with serve(app) as app_url, serve(create_site(app_url, image_base_url)) as web_url:
+            yield LocalShop(app_url, web_url, pool, payments)
+    finally:
+        pool.close()

@@ -1,0 +1,95 @@
+"""The shop's API over a real PostgreSQL schema of its own per test, in-process (no sockets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from moto import mock_aws
+from psycopg_pool import ConnectionPool
+
+from shop.app.api import create_app
+from shop.app.clicks import Clicks
+from shop.app.images import ImageUploads
+from shop.app.passwords import fast_passwords
+from shop.app.payments import LocalTestProvider
+from shop.app.settings import Settings
+from shop.local import shop_pool
+from shop.migrate import apply_migrations
+from tests.functional.shop.shopping import Recorder
+
+IMAGE_BUCKET = "shoplake-test-product-images"
+
+
+@pytest.fixture
+def shop_schema(database: Any) -> str:
+    apply_migrations(database)
+    return str(database.execute("SELECT current_schema()").fetchone()[0])
+
+
+@pytest.fixture
+def pool(postgres_dsn: str, shop_schema: str) -> Iterator[ConnectionPool[Any]]:
+    opened = shop_pool(postgres_dsn, shop_schema)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def payments() -> LocalTestProvider:
+    return LocalTestProvider()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(forwarded_hops=0)
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=IMAGE_BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+        yield client
+
+
+@pytest.fixture
+def shop_app(
+    pool: ConnectionPool[Any], settings: Settings, recorder: Recorder, payments: LocalTestProvider, s3: Any
+) -> FastAPI:
+    return create_app(
+        pool=pool,
+        settings=settings,
+        passwords=fast_passwords(),
+        payments=payments,
+        clicks=Clicks(recorder),
+        images=ImageUploads(s3, IMAGE_BUCKET, settings.image_max_bytes),
+    )
+
+
+@pytest.fixture
+def new_client(shop_app: FastAPI) -> Iterator[Callable[[], TestClient]]:
+    """A fresh browser: its own cookies. HTTPS, so that Secure cookies come back as they would."""
+    made: list[TestClient] = []
+
+    def make() -> TestClient:
+        client = TestClient(shop_app, base_url="https://shop.test")
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def client(new_client: Callable[[], TestClient]) -> TestClient:
+    return new_client()
