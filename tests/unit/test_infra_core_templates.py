@@ -649,3 +649,22 @@ def test_one_pipeline_deploys_images_to_ecs_and_one_deploys_this_sam_application
     texts = [(ROOT / path).read_text(encoding="utf-8") for path in buildspecs]
     assert any("docker push" in text and "imagedefinitions" in text for text in texts)
     assert any("sam deploy" in text and "make build" in text for text in texts)
+
+
+def test_the_app_tier_sends_the_clickstream_and_signs_photo_uploads_and_nothing_more() -> None:
+    # GIVEN the compute child, as the parent wires it
+    compute = CHILDREN["Compute"]
+    wired = PLATFORM["Resources"]["Compute"]["Properties"]["Parameters"]
+    assert wired["ClickstreamStreamName"] == {"Ref": "ClickstreamStreamName"}
+    assert wired["ProductImagesBucketName"] == {"Fn::GetAtt": ["Edge", "Outputs.ProductImagesBucketName"]}
+    parent = load_template()["Resources"]["CorePlatform"]["Properties"]["Parameters"]
+    assert parent["ClickstreamStreamName"] == {"Ref": "ClickstreamStream"}
+    # THEN the app's containers are told where to send events and photos, and may do just that
+    (app,) = compute["Resources"]["AppTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    names = {e["Name"] for e in app["Environment"]}
+    assert {"SHOP_CLICKSTREAM_STREAM", "SHOP_IMAGE_BUCKET"} <= names
+    (policy,) = compute["Resources"]["AppTaskRole"]["Properties"]["Policies"]
+    allowed = {a for s in statements(policy["PolicyDocument"]) for a in as_list(s["Action"])}
+    assert allowed == {"kinesis:PutRecord", "kinesis:PutRecords", "s3:PutObject"}
+    (web,) = compute["Resources"]["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert "IMAGE_BASE_URL" in {e["Name"] for e in web["Environment"]}
