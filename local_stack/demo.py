@@ -13,8 +13,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pyarrow.parquet as pq
@@ -25,6 +26,7 @@ from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
+from shop.demo import run_shoppers
 from shop.history import seed_history
 from shop.migrate import apply_migrations
 from shoplake import lake_layout
@@ -38,6 +40,8 @@ from shoplake_etl.catalog import partition_values
 class Demo:
     stack: LocalStack
     sink: SlackSink | None
+    # The shop database (this machine's PostgreSQL or an embedded one), schema DEMO_SCHEMA.
+    dsn: str
 
     def say(self, text: str) -> None:
         print(f"  · {text}")
@@ -159,13 +163,16 @@ def clickstream(demo: Demo) -> None:
     producer.close()
     stack.deliver_pending()
     per_hour: dict[str, int] = {}
-    for key in _lake_keys(demo, lake, lake_layout.CLICKSTREAM_EVENTS):
+    for key in _lake_keys(demo, lake, lake_layout.CLICKSTREAM_EVENTS + lake_layout.partition_path(yesterday.date())):
         hour = key.split("/hour=")[1][:2]
         per_hour[hour] = (
             per_hour.get(hour, 0)
             + pq.read_metadata(io.BytesIO(stack.client("s3").get_object(Bucket=lake, Key=key)["Body"].read())).num_rows
         )
-    demo.say("Parquet in the lake, by the hour the events happened (UTC):")
+    today = lake_layout.CLICKSTREAM_EVENTS + lake_layout.partition_path(datetime.now(UTC).date())
+    shoppers = len(_lake_keys(demo, lake, today))
+    demo.say(f"the simulated shoppers' clicks are in {shoppers} file(s) under {today}")
+    demo.say(f"Parquet in the lake, by the hour the events of {yesterday:%Y-%m-%d} happened (UTC):")
     peak = max(per_hour.values())
     for hour, count in sorted(per_hour.items()):
         print(f"      {hour}:00  {count:5,}  " + "█" * max(1, round(40 * count / peak)))
@@ -194,40 +201,58 @@ def _finished(demo: Demo, execution_arn: str, timeout: float = 900) -> dict[str,
     raise TimeoutError(f"the nightly run did not finish in {timeout:.0f} s")
 
 
-def nightly_etl(demo: Demo) -> None:
-    stack = demo.stack
-    day = (datetime.now(UTC) - timedelta(days=1)).date()  # the day the clickstream stage sent
-    seen = 0 if demo.sink is None else len(demo.sink.messages)
-    with shop_postgres(stack.work_dir) as dsn, psycopg.connect(dsn, autocommit=True) as database:
+def shop(demo: Demo) -> None:
+    stack, yesterday = demo.stack, (datetime.now(UTC) - timedelta(days=1)).date()
+    with psycopg.connect(demo.dsn, autocommit=True) as database:
         database.execute(f"DROP SCHEMA IF EXISTS {DEMO_SCHEMA} CASCADE")
         database.execute(f"CREATE SCHEMA {DEMO_SCHEMA}")
         database.execute(f"SET search_path TO {DEMO_SCHEMA}")
         apply_migrations(database)
-        seeded = seed_history(database, day)
-        where = dsn.split("@")[-1]
-        demo.say(
-            f"the shop database ({where}, schema {DEMO_SCHEMA}) holds {seeded['customer']:,} customers, "
-            f"{seeded['product']:,} products, {seeded['purchase']:,} order lines over 15 days and "
-            f"{seeded['review']:,} reviews"
-        )
-        stack.glue.shop_database = ShopDatabase(
-            jdbc_url(dsn, DEMO_SCHEMA), jdbc_properties(dsn), salt="local-demo-pepper"
-        )
-        demo.say(f"Step Functions runs the night for {day} (Glue's jobs on local Spark, the same job code)...")
-        started = time.monotonic()
-        execution = stack.client("stepfunctions").start_execution(
-            stateMachineArn=stack.stack.ref("NightlyEtlStateMachine"),
-            name=f"demo-{day}-{int(time.time())}",
-            input=json.dumps({"run_date": day.isoformat()}),
-        )
-        outcome = _finished(demo, execution["executionArn"])
+        seeded = seed_history(database, yesterday)
+    demo.say(
+        f"the shop database ({demo.dsn.split('@')[-1]}, schema {DEMO_SCHEMA}) starts with 15 days of history up to "
+        f"{yesterday}: {seeded['customer']:,} customers, {seeded['product']:,} products, "
+        f"{seeded['purchase']:,} order lines, {seeded['review']:,} reviews"
+    )
+    demo.say("the shop starts (web and app tiers on loopback) and simulated people use it through the storefront:")
+    producer = ClickstreamProducer(stack.client("kinesis"), stack.output("ClickstreamStreamName"), linger_seconds=0.05)
+    summary = run_shoppers(demo.dsn, producer, 12, search_path=DEMO_SCHEMA)
+    producer.close()
+    demo.say(summary.line())
+    demo.say("their orders are in the shop database now, and their clicks on the clickstream, for the stages below")
+
+
+def _night(demo: Demo, day: date, title: str) -> dict[str, dict[str, Any]]:
+    """Run the state machine for `day` and show what each step did; returns the runs by id."""
+    stack = demo.stack
+    done = set(stack.glue.results)
+    demo.say(f"Step Functions runs the night for {day}, {title} (Glue's jobs on local Spark, the same job code)...")
+    started = time.monotonic()
+    execution = stack.client("stepfunctions").start_execution(
+        stateMachineArn=stack.stack.ref("NightlyEtlStateMachine"),
+        name=f"demo-{day}-{int(time.time())}",
+        input=json.dumps({"run_date": day.isoformat()}),
+    )
+    outcome = _finished(demo, execution["executionArn"])
+    runs = {run_id: run for run_id, run in stack.glue.results.items() if run_id not in done}
     demo.say(f"execution {outcome['status']} in {time.monotonic() - started:.0f} s; the steps, in order:")
-    for run in stack.glue.results.values():
-        step, result = run["step"], run["result"]
+    for run in runs.values():
+        result = run["result"]
         shown = ", ".join(f"{name} {count:,}" for name, count in result.items()) if result else "done"
-        print(f"      {step:<19} {shown}")
-    published = [r["result"] for r in stack.glue.results.values() if r["step"] == "publish"]
-    quality = [r["result"] for r in stack.glue.results.values() if r["step"] == "quality"]
+        print(f"      {run['step']:<19} {shown}")
+    return runs
+
+
+def nightly_etl(demo: Demo) -> None:
+    stack = demo.stack
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()  # the day the clickstream stage sent
+    seen = 0 if demo.sink is None else len(demo.sink.messages)
+    stack.glue.shop_database = ShopDatabase(
+        jdbc_url(demo.dsn, DEMO_SCHEMA), jdbc_properties(demo.dsn), salt="local-demo-pepper"
+    )
+    runs = _night(demo, yesterday, "yesterday's history")
+    published = [r["result"] for r in runs.values() if r["step"] == "publish"]
+    quality = [r["result"] for r in runs.values() if r["step"] == "quality"]
     if quality:
         rules = ", ".join(f"{table} {passed} rules" for table, passed in quality[-1].items())
         demo.say(f"data quality: every rule passed ({rules}), so the day was published")
@@ -235,16 +260,20 @@ def nightly_etl(demo: Demo) -> None:
         glue, catalog = stack.client("glue"), stack.stack.ref("LakeDatabase")
         demo.say("published: each table's day in the Glue catalog, pointing at the version just written")
         for table, rows in published[-1].items():
-            partition = glue.get_partition(DatabaseName=catalog, TableName=table, PartitionValues=partition_values(day))
+            values = partition_values(yesterday)
+            partition = glue.get_partition(DatabaseName=catalog, TableName=table, PartitionValues=values)
             print(f"      {table:<20} {rows:>6,} rows  {partition['Partition']['StorageDescriptor']['Location']}")
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date()
+    _night(demo, today, "so far: the simulated shoppers' orders, reviews and clicks")
     stack.deliver_pending()
-    demo.say("the night's summary in Slack:")
+    demo.say("the nights' summaries in Slack:")
     demo.show_slack(seen)
 
 
 STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("Alerting: every alert reaches Slack, once, and none is lost", alerting),
     ("Surveys: a spreadsheet in the inbox becomes typed Parquet in the lake", surveys),
+    ("The shop: people sign up, browse, order, pay and review", shop),
     ("Clickstream: every click lands in the lake by the hour it happened", clickstream),
     ("Nightly ETL: at 02:00 the shop's day becomes clean, joined, checked data in the lake", nightly_etl),
     ("Analytics: the marketing questions answered from the lake, as a report", demo_report.stage),
@@ -266,10 +295,10 @@ def main() -> int:
     slack = "the real Slack workspace (configured by environment)" if secret else "a local sink, printed below"
     print(f"  Slack: {slack}")
     try:
-        with LocalStack(slack_sink=sink, slack_secret=secret) as stack:
+        with LocalStack(slack_sink=sink, slack_secret=secret) as stack, shop_postgres(stack.work_dir) as dsn:
             print(f"  moto server at {stack.endpoint_url}; resources from template.yaml: {len(stack.stack.resources)}")
             print(f"  function logs in {stack.work_dir / 'logs'}")
-            demo = Demo(stack, sink)
+            demo = Demo(stack, sink, dsn)
             for number, (title, stage) in enumerate(STAGES, start=1):
                 print(f"\n[{number}/{len(STAGES)}] {title}")
                 stage(demo)
