@@ -71,9 +71,10 @@ def test_a_stuck_stream_never_slows_the_shop(postgres_dsn: str, shop_schema: str
         def __init__(self) -> None:
             self.release = threading.Event()
 
-        def put_records(self, **_: object) -> dict[str, object]:
-            self.release.wait(30)
-            return {"Records": []}
+        def put_records(self, **call: list[object]) -> dict[str, object]:
+            self.release.wait(30)  # then every record is taken, as Kinesis answers
+            taken = [{"SequenceNumber": "1", "ShardId": "s"} for _ in call["Records"]]
+            return {"FailedRecordCount": 0, "Records": taken}
 
     kinesis = StuckKinesis()
     producer = ClickstreamProducer(kinesis, "clicks", max_queue=5, linger_seconds=0)
