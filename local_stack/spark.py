@@ -7,11 +7,22 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 # Debian's libpostgresql-jdbc-java; `make test` installs it where it can.
 JDBC_DRIVER = Path("/usr/share/java/postgresql.jar")
+# Spark's own start-up chatter (native-library and default-level notices) stays out of the
+# demo's and the tests' output; errors still show.
+_LOG4J2 = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+"""
 
 
 def local_spark(app_name: str = "shoplake", *, cores: int = 2, memory: str = "1g") -> Any:
@@ -20,6 +31,8 @@ def local_spark(app_name: str = "shoplake", *, cores: int = 2, memory: str = "1g
 
     os.environ["PYSPARK_PYTHON"] = sys.executable  # workers on this interpreter, not the machine's default
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # driver and workers talk over loopback only
+    log_config = Path(tempfile.gettempdir()) / "shoplake-spark-log4j2.properties"
+    log_config.write_text(_LOG4J2, encoding="utf-8")
     builder = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app_name)
@@ -30,6 +43,7 @@ def local_spark(app_name: str = "shoplake", *, cores: int = 2, memory: str = "1g
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(cores))
         .config("spark.driver.memory", memory)
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={log_config}")
     )
     if JDBC_DRIVER.exists():
         builder = builder.config("spark.jars", str(JDBC_DRIVER))
