@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -68,6 +69,17 @@ def order_of(client: TestClient, product_id: int, quantity: int = 1, key: str = 
     assert answer.status_code == 201, answer.text
     order: dict[str, Any] = answer.json()
     return order
+
+
+def an_order(
+    new_client: Callable[[], TestClient], **product_fields: Any
+) -> tuple[TestClient, dict[str, Any], dict[str, Any]]:
+    """A seller's product (with `product_fields`) in a new buyer's order: the buyer, the product, the order."""
+    seller, buyer = new_client(), new_client()
+    customer(seller, seller=True)
+    product = post_product(seller, **product_fields)
+    customer(buyer)
+    return buyer, product, order_of(buyer, product["product_id"])
 
 
 GOOD_CARD = {"card_number": "4242424242424242", "expiry_month": 12, "expiry_year": 2030, "cvc": "123"}

@@ -19,6 +19,7 @@ from tests.functional.shop.shopping import (
     GOOD_CARD,
     PASSWORD,
     Recorder,
+    an_order,
     customer,
     log_in,
     order_of,
@@ -243,11 +244,7 @@ def test_a_double_clicked_order_is_one_order(new_client: Callable[[], TestClient
 def test_concurrent_payments_with_one_key_pay_once(
     new_client: Callable[[], TestClient], pool: ConnectionPool[Any], payments: LocalTestProvider
 ) -> None:
-    seller, buyer = new_client(), new_client()
-    customer(seller, seller=True)
-    product = post_product(seller)
-    customer(buyer)
-    order = order_of(buyer, product["product_id"])
+    buyer, _, order = an_order(new_client)
     answers: list[Any] = []
 
     def click() -> None:
@@ -268,11 +265,7 @@ def test_concurrent_payments_with_one_key_pay_once(
 def test_a_replayed_payment_answers_the_same_and_another_key_cannot_pay_again(
     new_client: Callable[[], TestClient], payments: LocalTestProvider
 ) -> None:
-    seller, buyer = new_client(), new_client()
-    customer(seller, seller=True)
-    product = post_product(seller)
-    customer(buyer)
-    order = order_of(buyer, product["product_id"])
+    buyer, _, order = an_order(new_client)
     url = f"/api/orders/{order['order_id']}/payment"
     first = buyer.post(url, json=GOOD_CARD, headers={"Idempotency-Key": "pay-once-key"})
     replay = buyer.post(url, json=GOOD_CARD, headers={"Idempotency-Key": "pay-once-key"})
@@ -285,11 +278,7 @@ def test_a_replayed_payment_answers_the_same_and_another_key_cannot_pay_again(
 def test_a_declined_card_leaves_the_order_pending_and_another_card_pays_it(
     new_client: Callable[[], TestClient],
 ) -> None:
-    seller, buyer = new_client(), new_client()
-    customer(seller, seller=True)
-    product = post_product(seller, stock=1)
-    customer(buyer)
-    order = order_of(buyer, product["product_id"])
+    buyer, _, order = an_order(new_client, stock=1)
     url = f"/api/orders/{order['order_id']}/payment"
     declined = buyer.post(url, json=DECLINED_CARD, headers={"Idempotency-Key": "declined-key-1"})
     assert declined.status_code == 402 and declined.json()["decline_reason"] == "card_declined"
@@ -333,11 +322,7 @@ def test_cancelling_an_unpaid_order_gives_the_stock_back(new_client: Callable[[]
 
 
 def test_a_buyer_reviews_a_paid_purchase_once(new_client: Callable[[], TestClient]) -> None:
-    seller, buyer = new_client(), new_client()
-    customer(seller, seller=True)
-    product = post_product(seller)
-    customer(buyer)
-    order = order_of(buyer, product["product_id"])
+    buyer, product, order = an_order(new_client)
     purchase_id = order["lines"][0]["purchase_id"]
     review = {"rating": 5, "body": "Perfect fit"}
     assert buyer.post(f"/api/purchases/{purchase_id}/review", json=review).status_code == 409  # not paid yet

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
-from tests.functional.shop.shopping import GOOD_CARD, customer, order_of, post_product, unique_email
+from tests.functional.shop.shopping import GOOD_CARD, an_order, customer, order_of, post_product, unique_email
 
 INJECTIONS = [
     "' OR '1'='1",
@@ -140,11 +140,7 @@ def test_ordering_and_paying_need_a_session_and_an_idempotency_key(new_client: C
 def test_a_card_number_that_fails_luhn_never_reaches_the_provider(
     new_client: Callable[[], TestClient], payments: Any
 ) -> None:
-    seller, buyer = new_client(), new_client()
-    customer(seller, seller=True)
-    product = post_product(seller)
-    customer(buyer)
-    order = order_of(buyer, product["product_id"])
+    buyer, _, order = an_order(new_client)
     bad = {**GOOD_CARD, "card_number": "4242424242424241"}
     answer = buyer.post(f"/api/orders/{order['order_id']}/payment", json=bad, headers={"Idempotency-Key": "luhn-key-1"})
     assert answer.status_code == 402 and answer.json()["decline_reason"] == "invalid_card_number"
