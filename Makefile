@@ -45,6 +45,12 @@ $(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@
 
+# The clickstream transform's native module, built for this machine beside its source (the layer's
+# Makefile builds it for Lambda's arm64 at `sam build`): the tests, the demo and the benchmark use it.
+NATIVE := layers/shoplake/shoplake/clickstream/_canonical.abi3.so
+$(NATIVE): layers/shoplake/shoplake/clickstream/_canonical.c layers/shoplake/build_native.py $(BIN)/.ready
+	$(BIN)/python layers/shoplake/build_native.py
+
 $(TOOLS_BIN)/.ready: requirements/tools.txt
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS_BIN)/pip install --quiet -r requirements/tools.txt
@@ -86,19 +92,19 @@ $(CHROMEDRIVER):
 	  echo "note: install Chromium and its driver (Debian: chromium chromium-driver); the browser test skips without them"; \
 	fi
 
-pytest: $(BIN)/.ready $(JDBC_JAR) $(CHROMEDRIVER)
+pytest: $(BIN)/.ready $(NATIVE) $(JDBC_JAR) $(CHROMEDRIVER)
 	$(BIN)/pytest
 
 report: $(BIN)/.ready
 	$(BIN)/python -m analytics --lake "$(LAKE)" --from "$(FROM)" --to "$(TO)" --out .local/report-$(FROM)-$(TO).html
 
-demo: $(BIN)/.ready
+demo: $(BIN)/.ready $(NATIVE)
 	$(BIN)/python -m local_stack.demo
 
-bench: $(BIN)/.ready
+bench: $(BIN)/.ready $(NATIVE)
 	$(BIN)/python bench/run.py
 
-invoke: $(BIN)/.ready
+invoke: $(BIN)/.ready $(NATIVE)
 	$(BIN)/python -m local_stack.invoke $(FUNCTION) $(EVENT) $(if $(UPLOAD),--upload "$(UPLOAD)")
 
 # sam build needs the runtime's interpreter (python3.12) on PATH; the tools venv provides it.
@@ -110,4 +116,4 @@ cost: $(BIN)/.ready
 	$(BIN)/python -m infra_core.cost
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache $(NATIVE)

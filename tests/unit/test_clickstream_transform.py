@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake.clickstream.contract import glue_columns
-from shoplake.clickstream.transform import OK, ContractError, _BatchMemo, _canonical, normalise, transform, truncate_ip
+from shoplake.clickstream.transform import OK, transform, truncate_ip
 from tests.conftest import our_event, shared_event, shared_event_names
 
 ARRIVED = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
@@ -213,56 +213,6 @@ def test_any_batch_gets_exactly_one_valid_result_per_record(batch: list[tuple[by
             keys = record["metadata"]["partitionKeys"]
             assert all(isinstance(v, str) for v in keys.values())
     assert len(json.dumps(response)) < 6 * 2**20
-
-
-# Events close to what the shop sends, with the small ways they can stray from canonical form.
-NEARLY_CANONICAL = st.fixed_dictionaries(
-    {
-        "event_id": st.text(alphabet="ab1- ", min_size=0, max_size=66),
-        "session_id": st.sampled_from(["s-1", " s-1", "s-1 ", "", "s" * 65]),
-        "event_time": st.datetimes(
-            min_value=datetime(2026, 11, 16), max_value=datetime(2026, 11, 25), timezones=st.just(UTC)
-        ).map(lambda d: d.isoformat(timespec="milliseconds").replace("+00:00", "Z")),
-        "event_type": st.sampled_from(["page_view", "add_to_cart", "search", "purchase", "Login", "teleport"]),
-    },
-    optional={
-        "user_id": st.one_of(st.none(), st.integers(0, 10), st.sampled_from(["u-1", "", " u-1", "u\t1"])),
-        "page": st.text(alphabet="/ab é\u3000", max_size=10),
-        "product_id": st.sampled_from(["P-1", "", "P-1 "]),
-        "category": st.sampled_from(["tops", "Tops", " dresses", ""]),
-        "search_term": st.text(alphabet="lin \t한", max_size=5),
-        "price": st.one_of(st.floats(allow_nan=False), st.integers(-1, 10), st.booleans(), st.none()),
-        "quantity": st.one_of(st.integers(-1, 2**32), st.floats(allow_nan=False), st.none()),
-        "user_agent": st.sampled_from([IPHONE, "", " curl/8.0", "Googlebot/2.1", "Mozilla/5.0 (iPad)", "x"]),
-        "client_ip": st.sampled_from(["203.0.113.77", "2001:db8::1", "nope", "", None]),
-        "country": st.sampled_from(["US", "us", "U1", "USA", None]),
-        "device_class": st.sampled_from(["mobile", "Tablet", 3]),
-        "is_bot": st.sampled_from([True, "yes"]),
-        "extra": st.integers(),
-    },
-)
-
-
-@settings(max_examples=500, deadline=None)
-@given(NEARLY_CANONICAL, st.booleans())
-def test_the_canonical_path_stores_what_the_general_path_stores(event: dict[str, Any], compact: bool) -> None:
-    # GIVEN an event in or near the shop's canonical form, written compactly or not
-    payload = json.dumps(event, separators=(",", ":") if compact else None).encode()
-    # WHEN the canonical path takes it
-    taken = _canonical(payload, ARRIVED_MS, _BatchMemo())
-    # THEN it stores exactly what the general path stores, or leaves the event to the general path
-    if taken is not None:
-        line, moment = taken
-        stored = normalise(json.loads(payload), ARRIVED_MS, _BatchMemo())
-        assert json.loads(line) == stored
-        assert moment == stored["event_time"]
-
-
-def test_canonical_events_do_take_the_canonical_path() -> None:
-    canonical = event(event_time="2026-11-24T05:29:58.123Z", category="tops", country="US")
-    assert _canonical(json.dumps(canonical).encode(), ARRIVED_MS, _BatchMemo()) is not None
-    with pytest.raises(ContractError):
-        normalise({**canonical, "quantity": 2**31}, ARRIVED_MS, _BatchMemo())
 
 
 def test_our_sample_batch_transforms_cleanly() -> None:

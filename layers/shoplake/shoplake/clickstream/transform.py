@@ -6,13 +6,14 @@ batch, `ProcessingFailed` with the reason for anything that breaks the contract.
 record never raises.
 
 Speed matters (Lambda bills by the millisecond per batch). Most records arrive exactly as
-the shop's producer writes them: already trimmed, lower-case and in UTC. Those take the
-canonical path, where decoding into a msgspec Struct built from the contract *is* the
-validation (in C) and only the derived fields are Python's work. Anything else, from
-upper-case enumerations to broken JSON, takes the general path (`normalise`), which applies
-every rule and names the field that breaks one. Both give the same stored record for the
-same event (a property test holds them together); pybase64 does the base64, and what
-repeats across records (user agents, networks, hours) is worked out once per batch.
+the shop's producer writes them: plain ASCII JSON, already trimmed, lower-case and in UTC.
+Those take the canonical path, a compiled module (`_canonical.c`) that decodes, checks every
+rule, derives the stored fields, encodes and drops duplicates in one native pass, configured
+from the contract here. Anything else, from upper-case enumerations to broken JSON, takes
+the general path (`normalise`), which applies every rule and names the field that breaks
+one. Both give the same stored record for the same event (a property test holds them
+together); what repeats across records (user agents, networks, hours) is worked out once
+per batch, for both.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from types import ModuleType
+from typing import Any
 
-import msgspec
 import orjson
 import pybase64
 
@@ -259,127 +260,116 @@ def normalise(  # noqa: PLR0912, PLR0915 - one branch per rule of the contract, 
     return record
 
 
-def _text(limit: int | None) -> Any:
-    # Non-empty: an empty optional field is dropped by the general path, so it is not canonical.
-    return Annotated[str, msgspec.Meta(min_length=1, max_length=limit)]
+# Every field of the event the general path reads, for the canonical path: how it is read there.
+def _configure_canonical(native: Any) -> None:
+    kinds = {
+        "event_type": native.EVENT_TYPE,
+        "event_time": native.EVENT_TIME,
+        "price": native.PRICE,
+        "quantity": native.QUANTITY,
+        "client_ip": native.CLIENT_IP,
+        "country": native.COUNTRY,
+        "device_class": native.IGNORED,  # counts only when the user agent says nothing: the general path's case
+        "category": native.TEXT_LOWER,
+        "user_agent": native.USER_AGENT,
+    }
+    inputs = [
+        (name, kinds.get(name, native.TEXT), limit or 0, name in _REQUIRED_TEXT) for name, limit in _TEXT_LIMITS.items()
+    ]
+    inputs += [(name, kind, 0, False) for name, kind in kinds.items() if name not in _TEXT_LIMITS]
+    derived = {"client_ip_prefix": native.NETWORK, "device_class": native.DEVICE, "is_bot": native.BOT}
+    derived["schema_version"] = native.VERSION
+    position = {name: i for i, (name, *_rest) in enumerate(inputs)}
+    native.configure(
+        tuple(inputs),
+        tuple((f.name, derived.get(f.name, position.get(f.name, -99))) for f in FIELDS),
+        tuple(_EVENT_TYPES),
+        (
+            (tuple(_NEEDS_PRICE_AND_QUANTITY), ("price", "quantity")),
+            (tuple(_NEEDS_PRODUCT), ("product_id",)),
+            (tuple(_NEEDS_SEARCH_TERM), ("search_term",)),
+        ),
+        _OLDEST_MS,
+        _NEWEST_MS,
+        SCHEMA_VERSION,
+        _OTHER_DEVICE,
+        _device,
+        ContractError,
+        OK,
+        DROPPED,
+    )
 
 
-# The event in the form the shop's producer sends it, built from the contract's fields (the
-# required ones first). Derived fields are members too, None until set, so that one Struct is
-# decoded, completed and encoded; a field left None is omitted, as the general path omits it.
-_Canonical: Any = msgspec.defstruct(
-    "_Canonical",
-    [
-        *((name, _text(_TEXT_LIMITS[name])) for name in _REQUIRED_TEXT),
-        ("event_type", Literal[tuple(_EVENT_TYPES)]),  # built from the enumeration
-        ("event_time", str),
-        *((name, _text(limit) | None, None) for name, limit in _TEXT_LIMITS.items() if name not in _REQUIRED_TEXT),
-        ("price", Annotated[float, msgspec.Meta(ge=0)] | None, None),
-        ("quantity", Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY)] | None, None),
-        ("client_ip", str | None, None),
-        ("client_ip_prefix", str | None, None),
-        ("country", Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$")] | None, None),
-        ("device_class", str | None, None),
-        ("is_bot", bool | None, None),
-        ("schema_version", int | None, None),
-    ],
-    omit_defaults=True,
-    gc=False,
-)
-_decode_canonical = msgspec.json.Decoder(_Canonical).decode
-_encode = msgspec.json.Encoder().encode
-_TEXT_NAMES = tuple(_TEXT_LIMITS)
-
-
-def _canonical(  # noqa: PLR0911 - each return is one way an event can stray from canonical form
-    payload: bytes, arrived_ms: int, memo: _BatchMemo
-) -> tuple[bytes, str] | None:
-    """The stored line and event time of an event already in canonical form, or None: take the general path."""
-    # Outside ASCII there are Unicode spaces, and an escape may be a tab or a newline: the
-    # general path trims those. In plain ASCII JSON text, only a space can need trimming.
-    if not payload.isascii() or b"\\" in payload:
-        return None
+# The canonical path: most records arrive exactly as the shop's producer writes them, and a
+# compiled module (_canonical.c, built by layers/shoplake/build_native.py) decides those in
+# one native pass, configured from the contract above. It decides Ok or Dropped, never a
+# failure: whatever it is not certain about, it passes to the general path.
+def _load_canonical() -> ModuleType | None:
     try:
-        event = _decode_canonical(payload)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+        from shoplake.clickstream import _canonical  # noqa: PLC0415 - compiled: may not be built here
+    except ImportError:  # the general path decides every record, as correctly and more slowly
         return None
-    for name in _TEXT_NAMES:
-        text = getattr(event, name)
-        if text is not None and text.strip() is not text:  # str.strip returns the very string when it trims nothing
-            return None
-    kind, moment, agent = event.event_type, event.event_time, event.user_agent
-    if (
-        agent is None
-        or len(moment) != 24  # 2026-11-24T00:01:25.000Z, as stored
-        or moment[10] != "T"
-        or moment[23] != "Z"
-    ):
-        return None
+    _configure_canonical(_canonical)
+    return _canonical
+
+
+_native = _load_canonical()
+NATIVE = _native is not None
+
+
+def _general(
+    item: Mapping[str, Any], fallback_ms: int, seen: set[bytes], memo: _BatchMemo, result: BatchResult
+) -> dict[str, Any]:
+    """One record's result by the general path, its failure or duplicate counted in result."""
+    record_id = str(item.get("recordId", ""))
+    raw = item.get("data") or ""
+    arrival = item.get("approximateArrivalTimestamp")
+    arrived_ms = arrival if arrival.__class__ is int else fallback_ms
     try:
-        moment_ms = int(datetime.fromisoformat(moment).timestamp() * 1000)
-    except ValueError:
-        return None
-    if not arrived_ms - _OLDEST_MS <= moment_ms <= arrived_ms + _NEWEST_MS:
-        return None
-    if kind in _NEEDS_PRICE_AND_QUANTITY and (event.price is None or event.quantity is None):
-        return None
-    if (kind in _NEEDS_PRODUCT and event.product_id is None) or (
-        kind in _NEEDS_SEARCH_TERM and event.search_term is None
-    ):
-        return None
-    device, is_bot = _device(agent, memo.agents)
-    if device == _OTHER_DEVICE:
-        return None  # the sender's device_class may count: the general path decides
-    try:
-        event.client_ip_prefix = memo.network(event.client_ip)
-    except ContractError:
-        return None
-    if event.category is not None:
-        event.category = event.category.lower()
-    event.client_ip = None
-    event.device_class, event.is_bot, event.schema_version = device, is_bot, SCHEMA_VERSION
-    return _encode(event) + b"\n", moment
+        try:
+            payload = pybase64.b64decode(raw, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise ContractError("data: not base64") from None
+        if payload in seen:
+            result.counts["duplicate"] += 1
+            return {"recordId": record_id, "result": DROPPED, "data": raw}
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise ContractError("the record is not JSON") from None
+        stored = normalise(event, arrived_ms, memo)
+    except ContractError as error:
+        reason = str(error)
+        result.failures.append((record_id, reason))
+        result.counts[reason.split(":", 1)[0]] += 1
+        return {"recordId": record_id, "result": FAILED, "data": raw}
+    seen.add(payload)
+    line = pybase64.b64encode_as_string(orjson.dumps(stored, option=orjson.OPT_APPEND_NEWLINE))
+    return {"recordId": record_id, "result": OK, "data": line, "metadata": memo.metadata(stored["event_time"])}
 
 
 def transform(records: Sequence[Mapping[str, Any]], now: datetime | None = None) -> BatchResult:
-    """Firehose's records in, exactly one result per recordId out."""
-    result = BatchResult(records=[])
-    out = result.records
-    seen: set[bytes] = set()
+    """Firehose's records in, exactly one result per recordId out.
+
+    The canonical path decides the records it is sure of; the general path the rest, in
+    order. Their duplicates cannot cross: a payload the canonical path passes on, it passes
+    on wherever it recurs (its decision depends on the payload and, through the time window
+    only, on the arrival, and a window the canonical path refuses the general path refuses).
+    """
     memo = _BatchMemo()
     fallback_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
-    b64decode, b64encode, dumps, loads = pybase64.b64decode, pybase64.b64encode_as_string, orjson.dumps, orjson.loads
-    newline = orjson.OPT_APPEND_NEWLINE
-    for item in records:
-        record_id = str(item.get("recordId", ""))
-        raw = item.get("data") or ""
-        arrival = item.get("approximateArrivalTimestamp")
-        arrived_ms = arrival if arrival.__class__ is int else fallback_ms
-        try:
-            try:
-                payload = b64decode(raw, validate=True)
-            except (binascii.Error, TypeError, ValueError):
-                raise ContractError("data: not base64") from None
-            if payload in seen:
-                out.append({"recordId": record_id, "result": DROPPED, "data": raw})
-                result.counts["duplicate"] += 1
-                continue
-            canonical = _canonical(payload, arrived_ms, memo)
-            if canonical is None:
-                try:
-                    event = loads(payload)
-                except orjson.JSONDecodeError:
-                    raise ContractError("the record is not JSON") from None
-                stored = normalise(event, arrived_ms, memo)
-                canonical = dumps(stored, option=newline), stored["event_time"]
-        except ContractError as error:
-            reason = str(error)
-            out.append({"recordId": record_id, "result": FAILED, "data": raw})
-            result.failures.append((record_id, reason))
-            result.counts[reason.split(":", 1)[0]] += 1
-            continue
-        seen.add(payload)
-        line, moment = canonical
-        out.append({"recordId": record_id, "result": OK, "data": b64encode(line), "metadata": memo.metadata(moment)})
-    result.counts["ok"] = sum(1 for r in out if r["result"] == OK)
+    batch = records if isinstance(records, list) else list(records)
+    result = BatchResult(records=[])
+    out: list[Any]
+    passed_on: Sequence[int]
+    if _native is not None:
+        out, passed_on, dropped = _native.run(batch, fallback_ms, memo.agents, memo.network, memo.metadata)
+        result.counts["duplicate"] = dropped
+    else:
+        out, passed_on = [None] * len(batch), range(len(batch))
+    seen: set[bytes] = set()
+    for i in passed_on:
+        out[i] = _general(batch[i], fallback_ms, seen, memo, result)
+    result.records = out
+    result.counts["ok"] = len(out) - len(result.failures) - result.counts["duplicate"]
     return result
