@@ -13,6 +13,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_stack.sample_clickstream import day_of_traffic
+from local_stack.template import load_template
 from shoplake.clickstream import transform as transform_module
 from shoplake.clickstream.transform import BatchResult, transform
 
@@ -318,3 +320,29 @@ def test_many_user_agents_in_one_batch_get_the_general_paths_answers() -> None:
     ours, general = both_ways(batch)
     assert_same_answers(ours, general)
     assert {r["result"] for r in ours.records} == {"Ok"}
+
+
+SAM_LAYER = Path(".aws-sam/build/SharedLayer/python")
+AARCH64 = 183  # ELF e_machine
+
+
+def test_the_layer_is_built_with_its_native_module_for_lambdas_arm64() -> None:
+    # The template builds the layer with its Makefile, which compiles the module for the layer's architecture.
+    template = load_template()
+    layer = template["Resources"]["SharedLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    transform_function = template["Resources"]["FirehoseTransformFunction"]["Properties"]
+    architectures = transform_function.get("Architectures", template["Globals"]["Function"]["Architectures"])
+    assert architectures == ["arm64"]
+    makefile = (Path(layer["Properties"]["ContentUri"]) / "Makefile").read_text()
+    assert "build-SharedLayer:" in makefile and "--target aarch64-linux-gnu" in makefile
+    # and `sam build` (make test runs it before the tests) put an arm64 module beside transform.py
+    module = SAM_LAYER / "shoplake" / "clickstream" / "_canonical.abi3.so"
+    if not SAM_LAYER.is_dir():
+        pytest.skip("sam build has not run here (make test runs it)")
+    header = module.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and header[4] == 2 and header[5] == 1  # 64-bit, little-endian
+    assert int.from_bytes(header[18:20], "little") == AARCH64
+    assert (SAM_LAYER / "shoplake" / "clickstream" / "transform.py").is_file()
+    assert not list((SAM_LAYER / "shoplake").rglob("*.c"))
+    assert (SAM_LAYER / "aws_lambda_powertools").is_dir() and (SAM_LAYER / "slack_sdk").is_dir()
