@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
+import shutil
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -98,6 +103,9 @@ def canonical_event(**changes: Any) -> dict[str, Any]:
 def test_the_canonical_path_is_built_and_used_here() -> None:
     # The tests must exercise the compiled module, not only the general path (make builds it).
     assert transform_module.NATIVE, "build it: python layers/shoplake/build_native.py"
+    sanitized = os.environ.get("SHOPLAKE_SANITIZED")
+    if sanitized:  # the run under sanitizers (below) must test that build
+        assert transform_module._native is not None and transform_module._native.__file__ == sanitized
     batch = [item(json.dumps(canonical_event()).encode(), f"r{i}") for i in range(3)]
     results, passed_on, dropped = native_run(batch, ARRIVED_MS)
     assert passed_on == [] and dropped == 2
@@ -346,3 +354,76 @@ def test_the_layer_is_built_with_its_native_module_for_lambdas_arm64() -> None:
     assert (SAM_LAYER / "shoplake" / "clickstream" / "transform.py").is_file()
     assert not list((SAM_LAYER / "shoplake").rglob("*.c"))
     assert (SAM_LAYER / "aws_lambda_powertools").is_dir() and (SAM_LAYER / "slack_sdk").is_dir()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**6),
+            st.sampled_from(["replace", "delete", "insert"]),
+            st.binary(min_size=1, max_size=4) | st.sampled_from([b'"', b"\\", b"{", b"}", b",", b":", b"\x00", b" "]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_damaged_bytes_get_the_general_paths_answers(damage: list[tuple[int, str, bytes]]) -> None:
+    # A canonical record with bytes replaced, cut out or slipped in, anywhere: the parser's hostile input.
+    payload = bytearray(json.dumps(canonical_event()).encode())
+    for position, action, chunk in damage:
+        at = position % len(payload)
+        if action == "replace":
+            payload[at : at + len(chunk)] = chunk
+        elif action == "delete":
+            del payload[at : at + len(chunk)]
+        else:
+            payload[at:at] = chunk
+    intact = json.dumps(canonical_event(event_id="intact")).encode()
+    assert_same_answers(*both_ways([item(bytes(payload), "damaged"), item(intact, "intact")]))
+
+
+def _sanitizer_runtimes() -> list[str]:
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        return []
+    found = [
+        subprocess.run([gcc, f"-print-file-name={lib}"], capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603 - gcc, found on PATH
+        for lib in ("libasan.so", "libubsan.so")
+    ]
+    return [f for f in found if os.path.isabs(f) and os.path.exists(f)]
+
+
+@pytest.mark.skipif(bool(os.environ.get("SHOPLAKE_SANITIZED")), reason="already the sanitized run")
+def test_the_canonical_path_is_memory_safe_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
+    # The module parses untrusted bytes in C: every test above runs again against a build with
+    # AddressSanitizer and UndefinedBehaviorSanitizer, which abort on any out-of-bounds access,
+    # use after free or undefined arithmetic.
+    runtimes, gcc = _sanitizer_runtimes(), shutil.which("gcc")
+    if len(runtimes) != 2 or gcc is None:
+        pytest.skip("needs gcc with libasan and libubsan (Debian: gcc)")
+    layer = tmp_path / "layer"
+    shutil.copytree(Path("layers/shoplake/shoplake"), layer / "shoplake", ignore=shutil.ignore_patterns("*.so"))
+    include = sysconfig.get_paths()["include"]
+    source = layer / "shoplake" / "clickstream" / "_canonical.c"
+    module = source.with_name("_canonical.abi3.so")
+    sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    subprocess.run(  # noqa: S603 - gcc, found on PATH, on our own source
+        [gcc, "-O1", "-g", *sanitize, "-fPIC", "-shared", "-I", include, str(source), "-o", str(module)], check=True
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(layer), ".", "glue"]),
+        "LD_PRELOAD": ":".join(runtimes),
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",
+        "PYTHONMALLOC": "malloc",  # Python's own allocations are checked too
+        "SHOPLAKE_SANITIZED": str(module),  # which the run checks it imported
+    }
+    run = subprocess.run(  # noqa: S603 - this interpreter, this file's tests
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "-o", "pythonpath=. glue", __file__],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
