@@ -153,6 +153,7 @@ def test_a_day_of_shop_traffic_is_decided_natively_but_for_its_malformed_records
         {"event_time": "2026-11-24T24:00:00.000Z"},
         {"event_time": "2026-11-24T05:29:60.000Z"},
         {"event_time": "2026-11-24T05:29:58.123+00:00"},
+        {"event_time": "2026-11-24T05:29:58,123Z"},
         {"event_time": ARRIVED_MS},
         {"quantity": 2147483648},
         {"quantity": 0},
@@ -237,6 +238,7 @@ def test_base64_is_read_exactly_as_the_general_path_reads_it() -> None:
 def test_arrival_times_are_read_exactly_as_the_general_path_reads_them() -> None:
     payload = json.dumps(canonical_event()).encode()
     arrivals = [ARRIVED_MS, str(ARRIVED_MS), None, True, 2**70, -(2**70), float(ARRIVED_MS), ARRIVED_MS + 10**9]
+    arrivals += [2**63 - 1, -(2**63), 2**53 + 1, -(2**53) - 1]
     for arrival in arrivals:  # one at a time: the same payload in one batch is a duplicate
         assert_same_answers(*both_ways([item(payload, arrival=arrival)]))
 

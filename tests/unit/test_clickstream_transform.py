@@ -98,6 +98,11 @@ def test_epoch_milliseconds_are_an_event_time_too() -> None:
     assert decoded(result)["event_time"] == "2026-11-24T05:29:59.000Z"
 
 
+def test_event_times_are_stored_in_one_form() -> None:
+    (result,) = transform(records(event(event_time="2026-11-24T05:29:58,123Z"))).records  # a comma: ISO-8601 too
+    assert decoded(result)["event_time"] == "2026-11-24T05:29:58.123Z"
+
+
 def test_crawlers_are_flagged_not_deleted() -> None:
     (result,) = transform(records(event(user_agent="Googlebot/2.1 (+http://www.google.com/bot.html)"))).records
     assert result["result"] == OK

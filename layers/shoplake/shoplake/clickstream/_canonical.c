@@ -467,6 +467,7 @@ static int event_time_ms(const char *t, long long *ms) {
     long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     long long days = era * 146097 + doe - 719468;
     long long micros = ((days * 86400 + hour * 3600 + minute * 60 + second) * 1000 + milli_hi * 10 + (t[22] - '0')) * 1000;
+    if (micros >= (1LL << 53) || micros <= -(1LL << 53)) return 0; /* past 2255: not exactly a double, as below */
     /* timedelta.total_seconds() divides microseconds by 10**6 (correctly rounded); then * 1000, truncated */
     double seconds = (double)micros / 1e6;
     *ms = (long long)(seconds * 1000.0);
@@ -779,6 +780,7 @@ static int one_record(Pass *pass, PyObject *item, long long fallback_ms, Buffer 
             PyErr_Clear();
             return 0;
         }
+        if (arrived_ms > (1LL << 53) || arrived_ms < -(1LL << 53)) return 0; /* no window arithmetic can overflow */
     }
     /* decode at the arena's end; kept there only if accepted */
     if (reserve(arena, raw_len / 4 * 3 + 1) < 0) return -1;

@@ -172,7 +172,7 @@ _UNKNOWN = object()
 
 def event_time_utc(value: object) -> tuple[str, int]:
     """The event time as stored (ISO-8601 UTC, milliseconds) and as epoch milliseconds."""
-    if value.__class__ is str and len(value) == 24 and value[-1] == "Z" and value[10] == "T":
+    if value.__class__ is str and len(value) == 24 and value[-1] == "Z" and value[10] == "T" and value[19] == ".":
         # The form the shop sends: already what is stored, once it is known to be a real time.
         try:
             moment = datetime.fromisoformat(value)
