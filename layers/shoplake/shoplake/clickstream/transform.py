@@ -277,12 +277,20 @@ def _configure_canonical(native: Any) -> None:
         (name, kinds.get(name, native.TEXT), limit or 0, name in _REQUIRED_TEXT) for name, limit in _TEXT_LIMITS.items()
     ]
     inputs += [(name, kind, 0, False) for name, kind in kinds.items() if name not in _TEXT_LIMITS]
-    derived = {"client_ip_prefix": native.NETWORK, "device_class": native.DEVICE, "is_bot": native.BOT}
-    derived["schema_version"] = native.VERSION
-    position = {name: i for i, (name, *_rest) in enumerate(inputs)}
+    # The stored record's fields, in the contract's order: an incoming field, or one derived here.
+    sources = {name: i for i, (name, *_rest) in enumerate(inputs)}
+    sources |= {
+        "client_ip_prefix": native.NETWORK,
+        "device_class": native.DEVICE,
+        "is_bot": native.BOT,
+        "schema_version": native.VERSION,
+    }
+    unknown = [f.name for f in FIELDS if f.name not in sources]
+    if unknown:
+        raise RuntimeError(f"the contract stores {unknown}: teach normalise and _canonical.c how")
     native.configure(
         tuple(inputs),
-        tuple((f.name, derived.get(f.name, position.get(f.name, -99))) for f in FIELDS),
+        tuple((f.name, sources[f.name]) for f in FIELDS),
         tuple(_EVENT_TYPES),
         (
             (tuple(_NEEDS_PRICE_AND_QUANTITY), ("price", "quantity")),
