@@ -25,7 +25,7 @@ def prepare(work: Path) -> None:
     assert native is not None
     captured: list[Any] = []
     stub = types.SimpleNamespace(**{k: getattr(native, k) for k in dir(native) if k.isupper()})
-    stub.configure = lambda *arguments: captured.extend(arguments[:8])
+    stub.configure = lambda *arguments: captured.extend(arguments[:10])
     transform._configure_canonical(stub)
     (work / "config.json").write_text(json.dumps(captured))
     (work / "batch.json").write_text(json.dumps({"records": batch(), "now": int(ARRIVAL.timestamp() * 1000)}))

@@ -44,7 +44,6 @@ enum { D_NETWORK = -1, D_DEVICE = -2, D_BOT = -3, D_VERSION = -4 };
 #define MAX_FIELDS 32
 #define MAX_TYPES 32
 #define MAX_REQUIREMENTS 16
-#define MAX_QUANTITY 2147483647LL
 
 typedef struct {
     char *name;
@@ -80,7 +79,9 @@ static struct {
 static int n_requirements = 0;
 static uint32_t always_required = 0; /* fields every event needs */
 static int agent_field = -1, time_field = -1, type_field = -1, ip_field = -1;
-static long long oldest_ms = 0, newest_ms = 0, schema_version = 0;
+static long long oldest_ms = 0, newest_ms = 0, max_quantity = 0, schema_version = 0;
+static char ipv4_suffix[16]; /* what follows an IPv4 address's first three parts in its network */
+static Py_ssize_t ipv4_suffix_len = 0;
 static char version_text[24];
 static Py_ssize_t version_len = 0;
 static char *other_device = NULL;
@@ -351,10 +352,10 @@ static const char *read_value(const char *p, const char *end, int field, Event *
         if (f->kind == K_PRICE) {
             if (digits > 18 || !number_value(p, q - p, &ev->price)) return NULL;
         } else {
-            if (!integral || digits > 10) return NULL;
+            if (!integral || digits > 18) return NULL; /* fits a long long */
             long long v = 0;
             for (const char *d = p; d < q; d++) v = v * 10 + (*d - '0');
-            if (v < 1 || v > MAX_QUANTITY) return NULL;
+            if (v < 1 || v > max_quantity) return NULL;
             ev->quantity = v;
         }
         ev->present |= bit;
@@ -497,12 +498,12 @@ static int ipv4_network(Span ip, char *out, Py_ssize_t *n) {
     if (k != 4 || p != end || lens[0] + lens[1] + lens[2] > 64) return 0;
     Py_ssize_t o = 0;
     for (int i = 0; i < 3; i++) {
+        if (i) out[o++] = '.';
         memcpy(out + o, parts[i], (size_t)lens[i]);
         o += lens[i];
-        out[o++] = '.';
     }
-    memcpy(out + o, "0/24", 4);
-    *n = o + 4;
+    memcpy(out + o, ipv4_suffix, (size_t)ipv4_suffix_len);
+    *n = o + ipv4_suffix_len;
     return 1;
 }
 
@@ -587,7 +588,7 @@ static int write_line(Pass *pass, Event *ev) {
     int is_bot = PyObject_IsTrue(bot);
     if (is_bot < 0) return -1;
 
-    char network_buf[80];
+    char network_buf[96]; /* three parts of at most 64 characters, two dots, a suffix under 16 */
     const char *network = NULL;
     Py_ssize_t network_len = 0;
     PyObject *network_obj = NULL;
@@ -940,17 +941,17 @@ static int only_field(int kind, const char *what) {
     return found;
 }
 
-/* configure(inputs, outputs, event_types, requirements, oldest_ms, newest_ms, schema_version, other_device,
- *           device_of, contract_error, ok, dropped)
+/* configure(inputs, outputs, event_types, requirements, oldest_ms, newest_ms, max_quantity, schema_version,
+ *           ipv4_suffix, other_device, device_of, contract_error, ok, dropped)
  *
  * inputs: ((name, kind, limit, required), ...), every field of the event the general path reads;
  * outputs: ((name, source), ...), the stored record's fields in order;
  * requirements: (((event type, ...), (field, ...)), ...): for those types, those fields must be given. */
 static PyObject *configure(PyObject *module, PyObject *args) {
-    PyObject *inputs, *outputs, *types, *needs, *other, *device_fn, *error, *ok, *dropped;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!LLLUOOUU:configure", &PyTuple_Type, &inputs, &PyTuple_Type, &outputs,
-                          &PyTuple_Type, &types, &PyTuple_Type, &needs, &oldest_ms, &newest_ms, &schema_version, &other,
-                          &device_fn, &error, &ok, &dropped))
+    PyObject *inputs, *outputs, *types, *needs, *suffix, *other, *device_fn, *error, *ok, *dropped;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!LLLLUUOOUU:configure", &PyTuple_Type, &inputs, &PyTuple_Type, &outputs,
+                          &PyTuple_Type, &types, &PyTuple_Type, &needs, &oldest_ms, &newest_ms, &max_quantity,
+                          &schema_version, &suffix, &other, &device_fn, &error, &ok, &dropped))
         return NULL;
     if (configured) {
         PyErr_SetString(PyExc_RuntimeError, "already configured");
@@ -1015,6 +1016,13 @@ static PyObject *configure(PyObject *module, PyObject *args) {
     always_required |= (1u << agent_field) | (1u << time_field) | (1u << type_field);
     version_len = snprintf(version_text, sizeof version_text, "%lld", schema_version);
     memset(field_at, -1, sizeof field_at);
+    const char *suffix_text = PyUnicode_AsUTF8AndSize(suffix, &ipv4_suffix_len);
+    if (!suffix_text) return NULL;
+    if (ipv4_suffix_len >= (Py_ssize_t)sizeof ipv4_suffix) {
+        PyErr_SetString(PyExc_ValueError, "the IPv4 network suffix is too long");
+        return NULL;
+    }
+    memcpy(ipv4_suffix, suffix_text, (size_t)ipv4_suffix_len);
     if (!(other_device = copy_text(other, NULL))) return NULL;
     Py_INCREF(device_fn);
     device_of = device_fn;

@@ -60,6 +60,8 @@ _MOBILE = re.compile(r"mobi|iphone|ipod|android.*mobile|windows phone", re.I)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The Parquet column is a 32-bit integer.
 MAX_QUANTITY = 2**31 - 1
+# An IPv4 client is stored as its /24: the first three parts, then this.
+IPV4_NETWORK_SUFFIX = ".0/24"
 
 
 class ContractError(ValueError):
@@ -101,7 +103,7 @@ def truncate_ip(address: object) -> str | None:
         raise ContractError("client_ip: expected text")
     parts = address.strip().split(".")
     if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
-        return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
+        return f"{parts[0]}.{parts[1]}.{parts[2]}{IPV4_NETWORK_SUFFIX}"
     if ":" in address:
         import ipaddress  # noqa: PLC0415 - rare: most traffic is IPv4
 
@@ -299,7 +301,9 @@ def _configure_canonical(native: Any) -> None:
         ),
         _OLDEST_MS,
         _NEWEST_MS,
+        MAX_QUANTITY,
         SCHEMA_VERSION,
+        IPV4_NETWORK_SUFFIX,
         _OTHER_DEVICE,
         _device,
         ContractError,
