@@ -13,8 +13,6 @@ export AWS_DEFAULT_REGION ?= ap-northeast-2
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
-# The shared layer's package and the local stack import as they do in Lambda and in the tests.
-export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/shoplake:$(CURDIR)/glue
 
 # Glue reads the shop database over JDBC; the tests use the same driver, from Debian.
 JDBC_JAR := /usr/share/java/postgresql.jar
@@ -40,9 +38,11 @@ help:
 	@echo "make format  - apply ruff's formatting and fixes"
 	@echo "make report FROM=2026-11-01 TO=2026-11-30 [LAKE=.local/lake or s3://bucket/] - the marketing report"
 
-$(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt
+# The pinned requirements, then shoplake itself, editable (pyproject.toml says which packages).
+$(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
 # The clickstream transform's native module, built for this machine beside its source (the layer's

@@ -1,6 +1,6 @@
 """The nightly ETL at 1x and 10x: does a ten times bigger day take ten times as long, or worse?
 
-Two shop databases (schemas) are seeded by shop.history: 1x is 100,000 order lines on the
+Two shop databases (schemas) are seeded by local_stack.sample_history: 1x is 100,000 order lines on the
 business day (20,000 customers, 1,000 products), 10x is 1,000,000 (200,000 customers,
 10,000 products), each with one earlier day of history and its reviews. The whole night then
 runs for the day through the job's own `run_step`, step by step as the state machine orders
@@ -27,13 +27,13 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]  # no stubs in the pinned set
 import psycopg
-from nightly_etl_job import STEPS, NightServices, ShopDatabase, run_step
 
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
+from local_stack.sample_history import HistorySize, seed_history
 from local_stack.spark import local_spark
 from local_stack.template import load_template
-from shop.history import HistorySize, seed_history
 from shop.migrate import apply_migrations
+from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
 from shoplake_etl.steps import run_quality
 from shoplake_etl.tables import SOURCE_TABLES
 

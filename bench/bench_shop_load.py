@@ -23,12 +23,8 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shoplake")]
 
 SECONDS_PER_PHASE = float(os.environ.get("SHOP_BENCH_SECONDS", "6"))
 CONNECTIONS = 8
@@ -123,12 +119,12 @@ def main() -> int:
     import psycopg  # noqa: PLC0415
 
     from local_stack.postgres import shop_postgres  # noqa: PLC0415
+    from local_stack.shop import serve, shop_pool  # noqa: PLC0415
     from shop.app.api import create_app  # noqa: PLC0415
     from shop.app.clicks import Clicks  # noqa: PLC0415
     from shop.app.passwords import fast_passwords  # noqa: PLC0415
     from shop.app.payments import LocalTestProvider  # noqa: PLC0415
     from shop.app.settings import Settings  # noqa: PLC0415
-    from shop.local import serve, shop_pool  # noqa: PLC0415
     from shop.migrate import apply_migrations  # noqa: PLC0415
     from shoplake.clickstream.producer import ClickstreamProducer  # noqa: PLC0415
 

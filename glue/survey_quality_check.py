@@ -6,18 +6,13 @@ the results, which EventBridge carries to the Slack notifier. The evaluation con
 the table and partition, so the Slack message says which day of which survey failed.
 
 The local stack evaluates the same ruleset on the same Parquet files with
-`shoplake.quality.dqdl` (see `local_stack/glue_jobs.py`).
+`shoplake.quality.dqdl` (see `local_stack/glue_jobs.py`); both name the evaluation with
+`shoplake_etl.survey_quality.evaluation_context`, from the job's --extra-py-files.
 """
 
 from __future__ import annotations
 
 import sys
-
-
-def evaluation_context(table: str, input_path: str) -> str:
-    """`survey_offline_ads year=2026/month=11/day=23`: what the Slack message names."""
-    partition = "/".join(p for p in input_path.rstrip("/").split("/") if "=" in p)
-    return f"{table} {partition}".strip()
 
 
 def main() -> None:  # pragma: no cover - needs Glue's runtime, exercised in AWS only
@@ -27,6 +22,8 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime, exercised in AWS
     from awsglue.utils import getResolvedOptions  # noqa: PLC0415
     from awsgluedq.transforms import EvaluateDataQuality  # noqa: PLC0415
     from pyspark.context import SparkContext  # noqa: PLC0415
+
+    from shoplake_etl.survey_quality import evaluation_context  # noqa: PLC0415
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "input_path", "table", "ruleset_name"])
     glue_context = GlueContext(SparkContext.getOrCreate())

@@ -19,21 +19,21 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pyarrow.parquet as pq
-from nightly_etl_job import ShopDatabase
 
 from local_stack import demo_report, sample_clickstream, sample_surveys
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
+from local_stack.sample_history import seed_history
+from local_stack.shoppers import run_shoppers
 from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
-from shop.demo import run_shoppers
-from shop.history import seed_history
 from shop.migrate import apply_migrations
 from shoplake import lake_layout
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import redrive
 from shoplake.notices import Notice, publish
 from shoplake_etl.catalog import partition_values
+from shoplake_etl.night import ShopDatabase
 
 
 @dataclass(frozen=True)

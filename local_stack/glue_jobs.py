@@ -26,10 +26,10 @@ from typing import Any
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
-from nightly_etl_job import ShopDatabase
 
 from local_stack.provision import Stack
 from shoplake.quality.dqdl import Evaluation, evaluate
+from shoplake_etl.night import ShopDatabase
 
 LocalJob = Callable[["GlueRunner", str, dict[str, str]], list[dict[str, Any]]]
 
@@ -68,7 +68,7 @@ def data_quality_results(
 
 
 def survey_quality_check(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
-    from glue.survey_quality_check import evaluation_context  # noqa: PLC0415 - the job's own naming
+    from shoplake_etl.survey_quality import evaluation_context  # noqa: PLC0415 - the job's own naming
 
     ruleset_name = arguments["--ruleset_name"]
     table = read_parquet_prefix(runner.session.client("s3"), arguments["--input_path"])
@@ -125,11 +125,10 @@ class LakeMirror:
 
 
 def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
-    from nightly_etl_job import BUSINESS_ZONE, NightServices, resolve_run_date, run_step  # noqa: PLC0415
-
     from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
     from shoplake import lake_layout  # noqa: PLC0415
     from shoplake_etl.catalog import point_partition, published_days  # noqa: PLC0415
+    from shoplake_etl.night import BUSINESS_ZONE, NightServices, resolve_run_date, run_step  # noqa: PLC0415
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]

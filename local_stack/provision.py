@@ -164,7 +164,7 @@ def _secret(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> C
 
 
 def _glue_library(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
-    """What glue/library_publisher.py does at deploy time, with the same code: the library, zipped, in S3."""
+    """What functions/glue_library_publisher does at deploy time, with the same code: the library, zipped, in S3."""
     import shoplake  # noqa: PLC0415
     from shoplake import glue_library  # noqa: PLC0415
 

@@ -13,13 +13,13 @@ from local_stack.provision import REGION
 from local_stack.spark import local_spark
 from local_stack.template import ROOT
 
-SHARED_EVENTS = ROOT.parent / "shared" / "aws-events"
+AWS_SAMPLES = ROOT / "tests" / "events"
 OUR_EVENTS = ROOT / "events"
 
 
-def shared_event(name: str) -> dict[str, Any]:
-    """A real sample event from ../shared/aws-events (see its SOURCES.md)."""
-    return json.loads((SHARED_EVENTS / name).read_text(encoding="utf-8"))
+def aws_sample(name: str) -> dict[str, Any]:
+    """A public AWS sample event kept in tests/events (its origin in tests/events/SOURCES.md)."""
+    return json.loads((AWS_SAMPLES / name).read_text(encoding="utf-8"))
 
 
 def our_event(path: str) -> dict[str, Any]:
@@ -27,8 +27,12 @@ def our_event(path: str) -> dict[str, Any]:
     return json.loads((OUR_EVENTS / path).read_text(encoding="utf-8"))
 
 
-def shared_event_names(*prefixes: str) -> list[str]:
-    return sorted(p.name for p in SHARED_EVENTS.glob("*.json") if p.name.startswith(prefixes))
+def aws_sample_names(*prefixes: str) -> list[str]:
+    """The names of the samples in tests/events starting with any of `prefixes`; failing if none does."""
+    names = sorted(p.name for p in AWS_SAMPLES.glob("*.json") if p.name.startswith(prefixes))
+    if not names:
+        raise LookupError(f"no sample event in {AWS_SAMPLES} starts with {prefixes}")
+    return names
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from local_stack.slack_sink import SlackSink, webhook_gone
 from local_stack.stack import LocalStack
-from tests.conftest import our_event, shared_event
+from tests.conftest import our_event, aws_sample
 
 
 def _put_event(stack: LocalStack, event: dict[str, Any]) -> None:
@@ -48,7 +48,7 @@ def test_rules_only_match_what_the_template_asks_for(stack: LocalStack, sink: Sl
     # GIVEN a pipeline of another project, and a Glue success while NotifyGlueJobSuccess=false
     other = our_event("slack_notifier/eventbridge_pipeline_failed.json")
     other["detail"]["pipeline"] = "someone-elses-pipeline"
-    glue_ok = shared_event("eventbridge_glue_job_state_change_succeeded__awsdocs.json")
+    glue_ok = aws_sample("eventbridge_glue_job_state_change_succeeded__awsdocs.json")
     glue_ok["detail"]["jobName"] = "shoplake-dev-clean"
     # WHEN both are put on the bus
     _put_event(stack, other)

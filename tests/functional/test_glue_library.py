@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
 
 import boto3
@@ -17,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from local_stack.functions import LambdaContext
+from local_stack.template import ROOT
 from tests.conftest import our_event
 
 BUCKET = "shoplake-dev-glue-scripts-123456789012"
@@ -44,8 +47,18 @@ def cloudformation() -> Iterator[str]:
     server.shutdown()
 
 
+def _publisher() -> ModuleType:
+    """The function's handler module, loaded afresh (its boto3 client is made under mock_aws)."""
+    path = ROOT / "functions" / "glue_library_publisher" / "app.py"
+    spec = importlib.util.spec_from_file_location("glue_library_publisher_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _invoke(response_url: str, request_type: str = "Create") -> dict[str, Any]:
-    from library_publisher import handler  # noqa: PLC0415 - its boto3 client is made under mock_aws
+    handler = _publisher().lambda_handler
 
     event = our_event("glue_library/create.json") | {"ResponseURL": response_url, "RequestType": request_type}
     context: Any = LambdaContext("shoplake-dev-glue-library", "arn:aws:lambda:local", 256, 60)
@@ -59,7 +72,6 @@ def test_the_library_is_published_by_content_and_glue_can_import_it(cloudformati
     # GIVEN the Glue scripts bucket
     s3 = boto3.client("s3", region_name="ap-northeast-2")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-    sys.modules.pop("library_publisher", None)
     # WHEN CloudFormation creates the library resource
     answer = _invoke(cloudformation)
     # THEN it answers SUCCESS with the zip's URI, named by its content
@@ -88,7 +100,6 @@ def test_the_library_is_published_by_content_and_glue_can_import_it(cloudformati
 @mock_aws
 def test_a_failure_is_answered_so_the_stack_does_not_hang(cloudformation: str) -> None:
     # GIVEN no bucket to publish to
-    sys.modules.pop("library_publisher", None)
     # WHEN CloudFormation creates the library resource
     answer = _invoke(cloudformation)
     # THEN it answers FAILED with the reason

@@ -10,7 +10,7 @@ import pytest
 from local_stack.functions import LocalFunction
 from local_stack.slack_sink import SlackSink, as_text, server_error, webhook_gone
 from local_stack.stack import LocalStack
-from tests.conftest import our_event, shared_event
+from tests.conftest import our_event, aws_sample
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_alarm_reaches_the_oncall_channel(notifier: LocalFunction, sink: SlackSi
 
 
 def test_pipeline_success_goes_to_the_deploys_channel(notifier: LocalFunction, sink: SlackSink) -> None:
-    notifier.invoke(shared_event("eventbridge_codepipeline_execution_succeeded__awsdocs.json"))
+    notifier.invoke(aws_sample("eventbridge_codepipeline_execution_succeeded__awsdocs.json"))
     (message,) = sink.messages
     assert message.channel == "#shoplake-deploys"
     assert message.text.startswith("[OK] Pipeline myPipeline succeeded")
@@ -53,7 +53,7 @@ def test_pipeline_success_goes_to_the_deploys_channel(notifier: LocalFunction, s
 
 def test_redelivered_event_is_posted_once(notifier: LocalFunction, sink: SlackSink) -> None:
     # GIVEN an event delivered twice (SNS and Lambda are at-least-once)
-    event = shared_event("eventbridge_glue_job_state_change_failed__awsdocs.json")
+    event = aws_sample("eventbridge_glue_job_state_change_failed__awsdocs.json")
     first = notifier.invoke(event)
     second = notifier.invoke(event)
     # THEN Slack saw it once, and the second answer is the first one's
@@ -68,7 +68,7 @@ def test_same_alarm_through_sns_and_eventbridge_is_posted_once(notifier: LocalFu
 
 
 def test_backup_notifications_under_one_message_id_are_all_posted(notifier: LocalFunction, sink: SlackSink) -> None:
-    notifier.invoke(shared_event("sns_aws_backup_job_notifications__terraform-aws-notify-slack.json"))
+    notifier.invoke(aws_sample("sns_aws_backup_job_notifications__terraform-aws-notify-slack.json"))
     assert [m.text.split(" — ")[0] for m in sink.messages] == [
         "[OK] AWS Backup backup job completed",
         "[Critical] AWS Backup backup job failed",

@@ -9,7 +9,7 @@ import pytest
 from shoplake.alerts.model import Alert, Category, Severity
 from shoplake.alerts.slack_blocks import render
 from shoplake.alerts.sources import read_alerts
-from tests.conftest import OUR_EVENTS, our_event, shared_event, shared_event_names
+from tests.conftest import OUR_EVENTS, our_event, aws_sample, aws_sample_names
 
 ALERT_SOURCE_PREFIXES = ("cloudwatch_", "codestar_", "eventbridge_", "sns_")
 NOT_ALERT_SOURCES = ("eventbridge_s3_", "eventbridge_scheduled_")
@@ -146,17 +146,17 @@ def _job_run_id(event: dict[str, Any]) -> str:
     return str(event["detail"]["jobRunId"]).removeprefix("jr_")
 
 
-def test_every_shared_alert_sample_has_an_expectation() -> None:
-    # GIVEN every alert-source sample in ../shared/aws-events
-    samples = {n for n in shared_event_names(*ALERT_SOURCE_PREFIXES) if not n.startswith(NOT_ALERT_SOURCES)}
+def test_every_aws_alert_sample_has_an_expectation() -> None:
+    # GIVEN every alert-source sample in tests/events
+    samples = {n for n in aws_sample_names(*ALERT_SOURCE_PREFIXES) if not n.startswith(NOT_ALERT_SOURCES)}
     # THEN each is specified here (the Backup sample has its own test)
     assert samples - {"sns_aws_backup_job_notifications__terraform-aws-notify-slack.json"} == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_shared_sample_becomes_the_right_alert(name: str) -> None:
+def test_aws_sample_becomes_the_right_alert(name: str) -> None:
     # GIVEN a real sample event
-    event = shared_event(name)
+    event = aws_sample(name)
     # WHEN it is read
     alert = _only(event)
     # THEN it says what happened, to what, where, when and how severe
@@ -178,7 +178,7 @@ def test_shared_sample_becomes_the_right_alert(name: str) -> None:
 
 
 def test_alarm_message_explains_the_metric_and_the_reason() -> None:
-    alert = _only(shared_event("sns_cloudwatch_alarm_single_metric__aws-lambda-go.json"))
+    alert = _only(aws_sample("sns_cloudwatch_alarm_single_metric__aws-lambda-go.json"))
     fields = dict(alert.fields)
     assert fields["State"] == "INSUFFICIENT_DATA → ALARM"
     assert fields["Metric"] == "AWS/EC2/NetworkOut (average, InstanceId=TestInstance) > 0.0 over 1 × 60s"
@@ -186,15 +186,15 @@ def test_alarm_message_explains_the_metric_and_the_reason() -> None:
 
 
 def test_metric_math_alarm_names_its_expression() -> None:
-    sns_alert = _only(shared_event("sns_cloudwatch_alarm_metric_math_multiple_metrics__aws-lambda-go.json"))
+    sns_alert = _only(aws_sample("sns_cloudwatch_alarm_metric_math_multiple_metrics__aws-lambda-go.json"))
     assert dict(sns_alert.fields)["Metric"] == "metric math m1*1 > 0.0 over 1 × 60s"
-    eb_alert = _only(shared_event("eventbridge_cloudwatch_alarm_state_change_metric_math__awsdocs.json"))
+    eb_alert = _only(aws_sample("eventbridge_cloudwatch_alarm_state_change_metric_math__awsdocs.json"))
     assert dict(eb_alert.fields)["Metric"] == "Total Network Traffic = SUM(METRICS())"
     assert "Goes into alarm if total network traffic exceeds 10Kb" in eb_alert.summary
 
 
 def test_composite_alarm_shows_its_rule_and_suppression() -> None:
-    alert = _only(shared_event("eventbridge_cloudwatch_alarm_state_change_composite_with_suppressor__awsdocs.json"))
+    alert = _only(aws_sample("eventbridge_cloudwatch_alarm_state_change_composite_with_suppressor__awsdocs.json"))
     fields = dict(alert.fields)
     assert fields["Composite rule"] == "ALARM(ServerCpuTooHigh) OR ALARM(TotalNetworkTrafficTooHigh)"
     assert fields["Actions suppressor"] == "ServiceMaintenanceAlarm"
@@ -202,18 +202,18 @@ def test_composite_alarm_shows_its_rule_and_suppression() -> None:
 
 
 def test_anomaly_detection_alarm_is_labelled_as_such() -> None:
-    alert = _only(shared_event("eventbridge_cloudwatch_alarm_state_change_anomaly_detection__awsdocs.json"))
+    alert = _only(aws_sample("eventbridge_cloudwatch_alarm_state_change_anomaly_detection__awsdocs.json"))
     assert dict(alert.fields)["Detector"] == "anomaly detection band"
 
 
 def test_ok_alarm_keeps_the_description_with_its_quotes() -> None:
-    alert = _only(shared_event("sns_cloudwatch_alarm_ok_escaped_quotes__terraform-aws-notify-slack.json"))
+    alert = _only(aws_sample("sns_cloudwatch_alarm_ok_escaped_quotes__terraform-aws-notify-slack.json"))
     assert 'App is reporting "A JPA error occurred(Unable to build EntityManagerFactory)"' in alert.summary
     assert "is OK again (was ALARM)" in alert.summary
 
 
 def test_failed_pipeline_names_the_failed_stage_and_action() -> None:
-    alert = _only(shared_event("codestar_notification_codepipeline_execution_failed_processed__awsdocs.json"))
+    alert = _only(aws_sample("codestar_notification_codepipeline_execution_failed_processed__awsdocs.json"))
     fields = dict(alert.fields)
     assert fields["Failed stage"] == "Deploy"
     assert fields["Action Deploy"] == "Deployment <ID> failed"
@@ -221,18 +221,18 @@ def test_failed_pipeline_names_the_failed_stage_and_action() -> None:
 
 
 def test_started_pipeline_says_what_triggered_it() -> None:
-    alert = _only(shared_event("eventbridge_codepipeline_execution_started__awsdocs.json"))
+    alert = _only(aws_sample("eventbridge_codepipeline_execution_started__awsdocs.json"))
     assert dict(alert.fields)["Triggered by"].startswith("StartPipelineExecution")
 
 
 def test_glue_failure_quotes_the_job_error() -> None:
-    alert = _only(shared_event("sns_wrapping_eventbridge_glue_job_failed__terraform-aws-notify-slack.json"))
+    alert = _only(aws_sample("sns_wrapping_eventbridge_glue_job_failed__terraform-aws-notify-slack.json"))
     assert "> SystemExit: 1" in alert.summary
     assert dict(alert.fields)["Message"] == "SystemExit: 1"
 
 
 def test_data_quality_with_failed_rules_is_a_warning() -> None:
-    event = shared_event("eventbridge_glue_data_quality_evaluation_results_available_catalog__awsdocs.json")
+    event = aws_sample("eventbridge_glue_data_quality_evaluation_results_available_catalog__awsdocs.json")
     event["detail"].update(rulesFailed=3, rulesSucceeded=97, score=0.97)
     alert = _only(event)
     assert alert.severity is Severity.WARNING
@@ -242,7 +242,7 @@ def test_data_quality_with_failed_rules_is_a_warning() -> None:
 
 def test_stepfunctions_failure_carries_error_cause_and_duration() -> None:
     alert = _only(
-        shared_event("eventbridge_stepfunctions_execution_failed_with_error_cause_redrive__aws-lambda-dotnet.json")
+        aws_sample("eventbridge_stepfunctions_execution_failed_with_error_cause_redrive__aws-lambda-dotnet.json")
     )
     fields = dict(alert.fields)
     assert fields["Duration"] == "0m 05s"
@@ -252,7 +252,7 @@ def test_stepfunctions_failure_carries_error_cause_and_duration() -> None:
 
 def test_backup_notifications_are_one_alert_per_job_state() -> None:
     # GIVEN AWS Backup's plain-text SNS notifications, three of them under one SNS message id
-    alerts = read_alerts(shared_event("sns_aws_backup_job_notifications__terraform-aws-notify-slack.json"))
+    alerts = read_alerts(aws_sample("sns_aws_backup_job_notifications__terraform-aws-notify-slack.json"))
     # THEN each is its own alert, with its own dedupe key
     assert [(a.title, a.severity) for a in alerts] == [
         ("AWS Backup backup job completed", Severity.SUCCESS),
@@ -300,7 +300,7 @@ def test_unknown_eventbridge_event_is_still_readable() -> None:
 
 
 def test_known_source_with_missing_field_names_the_field() -> None:
-    event = shared_event("eventbridge_glue_job_state_change_failed__awsdocs.json")
+    event = aws_sample("eventbridge_glue_job_state_change_failed__awsdocs.json")
     del event["detail"]["jobName"]
     alert = _only(event)
     assert not alert.recognised

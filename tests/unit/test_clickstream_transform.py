@@ -15,11 +15,11 @@ from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake.clickstream.contract import glue_columns
 from shoplake.clickstream.transform import OK, transform, truncate_ip
-from tests.conftest import our_event, shared_event, shared_event_names
+from tests.conftest import our_event, aws_sample, aws_sample_names
 
 ARRIVED = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
 ARRIVED_MS = int(ARRIVED.timestamp() * 1000)
-FIREHOSE_REQUESTS = [n for n in shared_event_names("firehose_transform_") if "response" not in n]
+FIREHOSE_REQUESTS = [n for n in aws_sample_names("firehose_transform_") if "response" not in n]
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 
@@ -61,7 +61,7 @@ def decoded(result: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("name", FIREHOSE_REQUESTS)
 def test_every_firehose_sample_gets_one_result_per_record(name: str) -> None:
     # GIVEN a real Firehose transformation request (none of them carries our contract)
-    request = shared_event(name)
+    request = aws_sample(name)
     # WHEN transformed
     result = transform(request["records"])
     # THEN every recordId comes back once, as ProcessingFailed with its reason
@@ -72,7 +72,7 @@ def test_every_firehose_sample_gets_one_result_per_record(name: str) -> None:
 
 
 def test_the_response_has_the_shape_firehose_documents() -> None:
-    documented = shared_event("firehose_transform_response_ok_with_partitionKeys__aws-lambda-dotnet.json")["records"][0]
+    documented = aws_sample("firehose_transform_response_ok_with_partitionKeys__aws-lambda-dotnet.json")["records"][0]
     (ours,) = transform(records(event()), now=ARRIVED).records
     assert set(ours) == set(documented)
     assert set(ours["metadata"]) == set(documented["metadata"])

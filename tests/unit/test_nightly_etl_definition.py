@@ -7,10 +7,9 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nightly_etl_job import STEPS, resolve_run_date
-
 from local_stack.template import ROOT, load_template
 from shoplake import lake_layout
+from shoplake_etl.night import STEPS, resolve_run_date
 
 DEFINITION = json.loads((ROOT / "statemachines" / "nightly_etl.asl.json").read_text(encoding="utf-8"))
 

@@ -2,7 +2,7 @@
 
 Glue runs a job's script from S3 and imports anything else from `--extra-py-files`. `sam
 deploy` uploads the scripts but not the packages they import, so a custom resource
-(glue/library_publisher.py) zips the very code that was deployed with it and puts it in the
+(functions/glue_library_publisher) zips the very code that was deployed with it and puts it in the
 Glue scripts bucket; the jobs name the zip it returns. The name carries the content's hash:
 new code is a new object, and a job never reads a zip that is half replaced.
 """

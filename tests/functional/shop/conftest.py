@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 from psycopg_pool import ConnectionPool
 
+from local_stack.shop import shop_pool
 from shop.app.api import create_app
 from shop.app.clicks import Clicks
 from shop.app.images import ImageUploads
 from shop.app.passwords import fast_passwords
 from shop.app.payments import LocalTestProvider
 from shop.app.settings import Settings
-from shop.local import shop_pool
 from shop.migrate import apply_migrations
 from tests.functional.shop.shopping import Recorder
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from local_stack.shop import LocalShop, running_shop
 from shop.app.passwords import fast_passwords
-from shop.local import LocalShop, running_shop
 from tests.functional.shop.shopping import PASSWORD, Recorder, unique_email
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from shop.demo import run_shoppers
+from local_stack.shoppers import run_shoppers
 from shoplake.clickstream.transform import transform
 from tests.functional.shop.shopping import Recorder
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from local_stack.shop import LocalShop, running_shop
 from shop.app.passwords import fast_passwords
-from shop.local import LocalShop, running_shop
 from tests.functional.shop.shopping import PASSWORD, Recorder, unique_email
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
+from local_stack.shop import running_shop
 from shop.app.clicks import Producer
 from shop.app.settings import Settings
-from shop.local import running_shop
 
 CATALOGUE = {
     "tops": ("Linen shirt", "Striped tee", "Silk blouse", "Oxford shirt"),
@@ -198,7 +198,10 @@ def run_shoppers(
 
 
 def main() -> int:  # pragma: no cover - a thin command over run_shoppers
-    """`python -m shop.demo [N]`: the shoppers in schema shop_demo of this machine's PostgreSQL (or an embedded one)."""
+    """`python -m local_stack.shoppers [N]`: N shoppers (20) in schema shop_demo of this machine's PostgreSQL.
+
+    Without a PostgreSQL on 127.0.0.1:5432, an embedded one (local_stack.postgres).
+    """
     import sys  # noqa: PLC0415
 
     import psycopg  # noqa: PLC0415

@@ -1,4 +1,6 @@
-"""A realistic shop history, for the demo and the ETL's scale benchmark: `python -m shop.history --dsn ...`.
+"""A realistic shop history, for the demo and the ETL's scale benchmark.
+
+`python -m local_stack.sample_history --dsn ...` writes one into a database.
 
 Customers mostly in North America and growing in the Americas and Europe, a catalogue of
 clothes in the shop's categories (some spelt as sellers spell them), order lines over the

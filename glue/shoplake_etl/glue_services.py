@@ -1,0 +1,74 @@
+"""The nightly ETL's services in AWS Glue: the shop database from Secrets Manager, the rulesets
+evaluated by Glue Data Quality, and partitions pointed in the Glue Data Catalog.
+
+Only Glue 5.0's runtime (`awsglue`, `awsgluedq`) can run this module; `glue/nightly_etl_job.py`
+builds the night's `NightServices` with it. The local stack builds its own from local parts.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import boto3
+
+from shoplake import lake_layout
+from shoplake_etl.catalog import point_partition, published_days
+from shoplake_etl.night import NightServices, ShopDatabase
+
+
+def glue_night_services(  # pragma: no cover - needs Glue's runtime
+    spark: Any, glue_context: Any, argv: list[str], args: dict[str, str], run_date: date
+) -> NightServices:
+    """The services of one Glue job run, from its resolved arguments `args` (`lake_root`, `database`)
+    and its raw `argv` (`--jdbc_url`, `--database_secret`, `--pseudonym_secret`, read only by the extract).
+    """
+    from awsglue.utils import getResolvedOptions  # noqa: PLC0415
+
+    lake = args["lake_root"]
+
+    def database() -> ShopDatabase:
+        extra = getResolvedOptions(argv, ["jdbc_url", "database_secret", "pseudonym_secret"])
+        secrets = boto3.client("secretsmanager")
+        login = json.loads(secrets.get_secret_value(SecretId=extra["database_secret"])["SecretString"])
+        salt = secrets.get_secret_value(SecretId=extra["pseudonym_secret"])["SecretString"]
+        properties = {"user": login["username"], "password": login["password"], "driver": "org.postgresql.Driver"}
+        return ShopDatabase(extra["jdbc_url"], properties, salt)
+
+    def with_glue_data_quality(rulesets: dict[str, str]) -> dict[str, int]:
+        return _evaluate_with_glue_data_quality(spark, glue_context, lake, run_date, rulesets)
+
+    def in_glue_catalog(table: str, day: date, location: str) -> object:
+        return point_partition(boto3.client("glue"), args["database"], table, day, location)
+
+    def published() -> list[date]:
+        return published_days(boto3.client("glue"), args["database"], lake_layout.CURATED_TABLES[0])
+
+    return NightServices(database, with_glue_data_quality, in_glue_catalog, published)
+
+
+def _evaluate_with_glue_data_quality(
+    spark: object, glue_context: object, lake: str, run_date: date, rulesets: dict[str, str]
+) -> dict[str, int]:  # pragma: no cover
+    from awsglue.dynamicframe import DynamicFrame  # noqa: PLC0415
+    from awsgluedq.transforms import EvaluateDataQuality  # noqa: PLC0415
+
+    from shoplake_etl.steps import DayFailedChecks, table_path  # noqa: PLC0415
+
+    glue = boto3.client("glue")  # rulesets: table -> ruleset name
+    failed, passed = [], {}
+    for table, name in rulesets.items():
+        frame = spark.read.parquet(table_path(lake, lake_layout.ETL_STAGING, table, run_date))  # type: ignore[attr-defined]
+        outcome = EvaluateDataQuality().process_rows(
+            frame=DynamicFrame.fromDF(frame, glue_context, table),
+            ruleset=glue.get_data_quality_ruleset(Name=name)["Ruleset"],
+            publishing_options={"dataQualityEvaluationContext": f"{table} {run_date}",
+                                "enableDataQualityResultsPublishing": True},
+        )  # fmt: skip
+        results = outcome["ruleOutcomes"].toDF().collect()
+        failed += [f"{table}: {r['Rule']}" for r in results if r["Outcome"] != "Passed"]
+        passed[table] = sum(1 for r in results if r["Outcome"] == "Passed")
+    if failed:
+        raise DayFailedChecks(f"{run_date}: data-quality rule(s) failed: " + "; ".join(failed))
+    return passed

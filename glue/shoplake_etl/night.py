@@ -1,0 +1,83 @@
+"""The nightly ETL as steps: one step (extract, clean, curate, clickstream_hourly, quality,
+publish) for one business day, whatever runs it.
+
+Glue runs it from `glue/nightly_etl_job.py` (Glue's arguments, secrets and Data Quality, through
+`shoplake_etl.glue_services`); the local stack and the tests run the same `run_step` on a local
+SparkSession with local services (`local_stack.glue_jobs`). The steps and their lake I/O are
+`shoplake_etl.steps`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
+BUSINESS_ZONE = ZoneInfo("Asia/Seoul")
+
+
+def resolve_run_date(value: str, now: datetime) -> date:
+    """The business day a run is for: an explicit date, or yesterday in Seoul at `now`."""
+    if value == "yesterday":
+        return now.astimezone(BUSINESS_ZONE).date() - timedelta(days=1)
+    return date.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class ShopDatabase:
+    """Where the extract reads: the JDBC URL, its login properties, and the pseudonym salt."""
+
+    jdbc_url: str
+    properties: dict[str, Any]
+    salt: str
+
+
+@dataclass(frozen=True)
+class NightServices:
+    """What a step needs from outside Spark: Glue's services in AWS, their local counterparts in the local stack."""
+
+    # The shop database; asked for only by the extract.
+    database: Callable[[], ShopDatabase]
+    # The staged tables' ruleset names (`--rulesets`) evaluated: Glue Data Quality in Glue, DQDL locally.
+    evaluate_rulesets: Callable[[dict[str, str]], dict[str, int]]
+    # (table, day, location): the catalog's partition for a day moved to a published version.
+    point_partition: Callable[[str, date, str], object]
+    # The days already published (the nights that succeeded), for a scheduled night's catch-up.
+    published_days: Callable[[], list[date]]
+
+
+def run_step(  # noqa: PLR0917 - one run's own parameters
+    spark: Any, step: str, run_date: date, lake_root: str, arguments: dict[str, str], services: NightServices
+) -> dict[str, Any]:
+    """One step of the night for one business day; returns what it wrote (row counts), or rules passed.
+
+    `arguments` are the job's, without their dashes: `table` (extract one table), `catch_up`
+    ("true": also extract the changes of nights that failed since the last success), `rulesets`.
+    """
+    from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
+    from shoplake_etl.catalog import catch_up_since  # noqa: PLC0415
+
+    if step not in STEPS:
+        raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
+    if step == "extract":
+        shop = services.database()
+        tables = [arguments["table"]] if arguments.get("table") else None
+        since = catch_up_since(run_date, services.published_days()) if arguments.get("catch_up") == "true" else None
+        return steps.run_extract(
+            spark, shop.jdbc_url, shop.properties, lake_root=lake_root, run_date=run_date, salt=shop.salt,
+            tables=tables, since_date=since,
+        )  # fmt: skip
+    if step == "clean":
+        return steps.run_clean(spark, lake_root, run_date)
+    if step == "curate":
+        return steps.run_curate(spark, lake_root, run_date)
+    if step == "clickstream_hourly":
+        return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date)}
+    if step == "quality":
+        return services.evaluate_rulesets(json.loads(arguments["rulesets"]))
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; a re-run is a new version
+    return steps.run_publish(spark, lake_root, run_date, services.point_partition, version)
