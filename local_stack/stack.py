@@ -137,7 +137,7 @@ class LocalStack:
         os.environ.update(self._saved_env)
 
     def _create_slack_secret(self) -> None:
-        # The one resource the template expects to exist already (README: "Before the first deploy").
+        # The one resource the template expects to exist already (docs/deploy.md, step 1: the Slack secret).
         name = self.stack.resolver.parameters.get("SlackSecretName")
         if name is None:
             return

@@ -14,7 +14,7 @@ from typing import Any
 from shoplake import lake_layout
 
 # A scheduled night catches up at most this many days of missed changes; older gaps are
-# back-filled by date (README), so that one night never grows without bound.
+# back-filled by date (docs/nightly-etl.md), so that one night never grows without bound.
 MAX_CATCH_UP_DAYS = 7
 
 
