@@ -19,12 +19,20 @@ MAX_CATCH_UP_DAYS = 7
 
 
 def partition_values(day: date) -> list[str]:
-    """year, month, day as the lake's folders spell them: year=2026/month=11/day=24/ -> 2026, 11, 24."""
+    """year, month, day as the lake's folders spell them: year=2026/month=11/day=04/ -> ["2026", "11", "04"].
+
+    The partition's `Values` for Glue's partition APIs, zero-padded text.
+    """
     return [folder.split("=", 1)[1] for folder in lake_layout.partition_path(day).strip("/").split("/")]
 
 
 def point_partition(glue: Any, database: str, table: str, day: date, location: str) -> bool:
-    """Create or move the day's partition of `table` to `location`; True if it was created."""
+    """Create or move the day's partition of `table` to `location`; True if it was created.
+
+    `glue` is a boto3 Glue client; the partition copies the table's `StorageDescriptor` with `Location`
+    replaced (Glue API: GetTable, CreatePartition, UpdatePartition). Raises the client's errors, e.g.
+    `EntityNotFoundException` for an unknown database or table.
+    """
     described = glue.get_table(DatabaseName=database, Name=table)["Table"]
     storage = {**described["StorageDescriptor"], "Location": location}
     partition = {"Values": partition_values(day), "StorageDescriptor": storage}
@@ -39,7 +47,11 @@ def point_partition(glue: Any, database: str, table: str, day: date, location: s
 
 
 def published_days(glue: Any, database: str, table: str) -> list[date]:
-    """The days whose partition of `table` is in the catalog: the nights that succeeded."""
+    """The days whose partition of `table` is in the catalog: the nights that succeeded, in order.
+
+    Reads every page of Glue's `GetPartitions`. Raises ValueError for a partition whose values are not a
+    year, month and day, and the client's errors as they come.
+    """
     days = []
     for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table):
         for partition in page["Partitions"]:
@@ -52,6 +64,7 @@ def catch_up_since(run_date: date, published: Iterable[date]) -> date:
     """The first day whose changes a scheduled night must extract: the day after the last night that succeeded.
 
     Without any earlier success (the first night), or after a re-run of a published day, just the day itself.
+    Never earlier than `MAX_CATCH_UP_DAYS - 1` days before `run_date`.
     """
     earlier = [day for day in published if day < run_date]
     if not earlier:

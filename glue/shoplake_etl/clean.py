@@ -22,23 +22,37 @@ CATEGORY_SYNONYMS = {
 
 
 def latest_version(frame: DataFrame, key: str) -> DataFrame:
-    """One row per key: the one updated last (ties broken by the row's content, so reruns agree)."""
+    """One row per key: the one updated last (ties broken by the row's content, so reruns agree).
+
+    `frame` needs `key` and `updated_at`; the columns are kept as they are. NULL `updated_at` sorts last.
+    """
     order = Window.partitionBy(key).orderBy(F.col("updated_at").desc(), *[F.col(c).desc() for c in frame.columns])
     return frame.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
 
 
 def standard_category(column: Column) -> Column:
+    """A category column trimmed, lower-cased and mapped through `CATEGORY_SYNONYMS` (`"T-Shirts"` -> `tops`).
+
+    Values with no synonym stay as they are (lower-case); mapping them to `unknown` is the curate step's.
+    """
     label = F.lower(F.trim(column))
     mapping = F.create_map(*[F.lit(x) for pair in CATEGORY_SYNONYMS.items() for x in pair])
     return F.coalesce(mapping[label], label)
 
 
 def business_date(column: Column) -> Column:
-    """The shop's day: the date in Korea of a UTC time."""
+    """The shop's day: the date in Korea (`BUSINESS_TIME_ZONE`) of a timestamp column, as a Spark date."""
     return F.to_date(F.from_utc_timestamp(column, BUSINESS_TIME_ZONE))
 
 
 def clean_customers(frame: DataFrame, run_date: date) -> DataFrame:
+    """The extracted customers as segments: latest version per `customer_key`, test accounts left out.
+
+    Columns: `customer_key`, `age_group` (from `run_date.year - birth_year`, so by year only;
+    `under_20` ... `60_plus`, NULL without a birth year), `gender` (lower-case, `undisclosed` when NULL),
+    `country` (upper-case), `region`, `signed_up_on` and `first_order_date` (business dates), `updated_at`.
+    A customer whose `is_test_account` is NULL is left out with the test accounts.
+    """
     age = F.lit(run_date.year) - F.col("birth_year")
     group = F.when(F.col("birth_year").isNull(), F.lit(None))
     for below, label in AGE_GROUPS:
@@ -60,6 +74,10 @@ def clean_customers(frame: DataFrame, run_date: date) -> DataFrame:
 
 
 def clean_products(frame: DataFrame) -> DataFrame:
+    """The extracted products: latest version per `product_id`, category standardised, price as decimal(10,2).
+
+    Columns: `product_id`, `category`, `price`, `currency` (upper-case ISO 4217 code), `updated_at`.
+    """
     return latest_version(frame, "product_id").select(
         "product_id",
         standard_category(F.col("category")).alias("category"),
@@ -70,6 +88,12 @@ def clean_products(frame: DataFrame) -> DataFrame:
 
 
 def clean_purchases(frame: DataFrame) -> DataFrame:
+    """The extracted order lines: latest version per `purchase_id`, with their business date.
+
+    Columns: `purchase_id`, `order_id`, `customer_key`, `product_id`, `quantity` (int), `unit_price`
+    (decimal(10,2), in `currency`), `currency` (upper-case), `status` (lower-case), `ordered_at`, `paid_at`,
+    `business_date` (the Korean date of `ordered_at`), `updated_at`.
+    """
     return latest_version(frame, "purchase_id").select(
         "purchase_id",
         "order_id",
@@ -87,6 +111,11 @@ def clean_purchases(frame: DataFrame) -> DataFrame:
 
 
 def clean_reviews(frame: DataFrame) -> DataFrame:
+    """The extracted reviews: latest version per `review_id`, blank bodies as NULL.
+
+    Columns: `review_id`, `purchase_id`, `product_id`, `customer_key`, `rating` (int), `body` (trimmed),
+    `created_at`, `business_date` (the Korean date of `created_at`), `updated_at`.
+    """
     body = F.trim("body")
     return latest_version(frame, "review_id").select(
         "review_id",

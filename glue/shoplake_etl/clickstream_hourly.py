@@ -12,6 +12,11 @@ def hourly_traffic(events: DataFrame) -> DataFrame:
     """Per UTC hour, people only (crawlers are flagged in the lake and left out here).
 
     A visitor is a signed-in user, or else a session: anonymous visitors count once per session.
+
+    `events` has the clickstream columns (`contract.FIELDS`): at least `event_time`, `event_type`,
+    `user_id`, `session_id`, `is_bot`. Returns columns `hour` (the event time truncated to its hour: the
+    same instant in any whole-hour session time zone), `visitors`, `sessions` and `page_views` (page and
+    product views), all bigint. Rows whose `is_bot` is NULL are left out too.
     """
     people = events.where(~F.col("is_bot"))
     visitor = F.coalesce(F.concat(F.lit("u:"), "user_id"), F.concat(F.lit("s:"), "session_id"))

@@ -12,6 +12,11 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
     """One row per sold order line, with the product's category and the buyer's segment.
 
     Only customers' lines: the clean customers hold no test accounts, so their orders fall away here.
+
+    Takes the clean `purchases`, `products` and `customers` (see `clean`); keeps the sold statuses, and
+    gives the `sales_fact` columns of `shoplake.curated.COLUMNS`: `is_new_customer` is true when the
+    customer's first sale is on or after the line's business date (or unknown), `category` is `unknown`
+    for a product not in `products`, `revenue` = quantity x unit_price as decimal(12,2) in `currency`.
     """
     sold = purchases.where(F.col("status").isin(*SOLD))
     segment = customers.select("customer_key", "age_group", "gender", "country", "region", "first_order_date")
@@ -42,7 +47,11 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
 
 
 def review_fact(reviews: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
-    """One row per review by a customer (not a test account), with what was bought and by whom (pseudonymously)."""
+    """One row per review by a customer (not a test account), with what was bought and by whom (pseudonymously).
+
+    Reviews whose purchase is gone (`product_id` NULL) are left out. Columns: the `review_fact` columns of
+    `shoplake.curated.COLUMNS`; `category` is `unknown` for a product not in `products`.
+    """
     return (
         reviews.where(F.col("product_id").isNotNull())  # its purchase is gone: nothing to say what it reviews
         .join(customers.select("customer_key"), "customer_key", "left_semi")
@@ -62,7 +71,12 @@ def review_fact(reviews: DataFrame, products: DataFrame, customers: DataFrame) -
 
 
 def daily_product_stats(sales: DataFrame, reviews: DataFrame) -> DataFrame:
-    """Per business day and product: units, revenue, orders, and the day's reviews."""
+    """Per business day and product: units, revenue, orders, and the day's reviews.
+
+    `sales` and `reviews` are `sales_fact` and `review_fact`; a product with only sales or only reviews
+    that day still has a row: missing counts are 0, revenue 0.00, `average_rating` NULL without reviews.
+    Columns: the `daily_product_stats` columns of `shoplake.curated.COLUMNS`.
+    """
     sold = sales.groupBy("business_date", "product_id", "category").agg(
         F.sum("quantity").alias("units"),
         F.sum("revenue").cast("decimal(14,2)").alias("revenue"),

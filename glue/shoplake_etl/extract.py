@@ -12,7 +12,12 @@ from shoplake_etl.tables import PERSONAL_KEYS, SourceTable, extract_query
 
 
 def pseudonymise(frame: DataFrame, salt: str) -> DataFrame:
-    """Replace each personal key with a stable salted SHA-256: joins still work, names cannot be recovered."""
+    """Replace each personal key with a stable salted SHA-256: joins still work, names cannot be recovered.
+
+    For each column in `PERSONAL_KEYS` that `frame` has (`customer_id` -> `customer_key`), the new column is
+    the lower-case hex SHA-256 (64 characters, FIPS 180-4) of `salt` + the value as text; the original is
+    dropped. A NULL key stays NULL. Lazy: nothing runs until the frame is written.
+    """
     for column, replacement in PERSONAL_KEYS.items():
         if column in frame.columns:
             hashed = F.sha2(F.concat(F.lit(salt), F.col(column).cast("string")), 256)
@@ -28,5 +33,11 @@ def read_table(  # noqa: PLR0917 - the JDBC read's own parameters
     since: datetime | None,
     until: datetime,
 ) -> DataFrame:
-    """One source table over JDBC, only its needed columns, for the run's window."""
+    """One source table over JDBC, only its needed columns, for the run's window.
+
+    `jdbc_url` is a `jdbc:postgresql://host:port/db` URL and `properties` Spark's JDBC options (`user`,
+    `password`, `driver`); `since`/`until` are aware datetimes bounding `updated_at` for incremental
+    tables (see `extract_query`). The read is lazy; connection and SQL errors surface as Spark (Py4J)
+    exceptions when an action runs.
+    """
     return spark.read.jdbc(jdbc_url, f"({extract_query(table, since, until)}) AS extract", properties=properties)

@@ -1,5 +1,7 @@
-"""The nightly ETL's services in AWS Glue: the shop database from Secrets Manager, the rulesets
-evaluated by Glue Data Quality, and partitions pointed in the Glue Data Catalog.
+"""The nightly ETL's services in AWS Glue.
+
+The shop database from Secrets Manager, the rulesets evaluated by Glue Data Quality, and partitions
+pointed in the Glue Data Catalog.
 
 Only Glue 5.0's runtime (`awsglue`, `awsgluedq`) can run this module; `glue/nightly_etl_job.py`
 builds the night's `NightServices` with it. The local stack builds its own from local parts.
@@ -21,8 +23,14 @@ from shoplake_etl.night import NightServices, ShopDatabase
 def glue_night_services(  # pragma: no cover - needs Glue's runtime
     spark: Any, glue_context: Any, argv: list[str], args: dict[str, str], run_date: date
 ) -> NightServices:
-    """The services of one Glue job run, from its resolved arguments `args` (`lake_root`, `database`)
-    and its raw `argv` (`--jdbc_url`, `--database_secret`, `--pseudonym_secret`, read only by the extract).
+    """The services of one Glue job run, built from the job's arguments.
+
+    `args` are the resolved arguments (`lake_root`, `database` the Glue database) and `argv` the raw ones,
+    from which the extract alone resolves `--jdbc_url`, `--database_secret` (a Secrets Manager secret
+    whose JSON has `username` and `password`, as for RDS) and `--pseudonym_secret` (a plain-text salt).
+    `evaluate_rulesets` takes {table: Glue ruleset name}, evaluates with Glue Data Quality (results
+    published under the context `"<table> <run_date>"`) and raises `steps.DayFailedChecks` naming each
+    failed rule; otherwise it returns {table: rules passed}. Partitions are pointed in the Glue Data Catalog.
     """
     from awsglue.utils import getResolvedOptions  # noqa: PLC0415
 

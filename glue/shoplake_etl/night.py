@@ -1,5 +1,6 @@
-"""The nightly ETL as steps: one step (extract, clean, curate, clickstream_hourly, quality,
-publish) for one business day, whatever runs it.
+"""The nightly ETL as steps, whatever runs them.
+
+One step (extract, clean, curate, clickstream_hourly, quality, publish) for one business day.
 
 Glue runs it from `glue/nightly_etl_job.py` (Glue's arguments, secrets and Data Quality, through
 `shoplake_etl.glue_services`); the local stack and the tests run the same `run_step` on a local
@@ -21,7 +22,11 @@ BUSINESS_ZONE = ZoneInfo("Asia/Seoul")
 
 
 def resolve_run_date(value: str, now: datetime) -> date:
-    """The business day a run is for: an explicit date, or yesterday in Seoul at `now`."""
+    """The business day a run is for: an explicit date, or yesterday in Seoul at `now`.
+
+    `value` is `"yesterday"` or an ISO 8601 date (`2026-11-24`); `now` must be aware. Raises ValueError
+    for any other text.
+    """
     if value == "yesterday":
         return now.astimezone(BUSINESS_ZONE).date() - timedelta(days=1)
     return date.fromisoformat(value)
@@ -57,6 +62,11 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
 
     `arguments` are the job's, without their dashes: `table` (extract one table), `catch_up`
     ("true": also extract the changes of nights that failed since the last success), `rulesets`.
+
+    `rulesets` is JSON, {table: ruleset name}, read by the quality step only; `lake_root` ends with `/`.
+    Returns {table: rows written} (extract, clean, curate, publish), `{"clickstream_hourly": rows}`, or
+    {table: rules passed} (quality). Raises SystemExit for an unknown step, KeyError or ValueError for a
+    quality step without valid `rulesets`, and what the step raises (`steps.DayFailedChecks` when checks fail).
     """
     from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
     from shoplake_etl.catalog import catch_up_since  # noqa: PLC0415

@@ -30,12 +30,16 @@ PointPartition = Callable[[str, date, str], object]
 
 
 def day_window(run_date: date) -> tuple[datetime, datetime]:
-    """The business day in Seoul, as a UTC interval [since, until)."""
+    """The business day in Seoul, as a UTC interval [since, until) of aware datetimes, 24 hours long."""
     start = datetime.combine(run_date, time(), tzinfo=ZoneInfo(BUSINESS_TIME_ZONE)).astimezone(UTC)
     return start, start + timedelta(days=1)
 
 
 def table_path(lake_root: str, stage: str, table: str, run_date: date) -> str:
+    """`<lake_root><stage><table>/year=YYYY/month=MM/day=DD/`: one table's day folder in one stage.
+
+    `lake_root` ends with `/` (`s3://bucket/` or `file:///...`); `stage` is a `lake_layout` prefix (`raw/`).
+    """
     return f"{lake_root}{stage}{table}/{lake_layout.partition_path(run_date)}"
 
 
@@ -55,6 +59,9 @@ def run_extract(
     Large tables give the rows changed in the run's business day, or from the start of
     `since_date` when a scheduled night catches up on nights that failed. Without names,
     every source table; the nightly state machine extracts them in parallel, one job run each.
+
+    Each table is written as Parquet under `raw/<table>/<day>/`, replacing that folder. Raises ValueError
+    naming any unknown table before reading anything; JDBC and write errors come as Spark exceptions.
     """
     since, until = day_window(since_date or run_date)[0], day_window(run_date)[1]
     unknown = set(tables or ()) - {t.name for t in SOURCE_TABLES}
@@ -75,7 +82,11 @@ def _raw(spark: SparkSession, lake_root: str, table: str, run_date: date) -> Dat
 
 
 def run_clean(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
-    """The day's raw tables cleaned under clean/; returns row counts."""
+    """The day's raw tables cleaned under clean/ (each day folder replaced); returns row counts by table.
+
+    Needs all four raw tables of the day (`customer`, `product`, `purchase`, `review`); a missing one
+    raises Spark's AnalysisException (path does not exist).
+    """
     cleaned = {
         "customer": clean_customers(_raw(spark, lake_root, "customer", run_date), run_date),
         "product": clean_products(_raw(spark, lake_root, "product", run_date)),
@@ -99,7 +110,11 @@ def _stage(frame: DataFrame, lake_root: str, table: str, run_date: date) -> int:
 
 
 def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
-    """The day's curated tables, staged until they pass their checks; returns row counts."""
+    """The day's curated tables, staged until they pass their checks; returns row counts.
+
+    Writes `sales_fact`, `review_fact` and `daily_product_stats` (columns: `shoplake.curated.COLUMNS`)
+    under `staging/`, replacing the day. Raises Spark's AnalysisException when a clean table is missing.
+    """
     purchases = _clean(spark, lake_root, "purchase", run_date)
     products = _clean(spark, lake_root, "product", run_date)
     customers = _clean(spark, lake_root, "customer", run_date)
@@ -128,6 +143,9 @@ def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) 
     """Visitors, sessions and page views per hour of the Seoul day, from the clickstream's UTC hours.
 
     The Seoul day spans two UTC days; a UTC day without events has no partition, and no hours.
+
+    Reads the `clickstream/events/` day partitions that exist, keeps events in `day_window`, and stages
+    `clickstream_hourly`; returns its row count (hours with traffic, at most 24).
     """
     since, until = day_window(run_date)
     days = {since.date(), (until - timedelta(seconds=1)).date()}
@@ -153,6 +171,10 @@ def run_publish(
 
     `point_partition(table, day, location)` moves the catalog's partition (Glue's catalog in AWS);
     until it does, readers keep the previous version whole. Returns each table's published rows.
+
+    Each table goes to `curated/<table>/<day>/version=<version>/`; `version` must be new for the day
+    (Spark's `errorifexists` mode raises if that folder exists). Tables are published one after another:
+    a failure midway leaves earlier tables on the new version and later ones on the old.
     """
     counts = {}
     for table in lake_layout.CURATED_TABLES:
@@ -182,6 +204,10 @@ def run_quality(spark: SparkSession, lake_root: str, run_date: date, rulesets: d
     """Evaluate each staged table's DQDL ruleset; raise naming every failed rule, else return rules passed.
 
     In Glue, Glue Data Quality evaluates the same rulesets; this is how the tests and the local stack do.
+
+    `rulesets` maps table -> DQDL text (not a ruleset name, as in Glue). Collects each staged table to the
+    driver as Arrow. Returns {table: rules passed}. Raises DayFailedChecks listing every failed rule with
+    its measure, and DqdlError for a rule the local evaluator does not support.
     """
     failed: list[str] = []
     passed: dict[str, int] = {}

@@ -20,6 +20,11 @@ _FIRST_SALE_SQL = (
 
 @dataclass(frozen=True)
 class SourceTable:
+    """One shop table the extract reads: its name, key column, the columns read, and how.
+
+    `derived` columns are `(alias, SQL scalar subquery over the row alias t)` pairs computed in the database.
+    """
+
     name: str
     key: str
     columns: tuple[str, ...]
@@ -84,6 +89,8 @@ def extract_query(table: SourceTable, since: datetime | None, until: datetime) -
     """The SQL the extract sends over JDBC; the bounds are our own datetimes, never user input.
 
     An incremental table gives the changes in [since, until); a whole table gives every row as it is now.
+    PostgreSQL dialect: `order_id` is cast to text, bounds are ISO 8601 literals (aware datetimes keep their
+    offset, so the database compares instants). No `since` means everything before `until`.
     """
     columns = [f't."{c}"::text AS "{c}"' if c == "order_id" else f't."{c}"' for c in table.columns]
     columns += [f'{sql} AS "{alias}"' for alias, sql in table.derived]

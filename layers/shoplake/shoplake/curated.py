@@ -83,6 +83,11 @@ _DECIMAL = re.compile(r"decimal\((\d+),(\d+)\)")
 
 
 def arrow_type(glue_type: str) -> pa.DataType:
+    """The Arrow type of a Glue (Hive) column type used in `COLUMNS`.
+
+    `decimal(p,s)` -> `decimal128(p, s)`; `timestamp` -> microseconds in UTC; `date` -> `date32`; `int` ->
+    `int32`; `bigint` -> `int64`. Raises KeyError for any other type name (`array<...>`, `smallint`, ...).
+    """
     decimal = _DECIMAL.fullmatch(glue_type)
     if decimal:
         return pa.decimal128(int(decimal[1]), int(decimal[2]))
@@ -90,8 +95,13 @@ def arrow_type(glue_type: str) -> pa.DataType:
 
 
 def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of curated `table`, columns in `COLUMNS` order, all nullable; KeyError for an unknown table."""
     return pa.schema([pa.field(name, arrow_type(kind)) for name, kind in COLUMNS[table]])
 
 
 def glue_columns(table: str) -> list[dict[str, str]]:
+    """`[{"Name": ..., "Type": ...}]` for curated `table`, as a Glue table's `StorageDescriptor.Columns`.
+
+    The shape is Glue's `Column` structure (AWS Glue API reference). KeyError for an unknown table.
+    """
     return [{"Name": name, "Type": kind} for name, kind in COLUMNS[table]]

@@ -1,5 +1,8 @@
-"""Start shoplake's Glue jobs: the quality check for a partition the lake just received, or any
-of the template's jobs by name (manual re-runs, the nightly state machine)."""
+"""Start shoplake's Glue jobs with Glue's `StartJobRun` API.
+
+The quality check for a partition the lake just received, or any of the template's jobs by name
+(manual re-runs, the nightly state machine).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from shoplake import lake_layout
 
 @dataclass(frozen=True)
 class QualityRun:
+    """A started quality-check run: the Glue job's name, its `JobRunId`, the partition's s3:// folder, the table."""
+
     job_name: str
     run_id: str
     input_path: str
@@ -19,7 +24,12 @@ class QualityRun:
 
 
 def partition_prefix(key: str) -> tuple[str, str]:
-    """surveys/<table>/year=…/month=…/day=…/part-x.parquet -> (table, the partition's prefix)."""
+    """Split a survey data key into its table and its partition's key prefix.
+
+    `surveys/<table>/year=2026/month=11/day=23/part-x.parquet` -> `("<table>",
+    "surveys/<table>/year=2026/month=11/day=23/")`. Raises ValueError when the key is not under
+    `surveys/` or its folders are not exactly `year=`, `month=`, `day=` (`lake_layout.PARTITION_KEYS`).
+    """
     if not key.startswith(lake_layout.SURVEY_DATA):
         raise ValueError(f"{key!r} is not under {lake_layout.SURVEY_DATA}")
     parts = key.split("/")
@@ -30,6 +40,12 @@ def partition_prefix(key: str) -> tuple[str, str]:
 
 
 def start_quality_check(glue: Any, job_name: str, bucket: str, key: str) -> QualityRun:
+    """Start the survey quality-check Glue job on the partition that holds s3://`bucket`/`key`.
+
+    `glue` is a boto3 Glue client; the run gets `--input_path` (the partition's s3:// folder) and `--table`
+    (Glue `StartJobRun` API). Raises ValueError (from `partition_prefix`) for a key outside a survey
+    partition; the client's errors (e.g. `ConcurrentRunsExceededException`) are raised as they come.
+    """
     table, prefix = partition_prefix(key)
     input_path = f"s3://{bucket}/{prefix}"
     run = glue.start_job_run(JobName=job_name, Arguments={"--input_path": input_path, "--table": table})
@@ -43,7 +59,13 @@ class UnknownJob(ValueError):  # noqa: N818 - "unknown job" is what a caller is 
 def start_named_job(
     glue: Any, known_jobs: Mapping[str, str], name: str, arguments: Mapping[str, Any]
 ) -> dict[str, str]:
-    """Start one of shoplake's Glue jobs by its short name (or full name) with `--key value` arguments."""
+    """Start one of shoplake's Glue jobs by its short name (or full name) with `--key value` arguments.
+
+    `known_jobs` maps short names to the deployed job names; `arguments` keys may come with or without their
+    leading `--` (Glue job parameters are `--name` -> text). Returns `{"job_name", "run_id"}`. Raises
+    UnknownJob for a name that is neither a short nor a deployed name, ValueError naming the argument
+    whose value is not text; the client's errors are raised as they come.
+    """
     job = known_jobs.get(name) or (name if name in known_jobs.values() else None)
     if job is None:
         raise UnknownJob(f"{name!r} is not one of shoplake's Glue jobs: {', '.join(sorted(known_jobs))}")

@@ -21,7 +21,12 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the same code zips to the same bytes, whe
 
 
 def library_zip(packages: Mapping[str, Path]) -> bytes:
-    """A zip of each package's Python files under its name, in a stable order with fixed times."""
+    """A zip (deflated) of each package's files under its name, in a stable order with fixed times.
+
+    `packages` maps the name each package is imported by to its folder; every file under the folder goes in
+    except `__pycache__/` and `.pyc` files. The same files give the same bytes (1980-01-01 timestamps).
+    Raises OSError if a file cannot be read.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, folder in sorted(packages.items()):
@@ -35,11 +40,16 @@ def library_zip(packages: Mapping[str, Path]) -> bytes:
 
 
 def library_key(content: bytes) -> str:
+    """The S3 key of a library zip: `glue-library/shoplake-<first 16 hex digits of its SHA-256>.zip`."""
     return f"{LIBRARY_PREFIX}shoplake-{hashlib.sha256(content).hexdigest()[:16]}.zip"
 
 
 def publish(s3: Any, bucket: str, content: bytes) -> str:
-    """Put the zip in the bucket under its content's name (once); returns its s3:// URI."""
+    """Put the zip in the bucket under its content's name (once); returns its s3:// URI.
+
+    `s3` is a boto3 S3 client. Any `ClientError` from `HeadObject` (404, but also 403) leads to a
+    `PutObject`; errors of the put are raised as they come.
+    """
     key = library_key(content)
     try:
         s3.head_object(Bucket=bucket, Key=key)

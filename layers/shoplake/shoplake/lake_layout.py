@@ -38,19 +38,31 @@ CURATED_TABLES = ("sales_fact", "review_fact", "daily_product_stats", "clickstre
 
 
 def partition_path(day: date) -> str:
-    """Hive-style, zero-padded: what Athena's partition projection for year/month/day reads."""
+    """The folder of `day`'s partition, relative to a table's prefix, with a trailing slash.
+
+    Hive-style `key=value` folders, zero-padded: `date(2026, 11, 4)` -> `"year=2026/month=11/day=04/"`,
+    which is what Athena's partition projection for year/month/day reads
+    (https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html). The day is whatever
+    calendar day the caller passes; callers pass the Korean business day.
+    """
     year, month, day_key = PARTITION_KEYS
     return f"{year}={day.year:04d}/{month}={day.month:02d}/{day_key}={day.day:02d}/"
 
 
 def survey_table_prefix(table: str) -> str:
+    """The lake-bucket key prefix of a survey table's data: `"surveys/<table>/"`; `table` is not checked."""
     return f"{SURVEY_DATA}{table}/"
 
 
 def survey_rejects_prefix(table: str) -> str:
+    """The lake-bucket key prefix of a survey table's rejected-row reports: `"survey_rejects/<table>/"`."""
     return f"{SURVEY_REJECTS}{table}/"
 
 
 def moved_key(inbox_key: str, destination: str) -> str:
-    """inbox/2026/설문.xlsx -> processed/2026/설문.xlsx (or quarantine/...): the path under the inbox is kept."""
+    """Where an inbox file goes: `inbox/2026/설문.xlsx` -> `processed/2026/설문.xlsx` (or `quarantine/...`).
+
+    `destination` is a prefix with its trailing slash (`SURVEY_PROCESSED` or `SURVEY_QUARANTINE`); the path under
+    the inbox is kept. A key that is not under `inbox/` is appended whole, unchanged.
+    """
     return destination + inbox_key.removeprefix(SURVEY_INBOX)

@@ -20,6 +20,8 @@ SCHEMA = "shoplake.notice/v1"
 
 
 class NoticeKind(StrEnum):
+    """What a notice is about; the notice's `kind` field, and its alert category through `CATEGORY_OF_KIND`."""
+
     SURVEY_REJECTED = "survey_rejected"
     INGESTION_SUMMARY = "ingestion_summary"
     NIGHTLY_RUN = "nightly_run"
@@ -46,6 +48,15 @@ def _now() -> str:
 
 @dataclass(frozen=True)
 class Notice:
+    """One message from a shoplake function to people, in the `shoplake.notice/v1` format.
+
+    `title` and `summary` are Slack mrkdwn-ready text (`*bold*` and `` `code` `` kept, `&<>` escaped when
+    rendered); `resource` names what it is about (an s3:// URI, a job name); `fields` are label -> text pairs
+    shown as Slack section fields, in order; `link` an optional https URL. `notice_id` defaults to a random
+    UUID4 and identifies the notice for deduplication; `occurred_at` defaults to now, RFC 3339 UTC with
+    milliseconds (`2026-11-24T09:05:41.123Z`).
+    """
+
     kind: NoticeKind
     severity: Severity
     title: str
@@ -57,6 +68,11 @@ class Notice:
     occurred_at: str = field(default_factory=_now)
 
     def to_message(self) -> str:
+        """The notice as the JSON text of an SNS message, non-ASCII kept as is.
+
+        One JSON object (RFC 8259) with `schema`, `kind`, `severity`, `title`, `summary`, `resource`, `fields`
+        (an object of text), `link` (text or null), `notice_id` and `occurred_at`.
+        """
         return json.dumps(
             {
                 "schema": SCHEMA,
@@ -75,6 +91,12 @@ class Notice:
 
     @classmethod
     def from_message(cls, message: Mapping[str, Any]) -> Notice:
+        """Read a parsed notice message (the JSON object `to_message` writes).
+
+        Raises NoticeError naming the field when `schema` is not `SCHEMA`, a required text field is missing
+        or empty, `kind` or `severity` is not a known value, or `fields` is not an object. Field values are
+        turned into text; `link` is taken as given, unchecked.
+        """
         if message.get("schema") != SCHEMA:
             raise NoticeError(f"field 'schema': expected {SCHEMA!r}, got {message.get('schema')!r}")
         for name in ("kind", "severity", "title", "summary", "resource", "notice_id", "occurred_at"):
@@ -105,6 +127,7 @@ class Notice:
 
 
 def is_notice(message: object) -> bool:
+    """True if `message` is a mapping whose `schema` is `SCHEMA`; the rest is checked by `Notice.from_message`."""
     return isinstance(message, Mapping) and message.get("schema") == SCHEMA
 
 
@@ -113,7 +136,13 @@ class _Publisher(Protocol):
 
 
 def publish(sns_client: _Publisher, topic_arn: str, notice: Notice) -> str:
-    """Publish `notice` to the notification topic; returns the SNS message id."""
+    """Publish `notice` to the notification topic; returns the SNS message id.
+
+    `sns_client` is a boto3 SNS client (or anything with its `publish`). The Subject is the title made ASCII
+    (`?` for anything else) and cut to 100 characters; the message attribute `shoplake_notice_kind` (String)
+    carries the kind for subscription filter policies (SNS `Publish` API reference). Errors from the client
+    (botocore `ClientError`, e.g. `NotFound` for a wrong topic) are raised as they come.
+    """
     response = sns_client.publish(
         TopicArn=topic_arn,
         # SNS subjects are ASCII-only and at most 100 characters; the title travels in full inside.

@@ -1,4 +1,9 @@
-"""S3 event notifications, read once: keys decoded as S3 encoded them, test events ignored."""
+"""S3 event notifications, read once: keys decoded as S3 encoded them, test events ignored.
+
+The format is S3's "Event message structure"
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html);
+samples in tests/events/s3_*.json.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ IDEMPOTENCY_KEY = "[bucket, key, sequencer]"
 
 @dataclass(frozen=True)
 class ObjectCreated:
+    """One created object: bucket, decoded key, size in bytes, ETag (as S3 sent it) and the event's sequencer.
+
+    `sequencer` is S3's hexadecimal ordering value for the key, or the ETag when a record has none.
+    """
+
     bucket: str
     key: str
     size: int
@@ -21,16 +31,27 @@ class ObjectCreated:
     sequencer: str
 
     def as_dict(self) -> dict[str, Any]:
+        """`{"bucket", "key", "size", "etag", "sequencer"}`, e.g. for logs and the idempotency key."""
         return dict(self.__dict__)
 
 
 def decode_key(raw: str) -> str:
-    """S3 form-encodes keys in notifications: a space is '+', a real '+' is %2B, Korean is %XX."""
+    """A notification's `s3.object.key` as the real key.
+
+    S3 form-encodes keys in notifications (application/x-www-form-urlencoded): a space is `+`, a real `+`
+    is `%2B`, Korean is UTF-8 `%XX`. Never raises (`urllib.parse.unquote_plus`): a malformed `%` escape is
+    kept, invalid UTF-8 becomes U+FFFD.
+    """
     return unquote_plus(raw)
 
 
 def objects_created(event: Mapping[str, Any]) -> list[ObjectCreated]:
-    """The ObjectCreated records of a notification; `s3:TestEvent` and other records yield nothing."""
+    """The `ObjectCreated:*` records of an S3 notification, in order; other records yield nothing.
+
+    `event` is the Lambda payload `{"Records": [...]}`; the `s3:TestEvent` (no `Records`) and any other
+    `eventName` give no objects. A missing `size` counts as 0. Raises KeyError when an ObjectCreated record
+    lacks `s3`, `s3.bucket.name`, `s3.object` or `s3.object.key`.
+    """
     created = []
     for record in event.get("Records") or []:
         if not str(record.get("eventName", "")).startswith("ObjectCreated:"):

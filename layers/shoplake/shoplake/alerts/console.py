@@ -1,4 +1,8 @@
-"""Links to the AWS console page where a person can look at what an alert is about."""
+"""Links to the AWS console page where a person can look at what an alert is about.
+
+The console's URL layout is not a documented AWS interface: these links are what the console used when
+they were written, and may need updating. Every builder returns None without a region code.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,11 @@ _REGION_NAMES = {
 
 
 def region_code(*candidates: str | None) -> str | None:
-    """The first candidate that is, or names, an AWS region code."""
+    """The first candidate that is, or names, an AWS region code.
+
+    A candidate is a code (`ap-northeast-2`) or one of the region names CloudWatch writes in SNS alarm
+    messages (`Asia Pacific (Seoul)`, only those in `_REGION_NAMES`); None when no candidate is either.
+    """
     for candidate in candidates:
         if not candidate:
             continue
@@ -40,12 +48,13 @@ def region_code(*candidates: str | None) -> str | None:
 
 
 def region_of_arn(arn: str | None) -> str | None:
-    """The region field of an ARN, if it holds a real region code."""
+    """The region field of an ARN (`arn:partition:service:region:account:...`), if it holds a region code."""
     parts = (arn or "").split(":")
     return region_code(parts[3]) if len(parts) > 3 else None
 
 
 def account_of_arn(arn: str | None) -> str | None:
+    """The account field of an ARN if it is all digits (a 12-digit account id), else None."""
     parts = (arn or "").split(":")
     return parts[4] if len(parts) > 4 and parts[4].isdigit() else None
 
@@ -55,12 +64,14 @@ def _home(service: str, region: str) -> str:
 
 
 def cloudwatch_alarm(region: str | None, alarm_name: str) -> str | None:
+    """The CloudWatch console page of alarm `alarm_name` (percent-encoded)."""
     if not region:
         return None
     return f"{_home('cloudwatch', region)}#alarmsV2:alarm/{quote(alarm_name, safe='')}"
 
 
 def codepipeline_execution(region: str | None, pipeline: str, execution_id: str | None) -> str | None:
+    """The CodePipeline console page of one execution's timeline, or of the pipeline without an execution id."""
     if not region:
         return None
     base = f"https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{quote(pipeline)}"
@@ -70,6 +81,7 @@ def codepipeline_execution(region: str | None, pipeline: str, execution_id: str 
 
 
 def glue_job_run(region: str | None, job_name: str, run_id: str | None) -> str | None:
+    """The Glue Studio page of one job run (`jr_...`), or of the job's runs without a run id."""
     if not region:
         return None
     tail = f"/run/{run_id}" if run_id else "/runs"
@@ -77,6 +89,7 @@ def glue_job_run(region: str | None, job_name: str, run_id: str | None) -> str |
 
 
 def glue_table_quality(region: str | None, database: str, table: str) -> str | None:
+    """The Data quality tab of a Data Catalog table in the Glue console."""
     if not region:
         return None
     view = f"#/v2/data-catalog/tables/view/{quote(table)}?database={quote(database)}&tab=dataQuality"
@@ -84,12 +97,17 @@ def glue_table_quality(region: str | None, database: str, table: str) -> str | N
 
 
 def stepfunctions_execution(region: str | None, execution_arn: str) -> str | None:
+    """The Step Functions console page of one execution, by its ARN (inserted as is, not encoded)."""
     if not region:
         return None
     return f"{_home('states', region)}#/v2/executions/details/{execution_arn}"
 
 
 def backup_job(region: str | None, event_type: str, job_id: str | None) -> str | None:
+    """The AWS Backup console page of one job, or the jobs list when the type or id is not known.
+
+    `event_type` is the notification's `EventType` attribute: `BACKUP_JOB`, `COPY_JOB` or `RESTORE_JOB`.
+    """
     if not region:
         return None
     kind = {"BACKUP_JOB": "backup", "COPY_JOB": "copy", "RESTORE_JOB": "restore"}.get(event_type)

@@ -4,6 +4,10 @@ Rate limits (429) are honoured with their `Retry-After`; 5xx answers and connect
 errors are retried with jittered backoff. No retry is started that would outlive the
 deadline (the Lambda function's remaining time). A final failure raises
 `SlackDeliveryError`, so Lambda's own retries and the dead-letter queue keep the alert.
+
+Slack's side: incoming webhooks (https://api.slack.com/messaging/webhooks), `chat.postMessage`
+(https://api.slack.com/methods/chat.postMessage) and rate limits, 429 with `Retry-After` in seconds
+(https://api.slack.com/apis/rate-limits); the HTTP and retry machinery is slack_sdk's.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from slack_sdk.webhook import WebhookClient
 
 from shoplake.alerts.slack_blocks import SlackMessage
 
+# Seconds the invocation has left, e.g. `lambda: context.get_remaining_time_in_millis() / 1000`.
 RemainingSeconds = Callable[[], float]
 
 
@@ -44,7 +49,11 @@ class SlackConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SlackCredentials:
-    """What the Slack secret holds: `webhook_url`, or `bot_token` (optionally `api_base_url`)."""
+    """What the Slack secret holds: `webhook_url`, or `bot_token` (optionally `api_base_url`).
+
+    The secret is a JSON object in Secrets Manager; `api_base_url` (default `https://slack.com/api/`) lets
+    the local stack point the Web API client at a stand-in.
+    """
 
     webhook_url: str | None = None
     bot_token: str | None = None
@@ -52,6 +61,11 @@ class SlackCredentials:
 
     @classmethod
     def from_secret(cls, secret: Mapping[str, Any]) -> SlackCredentials:
+        """Read the parsed secret; raises SlackConfigError naming the field when it is unusable.
+
+        Unusable: not an object, both or neither of `webhook_url` and `bot_token`, a webhook URL that is not
+        http(s), or a token that does not start with `xox` (Slack's token prefixes: `xoxb-` for bots).
+        """
         if not isinstance(secret, Mapping):
             raise SlackConfigError("the Slack secret must be a JSON object with 'webhook_url' or 'bot_token'")
         webhook_url = secret.get("webhook_url") or None
@@ -67,6 +81,12 @@ class SlackCredentials:
 
 @dataclass(frozen=True)
 class Receipt:
+    """Where a message went.
+
+    `channel` as posted to (`"(webhook channel)"` through a webhook), Slack's message `ts` (None through a
+    webhook), and `via`: `"webhook"` or `"chat.postMessage"`.
+    """
+
     channel: str
     ts: str | None
     via: str
@@ -125,6 +145,13 @@ class _AnyServerError(ServerErrorRetryHandler):
 
 
 def retry_handlers(remaining: RemainingSeconds, request_timeout: float, attempts: int = 3) -> list[RetryHandler]:
+    """slack_sdk retry handlers: 429, any 5xx, and connection errors, each at most `attempts` retries.
+
+    A 429 waits `Retry-After` seconds plus under 1 s of jitter (1-2 s without the header); 5xx answers and
+    connection errors (URLError, reset, disconnect, timeout) wait 0.5 * 2**n s plus under 1 s of jitter.
+    Every handler refuses a retry whose estimated wait plus one `request_timeout` (seconds) would not fit
+    in `remaining()` seconds.
+    """
     backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5, jitter=RandomJitter())
     inner: list[RetryHandler] = [
         RateLimitErrorRetryHandler(max_retry_count=attempts),
@@ -139,6 +166,12 @@ def retry_handlers(remaining: RemainingSeconds, request_timeout: float, attempts
 
 
 class SlackSender:
+    """Posts messages with an incoming webhook or a bot token, whichever `credentials` holds.
+
+    `remaining` gives the seconds left before the deadline; `request_timeout` is each HTTP request's
+    timeout in seconds. Retries follow `retry_handlers`.
+    """
+
     def __init__(self, credentials: SlackCredentials, remaining: RemainingSeconds, request_timeout: int = 5) -> None:
         handlers = retry_handlers(remaining, request_timeout)
         self._webhook = (
@@ -158,6 +191,12 @@ class SlackSender:
         )
 
     def post(self, message: SlackMessage, channel: str) -> Receipt:
+        """Post `message` to `channel` (a webhook ignores `channel`: it posts where it was created).
+
+        Links are not unfurled. Raises SlackDeliveryError when Slack answers a webhook with anything but 200,
+        `chat.postMessage` answers an error (`ok: false`: its `error` code is in the message), or Slack
+        cannot be reached, after every retry the deadline allowed.
+        """
         try:
             if self._webhook is not None:
                 # An incoming webhook posts to the channel it was created for; routing needs a bot token.

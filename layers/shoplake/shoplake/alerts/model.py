@@ -33,6 +33,13 @@ class Alert:
 
     `dedupe_key` identifies the happening itself, not the delivery: the same alarm
     transition arriving through SNS and through EventBridge has one key.
+
+    `title` and `summary` are plain text and Slack mrkdwn (`*bold*`, `` `code` ``) respectively; `source` is
+    the emitting service as people name it ("CloudWatch alarm"), `detail_type` the message type (an
+    EventBridge `detail-type` or shoplake's own); `account` a 12-digit id and `region` a region code when
+    known; `occurred_at` an RFC 3339 UTC time with milliseconds and `Z` (`timestamps.to_utc_iso`);
+    `console_url` an https link; `fields` ordered (label, text) pairs shown as Slack fields; `recognised`
+    False when no reader knew the message.
     """
 
     title: str

@@ -25,15 +25,24 @@ class RoutingError(ValueError):
 
 @dataclass(frozen=True)
 class Routing:
+    """The parsed `AlertRouting` configuration: a default channel, and channels by severity and by category."""
+
     default: str
     by_severity: Mapping[Severity, str] = field(default_factory=dict)
     by_category: Mapping[Category, str] = field(default_factory=dict)
 
     def channel_for(self, alert: Alert) -> str:
+        """The channel (name or id, as configured) for `alert`: its severity's, else its category's, else `default`."""
         return self.by_severity.get(alert.severity) or self.by_category.get(alert.category) or self.default
 
     @classmethod
     def from_json(cls, text: str) -> Routing:
+        """Parse the `AlertRouting` JSON text (shape in the module docstring).
+
+        Raises RoutingError naming the key when the text is not JSON, not an object, has a key other than
+        `default`, `by_severity` and `by_category`, lacks a non-empty `default`, or a table is not an object,
+        names an unknown severity or category, or maps one to an empty or non-text channel.
+        """
         try:
             config = json.loads(text)
         except ValueError as error:

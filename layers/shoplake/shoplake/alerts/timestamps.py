@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 
 
 def to_utc_iso(value: object) -> str | None:
-    """Return `value` as ISO-8601 UTC (`2019-02-26T19:42:21.000Z`), or None if it is no time.
+    """Return `value` as RFC 3339 UTC with milliseconds (`2019-02-26T19:42:21.000Z`), or None if it is no time.
 
-    Accepts ISO-8601 with `Z`, `+00:00` or `+0000` offsets, and epoch milliseconds.
+    Accepts ISO 8601 text with any offset (`Z`, `+00:00`, `+0000` as CloudWatch writes it, `+09:00`), text
+    without an offset (taken as UTC), and numbers as epoch milliseconds (Step Functions' `startDate`).
+    None, `""`, booleans, other types and unparseable text give None; never raises for text. A number
+    outside the platform's time range raises OverflowError/OSError/ValueError from `datetime.fromtimestamp`.
     """
     if value is None or value == "":
         return None
@@ -27,5 +30,8 @@ def to_utc_iso(value: object) -> str | None:
 
 
 def epoch_seconds(iso_utc: str) -> int:
-    """Seconds since the epoch of a time written by `to_utc_iso`."""
+    """Whole seconds since the Unix epoch (truncated) of a time written by `to_utc_iso`.
+
+    Raises ValueError for text that is not ISO 8601.
+    """
     return int(datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).timestamp())

@@ -16,6 +16,8 @@ SCHEMA_VERSION = 1
 
 
 class EventType(StrEnum):
+    """The event types the transform accepts (`event_type`, matched case-insensitively)."""
+
     PAGE_VIEW = "page_view"
     PRODUCT_VIEW = "product_view"
     SEARCH = "search"
@@ -28,6 +30,8 @@ class EventType(StrEnum):
 
 
 class DeviceClass(StrEnum):
+    """The stored `device_class`: worked out from the user agent, or the event's own when the agent says nothing."""
+
     DESKTOP = "desktop"
     MOBILE = "mobile"
     TABLET = "tablet"
@@ -45,6 +49,11 @@ NEEDS_SEARCH_TERM = frozenset({EventType.SEARCH})
 
 @dataclass(frozen=True)
 class Field:
+    """One stored column: its name, Arrow and Glue (Hive) types, whether it is required, its longest text.
+
+    `max_length` is in characters (Python `len`), None for no limit or no text.
+    """
+
     name: str
     arrow: pa.DataType
     glue: str
@@ -79,8 +88,13 @@ PARTITION_KEYS = ("year", "month", "day", "hour")
 
 
 def arrow_schema() -> pa.Schema:
+    """The stored record as an Arrow schema, in `FIELDS` order; required fields are non-nullable.
+
+    `event_time` is `timestamp[ms, tz=UTC]`; the hour partition keys are not columns.
+    """
     return pa.schema([pa.field(f.name, f.arrow, nullable=not f.required) for f in FIELDS])
 
 
 def glue_columns() -> list[dict[str, str]]:
+    """`[{"Name": ..., "Type": ...}]` in `FIELDS` order: the Glue table Firehose's Parquet conversion reads."""
     return [{"Name": f.name, "Type": f.glue} for f in FIELDS]

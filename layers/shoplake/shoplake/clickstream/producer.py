@@ -1,9 +1,12 @@
 """Put clickstream events on the Kinesis stream from the shop, without ever blocking a request.
 
 `emit` serialises the event and hands it to a bounded queue; a background thread sends
-batches with `PutRecords` (at most 500 records and 5 MB a call) and retries only the
+batches with `PutRecords` (at most 500 records and 5 MiB a call) and retries only the
 records Kinesis refused, with jittered exponential backoff. A full queue (Kinesis down for
 long) refuses new events at once and counts them, rather than slowing the shop.
+
+Limits: Kinesis Data Streams API reference, PutRecords (500 records and 5 MiB a request, 1 MiB a record,
+each counting its data blob and its partition key).
 """
 
 from __future__ import annotations
@@ -27,16 +30,22 @@ MAX_RECORD_BYTES = 2**20
 
 @dataclass(frozen=True)
 class Entry:
+    """One Kinesis record: the event's compact JSON bytes and its partition key (at most 256 characters)."""
+
     data: bytes
     partition_key: str
 
     @property
     def size(self) -> int:
+        """Bytes the record counts against PutRecords' limits: the data plus the UTF-8 partition key."""
         return len(self.data) + len(self.partition_key.encode())
 
 
 def batches(entries: Iterable[Entry]) -> Iterator[list[Entry]]:
-    """Consecutive groups within PutRecords' limits: 500 records, 5 MB including partition keys."""
+    """Consecutive groups within PutRecords' limits: 500 records, 5 MiB including partition keys.
+
+    Order is kept. An entry over 5 MiB on its own is still yielded, alone, and Kinesis will refuse it.
+    """
     batch: list[Entry] = []
     size = 0
     for entry in entries:
@@ -58,7 +67,13 @@ def put_with_retries(
     base_delay: float = 0.1,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Entry]:
-    """Send a batch; resend only what Kinesis refused. Returns what was still refused at the end."""
+    """Send a batch; resend only what Kinesis refused. Returns what was still refused at the end.
+
+    `kinesis` is a boto3 Kinesis client; a record is refused when its result has an `ErrorCode`
+    (`ProvisionedThroughputExceededException`, `InternalFailure`). A call that raises (a refused request,
+    a network error) is logged and the same records are sent again. Between attempts it sleeps
+    `base_delay * 2**attempt` seconds times a jitter factor in [0.5, 1.5). Never raises.
+    """
     pending = batch
     for attempt in range(attempts):
         try:
@@ -77,6 +92,14 @@ def put_with_retries(
 
 
 class ClickstreamProducer:
+    """Puts clickstream events on a Kinesis stream from a background thread; `emit` never blocks.
+
+    `max_queue` bounds the events waiting; the thread waits up to `linger_seconds` to fill a batch (at most
+    2,000 events a turn) and sends with `put_with_retries(attempts, base_delay)`. Counters: `sent`,
+    `refused` (not queued: queue full, or over 1 MiB) and `undelivered` (refused by Kinesis after every
+    retry). The thread is a daemon: call `close` to send what is queued before the process exits.
+    """
+
     def __init__(
         self,
         kinesis: Any,
@@ -100,7 +123,12 @@ class ClickstreamProducer:
         self._thread.start()
 
     def emit(self, event: Mapping[str, Any]) -> bool:
-        """Queue one event; never blocks. False if it could not be queued (counted in `refused`)."""
+        """Queue one event; never blocks. False if it could not be queued (counted in `refused`).
+
+        `event` becomes compact JSON (values JSON cannot hold, such as datetimes, via `str`); an event over
+        1 MiB is refused. The partition key is `session_id`, else `event_id`, else "anonymous", cut to 256
+        characters. Raises what `json.dumps` raises despite `default=str` (circular data, non-text keys).
+        """
         data = json.dumps(event, separators=(",", ":"), default=str).encode()
         if len(data) > MAX_RECORD_BYTES:
             self.refused += 1
@@ -115,13 +143,20 @@ class ClickstreamProducer:
         return True
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far has been sent (or given up on)."""
+        """Wait until everything queued so far has been sent (or given up on), at most `timeout` seconds.
+
+        Returns True if the queue drained in time.
+        """
         deadline = time.monotonic() + timeout
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
         return not self._queue.unfinished_tasks
 
     def close(self, timeout: float = 10.0) -> None:
+        """Flush (up to `timeout` seconds), then stop the thread, waiting up to `timeout` seconds more for it.
+
+        Events emitted after `close` are queued but never sent.
+        """
         self.flush(timeout)
         self._queue.put(None)
         self._thread.join(timeout)

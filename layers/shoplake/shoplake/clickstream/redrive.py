@@ -1,5 +1,7 @@
-"""Repair what Firehose could not deliver: read the error prefix, re-run the current transform,
-put what now passes back on the stream, and report what still cannot be repaired.
+"""Repair what Firehose could not deliver.
+
+Read the error prefix, re-run the current transform, put what now passes back on the stream, and
+report what still cannot be repaired.
 
 Nothing is deleted: each error object read is moved under `redriven/`, and the records
 that still fail are written, with today's reason, under `unrepaired/`.
@@ -29,6 +31,11 @@ UNREPAIRED_PREFIX = lake_layout.CLICKSTREAM_ERRORS_UNREPAIRED
 
 @dataclass
 class RedriveReport:
+    """What a redrive did: error objects read, records put back on the stream, and each record still failing.
+
+    `unrepaired` holds `{"object": <error object key>, "reason": <today's reason>}` per record.
+    """
+
     objects: int = 0
     repaired: int = 0
     unrepaired: list[dict[str, str]] = field(default_factory=list)
@@ -41,6 +48,18 @@ def _error_objects(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
 
 
 def redrive(s3: Any, kinesis: Any, bucket: str, stream: str, prefix: str = ERRORS_PREFIX) -> RedriveReport:
+    """Re-run the transform on every error object under `prefix`, and put what now passes back on `stream`.
+
+    Each object is JSON lines in Firehose's processing-failed format (`rawData` is the base64 record;
+    https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html). Records
+    are judged as if arriving now; repaired ones go to Kinesis keyed by their `session_id`; still-failing
+    ones are written, with `redriveReason`, under `clickstream/errors-unrepaired/<same path>`; duplicates
+    within an object are left out. The object then moves to `clickstream/errors-redriven/<same path>`.
+
+    `s3` and `kinesis` are boto3 clients. Raises RuntimeError naming the object when Kinesis still refuses
+    repaired records (that object is not moved; earlier ones are), KeyError for a line without `rawData`,
+    ValueError for a line that is not JSON, and the clients' errors as they come.
+    """
     report = RedriveReport()
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     for key in list(_error_objects(s3, bucket, prefix)):
@@ -78,6 +97,7 @@ def redrive(s3: Any, kinesis: Any, bucket: str, stream: str, prefix: str = ERROR
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - a thin command over redrive()
+    """The command line (usage in the module docstring): prints the report as JSON, returns exit status 0."""
     import boto3  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

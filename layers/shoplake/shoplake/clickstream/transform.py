@@ -14,6 +14,11 @@ the general path (`normalise`), which applies every rule and names the field tha
 one. Both give the same stored record for the same event (a property test holds them
 together); what repeats across records (user agents, networks, hours) is worked out once
 per batch, for both.
+
+The record formats are Firehose's: "Required parameters for data transformation"
+(https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-status-model.html) and partition
+keys from Lambda ("Understand partitioning keys", dynamic-partitioning-partitioning-keys); `data` is
+base64 (RFC 4648, section 4) of UTF-8 JSON (RFC 8259). See tests/events/FIREHOSE_RESPONSE_CONTRACT.md.
 """
 
 from __future__ import annotations
@@ -70,11 +75,21 @@ class ContractError(ValueError):
 
 @dataclass
 class BatchResult:
+    """One batch's outcome: Firehose's result records, and what went wrong, for logs and metrics.
+
+    `records` holds one `{"recordId", "result", "data"}` per input record, in input order: `Ok` records
+    carry the stored JSON line in base64 and `"metadata": {"partitionKeys": {"year", "month", "day",
+    "hour"}}` (the event's UTC hour, zero-padded text); `Dropped` and `ProcessingFailed` ones carry the
+    input `data` unchanged. `failures` lists (recordId, reason naming the field); `counts` counts `ok`,
+    `duplicate`, and failures by the field their reason names.
+    """
+
     records: list[dict[str, Any]]
     failures: list[tuple[str, str]] = field(default_factory=list)  # (recordId, reason)
     counts: Counter[str] = field(default_factory=Counter)
 
     def response(self) -> dict[str, Any]:
+        """What the Lambda function returns to Firehose: `{"records": [...]}`."""
         return {"records": self.records}
 
 
@@ -96,7 +111,11 @@ def _device(user_agent: str, cache: dict[str, tuple[str, bool]]) -> tuple[str, b
 
 
 def truncate_ip(address: object) -> str | None:
-    """The client's /24 (IPv4) or /48 (IPv6) network: where a visitor is, never who."""
+    """The client's /24 (IPv4) or /48 (IPv6) network: where a visitor is, never who.
+
+    `"203.0.113.7"` -> `"203.0.113.0/24"`, `"2001:db8:1:2::5"` -> `"2001:db8:1::/48"`; None for None or
+    `""`. Raises ContractError naming `client_ip` for anything else that is not an IP address.
+    """
     if address is None or address == "":
         return None
     if not isinstance(address, str):
@@ -116,6 +135,13 @@ def truncate_ip(address: object) -> str | None:
 
 
 def parse_event_time(value: object) -> datetime:
+    """An event time as an aware UTC datetime.
+
+    `value` is ISO 8601 text with a UTC offset (`2026-11-24T18:05:41.123+09:00`, `...Z`; what Python's
+    `datetime.fromisoformat` reads) or a number of epoch milliseconds. Raises ContractError naming
+    `event_time` for a boolean, another type, unreadable text, text without an offset, or a number
+    outside datetime's range.
+    """
     if isinstance(value, bool):
         raise ContractError("event_time: expected ISO-8601 with an offset, or epoch milliseconds")
     if isinstance(value, int | float):
@@ -173,7 +199,11 @@ _UNKNOWN = object()
 
 
 def event_time_utc(value: object) -> tuple[str, int]:
-    """The event time as stored (ISO-8601 UTC, milliseconds) and as epoch milliseconds."""
+    """The event time as stored (`2026-11-24T09:05:41.123Z`: RFC 3339 UTC, milliseconds) and as epoch ms.
+
+    Text already in the stored form is checked and kept; anything else goes through `parse_event_time`,
+    sub-millisecond digits dropped. Raises ContractError naming `event_time`.
+    """
     if value.__class__ is str and len(value) == 24 and value[-1] == "Z" and value[10] == "T" and value[19] == ".":
         # The form the shop sends: already what is stored, once it is known to be a real time.
         try:
@@ -194,6 +224,10 @@ def normalise(  # noqa: PLR0912, PLR0915 - one branch per rule of the contract, 
 ) -> dict[str, Any]:
     """The stored record for one event, or ContractError naming the field that breaks the contract.
 
+    `event` is the decoded JSON; `arrived_ms` its arrival (epoch ms), against which `event_time` must lie
+    within `OLDEST` before and `NEWEST` after. Returns a dict of the `contract.FIELDS` it has values for:
+    text trimmed and within its limit, `event_type`/`category` lower-case, `country` upper-case, derived
+    `device_class`, `is_bot`, `client_ip_prefix` and `schema_version`; fields outside the contract dropped.
     Absent optional fields stay absent: Parquet conversion stores them as NULL.
     """
     if event.__class__ is not dict:
@@ -362,6 +396,10 @@ def _general(
 
 def transform(records: Sequence[Mapping[str, Any]], now: datetime | None = None) -> BatchResult:
     """Firehose's records in, exactly one result per recordId out.
+
+    `records` is the invocation's `records` list: `{"recordId", "approximateArrivalTimestamp" (epoch ms),
+    "data" (base64)}`. `now` (aware) stands in for a record without an integer arrival time; default the
+    current time. Returns a `BatchResult`; a bad record never raises.
 
     The canonical path decides the records it is sure of; the general path the rest, in
     order. Their duplicates cannot cross: a payload the canonical path passes on, it passes

@@ -4,6 +4,12 @@ In AWS, Glue Data Quality evaluates the rulesets declared in template.yaml. Here
 rule text is evaluated on the same Parquet data, for the tests and the local stack. Only
 the rule types shoplake's rulesets use are supported; any other rule is an error, never a
 silent pass. As in Glue, a NULL fails `ColumnValues` and counts as length 0 for `ColumnLength`.
+
+DQDL: AWS Glue Developer Guide, "Data Quality Definition Language (DQDL) reference"
+(https://docs.aws.amazon.com/glue/latest/dg/dqdl.html). Supported: `RowCount`, `IsComplete`,
+`Completeness`, `IsUnique`, `Uniqueness`, `ColumnLength` and `ColumnValues`, with one comparison
+(`> >= < <= = !=` and a number) or, for `ColumnValues`, `in ["a", "b"]`; no composite rules, `between`,
+`where` clauses or thresholds.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class DqdlError(ValueError):
 
 @dataclass(frozen=True)
 class Rule:
+    """One parsed rule: its text, rule type, quoted column names, and the expression after them."""
+
     text: str
     type: str
     columns: tuple[str, ...]
@@ -54,6 +62,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleResult:
+    """One rule's outcome: the rule's text, whether it passed, and what was measured ("3 rows fail")."""
+
     rule: str
     passed: bool
     detail: str
@@ -61,14 +71,18 @@ class RuleResult:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """A ruleset's outcome: one result per rule, in the ruleset's order."""
+
     results: tuple[RuleResult, ...]
 
     @property
     def failed(self) -> tuple[RuleResult, ...]:
+        """The results of the rules that failed, in order."""
         return tuple(r for r in self.results if not r.passed)
 
     @property
     def score(self) -> float:
+        """The fraction of rules that passed, 0.0-1.0 (1.0 for an empty ruleset), as Glue's score."""
         return sum(r.passed for r in self.results) / len(self.results) if self.results else 1.0
 
 
@@ -89,6 +103,11 @@ def _split_rules(body: str) -> list[str]:
 
 
 def parse(ruleset: str) -> list[Rule]:
+    """Split a DQDL ruleset (`Rules = [ rule, rule, ... ]`) into its rules, in order.
+
+    Commas inside quotes or `[...]` do not split. Raises DqdlError when the text is not `Rules = [...]` or
+    a rule does not start with a rule type. Expressions are checked only when evaluated.
+    """
     match = re.match(r"^\s*Rules\s*=\s*\[(.*)\]\s*$", ruleset, re.DOTALL)
     if not match:
         raise DqdlError("a ruleset is `Rules = [ rule, rule, ... ]`")
@@ -125,6 +144,13 @@ def _all_rows(mask: pa.ChunkedArray, rows: int) -> tuple[bool, int]:
 
 
 def evaluate_rule(table: pa.Table, rule: Rule) -> RuleResult:  # noqa: PLR0911 - one answer per rule type
+    """Evaluate one rule on an Arrow table, with Glue's meaning of the rule type.
+
+    Ratios (`Completeness`, `Uniqueness`) are 0-1 fractions of all rows; decimals compare as float64;
+    `ColumnLength` counts characters. Raises DqdlError for an unsupported rule type or expression, a rule
+    naming other than one column, or a column that is not in the table; comparing a column Arrow cannot
+    compare with a number raises pyarrow's ArrowNotImplementedError.
+    """
     rows = table.num_rows
     if rule.type == "RowCount":
         return RuleResult(rule.text, _compare(rows, rule.expression, rule), f"{rows} rows")
@@ -165,4 +191,5 @@ def evaluate_rule(table: pa.Table, rule: Rule) -> RuleResult:  # noqa: PLR0911 -
 
 
 def evaluate(table: pa.Table, ruleset: str) -> Evaluation:
+    """Evaluate a DQDL ruleset on an Arrow table; raises DqdlError as `parse` and `evaluate_rule` do."""
     return Evaluation(tuple(evaluate_rule(table, rule) for rule in parse(ruleset)))

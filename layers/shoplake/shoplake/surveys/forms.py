@@ -3,7 +3,8 @@
 A form says which columns a survey has, their types and allowed values, the header
 aliases staff use (Korean and English), the date column that partitions the data and
 the limits a file must stay within. Everything downstream derives from it: header
-matching, validation, the Parquet schema and the Glue table's columns.
+matching, validation, the Parquet schema and the Glue table's columns. Form files are TOML 1.0
+(https://toml.io/en/v1.0.0), read with the standard library's `tomllib`.
 """
 
 from __future__ import annotations
@@ -55,14 +56,24 @@ class FormError(ValueError):
 
 
 def normalise_label(text: object) -> str:
-    """Header and value matching ignores case, width, spacing and punctuation around words."""
+    """The form of a header or choice label that matching compares: case, width, spacing and punctuation folded.
+
+    Unicode NFKC (UAX #15) and case-folded (full-width `ＡＢＣ` -> `abc`), and runs of whitespace, `_ - : . / ( )`
+    made one space, trimmed: `"Visit_Date (방문일)"` -> `"visit date 방문일"`. Any object is turned to text first.
+    """
     folded = unicodedata.normalize("NFKC", str(text)).casefold().strip()
     return re.sub(r"[\s_\-:./()]+", " ", folded).strip()
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What a file may hold before it is refused rather than read."""
+    """What a file may hold before it is refused rather than read.
+
+    `max_rows` and `max_columns` bound a sheet (Excel's own maxima are 1,048,576 rows, 16,384 columns);
+    `max_cell_chars` is characters in one text cell; `max_uncompressed_bytes` bounds the whole xlsx archive
+    inflated, `max_compression_ratio` any one member over 1 MB; the header is looked for in the first
+    `header_search_rows` rows. A form's `[limits]` table overrides these.
+    """
 
     max_rows: int = 1_048_576
     max_columns: int = 200
@@ -75,6 +86,13 @@ class Limits:
 
 @dataclass(frozen=True)
 class Column:
+    """One survey column: its stored name, type, whether required, the headers staff write for it.
+
+    `allowed` lists the values a choice column may hold (empty: free text); `value_aliases` maps
+    normalised labels to allowed values; `max_length` is characters; `minimum`/`maximum` bound numbers;
+    `pattern` is a Python regular expression a text value must match from its start (`re.match`).
+    """
+
     name: str
     type: ColumnType
     required: bool
@@ -88,19 +106,30 @@ class Column:
 
     @property
     def arrow_type(self) -> pa.DataType:
+        """The Parquet/Arrow type: int64, float64, `timestamp[ms, UTC]`, date32, list<string>, bool or string."""
         return _ARROW_TYPES[self.type]
 
     @property
     def glue_type(self) -> str:
+        """The Glue (Hive) column type: bigint, double, timestamp, date, array<string>, boolean or string."""
         return _GLUE_TYPES[self.type]
 
     @property
     def labels(self) -> frozenset[str]:
+        """The name and aliases as `normalise_label` folds them: what a header cell is matched against."""
         return frozenset(normalise_label(a) for a in (self.name, *self.aliases))
 
 
 @dataclass(frozen=True)
 class Form:
+    """One version of a survey form, as its TOML file declares it.
+
+    `form` and `version` name it (`key`); `table` is the Glue table and lake folder it fills;
+    `partition_by` names the required timestamp or date column whose day (in `timezone`, an IANA zone
+    name) partitions the data; `max_reject_ratio` (0-1) is the share of rows that may fail before the
+    whole file is quarantined; `sheet` is the sheet name to try first.
+    """
+
     form: str
     version: int
     title: str
@@ -114,15 +143,21 @@ class Form:
 
     @property
     def key(self) -> str:
+        """`<form>.v<version>`, e.g. `offline_ads.v1`: the form file's stem and the Parquet schema's metadata."""
         return f"{self.form}.v{self.version}"
 
     def column(self, name: str) -> Column:
+        """The column named `name`; raises KeyError if the form has none."""
         for column in self.columns:
             if column.name == name:
                 return column
         raise KeyError(name)
 
     def arrow_schema(self) -> pa.Schema:
+        """The Parquet schema: the form's columns (required ones non-nullable), then `SOURCE_COLUMNS`.
+
+        The schema's metadata holds `shoplake.form` = `key`.
+        """
         fields = [pa.field(c.name, c.arrow_type, nullable=not c.required) for c in self.columns]
         fields += [pa.field(name, arrow_type, nullable=False) for name, arrow_type, _ in SOURCE_COLUMNS]
         return pa.schema(fields, metadata={"shoplake.form": self.key})
@@ -134,7 +169,11 @@ class Form:
         ]
 
     def match_header(self, cells: Sequence[object]) -> dict[int, Column]:
-        """Which cell index holds which column, for a candidate header row."""
+        """Which cell index holds which column, for a candidate header row.
+
+        Cells are compared by `normalise_label`; empty cells are skipped; a column is taken by its first
+        matching cell only. Returns {0-based cell index: column}.
+        """
         by_label = {label: column for column in self.columns for label in column.labels}
         matched: dict[int, Column] = {}
         taken: set[str] = set()
@@ -148,6 +187,7 @@ class Form:
         return matched
 
     def missing_required(self, matched: Mapping[int, Column]) -> list[str]:
+        """The names of the required columns `matched` (from `match_header`) lacks, in form order."""
         present = {c.name for c in matched.values()}
         return [c.name for c in self.columns if c.required and c.name not in present]
 
@@ -179,6 +219,14 @@ def _column(raw: Mapping[str, Any], where: str) -> Column:
 
 
 def load_form(path: Path) -> Form:
+    """Read one form file, `<form>.v<version>.toml` (UTF-8 TOML).
+
+    Raises FormError naming the file and key when the TOML is malformed, a required key (`form`,
+    `version`, `title`, `table`, `partition_by`, `columns`, a column's `name`/`type`) is missing, a type is
+    unknown, a value alias targets a value not `allowed`, the file name does not match, or `partition_by`
+    is not a required timestamp or date column. An unknown `[limits]` key raises TypeError; a non-integer
+    `version` ValueError; an unreadable file OSError.
+    """
     where = path.name
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -210,7 +258,10 @@ def load_form(path: Path) -> Form:
 
 @cache
 def all_forms(directory: Path = FORMS_DIR) -> tuple[Form, ...]:
-    """Every form, newest version of each first, so a header matching two versions takes the newer."""
+    """Every form in `directory`, by form name, newest version first: a header matching two takes the newer.
+
+    Cached per directory for the life of the process. Raises FormError (see `load_form`) for a bad file.
+    """
     forms = [load_form(path) for path in sorted(directory.glob("*.toml"))]
     return tuple(sorted(forms, key=lambda f: (f.form, -f.version)))
 

@@ -30,12 +30,18 @@ MEMORY_SHARE_FOR_SHEET = 0.4
 
 
 def memory_budget(function_memory_mb: int) -> int:
-    """Bytes the fast reader may hold for a sheet in a function with this much memory."""
+    """Bytes the fast reader may hold for a sheet: 40% of the function's memory (Lambda MB, taken as MiB)."""
     return int(function_memory_mb * 2**20 * MEMORY_SHARE_FOR_SHEET)
 
 
 @dataclass(frozen=True)
 class IngestConfig:
+    """What `ingest` needs besides the file.
+
+    The lake bucket's name, the forms (see `forms.all_forms`), the largest upload in bytes, and the fast
+    reader's memory budget in bytes (`memory_budget`).
+    """
+
     lake_bucket: str
     forms: Sequence[Form]
     max_upload_bytes: int
@@ -44,6 +50,14 @@ class IngestConfig:
 
 @dataclass
 class Outcome:
+    """What became of one survey file, for the log and the uploader's Slack message.
+
+    `source` is the file's s3:// URI; `form` a form key; `reader` the reader used; `problems` at most 100
+    `Problem.as_dict()`s; `outputs` the s3:// URIs of the Parquet files written (one per day); `rejects`
+    the s3:// URI of the rejected-rows report; `original_now` where the file was moved; `report` the
+    quarantine report's URI; `reason` why it was quarantined (or already handled).
+    """
+
     status: str  # ingested | quarantined | already_handled
     source: str
     file_name: str
@@ -61,11 +75,15 @@ class Outcome:
     ignored_columns: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """Every field by name, JSON-ready (the handler's response and log)."""
         return dict(self.__dict__)
 
 
 def file_id(bucket: str, key: str) -> str:
-    """The same source file always writes the same output keys: a redelivery replaces, never duplicates."""
+    """A stable id of a source file: the first 20 hex digits of SHA-256 of `"<bucket>/<key>"`.
+
+    The same source file always writes the same output keys: a redelivery replaces, never duplicates.
+    """
     return hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:20]
 
 
@@ -127,7 +145,12 @@ class Parsed:
 
 
 def read_survey(path: Path, name: str, source: str, forms: Sequence[Form], memory_budget_bytes: int) -> Parsed:
-    """Read a local survey file; raises `Refused` if the file as a whole cannot be taken."""
+    """Read a local survey file; raises `Refused` if the file as a whole cannot be taken.
+
+    `name` is the uploaded file name (its suffix picks the reader); `source` goes into every row's
+    `source_file`; the first form's limits govern the archive check. Returns the matched layout, the
+    reader, the count of good rows, zstd-compressed Parquet bytes per partition day, and every problem.
+    """
     sheets, reader = open_survey_file(path, name, forms[0].limits, memory_budget_bytes)
     layout, sheet, rest = find_layout(sheets, forms)
     converter = Converter(layout.form, sheet.date1904)
@@ -150,7 +173,12 @@ def _move(s3: Any, bucket: str, key: str, destination: str) -> str:
 
 
 def quarantine(s3: Any, bucket: str, key: str, outcome: Outcome, refusal: Refused) -> Outcome:
-    """Move the original to quarantine/ and put a report beside it naming what is wrong and where."""
+    """Move the original to quarantine/ and put a report beside it naming what is wrong and where.
+
+    The report is `<quarantined key>.report.json` (UTF-8 JSON: file, reason, sheet/row/column, form,
+    problems, `quarantined_at` in UTC). Fills in `outcome` (status, reason, where things are) and returns
+    it. `s3` is a boto3 S3 client; its errors are raised as they come (the move copies, then deletes).
+    """
     moved = _move(s3, bucket, key, lake_layout.SURVEY_QUARANTINE)
     report_key = moved + lake_layout.QUARANTINE_REPORT_SUFFIX
     report = {
@@ -187,7 +215,14 @@ def _where(refusal: Refused) -> str:
 
 
 def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
-    """Read the file at s3://bucket/key against the forms; write Parquet and rejects, or quarantine it."""
+    """Read the file at s3://bucket/key against the forms; write Parquet and rejects, or quarantine it.
+
+    Good rows go to `surveys/<table>/year=/month=/day=/part-<file_id>.parquet` in the lake bucket, bad rows
+    (if any) to `survey_rejects/<table>/<file_id>.json`, and the original to `processed/`. The file is quarantined
+    instead when it is over `max_upload_bytes`, of an unsupported type, refused by the readers, has no
+    data rows, or more than the form's `max_reject_ratio` of its rows fail. A key no longer in the bucket
+    (404) gives status `already_handled`. `s3` is a boto3 S3 client; other S3 errors are raised.
+    """
     name = key.rsplit("/", 1)[-1]
     outcome = Outcome(status="ingested", source=f"s3://{bucket}/{key}", file_name=name)
     try:

@@ -18,6 +18,13 @@ def _problem_lines(outcome: Outcome) -> str:
 
 
 def notice_for(outcome: Outcome) -> Notice:
+    """The notice telling the uploader what became of their file.
+
+    A quarantined file gives a `survey_rejected` warning with the reason, the first 3 problems and where
+    the file and report are; any other (ingested) one an `ingestion_summary`, success when every row and
+    column was taken, else warning, with row counts, the data folder and the rejects report. Never raises;
+    not meant for `already_handled` outcomes, which the survey parser does not announce.
+    """
     fields: dict[str, str] = {}
     if outcome.form:
         fields["Form"] = outcome.form + (

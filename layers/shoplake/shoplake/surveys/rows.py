@@ -46,6 +46,11 @@ class CellError(ValueError):
 
 @dataclass(frozen=True)
 class Problem:
+    """What is wrong with one cell, and where.
+
+    The Excel row number, column letter, header text, the value as shown (cut to 80 characters), the reason.
+    """
+
     row: int
     column: str
     header: str
@@ -53,6 +58,7 @@ class Problem:
     reason: str
 
     def as_dict(self) -> dict[str, object]:
+        """`{"row", "column", "header", "value", "reason"}`: the form quarantine and rejects reports use."""
         return {
             "row": self.row,
             "column": self.column,
@@ -74,7 +80,11 @@ class Layout:
 
 
 def neutralise(text: str) -> str:
-    """Text that would act as a formula in a spreadsheet gets a leading apostrophe."""
+    """Text that would act as a formula in a spreadsheet gets a leading apostrophe.
+
+    Text starting `= + - @`, tab or CR, unless it is a plain number (`-3`, `+1.5`), becomes `'` + text:
+    the usual defence against CSV/formula injection (OWASP, "CSV Injection") when the data is exported.
+    """
     if text.startswith(_FORMULA_START) and not _NUMBER_TEXT.match(text):
         return "'" + text
     return text
@@ -112,7 +122,12 @@ def _parse_datetime_text(text: str) -> datetime:
 
 
 class Converter:
-    """Converts one sheet's cells for one form; built once per file, used for every cell."""
+    """Converts one sheet's cells for one form; built once per file, used for every cell.
+
+    `date1904` is the workbook's date system (serial numbers count days from 1899-12-30, or 1904-01-01);
+    naive times are in the form's `timezone`. Raises ZoneInfoNotFoundError for an unknown zone and
+    `re.error` for a bad column `pattern`.
+    """
 
     def __init__(self, form: Form, date1904: bool) -> None:
         self.form = form
@@ -131,6 +146,7 @@ class Converter:
         }
 
     def convert(self, column: Column, value: object) -> object:
+        """One cell as the column's type, or CellError saying why it cannot be; see `for_column`."""
         return self.for_column(column)(value)
 
     def for_column(self, column: Column) -> Callable[[object], object]:
@@ -138,6 +154,11 @@ class Converter:
 
         Every path ends in the same typed converters; the shortcuts only skip work whose
         answer is already known (a choice answered before, text that needs no cleaning).
+
+        The function maps a raw cell to: `str` (NFKC, trimmed, choice resolved, formula-neutralised),
+        `int`, `float`, an aware UTC `datetime` (timestamp), `date`, `list[str]` (split on `, ; / · newline`)
+        or `bool` (yes/no, 예/아니오, 1/0, O/X); None for an empty optional cell. It raises CellError for an
+        empty required cell and for a value its type, choices, pattern, length or bounds refuse.
         """
         typed = self._by_type[column.type]
         required = column.required
@@ -287,7 +308,11 @@ class Converter:
         raise CellError(f"{_text(value)!r} is not yes or no")
 
     def local_date(self, moment: object) -> date:
-        """The partition date of a converted partition-column value, in the form's time zone."""
+        """The partition date of a converted partition-column value, in the form's time zone.
+
+        A datetime gives its calendar date in the form's zone; a date is its own. Raises AssertionError
+        for anything else (a converted partition column never is).
+        """
         if isinstance(moment, datetime):
             return moment.astimezone(self.zone).date()
         assert isinstance(moment, date)
@@ -299,6 +324,11 @@ def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Lay
 
     Sheets a form names are tried first, then the rest in workbook order. Title rows above
     the header are skipped; a header cell left empty by a vertical merge takes the text above.
+
+    Reads at most the forms' largest `header_search_rows` rows of each sheet; the first row in which some
+    form finds all its required columns wins (forms tried in the given order). Returns (layout, sheet, the
+    rows already read after the header). Raises Refused naming the closest header, or what the first form
+    needs, when no row matches. `forms` must not be empty.
     """
     declared = {f.sheet for f in forms if f.sheet}
     ordered = [s for s in sheets if s.name in declared] + [s for s in sheets if s.name not in declared]
@@ -338,6 +368,8 @@ def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Lay
 
 @dataclass
 class TypedRow:
+    """A data row that converted cleanly: its Excel row number and its values in the form's column order."""
+
     number: int
     values: list[object]
 
@@ -345,7 +377,12 @@ class TypedRow:
 def typed_rows(
     layout: Layout, sheet: SheetRows, rest: list[tuple[int, Row]], converter: Converter
 ) -> Iterator[TypedRow | list[Problem]]:
-    """Each data row typed in the form's column order, or the problems that stop it."""
+    """Each data row typed in the form's column order, or the problems that stop it.
+
+    Rows with no value are skipped. Yields a `TypedRow`, or the list of `Problem`s of a row with any bad
+    cell (every bad cell of it). Raises Refused, naming sheet, row and column, when a row number passes
+    `max_rows`, a row has a value past `max_columns`, or a text cell exceeds `max_cell_chars`.
+    """
     form = layout.form
     order = {column.name: position for position, column in enumerate(form.columns)}
     slots = [

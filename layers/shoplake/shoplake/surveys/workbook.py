@@ -6,6 +6,10 @@ Cells are read as the values Excel stored; formulas are never evaluated. Sheets 
 cells fit the memory budget are read with calamine (fast, holds the sheet); larger ones
 stream through openpyxl's read-only mode (flat memory). Both yield the same raw values,
 and `rows` types them the same way.
+
+Formats: xlsx/xlsm are Office Open XML SpreadsheetML in an OPC ZIP package (ECMA-376 Part 1 and Part 2;
+workbook properties section 18.2.28, worksheet dimension 18.3.1.35); CSV is read as RFC 4180 text by
+Python's `csv` module (excel dialect), in UTF-8 or CP949.
 """
 
 from __future__ import annotations
@@ -40,7 +44,10 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
 class Refused(Exception):  # noqa: N818 - "the file is refused" reads better than RefusedError
-    """The file is refused as a whole; where it is known, the sheet, row and column say where."""
+    """The file is refused as a whole; where it is known, the sheet, row and column say where.
+
+    `reason` is the message people read; `row` is Excel's 1-based row number, `column` a column letter.
+    """
 
     def __init__(self, reason: str, *, sheet: str | None = None, row: int | None = None, column: str | None = None):
         super().__init__(reason)
@@ -56,7 +63,11 @@ Row = Sequence[Cell]
 
 @dataclass
 class SheetRows:
-    """One sheet's rows, numbered from 1 as Excel numbers them, read lazily."""
+    """One sheet's rows, numbered from 1 as Excel numbers them, read lazily.
+
+    `rows` yields (row number, cells) once; cells are raw values (text, numbers, datetimes, booleans, None or
+    `""` for empty). `date1904` says the workbook counts serial dates from 1904 (ECMA-376 `workbookPr`).
+    """
 
     name: str
     rows: Iterator[tuple[int, Row]]
@@ -64,7 +75,7 @@ class SheetRows:
 
 
 def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
+    """The spreadsheet column letters of a 0-based column index: 0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
     index += 1
     while index:
@@ -74,7 +85,13 @@ def column_letter(index: int) -> str:
 
 
 def check_archive(path: Path, limits: Limits) -> None:
-    """Refuse a ZIP whose entries would inflate beyond the limits, before inflating anything."""
+    """Refuse a ZIP whose entries would inflate beyond the limits, before inflating anything.
+
+    Checks, from the ZIP central directory only: at most 10,000 entries, total uncompressed size within
+    `limits.max_uncompressed_bytes`, no entry over 1 MB inflating more than `max_compression_ratio` times,
+    an `xl/workbook.xml` present; then reads the first 8 KiB of each XML part and refuses any DTD or
+    entity declaration. Raises Refused with the reason; returns None when the archive may be opened.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -110,7 +127,12 @@ def _read_xml(archive: zipfile.ZipFile, name: str) -> object:
 
 
 def workbook_facts(path: Path) -> tuple[bool, dict[str, int]]:
-    """Whether dates count from 1904, and each sheet's declared cell count, from the workbook's XML."""
+    """Whether dates count from 1904, and each sheet's declared cell count, from the workbook's XML.
+
+    Returns (date1904, {sheet name: rows x columns of its `<dimension ref>`, 0 if the part is missing, -1
+    if it declares none}), sheets in workbook order. Call after `check_archive`; raises what defusedxml
+    raises for malformed XML and KeyError without `xl/_rels/workbook.xml.rels`.
+    """
     with zipfile.ZipFile(path) as archive:
         workbook = _read_xml(archive, "xl/workbook.xml")
         properties = workbook.find("m:workbookPr", _NS)  # type: ignore[attr-defined]
@@ -179,7 +201,13 @@ def _openpyxl_rows(path: Path, sheet: str) -> Iterator[Row]:
 
 
 def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int) -> tuple[list[SheetRows], str]:
-    """The workbook's sheets, in order, each read lazily; and which reader was chosen."""
+    """The workbook's sheets, in order, each read lazily; and which reader was chosen.
+
+    The reader is `"calamine"` when the largest declared cell count x `CALAMINE_BYTES_PER_CELL` fits in
+    `memory_budget_bytes`, else `"openpyxl-streaming"`. A sheet without a `<dimension>` counts as -1: it
+    forces streaming only when no other sheet declares more. Raises Refused (see `check_archive`);
+    reader errors surface while rows are read.
+    """
     check_archive(path, limits)
     date1904, cells = workbook_facts(path)
     largest = max(cells.values(), default=0)
@@ -195,7 +223,11 @@ def _lazy(reader: object, path: Path, name: str) -> Iterator[Row]:
 
 
 def decode_csv_head(head: bytes) -> str:
-    """UTF-8 (with or without BOM) or CP949/EUC-KR, which Korean Excel writes."""
+    """The codec of a CSV from its first bytes: `utf-8-sig` (BOM), `utf-8`, or `cp949` (what Korean Excel writes).
+
+    CP949 is a superset of EUC-KR. A UTF-8 sequence cut at the sample's end still counts as UTF-8. Raises
+    Refused when the sample is neither UTF-8 nor CP949.
+    """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     try:
@@ -211,6 +243,11 @@ def decode_csv_head(head: bytes) -> str:
 
 
 def open_csv(path: Path) -> SheetRows:
+    """A CSV file as one sheet named `"csv"`, its records numbered from 1, empty fields as None.
+
+    The codec is chosen from the first 64 KiB (`decode_csv_head`). Raises Refused when that sample holds a
+    NUL byte (binary) or is neither UTF-8 nor CP949; a later undecodable byte raises Refused while reading.
+    """
     with path.open("rb") as raw:
         head = raw.read(1 << 16)
     if b"\x00" in head:
@@ -229,6 +266,11 @@ def open_csv(path: Path) -> SheetRows:
 
 
 def open_survey_file(path: Path, name: str, limits: Limits, memory_budget_bytes: int) -> tuple[list[SheetRows], str]:
+    """Open the local file `path`, uploaded as `name`, by `name`'s suffix (case-insensitive).
+
+    `.xlsx`/`.xlsm` -> `open_workbook`; `.csv` -> `open_csv` (reader `"csv"`). Returns (sheets, reader).
+    Raises Refused for any other suffix, and as those do.
+    """
     suffix = Path(name).suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         return open_workbook(path, limits, memory_budget_bytes)

@@ -4,6 +4,11 @@ SNS deliveries may carry CloudWatch alarm messages, EventBridge events forwarded
 AWS Backup notifications or shoplake notices; EventBridge events arrive directly. A
 message that no reader knows, or that a reader cannot read, becomes an unrecognised
 alert rather than being lost.
+
+Formats: the SNS event Lambda receives (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html),
+the EventBridge event envelope (EventBridge User Guide, "Event structure reference") and the CloudWatch
+Lambda alarm action payload (CloudWatch User Guide, "Invoke a Lambda function from an alarm");
+samples of each in tests/events/ (sources in tests/events/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ def _why(error: Exception) -> str:
 
 
 def read_event(event: Mapping[str, Any]) -> Alert:
+    """One EventBridge event (direct, from SNS, or a CodeStar notification) as an alert.
+
+    The reader is chosen by (`source`, `detail-type`) in `EVENT_READERS`; an unknown pair, or a known one
+    whose detail is missing a field or has one of the wrong type, gives an unrecognised alert saying why.
+    The envelope itself is read outside that net: a `resources` that is not iterable raises TypeError, a
+    numeric `time` beyond the platform's range raises OSError/OverflowError (see `to_utc_iso`).
+    """
     env = envelope(event)
     reader = EVENT_READERS.get((env.source, env.detail_type))
     if reader is None:
@@ -56,6 +68,13 @@ def read_event(event: Mapping[str, Any]) -> Alert:
 
 
 def read_sns(sns: Mapping[str, Any]) -> Alert:
+    """One SNS message (a record's `Sns` object: `Message`, `Subject`, `TopicArn`, `MessageAttributes`...).
+
+    `Message` is tried, in order, as a shoplake notice, a CloudWatch alarm's JSON (it has `AlarmName`), an
+    EventBridge event forwarded to SNS, and AWS Backup's plain text (subject or `EventType` attribute).
+    Anything else, or a message one of those readers cannot read, gives an unrecognised alert. A
+    `MessageAttributes` entry that is not an object raises AttributeError.
+    """
     text = sns.get("Message") or ""
     try:
         parsed: object = json.loads(text)
@@ -79,7 +98,12 @@ def read_sns(sns: Mapping[str, Any]) -> Alert:
 
 
 def read_alerts(payload: Mapping[str, Any]) -> list[Alert]:
-    """Every alert in one invocation payload, in delivery order."""
+    """Every alert in one invocation payload, in delivery order; never fewer alerts than SNS records.
+
+    `payload` is an SNS event (`{"Records": [{"Sns": {...}}, ...]}`), a CloudWatch Lambda alarm action
+    payload (`source: aws.cloudwatch` with `alarmData`), or an EventBridge event. A record without `Sns`,
+    and any payload of none of these shapes, gives an unrecognised alert naming its key fields.
+    """
     records = payload.get("Records")
     if isinstance(records, list):
         return [

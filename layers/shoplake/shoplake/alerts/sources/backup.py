@@ -1,4 +1,9 @@
-"""AWS Backup vault notifications: plain-text SNS messages, the state in message attributes."""
+"""AWS Backup vault notifications: plain-text SNS messages, the state in message attributes.
+
+AWS Backup Developer Guide, "Notification options with AWS Backup" describes the events; the message
+and attribute layout is known from samples (tests/events/sns_aws_backup_job_notifications__*.json):
+attributes `EventType` (`BACKUP_JOB`, `COPY_JOB`, `RESTORE_JOB`), `State`, `Id`, `AccountId`, `StartTime`.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +27,19 @@ _RESOURCE = re.compile(r"Resource ARN\s*:\s*(\S+?)\.?(?:\s|$)")
 
 
 def is_backup_notification(subject: str | None, attributes: Mapping[str, str]) -> bool:
+    """True if the SNS subject starts "Notification from AWS Backup" or the `EventType` attribute ends `_JOB`."""
     return (subject or "").startswith("Notification from AWS Backup") or attributes.get("EventType", "").endswith(
         "_JOB"
     )
 
 
 def from_sns(message: str, attributes: Mapping[str, str], topic_arn: str | None, occurred_at: str | None) -> Alert:
+    """A Backup notification as an alert: FAILED, ABORTED and EXPIRED critical, COMPLETED success.
+
+    `message` is the plain text (its "Resource ARN : ..." names the resource), `attributes` the message
+    attributes' string values, `occurred_at` the SNS `Timestamp` already normalised (else `StartTime`).
+    Never raises; missing attributes give "UNKNOWN" or None.
+    """
     event_type = attributes.get("EventType", "BACKUP_JOB")
     state = attributes.get("State", "UNKNOWN")
     job_id = attributes.get("Id")

@@ -1,4 +1,10 @@
-"""CloudWatch alarm state changes: from the SNS alarm action, EventBridge, or a Lambda alarm action."""
+"""CloudWatch alarm state changes: from the SNS alarm action, EventBridge, or a Lambda alarm action.
+
+Formats: EventBridge's "CloudWatch Alarm State Change" (CloudWatch User Guide, "Alarm events and
+EventBridge"), the Lambda alarm action payload (CloudWatch User Guide, "Invoke a Lambda function from an
+alarm") and the JSON an SNS alarm action publishes, which AWS shows only by example (samples:
+tests/events/sns_cloudwatch_alarm_*.json). Severity: ALARM critical, INSUFFICIENT_DATA warning, OK success.
+"""
 
 from __future__ import annotations
 
@@ -84,7 +90,14 @@ def _describe_sns_trigger(trigger: Mapping[str, Any]) -> str | None:
 
 
 def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
-    """The JSON message an alarm's SNS action publishes."""
+    """The JSON message an alarm's SNS action publishes (the parsed `Message`), as an alert.
+
+    Reads `AlarmName`, `NewStateValue`, `OldStateValue`, `NewStateReason`, `AlarmDescription`,
+    `StateChangeTime` (`2015-06-03T17:43:27.123+0000`), the account and region from `AlarmArn`, else
+    `AWSAccountId` and `Region` (a code or a region name such as "Asia Pacific (Seoul)"), else the topic's
+    ARN, and describes `Trigger` (metric or metric math, threshold, period in seconds). Raises KeyError
+    without `AlarmName` or `NewStateValue`; TypeError/AttributeError for mistyped `Trigger` parts.
+    """
     alarm_arn = message.get("AlarmArn")
     return _alert(
         name=message["AlarmName"],
@@ -151,6 +164,12 @@ def _from_alarm_data(data: Mapping[str, Any], *, account: str | None, region: st
 
 
 def from_eventbridge(event: EventEnvelope) -> Alert:
+    """A "CloudWatch Alarm State Change" event as an alert; account and region default to the alarm ARN's.
+
+    The detail holds `alarmName`, `state` and `previousState` (`value`, `reason`, `timestamp`) and
+    `configuration` (`metrics`, or `alarmRule` for a composite alarm). Raises KeyError without
+    `alarmName`, `state` or `state.value`; AttributeError/TypeError for mistyped parts.
+    """
     alarm_arn = event.resources[0] if event.resources else None
     return _from_alarm_data(
         event.detail,
@@ -161,7 +180,12 @@ def from_eventbridge(event: EventEnvelope) -> Alert:
 
 
 def from_lambda_action(payload: Mapping[str, Any]) -> Alert:
-    """The payload CloudWatch sends when a Lambda function is itself the alarm action."""
+    """The payload CloudWatch sends when a Lambda function is itself the alarm action, as an alert.
+
+    `{"source": "aws.cloudwatch", "alarmArn", "accountId", "time", "region", "alarmData": {...}}`, with
+    `alarmData` shaped like the EventBridge event's detail. Raises KeyError without `alarmData` or its
+    `alarmName`, `state` or `state.value`.
+    """
     return _from_alarm_data(
         payload["alarmData"],
         account=payload.get("accountId"),

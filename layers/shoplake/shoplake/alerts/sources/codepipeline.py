@@ -1,4 +1,10 @@
-"""CodePipeline execution state changes: how CI/CD results reach people."""
+"""CodePipeline execution state changes: how CI/CD results reach people.
+
+Format: "CodePipeline Pipeline Execution State Change"
+(https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html),
+sent by EventBridge or as a CodeStar notification, whose `additionalAttributes` name the failed stage
+and actions.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,11 @@ _VERB = {
 
 
 def execution_state_change(event: EventEnvelope) -> Alert:
+    """A pipeline execution state change as an alert: FAILED critical, STOP*/CANCELED warning, SUCCEEDED success.
+
+    Reads `pipeline` and `state` (KeyError without them), `execution-id`, `execution-trigger` and
+    `stop-execution-comments`; AttributeError when `execution-trigger` or `additionalAttributes` is not an object.
+    """
     detail = event.detail
     pipeline = detail["pipeline"]
     state = detail["state"]

@@ -1,4 +1,9 @@
-"""Glue job state changes and Glue Data Quality evaluation results."""
+"""Glue job state changes and Glue Data Quality evaluation results.
+
+Formats: "Glue Job State Change" (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-glue.html,
+delivered best effort) and "Data Quality Evaluation Results Available" from `aws.glue-dataquality`
+(https://docs.aws.amazon.com/glue/latest/dg/data-quality-alerts.html); samples in tests/events/.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,10 @@ _JOB_VERB = {
 
 
 def job_state_change(event: EventEnvelope) -> Alert:
+    """A Glue job state change as an alert: FAILED, ERROR and TIMEOUT critical, STOPPED warning, SUCCEEDED success.
+
+    Reads `jobName` and `state` (KeyError without them), `jobRunId` and `message`.
+    """
     detail = event.detail
     job = detail["jobName"]
     state = detail["state"]
@@ -45,6 +54,13 @@ def job_state_change(event: EventEnvelope) -> Alert:
 
 
 def data_quality_results(event: EventEnvelope) -> Alert:
+    """A Glue Data Quality result as an alert: rules failed -> warning, all passed -> success.
+
+    The detail's `state` is the evaluation run's: anything but SUCCEEDED is critical (the rules could not
+    be evaluated). The resource is `database.table` for a catalog evaluation, else the job's evaluation
+    context (`survey_quality.evaluation_context`); `score` is a 0-1 fraction shown as a percentage.
+    Raises ValueError/TypeError when `rulesFailed`, `rulesSucceeded`, `rulesSkipped` are not numbers.
+    """
     # `state` is the evaluation run's own state: SUCCEEDED even when rules fail.
     detail = event.detail
     context = detail.get("context") or {}

@@ -11,6 +11,11 @@ from shoplake.notices import CATEGORY_OF_KIND, Notice
 
 
 def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
+    """A shoplake notice (the parsed JSON of an SNS `Message`) as an alert.
+
+    Account and region come from the topic's ARN; the dedupe key is `notice:<notice_id>`. Raises
+    NoticeError (from `Notice.from_message`) for a message that breaks the notice format.
+    """
     notice = Notice.from_message(message)
     return Alert(
         title=notice.title,

@@ -1,4 +1,8 @@
-"""Step Functions execution status changes: the nightly ETL's outcome."""
+"""Step Functions execution status changes: the nightly ETL's outcome.
+
+Format: "Step Functions Execution Status Change" (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-states.html,
+delivered best effort; samples in tests/events/); `startDate`/`stopDate` are epoch milliseconds.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +39,13 @@ def _duration(start: object, stop: object) -> str | None:
 
 
 def execution_status_change(event: EventEnvelope) -> Alert:
+    """An execution status change as an alert: FAILED and TIMED_OUT critical, ABORTED warning, SUCCEEDED success.
+
+    Reads `executionArn` and `status` (required: KeyError without them), the machine's name from
+    `stateMachineArn` (else the execution ARN), `name`, the duration from `startDate`/`stopDate` (ms),
+    `error`, `cause` and `redriveCount`. The alert's time is `stopDate`, else `startDate`, else the event's
+    `time`. The console link uses only the event's own `region` (None without it).
+    """
     detail = event.detail
     execution_arn = detail["executionArn"]
     status = detail["status"]

@@ -33,6 +33,11 @@ def _key_fields(detail: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def from_event(event: EventEnvelope, why: str | None = None) -> Alert:
+    """An EventBridge event no reader knows (or could read, `why` says) as an info alert, `recognised=False`.
+
+    Shows up to 6 top-level scalar fields of `detail` (each cut to 200 characters); the dedupe key is the
+    event `id`, else a SHA-256 of the whole event. Never raises.
+    """
     name = event.detail_type or "event"
     resource = event.resources[0] if event.resources else (event.source or "unknown source")
     summary = f"shoplake has no message format for *{name}* from `{event.source or 'an unknown source'}`."
@@ -58,6 +63,12 @@ def from_event(event: EventEnvelope, why: str | None = None) -> Alert:
 
 
 def from_sns(sns: Mapping[str, Any], parsed: object, why: str | None = None) -> Alert:
+    """An SNS message no reader knows (or could read, `why` says) as an info alert, `recognised=False`.
+
+    `sns` is the record's `Sns` object and `parsed` its `Message` parsed as JSON (None if it is not JSON):
+    a JSON object shows up to 6 of its scalar fields, other text is shown cut to 1,500 characters. The
+    dedupe key is the SNS `MessageId`, else a hash of the message; `occurred_at` is SNS's `Timestamp` as sent.
+    """
     topic_arn = sns.get("TopicArn")
     topic = str(topic_arn or "").rsplit(":", 1)[-1] or "an SNS topic"
     subject = sns.get("Subject") or f"Message on {topic}"
