@@ -9,11 +9,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shoplake.business import CATEGORIES
+
+if TYPE_CHECKING:
+    from shop.app.db import products
 
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}$"
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
@@ -116,7 +119,7 @@ class Product(Answer):
     image_url: str | None
 
     @classmethod
-    def of(cls, row: Any) -> Product:
+    def of(cls, row: products.ProductRow) -> Product:
         """From a data-access product row (`image_key` becomes its URL)."""
         return cls.model_validate({**_attributes(row, cls), "image_url": image_url(row.image_key)})
 
@@ -127,7 +130,8 @@ class ProductDetail(Product):
     reviews: int
 
     @classmethod
-    def of(cls, row: Any) -> ProductDetail:
+    def of(cls, row: products.ProductDetail) -> ProductDetail:  # type: ignore[override] # a detail from a detail row
+        """From a data-access product detail row (each image key becomes its URL)."""
         urls = [url for url in map(image_url, row.image_keys) if url]
         return cls.model_validate({**_attributes(row, cls), "image_url": image_url(row.image_key), "image_urls": urls})
 

@@ -22,8 +22,8 @@ from shop.app.db.locks import Lock, advisory_lock
 from shop.migrate import MIGRATIONS
 
 ENTRY_POINTS = ["shop.app.main", "shop.app.prestart", "shop.app.housekeeping", "shop.migrate", "shop.web.site"]
-# Nothing listens here: an entry point that tried to reach its database or app tier would fail.
-NOWHERE = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none", "APP_TIER_URL": "http://127.0.0.1:9"}
+# Nothing listens here: an entry point that tried to reach its database would fail.
+NOWHERE = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
 
 
 def schema_dsn(postgres_dsn: str, database: Any) -> str:
