@@ -1,7 +1,9 @@
 """The shop on this machine: both tiers served on loopback ports, over a given PostgreSQL.
 
 Used by the browser test, the load benchmark and the demo; the containers run the same
-applications (shop.app.main, shop.web.site) behind the load balancers instead.
+applications (shop.app.main, shop.web.site) behind the load balancers instead. As in the app
+image, the schema is migrated first (shop.app.prestart); housekeeping, a scheduled task in AWS,
+runs here in a thread while the shop is open.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -19,11 +22,12 @@ from psycopg_pool import ConnectionPool
 
 from shop.app.api import create_app
 from shop.app.clicks import Clicks, Producer
+from shop.app.housekeeping import UNPAID_AFTER, keep_house_every
 from shop.app.images import ImageUploads
 from shop.app.passwords import Passwords
 from shop.app.payments import LocalTestProvider
+from shop.app.prestart import prepare
 from shop.app.settings import Settings
-from shop.migrate import apply_migrations
 from shop.web.site import create_site
 
 LOOPBACK = "127.0.0.1"
@@ -78,12 +82,26 @@ def running_shop(
     images: ImageUploads | None = None,
     image_base_url: str | None = None,
     settings: Settings | None = None,
+    housekeeping_seconds: float = 60,
+    unpaid_after: timedelta = UNPAID_AFTER,
 ) -> Iterator[LocalShop]:
-    """Both tiers on loopback over `dsn` (migrated first), plain HTTP: cookies without Secure."""
+    """Both tiers on loopback over `dsn` (migrated first), plain HTTP: cookies without Secure.
+
+    While open, housekeeping runs every `housekeeping_seconds` (a pass at once, then on that beat).
+    """
     pool = shop_pool(dsn, search_path)
+    stop = threading.Event()
+    housekeeping = threading.Thread(
+        target=keep_house_every,
+        args=(pool.connection, housekeeping_seconds, stop),
+        kwargs={"unpaid_after": unpaid_after},
+        name="shop-housekeeping",
+        daemon=True,
+    )
     try:
         with pool.connection() as connection:
-            apply_migrations(connection)
+            prepare(connection)
+        housekeeping.start()
         payments = LocalTestProvider()
         app = create_app(
             pool=pool,
@@ -96,4 +114,7 @@ def running_shop(
         with serve(app) as app_url, serve(create_site(app_url, image_base_url)) as web_url:
             yield LocalShop(app_url, web_url, pool, payments)
     finally:
+        stop.set()
+        if housekeeping.is_alive():
+            housekeeping.join(10)
         pool.close()

@@ -1,7 +1,10 @@
 """Apply the shop's migrations, in order, each once: `python -m shop.migrate --dsn postgresql://...`.
 
-Each file in `migrations/` runs in its own transaction and is recorded in
-`schema_migrations`, so running again applies only what is new.
+Each file in `migrations/` runs in its own transaction and is recorded in `schema_migrations`,
+so running again applies only what is new. The whole run holds the schema's migration lock
+(a PostgreSQL advisory lock), so tasks starting at once apply each migration exactly once: the
+first applies, the others wait and then find nothing left to do. The app image runs this
+before its server (shop.app.prestart).
 """
 
 from __future__ import annotations
@@ -11,26 +14,34 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shop.app.db.locks import Lock, advisory_lock
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def apply_migrations(connection: Any, directory: Path = MIGRATIONS) -> list[str]:
-    """Apply the migrations not yet applied; returns their names. `connection` is a psycopg connection."""
-    with connection.transaction():
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-    applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations").fetchall()}
-    done = []
-    for path in sorted(directory.glob("*.sql")):
-        if path.stem in applied:
-            continue
+    """Apply the migrations of `directory` (`NNNN_name.sql`, in name order) not yet applied to the
+    connection's schema; returns their names (file stems), in order.
+
+    `connection` is a psycopg connection in autocommit mode (ValueError otherwise). A migration that
+    fails raises psycopg's error; it is rolled back, those before it stay applied.
+    """
+    with advisory_lock(connection, Lock.MIGRATIONS):
         with connection.transaction():
-            connection.execute(path.read_text(encoding="utf-8"))
-            connection.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,))
-        done.append(path.stem)
-    return done
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+        applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations").fetchall()}
+        done = []
+        for path in sorted(directory.glob("*.sql")):
+            if path.stem in applied:
+                continue
+            with connection.transaction():
+                connection.execute(path.read_text(encoding="utf-8"))
+                connection.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (path.stem,))
+            done.append(path.stem)
+        return done
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - a thin command over apply_migrations

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shoplake.business import EventType, stored_time
+
 
 class Producer(Protocol):
     def emit(self, event: dict[str, Any]) -> bool: ...
@@ -30,17 +32,13 @@ class Visit:
     emitted: bool = False
 
 
-def event_time(moment: datetime | None = None) -> str:
-    """The contract's stored form: UTC, milliseconds, `Z`."""
-    moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def build_event(kind: str, visit: Visit, **fields: Any) -> dict[str, Any]:
+def build_event(kind: EventType, visit: Visit, **fields: Any) -> dict[str, Any]:
+    """One event in the contract's shape: `kind`, now (business.stored_time), the visit, and `fields`
+    (those None or empty are left out)."""
     event: dict[str, Any] = {
         "event_id": uuid.uuid4().hex,
-        "event_time": event_time(),
-        "event_type": kind,
+        "event_time": stored_time(datetime.now(UTC)),
+        "event_type": kind.value,
         "session_id": visit.session_id,
         "page": visit.page[:2048],
         "user_agent": visit.user_agent[:1024] or "unknown",
@@ -53,10 +51,12 @@ def build_event(kind: str, visit: Visit, **fields: Any) -> dict[str, Any]:
 
 
 class Clicks:
+    """Sends the shop's events through `producer` (none: they are only counted as sent by the visit)."""
+
     def __init__(self, producer: Producer | None) -> None:
         self.producer = producer
 
-    def emit(self, kind: str, visit: Visit, **fields: Any) -> None:
+    def emit(self, kind: EventType, visit: Visit, **fields: Any) -> None:
         visit.emitted = True
         if self.producer is not None:
             self.producer.emit(build_event(kind, visit, **fields))

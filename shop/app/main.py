@@ -1,60 +1,41 @@
-"""The app tier's process: `python -m shop.app.main` (the container's command).
+"""The app tier's server: `python -m shop.app.main [--host HOST] [--port PORT]` (the image's command).
 
 Everything the API needs is built here from the environment the ECS task definition sets
-(infra_core/compute.yaml): the database from DATABASE_*, the clickstream stream from
-SHOP_CLICKSTREAM_STREAM, the image bucket from SHOP_IMAGE_BUCKET; migrations are applied first.
+(infra_core/compute.yaml): the database from DATABASE_* (shop.app.settings.database_dsn), the
+clickstream stream from SHOP_CLICKSTREAM_STREAM, the image bucket from SHOP_IMAGE_BUCKET. The
+schema is migrated before this starts (shop.app.prestart, the image's entry point) and kept by
+its own scheduled task (shop.app.housekeeping): this process only serves.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
-import threading
-import time
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
 
-import uvicorn
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
-
-from shop.app import store
-from shop.app.api import create_app
-from shop.app.clicks import Clicks
-from shop.app.images import ImageUploads
-from shop.app.passwords import Passwords
-from shop.app.payments import LocalTestProvider
-from shop.app.settings import Settings
-from shop.migrate import apply_migrations
 
 
-def database_dsn(env: Mapping[str, str]) -> str:
-    """DATABASE_URL, else the DATABASE_* variables ECS sets from the task definition and the RDS secret."""
-    if env.get("DATABASE_URL"):
-        return env["DATABASE_URL"]
-    user, password = quote(env.get("DATABASE_USER", "postgres")), quote(env.get("DATABASE_PASSWORD", ""))
-    host, port = env.get("DATABASE_HOST", "127.0.0.1"), env.get("DATABASE_PORT", "5432")
-    name, sslmode = env.get("DATABASE_NAME", "shop"), env.get("DATABASE_SSLMODE", "prefer")
-    dsn = f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode={sslmode}"
-    if env.get("DATABASE_SSLROOTCERT"):
-        dsn += f"&sslrootcert={quote(env['DATABASE_SSLROOTCERT'])}"
-    return dsn
-
-
-def build() -> FastAPI:
+def build(env: Mapping[str, str]) -> FastAPI:
+    """The API over the database and AWS services `env` names (the pool opens; nothing is queried yet)."""
     import boto3  # noqa: PLC0415 - only the running service talks to AWS
+    from psycopg_pool import ConnectionPool  # noqa: PLC0415
 
+    from shop.app.api import create_app  # noqa: PLC0415
+    from shop.app.clicks import Clicks  # noqa: PLC0415
+    from shop.app.images import ImageUploads  # noqa: PLC0415
+    from shop.app.passwords import Passwords  # noqa: PLC0415
+    from shop.app.payments import LocalTestProvider  # noqa: PLC0415
+    from shop.app.settings import Settings, database_dsn  # noqa: PLC0415
     from shoplake.clickstream.producer import ClickstreamProducer  # noqa: PLC0415
 
-    settings = Settings.from_environ()
-    dsn = database_dsn(os.environ)
-    pool: ConnectionPool[Any] = ConnectionPool(dsn, kwargs={"autocommit": True}, min_size=2, max_size=16, open=True)
-    with pool.connection() as connection:
-        apply_migrations(connection)
-    keep_house(pool)
-    stream = os.environ.get("SHOP_CLICKSTREAM_STREAM")
+    settings = Settings.from_environ(env)
+    pool: ConnectionPool[Any] = ConnectionPool(
+        database_dsn(env), kwargs={"autocommit": True}, min_size=2, max_size=16, open=True
+    )
+    stream = env.get("SHOP_CLICKSTREAM_STREAM")
     producer = ClickstreamProducer(boto3.client("kinesis"), stream) if stream else None
     images = (
         ImageUploads(boto3.client("s3"), settings.image_bucket, settings.image_max_bytes)
@@ -68,26 +49,24 @@ def build() -> FastAPI:
     )  # fmt: skip
 
 
-def keep_house(pool: ConnectionPool[Any], every_seconds: float = 300, unpaid_minutes: int = 30) -> None:
-    """Every few minutes: expired sessions go, orders unpaid for half an hour give their stock back."""
-
-    def run() -> None:
-        while True:
-            time.sleep(every_seconds)
-            try:
-                with pool.connection() as connection:
-                    store.housekeeping(connection, unpaid_after=timedelta(minutes=unpaid_minutes))
-            except Exception:  # the next round tries again; serving goes on
-                logging.getLogger(__name__).exception("housekeeping failed")
-
-    threading.Thread(target=run, name="shop-housekeeping", daemon=True).start()
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="python -m shop.app.main", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    # In its container, behind the load balancer: every interface.
+    command.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="address to listen on (HOST)")  # noqa: S104
+    command.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")), help="port (PORT)")
+    return command
 
 
-def main() -> None:  # pragma: no cover - the container's entry
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    import uvicorn  # noqa: PLC0415
+
     logging.basicConfig(level=logging.INFO)
-    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104 - in its container, behind the load balancer
-    uvicorn.run(build(), host=host, port=int(os.environ.get("PORT", "8080")), proxy_headers=False)
+    uvicorn.run(build(os.environ), host=args.host, port=args.port, proxy_headers=False)
+    return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,5 @@
-"""The app tier's settings: defaults for the service, each overridable from the environment by main()."""
+"""The app tier's settings: defaults for the service, each overridable from the environment, and
+where its database is (the environment the ECS task definition in infra_core/compute.yaml sets)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import quote
+
+
+def database_dsn(env: Mapping[str, str]) -> str:
+    """A libpq URL: DATABASE_URL, else one made of the DATABASE_* variables ECS sets from the task
+    definition and the RDS secret (DATABASE_USER and DATABASE_PASSWORD percent-encoded)."""
+    if env.get("DATABASE_URL"):
+        return env["DATABASE_URL"]
+    user, password = quote(env.get("DATABASE_USER", "postgres")), quote(env.get("DATABASE_PASSWORD", ""))
+    host, port = env.get("DATABASE_HOST", "127.0.0.1"), env.get("DATABASE_PORT", "5432")
+    name, sslmode = env.get("DATABASE_NAME", "shop"), env.get("DATABASE_SSLMODE", "prefer")
+    dsn = f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode={sslmode}"
+    if env.get("DATABASE_SSLROOTCERT"):
+        dsn += f"&sslrootcert={quote(env['DATABASE_SSLROOTCERT'])}"
+    return dsn
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ images are sent on to where they are published (IMAGE_BASE_URL: CloudFront over 
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -118,13 +119,31 @@ def create_site(app_tier_url: str, image_base_url: str | None = None, timeout: f
     return site
 
 
-def main() -> None:  # pragma: no cover - the container's entry
+def parser() -> argparse.ArgumentParser:
+    command = argparse.ArgumentParser(
+        prog="python -m shop.web.site", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    command.add_argument("--app-tier-url", default=os.environ.get("APP_TIER_URL"),
+                         help="where the app tier answers (APP_TIER_URL; required)")  # fmt: skip
+    command.add_argument("--image-base-url", default=os.environ.get("IMAGE_BASE_URL"),
+                         help="where product images are published (IMAGE_BASE_URL)")  # fmt: skip
+    # In its container, behind the load balancer: every interface.
+    command.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="address to listen on (HOST)")  # noqa: S104
+    command.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")), help="port (PORT)")
+    return command
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The web tier's server (the image's command)."""
+    command = parser()
+    args = command.parse_args(argv)
+    if not args.app_tier_url:
+        command.error("the app tier's URL is needed: --app-tier-url or APP_TIER_URL")
     import uvicorn  # noqa: PLC0415
 
-    site = create_site(os.environ["APP_TIER_URL"], os.environ.get("IMAGE_BASE_URL"))
-    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104 - in its container, behind the load balancer
-    uvicorn.run(site, host=host, port=int(os.environ.get("PORT", "8080")))
+    uvicorn.run(create_site(args.app_tier_url, args.image_base_url), host=args.host, port=args.port)
+    return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,9 +2,9 @@
 // Text from the API is only ever set as textContent, never as HTML.
 "use strict";
 
-const CATEGORIES = ["tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories"];
 const COUNTRIES = ["US", "CA", "MX", "BR", "GB", "DE", "FR", "KR"];
 let me = null; // {customer_id, display_name, seller, csrf_token} once logged in
+let categories = []; // the shop's categories, in its order: GET /api/categories at the start
 
 function h(tag, attributes, ...children) {
   const element = document.createElement(tag);
@@ -81,7 +81,7 @@ function field(label, input) { return h("label", {}, label, input); }
 async function catalogue(params) {
   const search = h("input", { id: "search", type: "search", placeholder: "Search", value: params.get("q") || "" });
   const category = h("select", { id: "category" }, h("option", { value: "" }, "All"),
-    CATEGORIES.map((c) => h("option", { value: c, selected: params.get("category") === c }, c)));
+    categories.map((c) => h("option", { value: c, selected: params.get("category") === c }, c)));
   const grid = h("div", { class: "grid", id: "products" });
   const more = h("button", { id: "more", hidden: true }, "More");
   let cursor = null;
@@ -166,7 +166,7 @@ function logInPage() {
 function sellPage() {
   const name = h("input", { id: "sell-name", required: true, maxlength: "200" });
   const description = h("textarea", { id: "sell-description", maxlength: "5000" });
-  const category = h("select", { id: "sell-category" }, CATEGORIES.map((c) => h("option", { value: c }, c)));
+  const category = h("select", { id: "sell-category" }, categories.map((c) => h("option", { value: c }, c)));
   const price = h("input", { id: "sell-price", required: true, pattern: "[0-9]{1,8}(\\.[0-9]{1,2})?", placeholder: "39.90" });
   const stock = h("input", { id: "sell-stock", type: "number", min: "0", value: "1" });
   const files = h("input", { id: "sell-images", type: "file", multiple: true, accept: "image/jpeg,image/png,image/webp" });
@@ -279,8 +279,9 @@ async function route() {
 }
 
 async function start() {
-  const answer = await api("GET", "/me");
+  const [answer, listed] = await Promise.all([api("GET", "/me"), api("GET", "/categories")]);
   me = answer.ok ? answer.data : null;
+  categories = listed.ok ? listed.data.categories : [];
   nav();
   window.addEventListener("hashchange", route);
   await route();

@@ -130,7 +130,7 @@ def test_product_list_pages_by_cursor_filters_by_category_and_searches(client: T
 def test_product_list_queries_are_served_by_indexes(
     pool: ConnectionPool[Any], params: dict[str, Any], index: tuple[str, ...]
 ) -> None:
-    from shop.app import store  # noqa: PLC0415
+    from shop.app.db.products import listing_query  # noqa: PLC0415
 
     with pool.connection() as db:
         seller = db.execute("INSERT INTO customer (country, is_seller) VALUES ('US', true) RETURNING customer_id")
@@ -143,21 +143,12 @@ def test_product_list_queries_are_served_by_indexes(
             (seller_id,),
         )
         db.execute("ANALYZE product")
-        captured: list[str] = []
-        original = store._rows
-
-        def explaining(connection: Any, query: str, query_params: Any = ()) -> list[dict[str, Any]]:
-            if query.startswith("SELECT") and "FROM product p WHERE" in query:
-                plan = connection.execute("EXPLAIN " + query, query_params).fetchall()
-                captured.append("\n".join(line[0] for line in plan))
-            return original(connection, query, query_params)
-
-        store._rows = explaining  # type: ignore[assignment]
-        try:
-            store.list_products(db, category=params.get("category"), text=params.get("text"), limit=24, cursor=None)
-        finally:
-            store._rows = original
-    plan = captured[0] if captured else ""
+        # WHEN the listing's query (as list_products sends it) is explained
+        built = listing_query(category=params.get("category"), text=params.get("text"), limit=24, cursor=None)
+        assert built is not None
+        query, query_params = built
+        plan = "\n".join(line[0] for line in db.execute("EXPLAIN " + query, query_params).fetchall())
+    # THEN an index serves it, never a scan of the whole table
     assert any(name in plan for name in index) and "Seq Scan on product" not in plan, plan
 
 
@@ -339,7 +330,7 @@ def test_housekeeping_gives_back_the_stock_of_orders_left_unpaid(
 ) -> None:
     from datetime import timedelta  # noqa: PLC0415
 
-    from shop.app import store  # noqa: PLC0415
+    from shop.app.housekeeping import keep_house  # noqa: PLC0415
 
     seller, buyer = new_client(), new_client()
     customer(seller, seller=True)
@@ -347,8 +338,10 @@ def test_housekeeping_gives_back_the_stock_of_orders_left_unpaid(
     customer(buyer)
     order = order_of(buyer, product["product_id"], quantity=2)
     with pool.connection() as db:
-        assert store.housekeeping(db, unpaid_after=timedelta(minutes=30))["orders"] == 0  # not yet
+        swept = keep_house(db, unpaid_after=timedelta(minutes=30))
+        assert swept is not None and swept.orders == 0  # not yet
         db.execute("UPDATE customer_order SET created_at = now() - interval '31 minutes'")
-        assert store.housekeeping(db, unpaid_after=timedelta(minutes=30))["orders"] == 1
+        swept = keep_house(db, unpaid_after=timedelta(minutes=30))
+        assert swept is not None and swept.orders == 1
     assert buyer.get(f"/api/orders/{order['order_id']}").json()["status"] == "cancelled"
     assert buyer.get(f"/api/products/{product['product_id']}").json()["stock"] == 2

@@ -1,8 +1,10 @@
 """What the two images hold is enough to run: each tier started from only the files its Dockerfile
-copies (its .dockerignore allow-list), as the container's command starts it, answers its health check."""
+copies (its .dockerignore allow-list), as the container's entry point and command start it, answers
+its health check; the app's entry point migrates first, and the scheduled housekeeping override runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -12,9 +14,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from local_stack.template import load_template
+from shop.migrate import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,6 +44,27 @@ def image_tree(tier: str, into: Path) -> Path:
     return into
 
 
+def container_argv(tier: str, instruction: str) -> list[str]:
+    """The exec form of the tier's Dockerfile ENTRYPOINT or CMD, run by this interpreter."""
+    (line,) = [
+        line for line in (ROOT / "shop" / tier / "Dockerfile").read_text().splitlines() if line.startswith(instruction)
+    ]
+    argv: list[str] = json.loads(line.removeprefix(instruction))
+    return [sys.executable if arg == "python" else arg for arg in argv]
+
+
+def housekeeping_override() -> list[str]:
+    """The command the housekeeping schedule runs in the app's container (infra_core/compute.yaml)."""
+    target = load_template(ROOT / "infra_core" / "compute.yaml")["Resources"]["HousekeepingSchedule"]["Properties"]
+    (override,) = json.loads(target["Target"]["Input"])["containerOverrides"]
+    assert override["name"] == "app"
+    return [sys.executable if arg == "python" else arg for arg in override["command"]]
+
+
+def image_environment(tree: Path, **env: str) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "PYTHONPATH": str(tree), **env}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,11 +72,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def started(module: str, tree: Path, env: dict[str, str]) -> Iterator[str]:
+def started(argv: list[str], tree: Path, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tree), "HOST": "127.0.0.1", "PORT": str(port), **env}
-    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-        [sys.executable, "-m", module], cwd=tree, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    environment = image_environment(tree, HOST="127.0.0.1", PORT=str(port), **env)
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own modules
+        argv, cwd=tree, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -62,7 +89,7 @@ def started(module: str, tree: Path, env: dict[str, str]) -> Iterator[str]:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 output = process.stdout.read().decode() if process.stdout else ""
-                pytest.fail(f"{module} did not become healthy:\n{output[-3000:]}")
+                pytest.fail(f"{argv} did not become healthy:\n{output[-3000:]}")
             time.sleep(0.2)
         yield url
     finally:
@@ -70,17 +97,32 @@ def started(module: str, tree: Path, env: dict[str, str]) -> Iterator[str]:
         process.wait(10)
 
 
-def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn: str, shop_schema: str) -> None:
+def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn: str, database: Any) -> None:
+    # GIVEN the files each image holds, and an empty schema
     app_tree = image_tree("app", tmp_path / "app")
     web_tree = image_tree("web", tmp_path / "web")
-    assert not (app_tree / "shop" / "history.py").exists() and not (web_tree / "shop" / "app").exists()
-    database = f"{postgres_dsn}?options=-csearch_path%3D{shop_schema}"
+    assert (app_tree / "shoplake" / "business.py").exists() and not (web_tree / "shop" / "app").exists()
+    schema = database.execute("SELECT current_schema()").fetchone()[0]
+    app_env = {"DATABASE_URL": f"{postgres_dsn}?options=-csearch_path%3D{schema}", "SHOP_COOKIE_SECURE": "false"}
+    # WHEN each tier starts as its container does (the app through its entry point, which migrates)
     with (
-        started("shop.app.main", app_tree, {"DATABASE_URL": database, "SHOP_COOKIE_SECURE": "false"}) as app,
-        started("shop.web.site", web_tree, {"APP_TIER_URL": app}) as web,
+        started(container_argv("app", "ENTRYPOINT") + container_argv("app", "CMD"), app_tree, app_env) as app,
+        started(container_argv("web", "CMD"), web_tree, {"APP_TIER_URL": app}) as web,
     ):
+        # THEN the storefront answers through both, over a schema migrated to the last migration
         answer = httpx.get(f"{web}/api/products", params={"limit": 1}, timeout=10)
         assert answer.status_code == 200 and answer.json() == {"items": [], "next_cursor": None}
+        categories = httpx.get(f"{web}/api/categories", timeout=10).json()["categories"]
+        assert categories and "tops" in categories
+    applied = [row[0] for row in database.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert applied == sorted(path.stem for path in MIGRATIONS.glob("*.sql"))
+    # AND the scheduled housekeeping runs in the app's container as the schedule overrides its command
+    run = subprocess.run(  # noqa: S603 - this interpreter, our own modules
+        container_argv("app", "ENTRYPOINT") + housekeeping_override(),
+        cwd=app_tree, env=image_environment(app_tree, **app_env), capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert run.returncode == 0 and "Swept(sessions=0, login_failures=0, orders=0)" in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("tier", ["app", "web"])

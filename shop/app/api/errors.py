@@ -1,0 +1,65 @@
+"""How the API answers what went wrong: each `ShopError` as a status and an error code, in one table.
+
+Every error answer is `{"error": <code>, "message": <text>}` (schemas.Error); validation errors
+are FastAPI's own 422 with `detail`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shop.app.api.schemas import Error
+from shop.app.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    ShopError,
+    TooManyAttemptsError,
+    UnauthorisedError,
+    UnprocessableError,
+)
+
+ANSWERS: dict[type[ShopError], tuple[int, str]] = {
+    UnauthorisedError: (401, "unauthorised"),
+    ForbiddenError: (403, "forbidden"),
+    NotFoundError: (404, "not_found"),
+    ConflictError: (409, "conflict"),
+    UnprocessableError: (422, "unprocessable"),
+    TooManyAttemptsError: (429, "too_many_attempts"),
+}
+RETRY_AFTER_SECONDS = 900  # the login window: failures older than this no longer count
+
+# The error answers every route may give, for the OpenAPI description.
+DOCUMENTED: dict[int | str, dict[str, Any]] = {
+    status: {"model": Error} for status in (400, 401, 403, 404, 409, 413, 429)
+}
+
+
+def answer_of(error: ShopError) -> tuple[int, str]:
+    """The status and error code of `error`: its class's, or its nearest base class's (400 if none)."""
+    for kind in type(error).__mro__:
+        if kind in ANSWERS:
+            return ANSWERS[kind]
+    return 400, "bad_request"
+
+
+async def shop_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ShopError)
+    status, code = answer_of(error)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
+    return JSONResponse({"error": code, "message": error.message}, status, headers=headers)
+
+
+async def data_error(_: Request, error: Exception) -> JSONResponse:
+    # Text PostgreSQL cannot hold (a NUL character): the client's input, not the shop's fault.
+    return JSONResponse({"error": "unprocessable", "message": "text with characters the shop cannot store"}, 422)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Answer the shop's errors and PostgreSQL's refusals of the client's text, never with a 500."""
+    app.add_exception_handler(ShopError, shop_error)
+    app.add_exception_handler(psycopg.DataError, data_error)

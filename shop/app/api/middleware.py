@@ -1,0 +1,127 @@
+"""The API's ASGI middleware: every request recorded in the clickstream, every body size-limited."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+
+from shop.app.clicks import Clicks, Visit
+from shop.app.settings import Settings
+from shoplake.business import EventType
+
+VISIT_COOKIE = "shop_visit"
+_VISIT_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+NOT_RECORDED = ("/healthz", "/static")
+ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+def client_address(scope: MutableMapping[str, Any], hops: int) -> str | None:
+    """The client's address: the one the `hops` trusted proxies saw, else the peer's; None if not an address."""
+    peer = scope.get("client")
+    address = str(peer[0]) if peer else ""
+    if hops > 0:
+        forwarded = Headers(scope=scope).get("x-forwarded-for", "")
+        addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
+        if len(addresses) >= hops:
+            address = addresses[-hops]
+    try:
+        return str(ipaddress.ip_address(address[:45]))
+    except ValueError:
+        return None
+
+
+class ClickstreamMiddleware:
+    """Gives each request a Visit (the visitor's clickstream session from a cookie) and records it.
+
+    A request whose route sent no event of its own is recorded as a page view once answered.
+    """
+
+    def __init__(self, app: ASGIApp, clicks: Clicks, settings: Settings) -> None:
+        self.app = app
+        self.clicks = clicks
+        self.settings = settings
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in NOT_RECORDED:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("cookie", ""))
+        except Exception:  # noqa: BLE001 - a malformed cookie header is only a new visitor
+            cookie = SimpleCookie()
+        known = cookie.get(VISIT_COOKIE)
+        session_id = known.value if known is not None and _VISIT_ID.match(known.value) else None
+        query = scope.get("query_string", b"").decode("latin-1")
+        visit = Visit(
+            session_id=session_id or secrets.token_urlsafe(18),
+            page=scope["path"] + (f"?{query}" if query else ""),
+            referrer=headers.get("referer"),
+            user_agent=headers.get("user-agent", ""),
+            client_ip=client_address(scope, self.settings.forwarded_hops),
+        )
+        scope.setdefault("state", {})["visit"] = visit
+
+        async def sending(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start" and session_id is None:
+                secure = "; Secure" if self.settings.cookie_secure else ""
+                value = f"{VISIT_COOKIE}={visit.session_id}; Path=/; Max-Age=1800; HttpOnly; SameSite=Lax{secure}"
+                message.setdefault("headers", []).append((b"set-cookie", value.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            if not visit.emitted:
+                self.clicks.emit(EventType.PAGE_VIEW, visit)
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the limit (413): by Content-Length at once, else while they are read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        answer = JSONResponse({"error": "too_large", "message": f"at most {self.max_bytes} bytes"}, 413)
+        await answer(scope, receive, send)
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        # Small bodies only (JSON), so the whole body is read here first, and refused past the limit.
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            message: MutableMapping[str, Any] = await receive()
+            return message
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,278 @@
+"""Carts and orders (tables cart_item, customer_order, purchase): an order reserves its stock when it
+is placed and gives it back when it is cancelled.
+
+An order's lines are purchase rows, whose status follows the order's (business.OrderStatus). Money
+is `Decimal` in the order's one currency; instants are aware UTC `datetime`s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from shop.app.db.products import ProductDetail, get_product
+from shop.app.db.sql import Connection, fetch_all, fetch_dicts, fetch_one
+from shop.app.errors import ConflictError, ForbiddenError, NotFoundError
+from shoplake.business import OrderStatus
+
+ORDERS_LISTED = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    """A product in a cart, with its current price (in `currency`) and stock."""
+
+    product_id: int
+    quantity: int
+    name: str
+    price: Decimal
+    currency: str
+    stock: int
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedLine:
+    """A line taken out of a cart: how many of which product, at what price, in which category."""
+
+    product_id: int
+    quantity: int
+    price: Decimal
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One line of an order (a purchase row): `unit_price` in the order's currency."""
+
+    purchase_id: int
+    product_id: int
+    name: str
+    category: str
+    quantity: int
+    unit_price: Decimal
+    status: OrderStatus
+    reviewed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order: its status (pending, paid or cancelled), total in `currency`, and lines."""
+
+    order_id: uuid.UUID
+    status: OrderStatus
+    total: Decimal
+    currency: str
+    created_at: datetime
+    lines: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The order a checkout placed; `replayed` when its idempotency key had already placed it."""
+
+    order: Order
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Reserved:
+    product_id: int
+    quantity: int
+    price: Decimal
+    currency: str
+    stock: int
+    is_listed: bool
+    name: str
+
+
+def cart(connection: Connection, customer_id: int) -> list[CartLine]:
+    """The customer's cart, in the order things were put in."""
+    return fetch_all(
+        connection,
+        CartLine,
+        "SELECT c.product_id, c.quantity, p.name, p.price, p.currency, p.stock, p.category "
+        "FROM cart_item c JOIN product p USING (product_id) WHERE c.customer_id = %s ORDER BY c.added_at",
+        (customer_id,),
+    )
+
+
+def put_in_cart(connection: Connection, customer_id: int, product_id: int, quantity: int) -> ProductDetail:
+    """Set how many of a listed product (1-99) are in the customer's cart; returns the product.
+
+    Raises NotFoundError for a product not listed, ForbiddenError for the customer's own product.
+    """
+    product = get_product(connection, product_id)
+    if product.seller_id == customer_id:
+        raise ForbiddenError("sellers do not buy their own products")
+    connection.execute(
+        "INSERT INTO cart_item (customer_id, product_id, quantity) VALUES (%s, %s, %s) "
+        "ON CONFLICT (customer_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity",
+        (customer_id, product_id, quantity),
+    )
+    return product
+
+
+def remove_from_cart(connection: Connection, customer_id: int, product_id: int) -> RemovedLine | None:
+    """Take a product out of the customer's cart; returns the line removed, or None if it was not there."""
+    return fetch_one(
+        connection,
+        RemovedLine,
+        "DELETE FROM cart_item c USING product p WHERE c.customer_id = %s AND c.product_id = %s "
+        "AND p.product_id = c.product_id RETURNING c.product_id, c.quantity, p.price, p.category",
+        (customer_id, product_id),
+    )
+
+
+def place_order(connection: Connection, customer_id: int, idempotency_key: str) -> Placed:
+    """Turn the customer's cart into a pending order, reserving its stock, in one transaction.
+
+    The same `idempotency_key` (8-100 characters) from the same customer answers the order it placed
+    (`replayed`), whatever the cart holds now. Raises ConflictError for an empty cart, a product short
+    of stock or no longer listed, or products in more than one currency (nothing is written then).
+    """
+    with connection.transaction():
+        created = connection.execute(
+            "INSERT INTO customer_order (order_id, customer_id, idempotency_key, total, currency) "
+            "VALUES (%s, %s, %s, 0, 'USD') ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING order_id",
+            (uuid.uuid4(), customer_id, idempotency_key),
+        ).fetchone()
+        if created is None:
+            existing = connection.execute(
+                "SELECT order_id FROM customer_order WHERE customer_id = %s AND idempotency_key = %s",
+                (customer_id, idempotency_key),
+            ).fetchone()
+            assert existing is not None
+            return Placed(get_order(connection, customer_id, existing[0]), replayed=True)
+        order_id = created[0]
+        # Locked in one order (by product id), so two checkouts sharing products never deadlock.
+        lines = fetch_all(
+            connection,
+            _Reserved,
+            "SELECT c.product_id, c.quantity, p.price, p.currency, p.stock, p.is_listed, p.name "
+            "FROM cart_item c JOIN product p USING (product_id) WHERE c.customer_id = %s "
+            "ORDER BY c.product_id FOR UPDATE OF p",
+            (customer_id,),
+        )
+        if not lines:
+            raise ConflictError("the cart is empty")
+        short = [line.name for line in lines if line.stock < line.quantity or not line.is_listed]
+        if short:
+            raise ConflictError("not enough stock: " + ", ".join(short))
+        currencies = {line.currency for line in lines}
+        if len(currencies) > 1:
+            raise ConflictError("one order is paid in one currency")
+        total = sum((line.price * line.quantity for line in lines), Decimal(0))
+        for line in lines:
+            connection.execute(
+                "UPDATE product SET stock = stock - %s WHERE product_id = %s", (line.quantity, line.product_id)
+            )
+            connection.execute(
+                "INSERT INTO purchase (order_id, customer_id, product_id, quantity, unit_price, currency, status) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (order_id, customer_id, line.product_id, line.quantity, line.price, line.currency,
+                 OrderStatus.PENDING.value),
+            )  # fmt: skip
+        connection.execute(
+            "UPDATE customer_order SET total = %s, currency = %s WHERE order_id = %s",
+            (total, currencies.pop(), order_id),
+        )
+        connection.execute("DELETE FROM cart_item WHERE customer_id = %s", (customer_id,))
+        return Placed(get_order(connection, customer_id, order_id), replayed=False)
+
+
+def get_order(connection: Connection, customer_id: int, order_id: uuid.UUID) -> Order:
+    """The customer's own order with its lines. Raises NotFoundError for another customer's (its existence
+    is not told) or none."""
+    found = fetch_dicts(
+        connection,
+        "SELECT order_id, status, total, currency, created_at FROM customer_order "
+        "WHERE order_id = %s AND customer_id = %s",
+        (order_id, customer_id),
+    )
+    if not found:
+        raise NotFoundError("no such order")
+    lines = fetch_dicts(
+        connection,
+        "SELECT u.purchase_id, u.product_id, p.name, p.category, u.quantity, u.unit_price, u.status, "
+        "EXISTS (SELECT 1 FROM review r WHERE r.purchase_id = u.purchase_id) AS reviewed "
+        "FROM purchase u JOIN product p USING (product_id) WHERE u.order_id = %s ORDER BY u.purchase_id",
+        (order_id,),
+    )
+    header = found[0]
+    return Order(
+        **{**header, "status": OrderStatus(header["status"])},
+        lines=tuple(OrderLine(**{**line, "status": OrderStatus(line["status"])}) for line in lines),
+    )
+
+
+def list_orders(connection: Connection, customer_id: int) -> list[Order]:
+    """The customer's 50 newest orders, newest first."""
+    ids = connection.execute(
+        "SELECT order_id FROM customer_order WHERE customer_id = %s ORDER BY created_at DESC LIMIT %s",
+        (customer_id, ORDERS_LISTED),
+    ).fetchall()
+    return [get_order(connection, customer_id, order_id) for (order_id,) in ids]
+
+
+def lock_order(connection: Connection, customer_id: int, order_id: uuid.UUID) -> tuple[OrderStatus, Decimal, str]:
+    """Lock the customer's order until the caller's transaction ends; returns its status, total and currency.
+
+    Call inside a transaction. Raises NotFoundError for another customer's order or none.
+    """
+    row = connection.execute(
+        "SELECT status, total, currency FROM customer_order WHERE order_id = %s AND customer_id = %s FOR UPDATE",
+        (order_id, customer_id),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError("no such order")
+    return OrderStatus(row[0]), row[1], row[2]
+
+
+def mark_paid(connection: Connection, order_id: uuid.UUID) -> None:
+    """The order and its pending lines are paid, now. Call with the order locked (`lock_order`)."""
+    connection.execute("UPDATE customer_order SET status = %s WHERE order_id = %s", (OrderStatus.PAID.value, order_id))
+    connection.execute(
+        "UPDATE purchase SET status = %s, paid_at = now() WHERE order_id = %s AND status = %s",
+        (OrderStatus.PAID.value, order_id, OrderStatus.PENDING.value),
+    )
+
+
+def cancel_order(connection: Connection, customer_id: int, order_id: uuid.UUID) -> Order:
+    """Cancel the customer's pending order and give its reserved stock back, in one transaction.
+
+    Raises NotFoundError for another customer's order or none, ConflictError unless it is pending.
+    """
+    with connection.transaction():
+        status, _, _ = lock_order(connection, customer_id, order_id)
+        if status != OrderStatus.PENDING:
+            raise ConflictError(f"the order is {status}")
+        for product_id, quantity in connection.execute(
+            "SELECT product_id, quantity FROM purchase WHERE order_id = %s ORDER BY product_id", (order_id,)
+        ).fetchall():
+            connection.execute("UPDATE product SET stock = stock + %s WHERE product_id = %s", (quantity, product_id))
+        cancelled = OrderStatus.CANCELLED.value
+        connection.execute("UPDATE purchase SET status = %s WHERE order_id = %s", (cancelled, order_id))
+        connection.execute("UPDATE customer_order SET status = %s WHERE order_id = %s", (cancelled, order_id))
+        return get_order(connection, customer_id, order_id)
+
+
+def cancel_unpaid_orders(connection: Connection, unpaid_after: timedelta) -> int:
+    """Cancel every order still pending `unpaid_after` after it was placed, giving its stock back.
+
+    Returns how many were cancelled; an order paid or cancelled meanwhile is left as it is.
+    """
+    abandoned = connection.execute(
+        "SELECT customer_id, order_id FROM customer_order WHERE status = %s AND created_at < now() - %s",
+        (OrderStatus.PENDING.value, unpaid_after),
+    ).fetchall()
+    cancelled = 0
+    for customer_id, order_id in abandoned:
+        try:
+            cancel_order(connection, customer_id, order_id)
+            cancelled += 1
+        except ConflictError:
+            pass  # paid or cancelled since it was read
+    return cancelled

@@ -1,0 +1,40 @@
+"""What can go wrong in the shop, as the data access and the API raise it.
+
+These say what happened, not how it is answered: the API maps each to an HTTP status and an
+error code in one table (shop.app.api.errors). Each carries a message that is safe to show
+the client (it names the field or the rule, never another customer's data).
+"""
+
+from __future__ import annotations
+
+
+class ShopError(Exception):
+    """The request cannot be done as asked; `message` says why, for the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(ShopError):
+    """No such thing, or not one this customer may see (whose existence is then not told)."""
+
+
+class ForbiddenError(ShopError):
+    """The customer is known but may not do this (a CSRF token missing, not the seller, ...)."""
+
+
+class ConflictError(ShopError):
+    """Not in the state it must be in (an empty cart, too little stock, an order already paid)."""
+
+
+class UnprocessableError(ShopError):
+    """Well-formed but unusable input (a cursor this shop never gave, uploads not configured)."""
+
+
+class UnauthorisedError(ShopError):
+    """Not logged in, or wrong credentials."""
+
+
+class TooManyAttemptsError(ShopError):
+    """Too many failed logins for this e-mail or address within the window; try later."""
