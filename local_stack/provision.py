@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from local_stack.template import ROOT, Resolver, TemplateError, function_properties, references
+from local_stack.template import Resolver, TemplateError, function_properties, references
 
 ACCOUNT_ID = "123456789012"
 REGION = "ap-northeast-2"
@@ -165,11 +165,10 @@ def _secret(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> C
 
 def _glue_library(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
     """What functions/glue_library_publisher does at deploy time, with the same code: the library, zipped, in S3."""
-    import shoplake  # noqa: PLC0415
     from shoplake import glue_library  # noqa: PLC0415
 
-    packages = {"shoplake_etl": ROOT / "glue" / "shoplake_etl", "shoplake": Path(shoplake.__file__).parent}
-    uri = glue_library.publish(session.client("s3"), props["Bucket"], glue_library.library_zip(packages))
+    content = glue_library.library_zip(glue_library.library_packages())
+    uri = glue_library.publish(session.client("s3"), props["Bucket"], content)
     return Created(ref=f"{logical_id}-library", attrs={"Uri": uri})
 
 

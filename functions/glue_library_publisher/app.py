@@ -1,7 +1,7 @@
-"""Custom resource: publish the Glue jobs' library (`shoplake_etl` and `shoplake`) to the Glue scripts bucket.
+"""Custom resource: publish the Glue jobs' library (`shoplake_etl`, `shoplake`, `tzdata`) to the Glue scripts bucket.
 
 Its package holds this handler and `shoplake_etl` (copied in by this folder's Makefile at
-`sam build`); the shared layer brings `shoplake` (in /opt/python). It zips the very code
+`sam build`); the shared layer brings `shoplake` and `tzdata` (in /opt/python). It zips the very code
 deployed with it and answers CloudFormation with the zip's s3:// URI (`Uri`), which the jobs
 pass as `--extra-py-files`. Deleting the resource keeps the object: a job still running from
 the previous deployment needs it, and the bucket's lifecycle rule expires old ones.
@@ -10,8 +10,6 @@ the previous deployment needs it, and the bucket's lifecycle rule expires old on
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -19,16 +17,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import shoplake
-import shoplake_etl
 from shoplake import cfn_response, glue_library
 
 logger = Logger()
 s3 = boto3.client("s3")
-
-
-def _folder(package: ModuleType) -> Path:
-    return Path(str(package.__file__)).resolve().parent
 
 
 @logger.inject_lambda_context
@@ -39,7 +31,7 @@ def lambda_handler(event: CloudFormationCustomResourceEvent, context: LambdaCont
         data: dict[str, Any] = {}
         if event.request_type != "Delete":
             bucket = event.resource_properties["Bucket"]
-            content = glue_library.library_zip({"shoplake_etl": _folder(shoplake_etl), "shoplake": _folder(shoplake)})
+            content = glue_library.library_zip(glue_library.library_packages())
             data["Uri"] = glue_library.publish(s3, bucket, content)
             logger.info("library published", extra={"uri": data["Uri"], "bytes": len(content)})
         cfn_response.send(event.raw_event, cfn_response.SUCCESS, physical_id=physical_id, data=data)

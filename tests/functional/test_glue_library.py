@@ -82,16 +82,20 @@ def test_the_library_is_published_by_content_and_glue_can_import_it(cloudformati
     library.write_bytes(s3.get_object(Bucket=BUCKET, Key=uri.split("/", 3)[3])["Body"].read())
     names = zipfile.ZipFile(library).namelist()
     assert "shoplake_etl/steps.py" in names and "shoplake/lake_layout.py" in names
+    assert "tzdata/zoneinfo/Asia/Seoul" in names
     assert not [n for n in names if "__pycache__" in n]
-    # AND Glue's Python, given only the zip, imports the job's modules from it
-    imported = subprocess.run(
-        [sys.executable, "-c", "import shoplake_etl.tables, shoplake.lake_layout; print(shoplake_etl.tables.__file__)"],
-        env={"PYTHONPATH": str(library)},
+    # AND Glue's Python, given only the zip (no site-packages, no system time zone database), imports the
+    # job's modules from it, the business time zone included
+    probe = "import shoplake_etl.tables, shoplake.business as b; print(shoplake_etl.tables.__file__, b.TIME_ZONE.key)"
+    imported = subprocess.run(  # noqa: S603 - this interpreter, on our own zip
+        [sys.executable, "-S", "-c", probe],
+        env={"PYTHONPATH": str(library), "PYTHONTZPATH": ""},
         capture_output=True,
         text=True,
         check=True,
     )
-    assert imported.stdout.strip().startswith(str(library))
+    where, zone = imported.stdout.split()
+    assert where.startswith(str(library)) and zone == "Asia/Seoul"
     # AND publishing the same code again names the same object
     CloudFormation.answers = []
     assert _invoke(cloudformation, "Update")["Data"]["Uri"] == uri

@@ -72,3 +72,12 @@ def test_the_glue_library_function_packages_its_handler_and_the_etl_library_only
         for p in (ROOT / "glue" / "shoplake_etl").rglob("*.py")
     }
     assert files == {"app.py", *etl}
+
+
+def test_the_shared_layer_carries_the_time_zone_database_business_needs() -> None:
+    # Lambda's python3.12 image need not have /usr/share/zoneinfo; the layer brings tzdata (layer requirements).
+    assert any(line.startswith("tzdata==") for line in (ROOT / "layers/shoplake/requirements.txt").read_text().split())
+    layer = BUILT / "SharedLayer" / "python"
+    if not layer.is_dir():
+        pytest.skip("sam build has not run here (make test runs it)")
+    assert (layer / "tzdata" / "zoneinfo" / "Asia" / "Seoul").is_file()

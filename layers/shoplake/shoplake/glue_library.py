@@ -1,4 +1,4 @@
-"""The nightly ETL's Python library for Glue: `shoplake_etl` and `shoplake` in one zip, named by its content.
+"""The Glue jobs' Python library: `shoplake_etl`, `shoplake` and `tzdata` in one zip, named by its content.
 
 Glue runs a job's script from S3 and imports anything else from `--extra-py-files`. `sam
 deploy` uploads the scripts but not the packages they import, so a custom resource
@@ -10,6 +10,7 @@ new code is a new object, and a job never reads a zip that is half replaced.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import zipfile
 from collections.abc import Mapping
@@ -17,7 +18,20 @@ from pathlib import Path
 from typing import Any
 
 LIBRARY_PREFIX = "glue-library/"
+# What the jobs import from the zip: the ETL, the shared package, and the IANA time zone database
+# (`shoplake.business` needs Asia/Seoul, and a job's image need not have the system's copy).
+LIBRARY_PACKAGES = ("shoplake_etl", "shoplake", "tzdata")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the same code zips to the same bytes, whenever it is zipped
+
+
+def library_packages() -> dict[str, Path]:
+    """The folder of each of `LIBRARY_PACKAGES` as this interpreter imports it: {name: folder}.
+
+    In the publishing function that is its own package (`shoplake_etl`) and the shared layer
+    (`shoplake`, `tzdata`); on a developer's machine, the installed project. Raises ImportError if one
+    cannot be imported.
+    """
+    return {name: Path(str(importlib.import_module(name).__file__)).resolve().parent for name in LIBRARY_PACKAGES}
 
 
 def library_zip(packages: Mapping[str, Path]) -> bytes:
