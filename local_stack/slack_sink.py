@@ -138,12 +138,15 @@ class SlackSink:
 
 _DATE_TOKEN = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+# C0 and C1 control characters but the newline: a terminal would act on them (ANSI escapes).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
 def _for_terminal(text: str) -> str:
-    """Slack's date tokens and links as a terminal can show them, then its escapes undone."""
+    """Slack's date tokens and links as a terminal can show them, its escapes undone, control characters shown."""
     text = _LINK.sub(lambda m: f"{m.group(2)}: {m.group(1)}", _DATE_TOKEN.sub(r"\1", text))
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def as_text(message: SinkMessage) -> str:

@@ -10,6 +10,7 @@ import pytest
 from local_stack.functions import LocalFunction
 from local_stack.slack_sink import SlackSink, as_text, server_error, webhook_gone
 from local_stack.stack import LocalStack
+from tests.cases import case
 from tests.conftest import aws_sample, our_event
 
 
@@ -121,3 +122,24 @@ def test_notice_from_a_shoplake_function_is_posted(notifier: LocalFunction, sink
     (message,) = sink.messages
     assert message.channel == "#shoplake-alerts"
     assert "Survey file rejected: 2026-11 지하철 광고 설문.xlsx" in as_text(message)
+
+
+def test_an_alarm_named_with_slack_controls_reaches_slack_as_text(notifier: LocalFunction, sink: SlackSink) -> None:
+    # GIVEN an alarm whose name and description carry <!channel>, <@U…>, & and > (tests/cases), and an ANSI escape
+    event = json.loads(case("alerts/sns_alarm_name_with_slack_control_chars.json").read_text(encoding="utf-8"))
+    alarm = json.loads(event["Records"][0]["Sns"]["Message"])
+    alarm["AlarmDescription"] += " \x1b[2J"
+    event["Records"][0]["Sns"]["Message"] = json.dumps(alarm)
+    # WHEN the notifier delivers it
+    notifier.invoke(event)
+    # THEN Slack received no mention, in the notification text or in any block but the plain-text header
+    (message,) = sink.messages
+    header, *rest = message.blocks
+    assert header["text"]["type"] == "plain_text"  # shown literally by Slack: never a mention
+    posted = json.dumps({"text": message.text, "blocks": rest})
+    assert "<!channel>" not in posted and "<@U0000000>" not in posted
+    assert message.text.startswith("[Critical] ALARM: shoplake-dev-checkout p99 &gt; 2s &lt;!channel&gt; &amp; retries")
+    # AND a person reads the name as it was typed, and the console shows the escape instead of obeying it
+    shown = as_text(message)
+    assert "shoplake-dev-checkout p99 > 2s <!channel> & retries" in shown
+    assert "owner <@U0000000> \\x1b[2J" in shown and "\x1b" not in shown

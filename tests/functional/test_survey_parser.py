@@ -14,6 +14,7 @@ import pytest
 from local_stack import sample_surveys
 from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
+from tests.cases import case
 from tests.conftest import our_event
 
 SURVEY_NAME = "2026-11 지하철 광고 설문.xlsx"
@@ -83,6 +84,39 @@ def test_a_survey_becomes_parquet_and_the_uploader_is_told(stack: LocalStack, si
         "Data quality survey_offline_ads year=2026/month=11/day=23: passed all 12 rules" in m.text
         for m in sink.messages
     )
+
+
+def test_a_hidden_stale_sheet_is_not_ingested_and_the_uploader_is_told(stack: LocalStack, sink: SlackSink) -> None:
+    # GIVEN a workbook whose first sheet is a hidden, stale copy of the form (tests/cases)
+    # WHEN staff drop it into the inbox
+    _drop(stack, case("surveys/survey_hidden_stale_sheet_first.xlsx"), "응답.xlsx")
+    # THEN the visible sheet's 6 answers are in the lake, in 2026, and nothing of the hidden sheet's 2025
+    lake = stack.output("LakeBucketName")
+    data_keys = [k for k in _keys(stack, lake) if k.endswith(".parquet")]
+    assert data_keys and all("/year=2026/" in k for k in data_keys)
+    assert sum(pq.read_table(io.BytesIO(_body(stack, lake, k))).num_rows for k in data_keys) == 6
+    # AND Slack warns that answers were left in the hidden sheet, naming it
+    (summary,) = [m for m in sink.messages if "Survey ingested" in m.text]
+    assert summary.text.startswith("[Warning] Survey ingested: 응답.xlsx (6 rows)")
+    assert "template_old: hidden; it holds answers to offline_ads.v1, not ingested" in as_text(summary)
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"),
+    [
+        ("survey_iso_date_cells_t_d_with_z_suffix.xlsx", 6),
+        ("survey_strict_open_xml.xlsx", 6),
+        ("survey_google_forms_ko_csv_download_timestamp.csv", 6),
+        ("survey_cp949_korean_after_64k_ascii.csv", 854),
+        ("survey_excel_unicode_text_utf16le_tab.csv", 6),
+    ],
+)
+def test_files_from_every_tool_staff_use_are_ingested_whole(
+    stack: LocalStack, sink: SlackSink, name: str, rows: int
+) -> None:
+    _drop(stack, case(f"surveys/{name}"), name)
+    (summary,) = [m for m in sink.messages if "Survey ingested" in m.text]
+    assert summary.text.startswith(f"[OK] Survey ingested: {name} ({rows} rows)")
 
 
 def test_the_same_event_delivered_twice_yields_one_output_and_one_message(

@@ -134,7 +134,11 @@ def test_a_day_of_shop_traffic_is_decided_natively_but_for_its_malformed_records
         {"category": "TOPS"},  # stored lower-case
         {"country": "us"},  # stored upper-case
         {"client_ip": "2001:db8:85a3:8d3:1319:8a2e:370:7348"},  # the /48, by the general path's own function
-        {"client_ip": "010.001.002.003"},  # parts kept as written
+        {"client_ip": "010.001.002.003"},  # leading zeros: refused by the general path
+        {"client_ip": "::ffff:203.0.113.77"},  # an IPv4 client, by the general path's own function
+        {"client_ip": "::ffff:cb00:714d"},
+        {"client_ip": "203.0.113.77:443"},
+        {"client_ip": " 203.0.113.77"},
         {"client_ip": ""},
         {"client_ip": None, "country": None, "user_id": None, "referrer": None},
         {"user_agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"},  # flagged, not deleted
@@ -281,7 +285,7 @@ EVENTS = st.builds(
     ).map(lambda d: d.isoformat(timespec="milliseconds").replace("+00:00", "Z")),
     search_term=st.sampled_from([None, "linen shirt"]),
     user_agent=st.sampled_from([IPHONE, DESKTOP, "Googlebot/2.1", "curl/8.4", "x", None]),
-    client_ip=st.sampled_from(["203.0.113.77", "10.0.0.1", "2001:db8::1", "", None]),
+    client_ip=st.sampled_from(["203.0.113.77", "10.0.0.1", "2001:db8::1", "::ffff:10.0.0.1", "01.2.3.4", "", None]),
     price=st.one_of(st.none(), st.floats(0, 1e6), st.integers(0, 10**6)),
     quantity=st.one_of(st.none(), st.integers(1, 5)),
 )

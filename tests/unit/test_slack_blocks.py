@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shoplake.alerts.model import Alert, Category, Severity
-from shoplake.alerts.slack_blocks import render
+from shoplake.alerts.slack_blocks import SlackMessage, link, render
 from shoplake.alerts.sources import read_alerts
+from tests.cases import case
 from tests.conftest import our_event
 
 ALERT = Alert(
@@ -89,3 +96,82 @@ def test_unrecognised_event_is_never_only_a_json_dump() -> None:
     assert message.blocks[0]["text"]["text"] == ":large_blue_circle: EC2 Instance State-change Notification (aws.ec2)"
     assert "{" not in message.blocks[1]["text"]["text"]
     assert "*instance-id*\ni-0abcd1234ef567890" in _field_texts(message.blocks)
+
+
+# Our own tokens, the only markup allowed to reach Slack unescaped: the date and the console link.
+OUR_TOKENS = re.compile(
+    r"<!date\^\d+\^\{date_short_pretty\} \{time_secs\}\|[^<>|]*>|<https?://[^<>|\s]+\|Open in the AWS console>"
+)
+ESCAPED_TEXT = re.compile(r"(?:[^&<>]|&(?:amp|lt|gt);)*", re.DOTALL)
+
+
+def _mrkdwn_objects(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for block in blocks:
+        found += [block["text"]] if block.get("text", {}).get("type") == "mrkdwn" else []
+        found += block.get("fields", []) + block.get("elements", [])
+    return found
+
+
+def assert_nothing_injected(message: SlackMessage) -> None:
+    """Outside our own tokens, no `<`, `>` or bare `&` anywhere mrkdwn goes; mrkdwn is never auto-parsed."""
+    objects = _mrkdwn_objects(message.blocks)
+    assert all(o["type"] == "mrkdwn" and o["verbatim"] is True for o in objects)
+    for text in [message.text, *(o["text"] for o in objects)]:
+        assert ESCAPED_TEXT.fullmatch(OUR_TOKENS.sub("", text)), text
+
+
+def test_an_alarm_named_with_slack_controls_mentions_no_one() -> None:
+    # GIVEN an SNS alarm whose name and description carry <!channel>, <@U…>, & and > (tests/cases)
+    event = json.loads(case("alerts/sns_alarm_name_with_slack_control_chars.json").read_text(encoding="utf-8"))
+    (alert,) = read_alerts(event)
+    # WHEN it is rendered for Slack
+    message = render(alert)
+    # THEN what notifications show carries them as text, not as a mention
+    assert message.text.startswith("[Critical] ALARM: shoplake-dev-checkout p99 &gt; 2s &lt;!channel&gt; &amp; retries")
+    assert "<!channel>" not in message.text and "<@U" not in message.text
+    # AND so do the blocks, and the header (plain text, which Slack shows literally) as it was typed
+    assert_nothing_injected(message)
+    assert "owner &lt;@U0000000&gt;" in message.blocks[1]["text"]["text"]
+    assert (
+        message.blocks[0]["text"]["text"] == ":red_circle: ALARM: shoplake-dev-checkout p99 > 2s <!channel> & retries"
+    )
+    # AND the console link still works, its target percent-encoded
+    assert message.blocks[-1]["elements"][0]["text"].startswith(
+        "<https://ap-northeast-2.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-2#alarmsV2:alarm/"
+        "shoplake-dev-checkout%20p99%20%3E%202s%20%3C%21channel%3E%20%26%20retries|Open in the AWS console>"
+    )
+
+
+HOSTILE = st.text(alphabet=st.sampled_from("<>&|!@^*`_~:#/ \nabcU0123"), max_size=40) | st.text(max_size=40)
+
+
+HOSTILE_ALERTS = st.builds(
+    lambda **texts: replace(ALERT, **texts),
+    title=HOSTILE,
+    summary=HOSTILE,
+    resource=HOSTILE,
+    source=HOSTILE,
+    detail_type=HOSTILE,
+    account=st.none() | HOSTILE,
+    region=st.none() | HOSTILE,
+    console_url=st.none() | HOSTILE | HOSTILE.map(lambda t: "https://console.example/" + t),
+    fields=st.lists(st.tuples(HOSTILE, HOSTILE), max_size=12).map(tuple),
+)
+
+
+@given(HOSTILE_ALERTS)
+def test_no_text_from_outside_can_write_slack_markup(alert: Alert) -> None:
+    assert_nothing_injected(render(alert))
+
+
+def test_a_link_target_cannot_end_the_link_or_leave_http() -> None:
+    assert link("https://x.example/a|<!here>&b c", "Open") == "<https://x.example/a%7C%3C!here%3E&amp;b%20c|Open>"
+    assert link("javascript:alert(1)", "Open") is None
+    assert link("https://x.example/" + "a" * 3000, "Open") is None
+
+
+def test_a_cut_never_leaves_half_an_escape() -> None:
+    summary = render(replace(ALERT, summary="&" * 5000)).blocks[1]["text"]["text"]
+    assert summary.endswith("&amp;…")
+    assert ESCAPED_TEXT.fullmatch(summary.removesuffix("…"))

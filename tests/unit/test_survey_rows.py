@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
 
 from shoplake.surveys.forms import Limits, all_forms
-from shoplake.surveys.rows import CellError, Converter, find_layout, neutralise, typed_rows
+from shoplake.surveys.layout import find_layout
+from shoplake.surveys.rows import CellError, Converter, neutralise, typed_rows
 from shoplake.surveys.workbook import Refused, SheetRows
 
 FORM = next(f for f in all_forms() if f.form == "offline_ads")
@@ -30,6 +32,15 @@ def _convert(column: str, value: object, converter: Converter = CONVERT) -> obje
         "2026.11.24 10:15",
         "2026. 11. 24. 오전 10:15:00",
         "2026-11-24T10:15:00+09:00",
+        "2026-11-24T01:15:00.000Z",
+        "2026/11/24 10:15:00 오전 GMT+9",  # Google Forms' Korean CSV download
+        "2026/11/24 10:15:00 AM GMT+9",  # and its English one
+        "2026/11/24 1:15:00 a.m. GMT",
+        "2026/11/23 10:15:00 PM GMT-3",
+        "2026-11-24 06:45 UTC+05:30",
+        "2026-11-24 10:15:00 +0900",
+        "2026/11/24 오전 10:15",
+        "2026년 11월 24일 오전 10:15",
         46350 + 10.25 / 24,  # an Excel serial number
         "46350.427083333336",  # a serial number stored as text
     ],
@@ -40,6 +51,34 @@ def test_submitted_at_is_read_as_seoul_time_and_stored_in_utc(value: object) -> 
 
 def test_afternoon_in_korean_is_after_noon() -> None:
     assert _convert("submitted_at", "2026. 11. 24. 오후 3:05:00") == datetime(2026, 11, 24, 6, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026/11/24 12:01:10 오후 GMT+9", datetime(2026, 11, 24, 3, 1, 10, tzinfo=UTC)),  # 12 오후 is noon
+        ("2026/11/24 12:01:10 오전 GMT+9", datetime(2026, 11, 23, 15, 1, 10, tzinfo=UTC)),  # 12 오전 is midnight
+        ("2026/11/24 12:01:10 PM GMT+9", datetime(2026, 11, 24, 3, 1, 10, tzinfo=UTC)),
+        ("2026/11/24 12:01:10 AM GMT+9", datetime(2026, 11, 23, 15, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_twelve_oclock_is_noon_in_the_afternoon_and_midnight_in_the_morning(text: str, utc: datetime) -> None:
+    assert _convert("submitted_at", text) == utc
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026/11/24 13:15 오후", "hour 13 with 오후 is not a 12-hour time"),
+        ("2026/11/24 오후 3:15 PM", "says 오전/오후 (AM/PM) twice"),
+        ("24/11/2026 10:15", "is not a date and time (use 2026-11-24 10:15)"),  # day-first or month-first?
+        ("2026/11/24 10:15 GMT+15", "GMT+15 is not a UTC offset in use"),
+        ("2026/02/30 10:15", "is not a date and time: day is out of range for month"),
+    ],
+)
+def test_a_timestamp_that_is_no_instant_is_refused_saying_why(text: str, reason: str) -> None:
+    with pytest.raises(CellError, match=re.escape(reason)):
+        _convert("submitted_at", text)
 
 
 def test_serial_dates_follow_the_workbooks_epoch() -> None:

@@ -2,14 +2,37 @@
 
 The fallback is what notifications, screen readers and old clients show, so it carries
 the whole story on one line. Block shapes and limits are Slack's Block Kit reference
-(https://api.slack.com/reference/block-kit/blocks); text follows Slack's mrkdwn and its escaping and
-date formatting rules (https://api.slack.com/reference/surfaces/formatting).
+(https://api.slack.com/reference/block-kit/blocks).
+
+Every string from outside (alarm names and descriptions, error messages, file names, the
+cells of a survey) reaches Slack escaped for the field it goes into, as Slack's formatting
+reference asks (https://docs.slack.dev/messaging/formatting-message-text#escaping):
+
+- mrkdwn (the message's `text`, section and context texts): `&`, `<` and `>` become
+  entities, so no `<!channel>`, `<@U…>` or `<url|label>` can be written from outside; and
+  mrkdwn objects are `verbatim`, so Slack does not turn bare names into mentions or links;
+- plain_text (the header): taken literally by Slack, so left as it is (entities would show);
+- link targets: percent-encoded where a URL may not hold a character, then escaped.
+
+Only our own tokens (the date, the console link) are written unescaped. The blocks are
+built with slack_sdk's Block Kit models, which refuse any block past Slack's limits.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
 from shoplake.alerts.model import Alert, Severity
 from shoplake.alerts.timestamps import epoch_seconds
@@ -26,6 +49,8 @@ _HEADER_MAX = 150
 _TEXT_MAX = 3000
 _FIELD_MAX = 2000
 _FIELDS_PER_SECTION = 10
+# A link longer than this is left out rather than risk a cut through it.
+_LINK_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -41,8 +66,28 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# A cut must not leave half an entity (`&am`), which Slack would show as typed.
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+# What a URL may hold as it is (RFC 3986's reserved and unreserved characters, and `%`); `|` ends a link's target.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_ENTITY.sub("", text[: limit - 1]) + "…"
+
+
+def link(url: str, label: str) -> str | None:
+    """A mrkdwn link to an http(s) URL, or None for anything else (or a URL too long to be cut safely)."""
+    if not url.startswith(("https://", "http://")):
+        return None
+    target = escape(quote(url, safe=_URL_SAFE))
+    return f"<{target}|{escape(label)}>" if len(target) <= _LINK_MAX else None
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
 
 
 def when_text(occurred_at: str | None) -> str:
@@ -55,8 +100,11 @@ def when_text(occurred_at: str | None) -> str:
     """
     if not occurred_at:
         return "unknown"
-    fallback = occurred_at.replace("T", " ").split(".")[0].rstrip("Z") + " UTC"
-    return f"<!date^{epoch_seconds(occurred_at)}^{{date_short_pretty}} {{time_secs}}|{fallback}>"
+    return f"<!date^{epoch_seconds(occurred_at)}^{{date_short_pretty}} {{time_secs}}|{escape(_utc_text(occurred_at))}>"
+
+
+def _utc_text(occurred_at: str) -> str:
+    return occurred_at.replace("T", " ").split(".")[0].rstrip("Z") + " UTC"
 
 
 def where_text(alert: Alert) -> str:
@@ -65,55 +113,46 @@ def where_text(alert: Alert) -> str:
 
 
 def fallback_text(alert: Alert) -> str:
-    """The one-line plain-text version: `[<Severity>] <title> — <source> <resource> in <where> at <time> UTC`.
+    """The message's top-level `text`: `[<Severity>] <title> — <source> <resource> in <where> at <time> UTC`.
 
-    Used as the message's top-level `text`, which Slack shows in notifications and to screen readers.
-    Not escaped; the time is `occurred_at` cut to seconds, or `unknown time`.
+    Slack shows it in notifications and to screen readers and reads it as mrkdwn, so the whole line is
+    escaped like the blocks; the time is `occurred_at` cut to seconds, or `unknown time`.
     """
     _, label = SEVERITY_LABEL[alert.severity]
-    when = (
-        alert.occurred_at.replace("T", " ").split(".")[0].rstrip("Z") + " UTC" if alert.occurred_at else "unknown time"
-    )
-    return f"[{label}] {alert.title} — {alert.source} {alert.resource} in {where_text(alert)} at {when}"
+    when = _utc_text(alert.occurred_at) if alert.occurred_at else "unknown time"
+    return escape(f"[{label}] {alert.title} — {alert.source} {alert.resource} in {where_text(alert)} at {when}")
 
 
 def render(alert: Alert) -> SlackMessage:
     """The Slack message for `alert`: header, summary section, fact fields, and a context line.
 
-    Blocks: a `header` (severity emoji and title, cut to 150 characters), a `section` with the summary as
-    mrkdwn (3,000), `section`s of at most 10 `fields` (2,000 each: severity, resource, time, account/region,
-    then `alert.fields`), and a `context` with the console link, source and detail type. The mrkdwn texts
-    are escaped with `escape` (which keeps `*bold*` and `` `code` ``), except the date token and the link;
-    the header is `plain_text`. Raises ValueError when `occurred_at` is not ISO 8601 (see `when_text`).
+    Blocks: a `header` (severity emoji and title, cut to 150 characters); a `section` with the summary as
+    mrkdwn (3,000; left out when the summary is empty, which Slack refuses); `section`s of at most 10
+    `fields` (2,000 each: severity, resource, time, account/region, then `alert.fields`); and a `context`
+    with the console link, source and detail type. The mrkdwn texts are escaped with `escape` (which keeps
+    `*bold*` and `` `code` ``), except the date token and the link; the header is `plain_text`. Raises
+    ValueError when `occurred_at` is not ISO 8601 (see `when_text`).
     """
     emoji, label = SEVERITY_LABEL[alert.severity]
     facts = [
-        ("Severity", label),
-        ("Resource", alert.resource),
+        ("Severity", escape(label)),
+        ("Resource", escape(alert.resource)),
         ("When", when_text(alert.occurred_at)),
-        ("Where", where_text(alert)),
-        *alert.fields,
+        ("Where", escape(where_text(alert))),
+        *((name, escape(value)) for name, value in alert.fields),
     ]
-    rendered = [
-        {"type": "mrkdwn", "text": _cut(f"*{escape(name)}*\n{value if name == 'When' else escape(value)}", _FIELD_MAX)}
-        for name, value in facts
+    rendered = [_mrkdwn(_cut(f"*{escape(name)}*\n{value}", _FIELD_MAX)) for name, value in facts]
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=_cut(f"{emoji} {alert.title}", _HEADER_MAX), emoji=True))
     ]
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": _cut(f"{emoji} {alert.title}", _HEADER_MAX), "emoji": True},
-        },
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(_summary_mrkdwn(alert.summary), _TEXT_MAX)}},
-    ]
+    if alert.summary.strip():  # Slack refuses a section with empty text
+        # Summaries carry deliberate *bold* and `code`; only the control characters are escaped.
+        blocks.append(SectionBlock(text=_mrkdwn(_cut(escape(alert.summary), _TEXT_MAX))))
     for start in range(0, len(rendered), _FIELDS_PER_SECTION):
-        blocks.append({"type": "section", "fields": rendered[start : start + _FIELDS_PER_SECTION]})
+        blocks.append(SectionBlock(fields=rendered[start : start + _FIELDS_PER_SECTION]))
     context = [f"{escape(alert.source)} · {escape(alert.detail_type)}"]
-    if alert.console_url:
-        context.insert(0, f"<{alert.console_url}|Open in the AWS console>")
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-    return SlackMessage(text=fallback_text(alert), blocks=blocks)
-
-
-def _summary_mrkdwn(summary: str) -> str:
-    # Summaries carry deliberate *bold* and `code`; only the control characters are escaped.
-    return escape(summary)
+    console = link(alert.console_url, "Open in the AWS console") if alert.console_url else None
+    if console:
+        context.insert(0, console)
+    blocks.append(ContextBlock(elements=[_mrkdwn(_cut(" · ".join(context), _TEXT_MAX))]))
+    return SlackMessage(text=fallback_text(alert), blocks=[block.to_dict() for block in blocks])

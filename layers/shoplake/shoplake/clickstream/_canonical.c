@@ -475,7 +475,8 @@ static int event_time_ms(const char *t, long long *ms) {
     return 1;
 }
 
-/* An IPv4 address exactly as transform.truncate_ip reads one, written as its /24; 0 for anything else. */
+/* A dotted-decimal IPv4 address as client_ip.client_network reads one (four parts of 0 to 255, no
+ * leading zero), written as its network; 0 for anything else, which the general path decides. */
 static int ipv4_network(Span ip, char *out, Py_ssize_t *n) {
     const char *p = ip.p, *end = ip.p + ip.n, *parts[4];
     Py_ssize_t lens[4];
@@ -488,6 +489,7 @@ static int ipv4_network(Span ip, char *out, Py_ssize_t *n) {
             p++;
         }
         if (p == s || value >= 256) return 0;
+        if (*s == '0' && p - s > 1) return 0; /* "010": octal to some readers; the general path refuses it */
         parts[k] = s;
         lens[k] = p - s;
         k++;

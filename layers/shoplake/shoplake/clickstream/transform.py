@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 import pybase64
 
+from shoplake.clickstream.client_ip import IPV4_NETWORK_SUFFIX, client_network
 from shoplake.clickstream.contract import (
     FIELDS,
     NEEDS_PRICE_AND_QUANTITY,
@@ -65,8 +66,6 @@ _MOBILE = re.compile(r"mobi|iphone|ipod|android.*mobile|windows phone", re.I)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The Parquet column is a 32-bit integer.
 MAX_QUANTITY = 2**31 - 1
-# An IPv4 client is stored as its /24: the first three parts, then this.
-IPV4_NETWORK_SUFFIX = ".0/24"
 
 
 class ContractError(ValueError):
@@ -111,27 +110,20 @@ def _device(user_agent: str, cache: dict[str, tuple[str, bool]]) -> tuple[str, b
 
 
 def truncate_ip(address: object) -> str | None:
-    """The client's /24 (IPv4) or /48 (IPv6) network: where a visitor is, never who.
+    """The client's /24 (IPv4) or /48 (IPv6) network: where a visitor is, never who (see `client_ip`).
 
-    `"203.0.113.7"` -> `"203.0.113.0/24"`, `"2001:db8:1:2::5"` -> `"2001:db8:1::/48"`; None for None or
-    `""`. Raises ContractError naming `client_ip` for anything else that is not an IP address.
+    `"203.0.113.7"` -> `"203.0.113.0/24"`, `"::ffff:203.0.113.77"` -> `"203.0.113.0/24"`,
+    `"2001:db8:1:2::5"` -> `"2001:db8:1::/48"`; None for None or `""`. Raises ContractError naming
+    `client_ip` for anything else that is not an IP address.
     """
     if address is None or address == "":
         return None
     if not isinstance(address, str):
         raise ContractError("client_ip: expected text")
-    parts = address.strip().split(".")
-    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
-        return f"{parts[0]}.{parts[1]}.{parts[2]}{IPV4_NETWORK_SUFFIX}"
-    if ":" in address:
-        import ipaddress  # noqa: PLC0415 - rare: most traffic is IPv4
-
-        try:
-            network = ipaddress.IPv6Network(f"{address.strip()}/48", strict=False)
-        except ValueError:
-            raise ContractError(f"client_ip: {address[:45]!r} is not an IP address") from None
-        return str(network)
-    raise ContractError(f"client_ip: {address[:45]!r} is not an IP address")
+    try:
+        return client_network(address)
+    except ValueError as error:
+        raise ContractError(f"client_ip: {error}") from None
 
 
 def parse_event_time(value: object) -> datetime:

@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 
 from shoplake import lake_layout
 from shoplake.surveys.forms import Form
-from shoplake.surveys.rows import Converter, Layout, Problem, TypedRow, find_layout, typed_rows
+from shoplake.surveys.layout import Layout, SkippedSheet, find_layout, skipped_after
+from shoplake.surveys.rows import Converter, Problem, TypedRow, typed_rows
 from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused, open_survey_file
 
 BATCH_ROWS = 10_000
@@ -73,6 +74,7 @@ class Outcome:
     report: str | None = None
     reason: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    skipped_sheets: list[dict[str, str | None]] = field(default_factory=list)  # SkippedSheet.as_dict()
 
     def as_dict(self) -> dict[str, Any]:
         """Every field by name, JSON-ready (the handler's response and log)."""
@@ -142,6 +144,7 @@ class Parsed:
     rows: int
     partitions: dict[date, bytes]
     problems: list[Problem]
+    skipped: tuple[SkippedSheet, ...] = ()
 
 
 def read_survey(path: Path, name: str, source: str, forms: Sequence[Form], memory_budget_bytes: int) -> Parsed:
@@ -149,20 +152,23 @@ def read_survey(path: Path, name: str, source: str, forms: Sequence[Form], memor
 
     `name` is the uploaded file name (its suffix picks the reader); `source` goes into every row's
     `source_file`; the first form's limits govern the archive check. Returns the matched layout, the
-    reader, the count of good rows, zstd-compressed Parquet bytes per partition day, and every problem.
+    reader, the count of good rows, zstd-compressed Parquet bytes per partition day, every problem, and
+    the sheets skipped with the reason for each. Scratch files live in a temporary folder removed on return.
     """
-    sheets, reader = open_survey_file(path, name, forms[0].limits, memory_budget_bytes)
-    layout, sheet, rest = find_layout(sheets, forms)
-    converter = Converter(layout.form, sheet.date1904)
-    partition_index = [c.name for c in layout.form.columns].index(layout.form.partition_by)
-    writer = _PartitionWriter(layout.form, source)
-    problems: list[Problem] = []
-    for result in typed_rows(layout, sheet, rest, converter):
-        if isinstance(result, TypedRow):
-            writer.add(converter.local_date(result.values[partition_index]), result)
-        else:
-            problems.extend(result)
-    return Parsed(layout, reader, writer.rows, writer.finish(), problems)
+    with tempfile.TemporaryDirectory(prefix="survey-read-") as work:
+        sheets, reader = open_survey_file(path, name, forms[0].limits, memory_budget_bytes, Path(work))
+        layout, sheet, rest = find_layout(sheets, forms)
+        converter = Converter(layout.form, sheet.date1904)
+        partition_index = [c.name for c in layout.form.columns].index(layout.form.partition_by)
+        writer = _PartitionWriter(layout.form, source)
+        problems: list[Problem] = []
+        for result in typed_rows(layout, sheet, rest, converter):
+            if isinstance(result, TypedRow):
+                writer.add(converter.local_date(result.values[partition_index]), result)
+            else:
+                problems.extend(result)
+        skipped = (*layout.skipped, *skipped_after(sheets, layout, forms))
+    return Parsed(layout, reader, writer.rows, writer.finish(), problems, skipped)
 
 
 def _move(s3: Any, bucket: str, key: str, destination: str) -> str:
@@ -191,6 +197,7 @@ def quarantine(s3: Any, bucket: str, key: str, outcome: Outcome, refusal: Refuse
         "form": outcome.form,
         "rows_rejected": outcome.rows_rejected,
         "problems": outcome.problems,
+        "skipped_sheets": outcome.skipped_sheets,
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     s3.put_object(
@@ -262,6 +269,7 @@ def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
     form = layout.form
     outcome.form, outcome.sheet, outcome.reader = form.key, layout.sheet, parsed.reader
     outcome.ignored_columns = list(layout.ignored)
+    outcome.skipped_sheets = [s.as_dict() for s in parsed.skipped]
     outcome.rows_rejected = len({p.row for p in problems})
     outcome.problems = [p.as_dict() for p in problems[:REPORTED_PROBLEMS]]
     total = parsed.rows + outcome.rows_rejected

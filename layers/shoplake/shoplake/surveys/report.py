@@ -17,6 +17,10 @@ def _problem_lines(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
+def _skipped_lines(outcome: Outcome) -> str:
+    return "\n".join(f"{s['sheet']}: {s['reason']}" for s in outcome.skipped_sheets)
+
+
 def notice_for(outcome: Outcome) -> Notice:
     """The notice telling the uploader what became of their file.
 
@@ -34,6 +38,8 @@ def notice_for(outcome: Outcome) -> Notice:
         fields["Reason"] = outcome.reason or "unknown"
         if outcome.problems:
             fields["First problems"] = _problem_lines(outcome)
+        if outcome.skipped_sheets:
+            fields["Skipped sheets"] = _skipped_lines(outcome)
         fields["File now"] = outcome.original_now or "—"
         fields["Report"] = outcome.report or "—"
         return Notice(
@@ -59,11 +65,17 @@ def notice_for(outcome: Outcome) -> Notice:
         fields["Rejected rows"] = outcome.rejects
     if outcome.ignored_columns:
         fields["Ignored columns"] = ", ".join(outcome.ignored_columns)
+    if outcome.skipped_sheets:
+        fields["Skipped sheets"] = _skipped_lines(outcome)
     fields["File now"] = outcome.original_now or "—"
     rejected = f", {outcome.rows_rejected:,} rejected" if outcome.rows_rejected else ""
+    # Answers left in a skipped sheet are worth a look, as rejected rows and ignored columns are.
+    unread_answers = any(s["answers"] for s in outcome.skipped_sheets)
     return Notice(
         kind=NoticeKind.INGESTION_SUMMARY,
-        severity=Severity.WARNING if outcome.rows_rejected or outcome.ignored_columns else Severity.SUCCESS,
+        severity=Severity.WARNING
+        if outcome.rows_rejected or outcome.ignored_columns or unread_answers
+        else Severity.SUCCESS,
         title=f"Survey ingested: {outcome.file_name} ({outcome.rows_ingested:,} rows{rejected})",
         summary=f"*{outcome.file_name}* is in the lake as {outcome.form}: {outcome.rows_ingested:,} rows ingested"
         + (f", {outcome.rows_rejected:,} rejected (listed in the rejects file)." if outcome.rows_rejected else "."),

@@ -1,4 +1,4 @@
-"""From raw cells to typed rows: find the header, convert each value, say what is wrong where.
+"""From raw cells to typed rows: convert each value, say what is wrong where (`layout` finds the header).
 
 Every problem names its row (as Excel numbers it), its column (letter and header) and
 the reason. Values arrive as whatever the reader stored (text, numbers, dates, Excel
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shoplake.surveys.datetime_text import DateTimeTextError, parse_datetime_text
 from shoplake.surveys.forms import Column, Form, normalise_label
+from shoplake.surveys.layout import Layout
 from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
 
 # Text that a spreadsheet would run as a formula when someone opens an export of it.
@@ -24,20 +26,6 @@ _NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _LIST_SPLIT = re.compile(r"\s*[,;/·\n]\s*")
 _YEAR_MONTH = re.compile(r"^(\d{4})[-./](\d{1,2})$")
 _EXCEL_EPOCH = {False: datetime(1899, 12, 30), True: datetime(1904, 1, 1)}
-_DATETIME_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y.%m.%d %H:%M:%S",
-    "%Y.%m.%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y.%m.%d",
-)
-_KOREAN_DATETIME = re.compile(
-    r"^(\d{4})\.\s*(\d{1,2})\.\s*(\d{1,2})\.?\s*(오전|오후)?\s*(\d{1,2})?:?(\d{2})?:?(\d{2})?$"
-)
 
 
 class CellError(ValueError):
@@ -68,17 +56,6 @@ class Problem:
         }
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where a form's columns are in a sheet: found by its header row."""
-
-    form: Form
-    sheet: str
-    header_row: int
-    columns: tuple[tuple[int, Column, str], ...]  # (cell index, column, header text)
-    ignored: tuple[str, ...]  # headers of columns no form column claims
-
-
 def neutralise(text: str) -> str:
     """Text that would act as a formula in a spreadsheet gets a leading apostrophe.
 
@@ -101,24 +78,6 @@ def _serial(value: float, date1904: bool) -> datetime:
     if not 0 < value < 2_958_466:  # Excel's last day is 9999-12-31
         raise CellError(f"{value} is not a date Excel can hold")
     return _EXCEL_EPOCH[date1904] + timedelta(days=value)
-
-
-def _parse_datetime_text(text: str) -> datetime:
-    korean = _KOREAN_DATETIME.match(text)
-    if korean:
-        year, month, day, half, hour, minute, second = korean.groups()
-        hours = int(hour or 0) % 12 + (12 if half == "오후" else 0) if half else int(hour or 0)
-        return datetime(int(year), int(month), int(day), hours, int(minute or 0), int(second or 0))
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        pass
-    for pattern in _DATETIME_FORMATS:
-        try:
-            return datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-    raise CellError(f"{text!r} is not a date and time (use 2026-11-24 10:15)")
 
 
 class Converter:
@@ -278,7 +237,10 @@ class Converter:
         text = _text(value)
         if _NUMBER_TEXT.match(text):
             return _serial(float(text), self.date1904)
-        return _parse_datetime_text(text)
+        try:
+            return parse_datetime_text(text)
+        except DateTimeTextError as error:
+            raise CellError(str(error)) from None
 
     def _timestamp(self, column: Column, value: object) -> datetime:
         moment = self._naive_datetime(value)
@@ -317,53 +279,6 @@ class Converter:
             return moment.astimezone(self.zone).date()
         assert isinstance(moment, date)
         return moment
-
-
-def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Layout, SheetRows, list[tuple[int, Row]]]:
-    """The sheet and header row that match a form best; rows after the header are handed back.
-
-    Sheets a form names are tried first, then the rest in workbook order. Title rows above
-    the header are skipped; a header cell left empty by a vertical merge takes the text above.
-
-    Reads at most the forms' largest `header_search_rows` rows of each sheet; the first row in which some
-    form finds all its required columns wins (forms tried in the given order). Returns (layout, sheet, the
-    rows already read after the header). Raises Refused naming the closest header, or what the first form
-    needs, when no row matches. `forms` must not be empty.
-    """
-    declared = {f.sheet for f in forms if f.sheet}
-    ordered = [s for s in sheets if s.name in declared] + [s for s in sheets if s.name not in declared]
-    closest: tuple[int, str] | None = None
-    for sheet in ordered:
-        head: list[tuple[int, Row]] = []
-        for number, row in sheet.rows:
-            head.append((number, tuple(None if cell == "" else cell for cell in row)))
-            if len(head) >= max(f.limits.header_search_rows for f in forms):
-                break
-        above: dict[int, object] = {}
-        for position, (number, row) in enumerate(head):
-            filled = [cell if cell is not None else above.get(i) for i, cell in enumerate(row)]
-            for i, cell in enumerate(row):
-                if cell is not None:
-                    above[i] = cell
-            for form in forms:
-                matched = form.match_header(filled)
-                missing = form.missing_required(matched)
-                if not missing:
-                    columns = tuple((i, c, str(filled[i])) for i, c in sorted(matched.items()))
-                    ignored = tuple(str(cell) for i, cell in enumerate(row) if cell is not None and i not in matched)
-                    layout = Layout(form, sheet.name, number, columns, ignored)
-                    return layout, sheet, head[position + 1 :]
-                score = len(matched)
-                if matched and (closest is None or score > closest[0]):
-                    closest = (score, f"sheet {sheet.name!r} row {number} lacks {', '.join(missing)} for {form.key}")
-    names = ", ".join(f.key for f in forms)
-    if closest:
-        raise Refused(f"no survey form matches this file (tried {names}); the closest header: {closest[1]}")
-    needed = ", ".join(c.aliases[0] if c.aliases else c.name for c in forms[0].columns if c.required)
-    raise Refused(
-        f"no survey form matches this file (tried {names}): no header row in the first rows of any sheet; "
-        f"{forms[0].key} needs columns {needed}"
-    )
 
 
 @dataclass

@@ -5,11 +5,17 @@ so a zip bomb is refused without being inflated. XML is parsed only with defused
 Cells are read as the values Excel stored; formulas are never evaluated. Sheets whose
 cells fit the memory budget are read with calamine (fast, holds the sheet); larger ones
 stream through openpyxl's read-only mode (flat memory). Both yield the same raw values,
-and `rows` types them the same way.
+and `rows` types them the same way; a "Strict Open XML" workbook is read through a
+Transitional copy (`strict_ooxml`). Each sheet says whether Excel shows it (`state`).
+
+A CSV's encoding is decided by its byte-order mark (UTF-8, UTF-16 or UTF-32: Excel's
+"Unicode Text" is UTF-16 with one) or else from the whole file, not a prefix: UTF-8 if all
+of it is, else CP949/EUC-KR (what Korean Excel writes). Its delimiter is sniffed
+(`csv.Sniffer`, among comma, tab, semicolon and bar).
 
 Formats: xlsx/xlsm are Office Open XML SpreadsheetML in an OPC ZIP package (ECMA-376 Part 1 and Part 2;
-workbook properties section 18.2.28, worksheet dimension 18.3.1.35); CSV is read as RFC 4180 text by
-Python's `csv` module (excel dialect), in UTF-8 or CP949.
+workbook properties section 18.2.28, worksheet dimension 18.3.1.35, sheet state 18.2.19); CSV is read as
+RFC 4180 text by Python's `csv` module.
 """
 
 from __future__ import annotations
@@ -21,12 +27,15 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import defusedxml
 import openpyxl
 from defusedxml.ElementTree import fromstring
+from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml import DEFUSEDXML
 
+from shoplake.surveys import strict_ooxml
 from shoplake.surveys.forms import Limits
 
 # openpyxl parses workbook XML with defusedxml only when it is installed; refuse to run without it.
@@ -65,13 +74,23 @@ Row = Sequence[Cell]
 class SheetRows:
     """One sheet's rows, numbered from 1 as Excel numbers them, read lazily.
 
-    `rows` yields (row number, cells) once; cells are raw values (text, numbers, datetimes, booleans, None or
-    `""` for empty). `date1904` says the workbook counts serial dates from 1904 (ECMA-376 `workbookPr`).
+    `state` is the sheet's visibility as the workbook declares it: visible, hidden or veryHidden.
     """
 
     name: str
     rows: Iterator[tuple[int, Row]]
     date1904: bool = False
+    state: str = "visible"
+
+    @property
+    def visible(self) -> bool:
+        return self.state == "visible"
+
+    def close(self) -> None:
+        """Stop reading: the reader lets go of the sheet (calamine holds all of it)."""
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()
 
 
 def column_letter(index: int) -> str:
@@ -126,12 +145,13 @@ def _read_xml(archive: zipfile.ZipFile, name: str) -> object:
     return fromstring(archive.read(name), forbid_dtd=True)
 
 
-def workbook_facts(path: Path) -> tuple[bool, dict[str, int]]:
-    """Whether dates count from 1904, and each sheet's declared cell count, from the workbook's XML.
+def workbook_facts(path: Path) -> tuple[bool, list[tuple[str, int, str]]]:
+    """Whether dates count from 1904, and each sheet's name, declared cell count and state, from the XML.
 
-    Returns (date1904, {sheet name: rows x columns of its `<dimension ref>`, 0 if the part is missing, -1
-    if it declares none}), sheets in workbook order. Call after `check_archive`; raises what defusedxml
-    raises for malformed XML and KeyError without `xl/_rels/workbook.xml.rels`.
+    Returns (date1904, [(sheet name, rows x columns of its `<dimension ref>` (0 if the part is missing, -1 if
+    it declares none), state)]), sheets in workbook order; state is `visible`, `hidden` or `veryHidden`.
+    Call after `check_archive`; raises what defusedxml raises for malformed XML and KeyError without
+    `xl/_rels/workbook.xml.rels`.
     """
     with zipfile.ZipFile(path) as archive:
         workbook = _read_xml(archive, "xl/workbook.xml")
@@ -139,13 +159,13 @@ def workbook_facts(path: Path) -> tuple[bool, dict[str, int]]:
         date1904 = properties is not None and properties.get("date1904") in ("1", "true")
         rels = _read_xml(archive, "xl/_rels/workbook.xml.rels")
         targets = {r.get("Id"): r.get("Target") for r in rels}  # type: ignore[attr-defined]
-        cells: dict[str, int] = {}
+        sheets: list[tuple[str, int, str]] = []
         rel_attr = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
         for sheet in workbook.iterfind("m:sheets/m:sheet", _NS):  # type: ignore[attr-defined]
             target = str(targets.get(sheet.get(rel_attr), "")).lstrip("/")
             member = target if target.startswith("xl/") else f"xl/{target}"
-            cells[sheet.get("name")] = _declared_cells(archive, member)
-    return date1904, cells
+            sheets.append((sheet.get("name"), _declared_cells(archive, member), sheet.get("state") or "visible"))
+    return date1904, sheets
 
 
 def _declared_cells(archive: zipfile.ZipFile, member: str) -> int:
@@ -192,28 +212,67 @@ def _calamine_rows(path: Path, sheet: str) -> Iterator[Row]:
         yield from data.iter_rows()
 
 
+class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untyped
+    """openpyxl's streaming sheet parser, except that an ISO 8601 date cell (`t="d"`) is read as its text.
+
+    openpyxl reads `2026-11-20T09:00:00.000Z` as a naive 09:00, dropping the zone written in
+    the cell, and raises on text that is no date; calamine gives such cells as text (or as
+    the naive value, when no zone is written), and `rows` reads the zone from the text. Read
+    as `str` (a formula's text result), the cell reaches `rows` as calamine gives it.
+    """
+
+    def parse_cell(self, element: Any) -> dict[str, Any]:
+        if element.get("t") == "d":
+            element.set("t", "str")
+        cell: dict[str, Any] = super().parse_cell(element)
+        return cell
+
+
 def _openpyxl_rows(path: Path, sheet: str) -> Iterator[Row]:
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
-        yield from workbook[sheet].iter_rows(values_only=True)
+        worksheet = workbook[sheet]
+        # What ReadOnlyWorksheet._cells_by_row does, with our parser (openpyxl 3.1's read-only internals).
+        with worksheet._get_source() as source:
+            parser = _SheetParser(
+                source,
+                worksheet._shared_strings,
+                data_only=True,
+                epoch=workbook.epoch,
+                date_formats=workbook._date_formats,
+                timedelta_formats=workbook._timedelta_formats,
+            )
+            expected = 1
+            for number, cells in parser.parse():
+                for _ in range(expected, number):
+                    yield ()  # rows the sheet leaves out are empty
+                row: list[object] = [None] * max((c["column"] for c in cells), default=0)
+                for cell in cells:
+                    row[cell["column"] - 1] = cell["value"]
+                yield row
+                expected = number + 1
     finally:
         workbook.close()
 
 
-def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int) -> tuple[list[SheetRows], str]:
+def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir: Path) -> tuple[list[SheetRows], str]:
     """The workbook's sheets, in order, each read lazily; and which reader was chosen.
 
     The reader is `"calamine"` when the largest declared cell count x `CALAMINE_BYTES_PER_CELL` fits in
-    `memory_budget_bytes`, else `"openpyxl-streaming"`. A sheet without a `<dimension>` counts as -1: it
-    forces streaming only when no other sheet declares more. Raises Refused (see `check_archive`);
-    reader errors surface while rows are read.
+    `memory_budget_bytes`, else `"openpyxl-streaming"`. A Strict workbook is first rewritten as a
+    Transitional one in `work_dir`, which must outlive the reading of the sheets. Raises Refused (see
+    `check_archive`); reader errors surface while rows are read.
     """
     check_archive(path, limits)
-    date1904, cells = workbook_facts(path)
-    largest = max(cells.values(), default=0)
+    if strict_ooxml.is_strict(path):
+        transitional = work_dir / f"transitional{path.suffix}"
+        strict_ooxml.to_transitional(path, transitional)
+        path = transitional
+    date1904, facts = workbook_facts(path)
+    largest = max((cells for _, cells, _ in facts), default=0)
     fast = 0 <= largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
     reader = _calamine_rows if fast else _openpyxl_rows
-    sheets = [SheetRows(name, _numbered(_lazy(reader, path, name)), date1904) for name in cells]
+    sheets = [SheetRows(name, _numbered(_lazy(reader, path, name)), date1904, state) for name, _, state in facts]
     return sheets, "calamine" if fast else "openpyxl-streaming"
 
 
@@ -222,58 +281,101 @@ def _lazy(reader: object, path: Path, name: str) -> Iterator[Row]:
     yield from reader(path, name)  # type: ignore[operator]
 
 
-def decode_csv_head(head: bytes) -> str:
-    """The codec of a CSV from its first bytes: `utf-8-sig` (BOM), `utf-8`, or `cp949` (what Korean Excel writes).
+# Byte-order marks, longest first: UTF-32 LE's begins with UTF-16 LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_NOT_TEXT = (
+    (b"PK\x03\x04", "the file is a ZIP archive (an .xlsx workbook?) named .csv: upload it with its own name"),
+    (b"\xd0\xcf\x11\xe0", "the file is an old Excel .xls workbook named .csv: save it as .xlsx or CSV UTF-8"),
+)
+_CSV_CANDIDATES = ("utf-8", "cp949")
+_CHUNK = 1 << 20
+_SNIFF_CHARS = 1 << 16
+_DELIMITERS = ",\t;|"
 
-    CP949 is a superset of EUC-KR. A UTF-8 sequence cut at the sample's end still counts as UTF-8. Raises
-    Refused when the sample is neither UTF-8 nor CP949.
-    """
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # not merely a character cut at the sample's end
+
+def _undecodable(path: Path, encoding: str) -> str | None:
+    """Where the file stops being `encoding` text (its line and byte offset); None if all of it is."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = lines = 0
+    with path.open("rb") as raw:
+        while True:
+            chunk = raw.read(_CHUNK)
             try:
-                head.decode("cp949")
-            except UnicodeDecodeError:
-                raise Refused("the CSV is neither UTF-8 nor CP949/EUC-KR text") from None
-            return "cp949"
-    return "utf-8"
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                # The decoder may hold back the start of a character cut by the chunk's end.
+                start = max(error.start - len(error.object) + len(chunk), 0)
+                if encoding.startswith(("utf-16", "utf-32")):  # a newline byte is no line break there
+                    return f"byte {offset + start:,}"
+                line = lines + chunk[:start].count(b"\n") + 1
+                return f"line {line} (byte {offset + start:,})"
+            if not chunk:
+                return None
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
+
+
+def csv_encoding(path: Path) -> str:
+    """The CSV's encoding: its byte-order mark's, else UTF-8 if the whole file is, else CP949/EUC-KR.
+
+    Raises Refused if the file is not text in that encoding (in neither, without a mark),
+    naming the line (and byte) where it stops being text.
+    """
+    with path.open("rb") as raw:
+        head = raw.read(_SNIFF_CHARS)
+    marked = next((encoding for bom, encoding in _BOMS if head.startswith(bom)), None)
+    if marked is None:
+        for magic, reason in _NOT_TEXT:
+            if head.startswith(magic):
+                raise Refused(reason)
+        if b"\x00" in head:
+            raise Refused("the CSV holds NUL bytes: not text, or UTF-16 without a byte-order mark (save as CSV UTF-8)")
+    problems = []
+    for encoding in (marked,) if marked else _CSV_CANDIDATES:
+        problem = _undecodable(path, encoding)
+        if problem is None:
+            return encoding
+        problems.append(f"as {encoding}, {problem} is not text")
+    if marked:
+        raise Refused(f"the CSV's byte-order mark says {marked}, but {problems[0].removeprefix(f'as {marked}, ')}")
+    raise Refused(f"the CSV is neither UTF-8 nor CP949/EUC-KR text: {'; '.join(problems)}")
+
+
+def csv_delimiter(sample: str) -> str:
+    """The delimiter csv.Sniffer finds in the first lines, among comma, tab, semicolon and bar; else comma."""
+    whole_lines = sample[: sample.rfind("\n") + 1] or sample
+    try:
+        return csv.Sniffer().sniff(whole_lines, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def open_csv(path: Path) -> SheetRows:
-    """A CSV file as one sheet named `"csv"`, its records numbered from 1, empty fields as None.
-
-    The codec is chosen from the first 64 KiB (`decode_csv_head`). Raises Refused when that sample holds a
-    NUL byte (binary) or is neither UTF-8 nor CP949; a later undecodable byte raises Refused while reading.
-    """
-    with path.open("rb") as raw:
-        head = raw.read(1 << 16)
-    if b"\x00" in head:
-        raise Refused("the CSV is binary, not text (is it a workbook with a .csv name?)")
-    encoding = decode_csv_head(head)
+    encoding = csv_encoding(path)
+    with path.open(encoding=encoding, newline="") as text:
+        delimiter = csv_delimiter(text.read(_SNIFF_CHARS))
 
     def rows() -> Iterator[Row]:
         with path.open(encoding=encoding, newline="") as text:
-            try:
-                for row in csv.reader(text):
-                    yield tuple(cell if cell != "" else None for cell in row)
-            except UnicodeDecodeError as error:
-                raise Refused(f"the CSV is not valid {encoding} text: {error.reason}") from None
+            for row in csv.reader(text, delimiter=delimiter):
+                yield tuple(cell if cell != "" else None for cell in row)
 
     return SheetRows("csv", _numbered(rows()))
 
 
-def open_survey_file(path: Path, name: str, limits: Limits, memory_budget_bytes: int) -> tuple[list[SheetRows], str]:
-    """Open the local file `path`, uploaded as `name`, by `name`'s suffix (case-insensitive).
-
-    `.xlsx`/`.xlsm` -> `open_workbook`; `.csv` -> `open_csv` (reader `"csv"`). Returns (sheets, reader).
-    Raises Refused for any other suffix, and as those do.
-    """
+def open_survey_file(
+    path: Path, name: str, limits: Limits, memory_budget_bytes: int, work_dir: Path
+) -> tuple[list[SheetRows], str]:
+    """The file's sheets and the reader chosen; `work_dir` holds what reading needs beside the file."""
     suffix = Path(name).suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        return open_workbook(path, limits, memory_budget_bytes)
+        return open_workbook(path, limits, memory_budget_bytes, work_dir)
     if suffix in CSV_SUFFIXES:
         return [open_csv(path)], "csv"
     raise Refused(f"unsupported file type {suffix or '(none)'}: upload .xlsx, .xlsm or .csv")
