@@ -27,6 +27,7 @@ class SkippedSheet:
     answers: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
+        """The sheet as the quarantine report and the notice carry it: {sheet, reason, answers}."""
         return {"sheet": self.name, "reason": self.reason, "answers": self.answers}
 
 

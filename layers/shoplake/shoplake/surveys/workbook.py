@@ -84,6 +84,7 @@ class SheetRows:
 
     @property
     def visible(self) -> bool:
+        """Whether Excel shows the sheet (`state` is `visible`); hidden sheets are never ingested."""
         return self.state == "visible"
 
     def close(self) -> None:
@@ -357,6 +358,11 @@ def csv_delimiter(sample: str) -> str:
 
 
 def open_csv(path: Path) -> SheetRows:
+    """A CSV file as one sheet named `csv`: its encoding from `csv_encoding`, its delimiter sniffed.
+
+    Rows are tuples of text (None for an empty cell), numbered from 1, read lazily (RFC 4180 quoting by
+    Python's `csv` module). Raises Refused when the file is neither text in a known encoding nor CSV.
+    """
     encoding = csv_encoding(path)
     with path.open(encoding=encoding, newline="") as text:
         delimiter = csv_delimiter(text.read(_SNIFF_CHARS))
