@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-from shoplake_etl.tables import SOLD
+from shoplake import business
 
 
 def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
@@ -13,7 +13,7 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
 
     Only customers' lines: the clean customers hold no test accounts, so their orders fall away here.
     """
-    sold = purchases.where(F.col("status").isin(*SOLD))
+    sold = purchases.where(F.col("status").isin(*[status.value for status in business.SOLD_STATUSES]))
     segment = customers.select("customer_key", "age_group", "gender", "country", "region", "first_order_date")
     return (
         sold.join(products.select("product_id", "category"), "product_id", "left")
@@ -32,7 +32,7 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
             # New: the customer's first sale ever was on this day (unknown customers count as new).
             F.coalesce(F.col("first_order_date") >= F.col("business_date"), F.lit(True)).alias("is_new_customer"),
             "product_id",
-            F.coalesce("category", F.lit("unknown")).alias("category"),
+            F.coalesce("category", F.lit(business.UNKNOWN_CATEGORY)).alias("category"),
             "quantity",
             "unit_price",
             (F.col("quantity") * F.col("unit_price")).cast("decimal(12,2)").alias("revenue"),
@@ -54,7 +54,7 @@ def review_fact(reviews: DataFrame, products: DataFrame, customers: DataFrame) -
             "created_at",
             "customer_key",
             "product_id",
-            F.coalesce("category", F.lit("unknown")).alias("category"),
+            F.coalesce("category", F.lit(business.UNKNOWN_CATEGORY)).alias("category"),
             "rating",
             "body",
         )

@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-from shoplake import lake_layout
+from shoplake import business, lake_layout
 from shoplake.clickstream.contract import FIELDS
 from shoplake.quality.dqdl import evaluate
-from shoplake_etl.clean import BUSINESS_TIME_ZONE, clean_customers, clean_products, clean_purchases, clean_reviews
+from shoplake_etl.clean import clean_customers, clean_products, clean_purchases, clean_reviews
 from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
+from shoplake_etl.rulesets import night_ruleset
 from shoplake_etl.tables import SOURCE_TABLES
 
 # Moves a curated table's partition for a day to a location: (table, day, location) -> None.
@@ -31,7 +31,7 @@ PointPartition = Callable[[str, date, str], object]
 
 def day_window(run_date: date) -> tuple[datetime, datetime]:
     """The business day in Seoul, as a UTC interval [since, until)."""
-    start = datetime.combine(run_date, time(), tzinfo=ZoneInfo(BUSINESS_TIME_ZONE)).astimezone(UTC)
+    start = datetime.combine(run_date, time(), tzinfo=business.TIME_ZONE).astimezone(UTC)
     return start, start + timedelta(days=1)
 
 
@@ -75,7 +75,9 @@ def _raw(spark: SparkSession, lake_root: str, table: str, run_date: date) -> Dat
 
 
 def run_clean(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
-    """The day's raw tables cleaned under clean/; returns row counts."""
+    """The day's raw tables cleaned under clean/; returns row counts, and `products_of_unknown_category`:
+    products whose category could not be mapped to `business.CATEGORIES` (they are `UNKNOWN_CATEGORY`).
+    """
     cleaned = {
         "customer": clean_customers(_raw(spark, lake_root, "customer", run_date), run_date),
         "product": clean_products(_raw(spark, lake_root, "product", run_date)),
@@ -86,6 +88,8 @@ def run_clean(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, 
     for name, frame in cleaned.items():
         frame.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_CLEAN, name, run_date))
         counts[name] = frame.count()
+    unknown = F.col("category") == business.UNKNOWN_CATEGORY
+    counts["products_of_unknown_category"] = _clean(spark, lake_root, "product", run_date).where(unknown).count()
     return counts
 
 
@@ -181,14 +185,16 @@ class DayFailedChecks(RuntimeError):  # noqa: N818 - "the day failed its checks"
 def run_quality(spark: SparkSession, lake_root: str, run_date: date, rulesets: dict[str, str]) -> dict[str, int]:
     """Evaluate each staged table's DQDL ruleset; raise naming every failed rule, else return rules passed.
 
-    In Glue, Glue Data Quality evaluates the same rulesets; this is how the tests and the local stack do.
+    `rulesets` are the deployed ones (template.yaml's text), completed by `night_ruleset` with the rules
+    composed from `shoplake.business`. In Glue, Glue Data Quality evaluates the same rulesets; this is how
+    the tests and the local stack do.
     """
     failed: list[str] = []
     passed: dict[str, int] = {}
     for table, ruleset in rulesets.items():
         staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
         arrow = pa.Table.from_batches(staged._collect_as_arrow(), schema=None) if staged.columns else pa.table({})
-        evaluation = evaluate(arrow, ruleset)
+        evaluation = evaluate(arrow, night_ruleset(table, ruleset))
         failed += [f"{table}: {result.rule} ({result.detail})" for result in evaluation.failed]
         passed[table] = len(evaluation.results) - len(evaluation.failed)
     if failed:
