@@ -15,7 +15,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-from shoplake import business, lake_layout
+from shoplake import business, curated, lake_layout
 from shoplake.clickstream.contract import FIELDS
 from shoplake.quality.dqdl import evaluate
 from shoplake_etl.clean import clean_customers, clean_products, clean_purchases, clean_reviews
@@ -193,7 +193,9 @@ def run_quality(spark: SparkSession, lake_root: str, run_date: date, rulesets: d
     passed: dict[str, int] = {}
     for table, ruleset in rulesets.items():
         staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
-        arrow = pa.Table.from_batches(staged._collect_as_arrow(), schema=None) if staged.columns else pa.table({})
+        batches = staged._collect_as_arrow()
+        # A table without rows that day (no reviews) comes back without batches: its declared columns, empty.
+        arrow = pa.Table.from_batches(batches) if batches else curated.arrow_schema(table).empty_table()
         evaluation = evaluate(arrow, night_ruleset(table, ruleset))
         failed += [f"{table}: {result.rule} ({result.detail})" for result in evaluation.failed]
         passed[table] = len(evaluation.results) - len(evaluation.failed)
