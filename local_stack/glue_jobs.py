@@ -143,6 +143,7 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
         return runner.shop_database
 
     def evaluate_rulesets(names: dict[str, str]) -> dict[str, int]:
+        # The deployed text; run_quality adds the rules composed from shoplake.business (night_ruleset), as Glue's does.
         return run_quality(spark, lake, run_date, {table: runner.ruleset(name) for table, name in names.items()})
 
     def in_the_catalog(table: str, day: date, location: str) -> object:
