@@ -21,12 +21,9 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from analytics.queries import DUCKDB_SETTINGS, Query, athena_to_duckdb, parameter_values
-from shoplake import curated, lake_layout
+from shoplake import business, curated, lake_layout
 from shoplake.clickstream import contract
 from shoplake.surveys.forms import Form, all_forms
-
-# The shop's day: the ETL's business date, the surveys' partition day and the report's range.
-SHOP_TIME_ZONE = "Asia/Seoul"
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,8 @@ class LakeTable:
 
     def days(self, first_day: date, last_day: date) -> list[date]:
         """The partition days holding the Seoul days first_day..last_day."""
-        shop = ZoneInfo(SHOP_TIME_ZONE)
+        # The report's days are business days: the ETL's business date, the surveys' partition day.
+        shop = business.TIME_ZONE
         since = datetime.combine(first_day, time(), tzinfo=shop)
         until = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=shop) - timedelta(microseconds=1)
         zone = ZoneInfo(self.partition_time_zone)
@@ -82,7 +80,7 @@ def lake_tables() -> tuple[LakeTable, ...]:
                 table,
                 f"{lake_layout.ETL_CURATED}{table}/",
                 lake_layout.PARTITION_KEYS,
-                SHOP_TIME_ZONE,
+                business.TIME_ZONE.key,
                 curated.arrow_schema(table),
             )
             for table in lake_layout.CURATED_TABLES

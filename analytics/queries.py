@@ -3,6 +3,11 @@
 Each file's header declares its parameters in the order of its `?` placeholders, for example
 `-- parameters: first_key, last_key`. Athena takes them as ExecutionParameters; locally
 `parameter_values` computes them from a range of Seoul days.
+
+A business fact is named, never spelt, inside a string literal: `'{business.TIME_ZONE}'`,
+`'{business.EventType.PURCHASE}'`, `'{business.UNKNOWN_CATEGORY}'`. Loading a file fills each in
+from `shoplake.business`, so `Query.sql` is the SQL that runs: on DuckDB here, and in Athena as
+template.yaml's named query (which a test holds to it).
 """
 
 from __future__ import annotations
@@ -10,8 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import Enum
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from shoplake import business
 
 QUERIES_DIR = Path(__file__).with_name("queries")
 
@@ -23,6 +32,7 @@ PARAMETERS = ("first_key", "last_key", "first_utc_key")
 
 _HEADER = re.compile(r"^-- parameters: (?P<names>[a-z_, ]+)$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\?")
+_BUSINESS_FACT = re.compile(r"\{business\.(?P<name>[A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
 class QueryError(ValueError):
@@ -61,8 +71,26 @@ def parameter_values(query: Query, first_day: date, last_day: date) -> list[int]
     return [values[name] for name in query.parameters]
 
 
+def _business_fact(path: Path, name: str) -> str:
+    """The text of `shoplake.business.<name>` (a zone's IANA key, an enumeration's value), quoted for a SQL literal."""
+    fact: object = business
+    for part in name.split("."):
+        if part.startswith("_") or not hasattr(fact, part):
+            raise QueryError(f"{path.name}: business.{name} is not a business fact")
+        fact = getattr(fact, part)
+    if isinstance(fact, ZoneInfo):
+        text = fact.key
+    elif isinstance(fact, Enum):
+        text = str(fact.value)
+    elif isinstance(fact, str):
+        text = fact
+    else:
+        raise QueryError(f"{path.name}: business.{name} is not text a query can hold")
+    return text.replace("'", "''")
+
+
 def load_query(path: Path) -> Query:
-    sql = path.read_text(encoding="utf-8")
+    sql = _BUSINESS_FACT.sub(lambda fact: _business_fact(path, fact["name"]), path.read_text(encoding="utf-8"))
     header = _HEADER.search(sql)
     if not sql.startswith("-- ") or header is None:
         raise QueryError(f"{path.name}: starts with a comment saying what it answers, and a '-- parameters:' line")

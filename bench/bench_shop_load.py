@@ -26,11 +26,12 @@ import uuid
 from typing import Any
 from urllib.parse import urlparse
 
+from shoplake import business
+
 SECONDS_PER_PHASE = float(os.environ.get("SHOP_BENCH_SECONDS", "6"))
 CONNECTIONS = 8
 CHECKOUT_CONNECTIONS = 4
 PRODUCTS = 2_000
-CATEGORIES = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories")
 
 
 class Connection:
@@ -58,7 +59,8 @@ def _worker(kind: str, url: str, account: dict[str, Any], product_ids: list[int]
         if kind == "static":
             status = connection.call("GET", "/healthz")
         elif kind == "list":
-            query = f"&category={CATEGORIES[number % len(CATEGORIES)]}" if number % 4 == 0 else ""
+            category = business.CATEGORIES[number % len(business.CATEGORIES)]
+            query = f"&category={category}" if number % 4 == 0 else ""
             status = connection.call("GET", f"/api/products?limit=24{query}")
         else:
             product = product_ids[number % len(product_ids)]
@@ -140,9 +142,9 @@ def main() -> int:
             seller_id = seller.fetchone()[0]  # type: ignore[index]
             admin.execute(
                 "INSERT INTO product (seller_id, name, description, category, price, stock, created_at) "
-                "SELECT %s, 'Item ' || n, 'A garment', (%s::text[])[n %% 7 + 1], 10 + n %% 90, 1000000, "
+                "SELECT %s, 'Item ' || n, 'A garment', (%s::text[])[n %% %s + 1], 10 + n %% 90, 1000000, "
                 "now() - n * interval '1 minute' FROM generate_series(1, %s) n",
-                (seller_id, list(CATEGORIES), PRODUCTS),
+                (seller_id, list(business.CATEGORIES), len(business.CATEGORIES), PRODUCTS),
             )
             admin.execute("ANALYZE")
             product_ids = [row[0] for row in admin.execute("SELECT product_id FROM product LIMIT 200").fetchall()]

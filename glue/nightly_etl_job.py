@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is tested
@@ -18,12 +18,12 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is test
     from pyspark.context import SparkContext  # noqa: PLC0415
 
     from shoplake_etl.glue_services import glue_night_services  # noqa: PLC0415
-    from shoplake_etl.night import BUSINESS_ZONE, resolve_run_date, run_step  # noqa: PLC0415
+    from shoplake_etl.night import resolve_run_date, run_step  # noqa: PLC0415
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "step", "run_date", "lake_root"])
     optional = [name for name in ("table", "rulesets", "database", "catch_up") if f"--{name}" in sys.argv]
     args |= getResolvedOptions(sys.argv, optional) if optional else {}
-    run_date = resolve_run_date(args["run_date"], datetime.now(BUSINESS_ZONE))
+    run_date = resolve_run_date(args["run_date"], datetime.now(UTC))
     glue_context = GlueContext(SparkContext.getOrCreate())
     spark = glue_context.spark_session
     services = glue_night_services(spark, glue_context, sys.argv, args, run_date)

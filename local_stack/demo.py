@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 import pyarrow.parquet as pq
@@ -28,7 +27,7 @@ from local_stack.slack_sink import SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
 from shop.migrate import apply_migrations
-from shoplake import lake_layout
+from shoplake import business, lake_layout
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import redrive
 from shoplake.notices import Notice, publish
@@ -263,7 +262,7 @@ def nightly_etl(demo: Demo) -> None:
             values = partition_values(yesterday)
             partition = glue.get_partition(DatabaseName=catalog, TableName=table, PartitionValues=values)
             print(f"      {table:<20} {rows:>6,} rows  {partition['Partition']['StorageDescriptor']['Location']}")
-    today = datetime.now(ZoneInfo("Asia/Seoul")).date()
+    today = business.business_date(datetime.now(UTC))
     _night(demo, today, "so far: the simulated shoppers' orders, reviews and clicks")
     stack.deliver_pending()
     demo.say("the nights' summaries in Slack:")

@@ -128,14 +128,14 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
     from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
     from shoplake import lake_layout  # noqa: PLC0415
     from shoplake_etl.catalog import point_partition, published_days  # noqa: PLC0415
-    from shoplake_etl.night import BUSINESS_ZONE, NightServices, resolve_run_date, run_step  # noqa: PLC0415
+    from shoplake_etl.night import NightServices, resolve_run_date, run_step  # noqa: PLC0415
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]
     mirror = LakeMirror(runner.session.client("s3"), bucket, runner.lake_dir)
     mirror.pull()
     spark, lake = local_spark("shoplake-glue"), runner.lake_dir.as_uri() + "/"
-    run_date = resolve_run_date(arguments["--run_date"], datetime.now(BUSINESS_ZONE))
+    run_date = resolve_run_date(arguments["--run_date"], datetime.now(UTC))
 
     def database() -> ShopDatabase:
         if runner.shop_database is None:
@@ -143,6 +143,7 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
         return runner.shop_database
 
     def evaluate_rulesets(names: dict[str, str]) -> dict[str, int]:
+        # The deployed text; run_quality adds the rules composed from shoplake.business (night_ruleset), as Glue's does.
         return run_quality(spark, lake, run_date, {table: runner.ruleset(name) for table, name in names.items()})
 
     def in_the_catalog(table: str, day: date, location: str) -> object:

@@ -14,6 +14,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shoplake import business
+from shoplake.business import EventType, stored_time
+
 AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -26,7 +29,6 @@ AGENTS = [
 AGENT_WEIGHTS = [30, 12, 30, 18, 6, 4]
 # country, UTC offset in hours, share of visitors
 COUNTRIES = [("US", -6, 45), ("CA", -5, 12), ("MX", -6, 10), ("BR", -3, 8), ("KR", 9, 10), ("GB", 0, 7), ("DE", 1, 8)]
-CATEGORIES = ["tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories"]
 SEARCHES = ["linen shirt", "black dress", "rain jacket", "sneakers", "wool coat", "tote bag"]
 REFERRERS = [None, None, "https://www.google.com/", "https://www.instagram.com/", "https://t.co/"]
 
@@ -52,12 +54,14 @@ def day_of_traffic(day: datetime, sessions: int = 400, seed: int = 11, malformed
         visitor = {"session_id": session, "user_id": user, "user_agent": agent, "client_ip": ip, "country": country}
         clock = [start]
 
-        def emit(kind: str, visitor: dict[str, Any] = visitor, clock: list[datetime] = clock, **fields: Any) -> None:
+        def emit(
+            kind: EventType, visitor: dict[str, Any] = visitor, clock: list[datetime] = clock, **fields: Any
+        ) -> None:
             clock[0] += timedelta(seconds=rng.randint(5, 90))
             record = {
                 "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
-                "event_time": clock[0].isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "event_type": kind,
+                "event_time": stored_time(clock[0]),
+                "event_type": kind.value,
                 "page": fields.pop("page", "/"),
                 "referrer": rng.choice(REFERRERS),
                 **visitor,
@@ -65,21 +69,21 @@ def day_of_traffic(day: datetime, sessions: int = 400, seed: int = 11, malformed
             }
             events.append((clock[0], json.dumps({k: v for k, v in record.items() if v is not None}).encode()))
 
-        emit("page_view", page="/")
+        emit(EventType.PAGE_VIEW, page="/")
         if rng.random() < 0.3:
-            emit("search", page="/search", search_term=rng.choice(SEARCHES))
+            emit(EventType.SEARCH, page="/search", search_term=rng.choice(SEARCHES))
         for _ in range(rng.randint(1, 5)):
             product = str(rng.randrange(1, 301))  # the shop's product ids, as the demo's history numbers them
-            category = rng.choice(CATEGORIES)
-            emit("product_view", page=f"/products/{product}", product_id=product, category=category)
+            category = rng.choice(business.CATEGORIES)
+            emit(EventType.PRODUCT_VIEW, page=f"/products/{product}", product_id=product, category=category)
             if rng.random() < 0.25:
                 price = round(rng.uniform(12, 180), 2)
-                emit("add_to_cart", page=f"/products/{product}", product_id=product, category=category,
+                emit(EventType.ADD_TO_CART, page=f"/products/{product}", product_id=product, category=category,
                      price=price, quantity=rng.randint(1, 2))  # fmt: skip
                 if rng.random() < 0.5:
-                    emit("checkout", page="/checkout")
+                    emit(EventType.CHECKOUT, page="/checkout")
                     if rng.random() < 0.7:
-                        emit("purchase", page="/checkout/done", product_id=product, category=category,
+                        emit(EventType.PURCHASE, page="/checkout/done", product_id=product, category=category,
                              price=price, quantity=1)  # fmt: skip
     events.sort(key=lambda pair: pair[0])
     records = [body for _, body in events]

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-BUSINESS_ZONE = ZoneInfo("Asia/Seoul")
+from shoplake import business
+from shoplake.business import OrderStatus
 
 # country: (share of customers, regions, hours from UTC for the shopping evening)
 COUNTRIES: dict[str, tuple[float, tuple[str, ...], int]] = {
@@ -35,16 +35,18 @@ COUNTRIES: dict[str, tuple[float, tuple[str, ...], int]] = {
     "FR": (0.06, ("Île-de-France", "Provence"), 1),
     "KR": (0.05, ("서울", "부산"), 9),
 }
-# As sellers type them; the ETL's clean step standardises them.
-CATEGORIES = {
-    "tops": ("tops", "T-Shirts", "Shirts", "blouses"),
-    "bottoms": ("bottoms", "Jeans", "pants"),
-    "dresses": ("dresses", "Dress"),
-    "outerwear": ("outerwear", "Jackets", "coats"),
-    "shoes": ("shoes", "Sneakers"),
-    "bags": ("bags",),
-    "accessories": ("accessories", "Accessory"),
+# How sellers type some of `business.CATEGORIES` besides the category itself; the ETL's clean step
+# standardises them. A category without other spellings is typed as it is.
+SELLER_SPELLINGS = {
+    "tops": ("T-Shirts", "Shirts", "blouses"),
+    "bottoms": ("Jeans", "pants"),
+    "dresses": ("Dress",),
+    "outerwear": ("Jackets", "coats"),
+    "shoes": ("Sneakers",),
+    "accessories": ("Accessory",),
 }
+# Price range per category, in USD; a category without one sells at DEFAULT_PRICES.
+DEFAULT_PRICES = (20, 120)
 PRICES = {
     "tops": (15, 60),
     "bottoms": (30, 90),
@@ -57,7 +59,8 @@ PRICES = {
 # Local hour of the day -> how busy: quiet at night, a lunch bump, the evening peak.
 HOURLY = (1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5, 6, 7, 6, 5, 5, 6, 8, 10, 12, 12, 10, 6, 3)
 STATUSES: tuple[tuple[str, float], ...] = (
-    ("delivered", 0.45), ("shipped", 0.22), ("paid", 0.18), ("pending", 0.08), ("cancelled", 0.05), ("refunded", 0.02),
+    (OrderStatus.DELIVERED.value, 0.45), (OrderStatus.SHIPPED.value, 0.22), (OrderStatus.PAID.value, 0.18),
+    (OrderStatus.PENDING.value, 0.08), (OrderStatus.CANCELLED.value, 0.05), (OrderStatus.REFUNDED.value, 0.02),
 )  # fmt: skip
 REVIEW_TEXT = {
     5: ("Perfect fit, love it", "Great quality for the price", "Exactly as pictured"),
@@ -82,7 +85,7 @@ class HistorySize:
 
 
 def business_day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=BUSINESS_ZONE).astimezone(UTC)
+    return datetime.combine(day, time(), tzinfo=business.TIME_ZONE).astimezone(UTC)
 
 
 def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
@@ -132,11 +135,12 @@ def seed_history(connection: Any, day: date, size: HistorySize | None = None, se
 
     catalogue = []
     for number in range(size.products):
-        category = rng.choice(tuple(CATEGORIES))
-        low, high = PRICES[category]
+        category = rng.choice(business.CATEGORIES)
+        low, high = PRICES.get(category, DEFAULT_PRICES)
         created = first_day - timedelta(days=rng.randrange(300))
         catalogue.append(
-            (rng.choice(sellers), f"{category.title()} no. {number + 1}", rng.choice(CATEGORIES[category]),
+            (rng.choice(sellers), f"{category.title()} no. {number + 1}",
+             rng.choice((category, *SELLER_SPELLINGS.get(category, ()))),
              round(rng.uniform(low, high)) - 0.01, 100, created, created)
         )  # fmt: skip
     _copy(connection, "product", ("seller_id", "name", "category", "price", "stock", "created_at", "updated_at"),
@@ -153,8 +157,8 @@ def seed_history(connection: Any, day: date, size: HistorySize | None = None, se
             customer, country = people[rng.randrange(len(people))]
             ordered = _moment_in(rng, day_start, COUNTRIES[country][2])
             order_id, status = uuid.UUID(int=rng.getrandbits(128), version=4), _weighted(rng, STATUSES)
-            paid = ordered + timedelta(minutes=rng.randint(1, 20)) if status != "pending" else None
-            if status == "cancelled" and rng.random() < 0.5:
+            paid = ordered + timedelta(minutes=rng.randint(1, 20)) if status != OrderStatus.PENDING else None
+            if status == OrderStatus.CANCELLED and rng.random() < 0.5:
                 paid = None
             changed = min(paid or ordered, end - timedelta(seconds=1))
             basket = rng.choices(listed, cum_weights=popularity, k=1 if rng.random() < 0.7 else rng.randint(2, 3))
@@ -168,8 +172,8 @@ def seed_history(connection: Any, day: date, size: HistorySize | None = None, se
     _copy(connection, "purchase", (*purchase_columns, "ordered_at", "paid_at", "updated_at"), iter(unique.values()))
 
     sold = connection.execute(
-        "SELECT purchase_id, paid_at FROM purchase WHERE status IN ('paid', 'shipped', 'delivered') AND paid_at < %s",
-        (end - timedelta(days=1),),
+        "SELECT purchase_id, paid_at FROM purchase WHERE status = ANY(%s) AND paid_at < %s",
+        ([status.value for status in business.SOLD_STATUSES], end - timedelta(days=1)),
     ).fetchall()
 
     def reviews() -> Iterator[tuple[Any, ...]]:

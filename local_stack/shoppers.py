@@ -21,8 +21,11 @@ import httpx
 from local_stack.shop import running_shop
 from shop.app.clicks import Producer
 from shop.app.settings import Settings
+from shoplake import business
 
-CATALOGUE = {
+# What sellers call their products, by category of `business.CATEGORIES`; a category without names here
+# is sold under its own name.
+PRODUCT_NAMES = {
     "tops": ("Linen shirt", "Striped tee", "Silk blouse", "Oxford shirt"),
     "bottoms": ("Straight jeans", "Pleated trousers", "Cargo pants"),
     "dresses": ("Wrap dress", "Slip dress"),
@@ -107,10 +110,11 @@ class _Visitor:
 def _sell(visitor: _Visitor, rng: random.Random, count: int) -> int:
     posted = 0
     for _ in range(count):
-        category = rng.choice(tuple(CATALOGUE))
+        category = rng.choice(business.CATEGORIES)
         colour = rng.choice(("navy", "ecru", "black", "olive"))
         price = f"{rng.randint(12, 240)}.{rng.choice(('00', '50', '90'))}"
-        body = {"name": f"{rng.choice(CATALOGUE[category])} {colour}", "description": "Made to last.",
+        name = rng.choice(PRODUCT_NAMES.get(category, (category.capitalize(),)))
+        body = {"name": f"{name} {colour}", "description": "Made to last.",
                 "category": category, "price": price, "stock": rng.randint(5, 40)}  # fmt: skip
         posted += visitor.call("POST", "/api/products", json=body).status_code == 201
     return posted
@@ -120,7 +124,7 @@ def _shop(visitor: _Visitor, rng: random.Random, summary: ShoppersSummary) -> No
     visitor.call("GET", "/")
     listing = visitor.call("GET", "/api/products", params={"limit": 24}).json()["items"]
     if rng.random() < 0.5:
-        visitor.call("GET", "/api/products", params={"category": rng.choice(tuple(CATALOGUE))})
+        visitor.call("GET", "/api/products", params={"category": rng.choice(business.CATEGORIES)})
     if rng.random() < 0.4:
         visitor.call("GET", "/api/products", params={"q": rng.choice(("linen", "coat", "jeans", "tote", "dress"))})
     if not listing:

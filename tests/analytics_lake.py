@@ -21,11 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shoplake import curated, lake_layout
-from shoplake.clickstream.contract import arrow_schema
+from shoplake.clickstream.contract import NEEDS_PRICE_AND_QUANTITY, arrow_schema
 from shoplake.surveys.forms import all_forms
 
 FIRST_DAY, LAST_DAY = date(2026, 11, 23), date(2026, 11, 24)
-SEOUL = ZoneInfo("Asia/Seoul")
 
 
 def _utc(text: str) -> datetime:
@@ -128,7 +127,7 @@ def write_clickstream(lake: Path, events: list[tuple[Any, ...]] = EVENTS) -> Non
         record: dict[str, Any] = dict.fromkeys(schema.names)
         record |= {"event_id": event_id, "event_time": moment, "event_type": kind, "session_id": session}
         record |= {"user_id": user, "product_id": product, "category": "tops" if product else None}
-        if kind in ("add_to_cart", "purchase"):
+        if kind in NEEDS_PRICE_AND_QUANTITY:
             record |= {"price": 30.0, "quantity": 1}
         record |= {"country": country, "device_class": "bot" if bot else "desktop", "is_bot": bot}
         record |= {"schema_version": 1}

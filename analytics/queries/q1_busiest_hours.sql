@@ -9,7 +9,7 @@ WITH events AS (
   SELECT
     coalesce('u:' || user_id, 's:' || session_id) AS visitor,
     session_id,
-    event_time AT TIME ZONE 'Asia/Seoul' AS korea_time,
+    event_time AT TIME ZONE '{business.TIME_ZONE}' AS korea_time,
     CASE country
       WHEN 'KR' THEN event_time AT TIME ZONE 'Asia/Seoul'
       WHEN 'JP' THEN event_time AT TIME ZONE 'Asia/Tokyo'

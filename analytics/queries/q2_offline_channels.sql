@@ -8,7 +8,7 @@ WITH answers AS (
     country,
     country || ' ' || coalesce(region, '(no region)') AS region,
     age_group,
-    CAST(date_trunc('week', CAST(submitted_at AT TIME ZONE 'Asia/Seoul' AS date)) AS date) AS week
+    CAST(date_trunc('week', CAST(submitted_at AT TIME ZONE '{business.TIME_ZONE}' AS date)) AS date) AS week
   FROM survey_offline_ads
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),

@@ -11,7 +11,7 @@ WITH sold AS (
 ),
 events AS (
   SELECT
-    CAST(event_time AT TIME ZONE 'Asia/Seoul' AS date) AS business_date,
+    CAST(event_time AT TIME ZONE '{business.TIME_ZONE}' AS date) AS business_date,
     product_id,
     category,
     event_type,
@@ -20,16 +20,18 @@ events AS (
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
     AND NOT is_bot
     AND product_id IS NOT NULL
-    AND event_type IN ('product_view', 'add_to_cart', 'purchase')
+    AND event_type IN (
+      '{business.EventType.PRODUCT_VIEW}', '{business.EventType.ADD_TO_CART}', '{business.EventType.PURCHASE}'
+    )
 ),
 funnel AS (
   SELECT
     business_date,
     product_id,
     max(category) AS category,
-    count(DISTINCT CASE WHEN event_type = 'product_view' THEN session_id END) AS viewing_sessions,
-    count(DISTINCT CASE WHEN event_type = 'add_to_cart' THEN session_id END) AS carting_sessions,
-    count(DISTINCT CASE WHEN event_type = 'purchase' THEN session_id END) AS buying_sessions
+    count(DISTINCT CASE WHEN event_type = '{business.EventType.PRODUCT_VIEW}' THEN session_id END) AS viewing_sessions,
+    count(DISTINCT CASE WHEN event_type = '{business.EventType.ADD_TO_CART}' THEN session_id END) AS carting_sessions,
+    count(DISTINCT CASE WHEN event_type = '{business.EventType.PURCHASE}' THEN session_id END) AS buying_sessions
   FROM events
   WHERE year(business_date) * 10000 + month(business_date) * 100 + day(business_date) BETWEEN ? AND ?
   GROUP BY business_date, product_id
@@ -37,7 +39,7 @@ funnel AS (
 SELECT
   coalesce(sold.business_date, funnel.business_date) AS business_date,
   coalesce(sold.product_id, funnel.product_id) AS product_id,
-  coalesce(sold.category, funnel.category, 'unknown') AS category,
+  coalesce(sold.category, funnel.category, '{business.UNKNOWN_CATEGORY}') AS category,
   coalesce(sold.units, 0) AS units,
   coalesce(sold.revenue, 0) AS revenue,
   coalesce(sold.orders, 0) AS orders,

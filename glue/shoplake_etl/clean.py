@@ -7,12 +7,12 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-BUSINESS_TIME_ZONE = "Asia/Seoul"
+from shoplake import business
+
 # The same age groups the surveys use, so that survey answers and sales meet by segment.
 AGE_GROUPS = ((20, "under_20"), (30, "20s"), (40, "30s"), (50, "40s"), (60, "50s"))
 OLDEST_GROUP = "60_plus"
-# The shop's categories; the survey form's `preferred_categories` and the DQDL rulesets use the same (tested).
-STANDARD_CATEGORIES = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories")
+# Sellers' other spellings of `business.CATEGORIES` (a test holds every one to a category there).
 CATEGORY_SYNONYMS = {
     "top": "tops", "t-shirts": "tops", "shirts": "tops", "blouses": "tops",
     "bottom": "bottoms", "pants": "bottoms", "trousers": "bottoms", "skirts": "bottoms", "jeans": "bottoms",
@@ -33,16 +33,18 @@ def latest_version(frame: DataFrame, key: str) -> DataFrame:
 def standard_category(column: Column) -> Column:
     """A category column trimmed, lower-cased and mapped through `CATEGORY_SYNONYMS` (`"T-Shirts"` -> `tops`).
 
-    Values with no synonym stay as they are (lower-case); mapping them to `unknown` is the curate step's.
+    A label that is neither one of `business.CATEGORIES` (as they are when the night runs) nor a synonym
+    of one becomes `business.UNKNOWN_CATEGORY`: one odd product never fails the night.
     """
     label = F.lower(F.trim(column))
     mapping = F.create_map(*[F.lit(x) for pair in CATEGORY_SYNONYMS.items() for x in pair])
-    return F.coalesce(mapping[label], label)
+    known = F.when(label.isin(*business.CATEGORIES), label).otherwise(mapping[label])
+    return F.coalesce(known, F.lit(business.UNKNOWN_CATEGORY))
 
 
 def business_date(column: Column) -> Column:
-    """The shop's day: the date in Korea (`BUSINESS_TIME_ZONE`) of a timestamp column, as a Spark date."""
-    return F.to_date(F.from_utc_timestamp(column, BUSINESS_TIME_ZONE))
+    """The shop's day: the date in the business time zone (`business.TIME_ZONE`) of a UTC timestamp column."""
+    return F.to_date(F.from_utc_timestamp(column, business.TIME_ZONE.key))
 
 
 def clean_customers(frame: DataFrame, run_date: date) -> DataFrame:

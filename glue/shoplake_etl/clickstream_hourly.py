@@ -5,7 +5,9 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-PAGE_VIEWS = ("page_view", "product_view")
+from shoplake.business import EventType
+
+PAGE_VIEWS = (EventType.PAGE_VIEW.value, EventType.PRODUCT_VIEW.value)
 
 
 def hourly_traffic(events: DataFrame) -> DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-from shoplake_etl.tables import SOLD
+from shoplake import business
 
 
 def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
@@ -18,7 +18,7 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
     customer's first sale is on or after the line's business date (or unknown), `category` is `unknown`
     for a product not in `products`, `revenue` = quantity x unit_price as decimal(12,2) in `currency`.
     """
-    sold = purchases.where(F.col("status").isin(*SOLD))
+    sold = purchases.where(F.col("status").isin(*[status.value for status in business.SOLD_STATUSES]))
     segment = customers.select("customer_key", "age_group", "gender", "country", "region", "first_order_date")
     return (
         sold.join(products.select("product_id", "category"), "product_id", "left")
@@ -37,7 +37,7 @@ def sales_fact(purchases: DataFrame, products: DataFrame, customers: DataFrame) 
             # New: the customer's first sale ever was on this day (unknown customers count as new).
             F.coalesce(F.col("first_order_date") >= F.col("business_date"), F.lit(True)).alias("is_new_customer"),
             "product_id",
-            F.coalesce("category", F.lit("unknown")).alias("category"),
+            F.coalesce("category", F.lit(business.UNKNOWN_CATEGORY)).alias("category"),
             "quantity",
             "unit_price",
             (F.col("quantity") * F.col("unit_price")).cast("decimal(12,2)").alias("revenue"),
@@ -63,7 +63,7 @@ def review_fact(reviews: DataFrame, products: DataFrame, customers: DataFrame) -
             "created_at",
             "customer_key",
             "product_id",
-            F.coalesce("category", F.lit("unknown")).alias("category"),
+            F.coalesce("category", F.lit(business.UNKNOWN_CATEGORY)).alias("category"),
             "rating",
             "body",
         )

@@ -18,6 +18,7 @@ import boto3
 from shoplake import lake_layout
 from shoplake_etl.catalog import point_partition, published_days
 from shoplake_etl.night import NightServices, ShopDatabase
+from shoplake_etl.rulesets import night_ruleset
 
 
 def glue_night_services(  # pragma: no cover - needs Glue's runtime
@@ -70,7 +71,7 @@ def _evaluate_with_glue_data_quality(
         frame = spark.read.parquet(table_path(lake, lake_layout.ETL_STAGING, table, run_date))  # type: ignore[attr-defined]
         outcome = EvaluateDataQuality().process_rows(
             frame=DynamicFrame.fromDF(frame, glue_context, table),
-            ruleset=glue.get_data_quality_ruleset(Name=name)["Ruleset"],
+            ruleset=night_ruleset(table, glue.get_data_quality_ruleset(Name=name)["Ruleset"]),
             publishing_options={"dataQualityEvaluationContext": f"{table} {run_date}",
                                 "enableDataQualityResultsPublishing": True},
         )  # fmt: skip

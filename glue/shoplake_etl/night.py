@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from shoplake import business
 
 STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
-BUSINESS_ZONE = ZoneInfo("Asia/Seoul")
 
 
 def resolve_run_date(value: str, now: datetime) -> date:
@@ -28,7 +28,7 @@ def resolve_run_date(value: str, now: datetime) -> date:
     for any other text.
     """
     if value == "yesterday":
-        return now.astimezone(BUSINESS_ZONE).date() - timedelta(days=1)
+        return business.business_date(now) - timedelta(days=1)
     return date.fromisoformat(value)
 
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
-from shoplake import lake_layout
+from shoplake import business, curated, lake_layout
 from shoplake.clickstream.contract import FIELDS
 from shoplake.quality.dqdl import evaluate
-from shoplake_etl.clean import BUSINESS_TIME_ZONE, clean_customers, clean_products, clean_purchases, clean_reviews
+from shoplake_etl.clean import clean_customers, clean_products, clean_purchases, clean_reviews
 from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
+from shoplake_etl.rulesets import night_ruleset
 from shoplake_etl.tables import SOURCE_TABLES
 
 # Moves a curated table's partition for a day to a location: (table, day, location) -> None.
@@ -30,8 +30,8 @@ PointPartition = Callable[[str, date, str], object]
 
 
 def day_window(run_date: date) -> tuple[datetime, datetime]:
-    """The business day in Seoul, as a UTC interval [since, until) of aware datetimes, 24 hours long."""
-    start = datetime.combine(run_date, time(), tzinfo=ZoneInfo(BUSINESS_TIME_ZONE)).astimezone(UTC)
+    """The business day, as a UTC interval [since, until) of aware datetimes (24 hours: Seoul has no DST)."""
+    start = datetime.combine(run_date, time(), tzinfo=business.TIME_ZONE).astimezone(UTC)
     return start, start + timedelta(days=1)
 
 
@@ -82,7 +82,9 @@ def _raw(spark: SparkSession, lake_root: str, table: str, run_date: date) -> Dat
 
 
 def run_clean(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
-    """The day's raw tables cleaned under clean/ (each day folder replaced); returns row counts by table.
+    """The day's raw tables cleaned under clean/ (each day folder replaced); returns row counts by table, and
+    `products_of_unknown_category`: products whose category could not be mapped to `business.CATEGORIES`
+    (they are `UNKNOWN_CATEGORY`).
 
     Needs all four raw tables of the day (`customer`, `product`, `purchase`, `review`); a missing one
     raises Spark's AnalysisException (path does not exist).
@@ -97,6 +99,8 @@ def run_clean(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, 
     for name, frame in cleaned.items():
         frame.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_CLEAN, name, run_date))
         counts[name] = frame.count()
+    unknown = F.col("category") == business.UNKNOWN_CATEGORY
+    counts["products_of_unknown_category"] = _clean(spark, lake_root, "product", run_date).where(unknown).count()
     return counts
 
 
@@ -203,18 +207,20 @@ class DayFailedChecks(RuntimeError):  # noqa: N818 - "the day failed its checks"
 def run_quality(spark: SparkSession, lake_root: str, run_date: date, rulesets: dict[str, str]) -> dict[str, int]:
     """Evaluate each staged table's DQDL ruleset; raise naming every failed rule, else return rules passed.
 
-    In Glue, Glue Data Quality evaluates the same rulesets; this is how the tests and the local stack do.
-
-    `rulesets` maps table -> DQDL text (not a ruleset name, as in Glue). Collects each staged table to the
-    driver as Arrow. Returns {table: rules passed}. Raises DayFailedChecks listing every failed rule with
-    its measure, and DqdlError for a rule the local evaluator does not support.
+    `rulesets` maps table -> DQDL text (the deployed template.yaml text, not a ruleset name as in Glue),
+    completed by `night_ruleset` with the rules composed from `shoplake.business`. In Glue, Glue Data
+    Quality evaluates the same rulesets; this is how the tests and the local stack do. Collects each staged
+    table to the driver as Arrow. Returns {table: rules passed}. Raises DayFailedChecks listing every failed
+    rule with its measure, and DqdlError for a rule the local evaluator does not support.
     """
     failed: list[str] = []
     passed: dict[str, int] = {}
     for table, ruleset in rulesets.items():
         staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
-        arrow = pa.Table.from_batches(staged._collect_as_arrow(), schema=None) if staged.columns else pa.table({})
-        evaluation = evaluate(arrow, ruleset)
+        batches = staged._collect_as_arrow()
+        # A table without rows that day (no reviews) comes back without batches: its declared columns, empty.
+        arrow = pa.Table.from_batches(batches) if batches else curated.arrow_schema(table).empty_table()
+        evaluation = evaluate(arrow, night_ruleset(table, ruleset))
         failed += [f"{table}: {result.rule} ({result.detail})" for result in evaluation.failed]
         passed[table] = len(evaluation.results) - len(evaluation.failed)
     if failed:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-# Order lines that became sales; pending, cancelled and refunded ones did not.
-SOLD = ("paid", "shipped", "delivered")
-_SOLD_SQL = ", ".join(f"'{status}'" for status in SOLD)
+from shoplake import business
+
+# Order lines that became sales (`business.SOLD_STATUSES`), as SQL: our own constants, never input.
+_SOLD_SQL = ", ".join(f"'{status.value}'" for status in business.SOLD_STATUSES)
 _FIRST_SALE_SQL = (
     f"(SELECT min(p.ordered_at) FROM purchase p WHERE p.customer_id = t.customer_id AND p.status IN ({_SOLD_SQL}))"  # noqa: S608 - our own constants
 )

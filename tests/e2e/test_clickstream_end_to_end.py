@@ -14,6 +14,7 @@ import pytest
 from local_stack.firehose import _prefix
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
+from shoplake.business import stored_time
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import REDRIVEN_PREFIX, UNREPAIRED_PREFIX, redrive
 
@@ -29,7 +30,7 @@ def stack(tmp_path) -> Iterator[LocalStack]:
 def _event(i: int, when: datetime, **changes: object) -> dict[str, object]:
     event: dict[str, object] = {
         "event_id": f"e-{i}",
-        "event_time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "event_time": stored_time(when),
         "event_type": "product_view",
         "session_id": f"s-{i % 3}",
         "product_id": "P-1001",

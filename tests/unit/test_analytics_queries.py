@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from analytics.queries import (
     DUCKDB_SETTINGS,
+    QUERIES_DIR,
     QueryError,
     all_queries,
     athena_to_duckdb,
@@ -17,6 +19,7 @@ from analytics.queries import (
     parameter_values,
     query,
 )
+from shoplake import business
 
 QUESTIONS = ("busiest_hours", "offline_channels", "popular_products", "sales_rate", "review_ratings")
 
@@ -71,3 +74,43 @@ def test_translated_functions_mean_the_same_in_duckdb() -> None:
     )
     # THEN Monday is 1 and Sunday 7, 7 / 2 is 3, and 15:30 UTC is 00:30 in Seoul, as in Athena
     assert connection.execute(sql).fetchone() == (1, 7, 3, 0)
+
+
+@pytest.mark.parametrize("path", sorted(QUERIES_DIR.glob("*.sql")), ids=lambda path: path.stem)
+def test_query_files_name_the_business_facts_rather_than_spell_them(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    literals = re.findall(r"'((?:[^']|'')*)'", "\n".join(line.split("--")[0] for line in text.splitlines()))
+    # No event type is spelt out; a zone spelt out is a visitor's own (WHEN 'KR' THEN ... ELSE ...), never the shop's
+    assert not set(literals) & set(business.EventType)
+    shop_zones = re.findall(r"(?<!THEN event_time )(?<!ELSE event_time )AT TIME ZONE '([^']*)'", text)
+    assert set(shop_zones) <= {"{business.TIME_ZONE}"}
+
+
+def test_a_query_file_gets_the_business_facts_it_names(tmp_path: Path) -> None:
+    # GIVEN a query naming the business time zone, an event type and the unknown category
+    path = tmp_path / "facts.sql"
+    path.write_text(
+        "-- Facts: named, not spelt\n-- parameters: first_key\n"
+        "SELECT now() AT TIME ZONE '{business.TIME_ZONE}', '{business.EventType.ADD_TO_CART}', "
+        "'{business.UNKNOWN_CATEGORY}' WHERE 1 = ?",
+        "utf-8",
+    )
+    # WHEN it is loaded THEN its SQL holds their values, as Athena and DuckDB need them
+    assert load_query(path).sql.endswith(
+        f"SELECT now() AT TIME ZONE '{business.TIME_ZONE.key}', 'add_to_cart', 'unknown' WHERE 1 = ?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("named", "message"),
+    [
+        ("{business.NO_SUCH_FACT}", "business.NO_SUCH_FACT is not a business fact"),
+        ("{business.CATEGORIES}", "business.CATEGORIES is not text a query can hold"),
+        ("{business._PRIVATE}", "business._PRIVATE is not a business fact"),
+    ],
+)
+def test_a_query_naming_what_is_no_business_text_is_refused_by_file(tmp_path: Path, named: str, message: str) -> None:
+    path = tmp_path / "wrong.sql"
+    path.write_text(f"-- Wrong: no such fact\n-- parameters: first_key\nSELECT '{named}' WHERE 1 = ?", "utf-8")
+    with pytest.raises(QueryError, match=rf"wrong\.sql: {re.escape(message)}"):
+        load_query(path)

@@ -9,7 +9,7 @@ import pytest
 
 from analytics.queries import all_queries, logical_id
 from local_stack.template import ROOT, load_template
-from shoplake import curated, lake_layout
+from shoplake import business, curated, lake_layout
 from shoplake.surveys.forms import all_forms
 
 RESOURCES: dict[str, Any] = load_template()["Resources"]
@@ -63,13 +63,16 @@ def test_quicksight_is_deployed_only_when_someone_is_named_to_own_it() -> None:
 
 
 def test_every_spice_data_set_is_refreshed_daily_after_the_nightly_etl() -> None:
+    (nightly,) = RESOURCES["NightlyEtlStateMachine"]["Properties"]["Events"].values()
+    minute, hour = nightly["Properties"]["ScheduleExpression"].removeprefix("cron(").split()[:2]
+    etl_starts = f"{int(hour):02d}:{int(minute):02d}"  # in business.TIME_ZONE (test_business_schedules)
     data_sets = {v["Properties"]["DataSetId"]["Fn::Sub"] for v in QUICKSIGHT.values() if v["Type"].endswith("DataSet")}
     schedules = [v["Properties"] for v in QUICKSIGHT.values() if v["Type"] == "AWS::QuickSight::RefreshSchedule"]
     assert {s["DataSetId"]["Fn::Sub"] for s in schedules} == data_sets
     for schedule in schedules:
         frequency = schedule["Schedule"]["ScheduleFrequency"]
-        assert (frequency["Interval"], frequency["TimeZone"]) == ("DAILY", "Asia/Seoul")
-        assert frequency["TimeOfTheDay"] > "02:00"  # the nightly ETL's start, Asia/Seoul
+        assert (frequency["Interval"], frequency["TimeZone"]) == ("DAILY", business.TIME_ZONE.key)
+        assert frequency["TimeOfTheDay"] > etl_starts
 
 
 def quicksight_type(arrow: pa.DataType) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from shoplake import business
+from shoplake.clickstream import contract
 
 
 def test_an_instant_is_stored_in_utc_to_the_millisecond_never_rounded_up() -> None:
@@ -39,6 +40,11 @@ def test_sold_statuses_are_order_statuses_and_categories_are_distinct() -> None:
     assert set(business.SOLD_STATUSES) < set(business.OrderStatus)
     assert len(set(business.CATEGORIES)) == len(business.CATEGORIES)
     assert business.UNKNOWN_CATEGORY not in business.CATEGORIES
+
+
+def test_the_clickstream_contract_takes_its_event_types_from_the_business() -> None:
+    assert contract.EventType is business.EventType
+    assert set(business.EventType) >= contract.NEEDS_PRODUCT | contract.NEEDS_SEARCH_TERM
 
 
 def test_the_module_imports_nothing_beyond_the_standard_library() -> None:

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from local_stack.sample_clickstream import day_of_traffic
 from local_stack.template import load_template
+from shoplake.business import stored_time
 from shoplake.clickstream import transform as transform_module
 from shoplake.clickstream.transform import BatchResult, transform
 
@@ -282,7 +283,7 @@ EVENTS = st.builds(
     event_type=st.sampled_from(["page_view", "product_view", "search", "add_to_cart", "purchase", "login"]),
     event_time=st.datetimes(
         min_value=datetime(2026, 11, 17, 5), max_value=datetime(2026, 11, 24, 6), timezones=st.just(UTC)
-    ).map(lambda d: d.isoformat(timespec="milliseconds").replace("+00:00", "Z")),
+    ).map(stored_time),
     search_term=st.sampled_from([None, "linen shirt"]),
     user_agent=st.sampled_from([IPHONE, DESKTOP, "Googlebot/2.1", "curl/8.4", "x", None]),
     client_ip=st.sampled_from(["203.0.113.77", "10.0.0.1", "2001:db8::1", "::ffff:10.0.0.1", "01.2.3.4", "", None]),

@@ -7,7 +7,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from shoplake_etl.clean import clean_customers, clean_products, clean_purchases, clean_reviews, latest_version
+import pytest
+
+from shoplake import business
+from shoplake_etl.clean import (
+    CATEGORY_SYNONYMS,
+    clean_customers,
+    clean_products,
+    clean_purchases,
+    clean_reviews,
+    latest_version,
+)
 from shoplake_etl.extract import pseudonymise
 
 T = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -45,17 +55,42 @@ def test_customers_get_their_segment_and_test_accounts_go(spark: Any) -> None:
     assert (rows[0]["first_order_date"], rows[1]["first_order_date"]) == (date(2026, 11, 23), None)
 
 
-def test_categories_are_standardised(spark: Any) -> None:
+def _products(spark: Any, *categories: str) -> Any:
+    return spark.createDataFrame(
+        [(number, category, "15.5", "usd", T) for number, category in enumerate(categories, start=1)],
+        "product_id long, category string, price string, currency string, updated_at timestamp",
+    )
+
+
+def test_categories_are_standardised_and_one_that_cannot_be_is_unknown(spark: Any) -> None:
+    # GIVEN products as sellers spell their categories, one of them no category of the shop's
     frame = spark.createDataFrame(
         [(1, "T-Shirts ", "39.90", "usd", T), (2, "Jackets", "120", "USD", T), (3, "scarves", "15.5", "USD", T)],
         "product_id long, category string, price string, currency string, updated_at timestamp",
     )
+    # WHEN they are cleaned
     rows = _rows(clean_products(frame), "product_id")
+    # THEN the spellings are the shop's categories, and the one it cannot map is unknown, not kept as it came
     assert [(r["category"], r["price"], r["currency"]) for r in rows] == [
         ("tops", Decimal("39.90"), "USD"),
         ("outerwear", Decimal("120.00"), "USD"),
-        ("scarves", Decimal("15.50"), "USD"),
+        (business.UNKNOWN_CATEGORY, Decimal("15.50"), "USD"),
     ]
+
+
+def test_every_sellers_spelling_stands_for_a_category_of_the_business() -> None:
+    assert set(CATEGORY_SYNONYMS.values()) <= set(business.CATEGORIES)
+    assert not set(CATEGORY_SYNONYMS) & {*business.CATEGORIES, business.UNKNOWN_CATEGORY}
+
+
+def test_a_category_added_to_the_business_is_kept_from_then_on(spark: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a product of a category the shop did not have
+    frame = _products(spark, " Swimwear", "tops")
+    assert [r["category"] for r in _rows(clean_products(frame), "product_id")] == [business.UNKNOWN_CATEGORY, "tops"]
+    # WHEN the category is added to the business's, and only there
+    monkeypatch.setattr(business, "CATEGORIES", (*business.CATEGORIES, "swimwear"))
+    # THEN the clean step keeps it
+    assert [r["category"] for r in _rows(clean_products(frame), "product_id")] == ["swimwear", "tops"]
 
 
 def test_purchases_fall_on_their_korean_business_day(spark: Any) -> None:

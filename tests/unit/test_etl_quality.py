@@ -1,26 +1,42 @@
-"""The curated tables' DQDL rulesets from template.yaml: good data passes, each kind of breakage fails by name."""
+"""The curated tables' DQDL rulesets, as the night evaluates them: template.yaml's structural rules and the
+rules composed from shoplake.business. Good data passes, each kind of breakage fails by name."""
 
 from __future__ import annotations
 
 import re
+import sys
+from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pyarrow as pa
 import pytest
 
 from local_stack.template import load_template
+from shoplake import business
 from shoplake.quality.dqdl import evaluate, parse
-from shoplake.surveys.forms import all_forms
-from shoplake_etl.clean import STANDARD_CATEGORIES
+from shoplake_etl import glue_services
 from shoplake_etl.curate import daily_product_stats, sales_fact
+from shoplake_etl.rulesets import category_rule, night_ruleset
 from tests.unit.test_etl_curate import _frames, day_two_reviews
 
 RESOURCES = load_template()["Resources"]
+TABLES = {
+    "SalesFactRuleset": "sales_fact",
+    "ReviewFactRuleset": "review_fact",
+    "DailyProductStatsRuleset": "daily_product_stats",
+}
+
+
+def _deployed(logical_id: str) -> str:
+    return str(RESOURCES[logical_id]["Properties"]["Ruleset"])
 
 
 def _ruleset(logical_id: str) -> str:
-    return str(RESOURCES[logical_id]["Properties"]["Ruleset"])
+    """The ruleset the night evaluates: the deployed one with the rules composed from the business facts."""
+    return night_ruleset(TABLES[logical_id], _deployed(logical_id))
 
 
 def _arrow(frame: Any) -> pa.Table:
@@ -75,8 +91,71 @@ def test_each_breakage_fails_the_rule_that_guards_it(
     assert len(failed) == 1 and failed[0].startswith(rule), failed
 
 
-def test_categories_are_one_list_for_shop_surveys_and_rules() -> None:
-    (rule,) = [r for r in parse(_ruleset("SalesFactRuleset")) if r.columns == ("category",)]
-    assert tuple(re.findall(r'"([^"]*)"', rule.expression)) == (*STANDARD_CATEGORIES, "unknown")
-    survey = next(f for f in all_forms() if f.form == "offline_ads")
-    assert survey.column("preferred_categories").allowed == STANDARD_CATEGORIES
+BUSINESS_VALUES = {*business.CATEGORIES, *business.OrderStatus, *business.EventType}
+
+
+@pytest.mark.parametrize(
+    "logical_id", [k for k, v in RESOURCES.items() if v["Type"] == "AWS::Glue::DataQualityRuleset"]
+)
+def test_no_deployed_ruleset_lists_a_business_fact(logical_id: str) -> None:
+    # A list of categories, statuses or event types in template.yaml would be a copy of shoplake.business
+    # that a new value fails: such rules are composed when the night is checked (shoplake_etl.rulesets).
+    for rule in parse(_deployed(logical_id)):
+        assert not set(rule.columns) & {"category", "status", "event_type"}, rule.text
+        assert not set(re.findall(r'"([^"]*)"', rule.expression)) & BUSINESS_VALUES, rule.text
+
+
+def _category_values(ruleset: str) -> tuple[str, ...]:
+    (rule,) = [r for r in parse(ruleset) if r.columns == ("category",)]
+    return tuple(re.findall(r'"([^"]*)"', rule.expression))
+
+
+def test_the_evaluated_sales_ruleset_holds_the_business_categories_and_unknown() -> None:
+    ruleset = _ruleset("SalesFactRuleset")
+    assert _category_values(ruleset) == (*business.CATEGORIES, business.UNKNOWN_CATEGORY)
+    assert [r.text for r in parse(ruleset)][:-1] == [r.text for r in parse(_deployed("SalesFactRuleset"))]
+    assert night_ruleset("review_fact", _deployed("ReviewFactRuleset")) == _deployed("ReviewFactRuleset")
+
+
+def test_a_category_added_to_the_business_passes_the_evaluated_rule(
+    curated: dict[str, pa.Table], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a day's sales with a product of a category the shop did not have
+    sales = _set(curated["SalesFactRuleset"], "category", 0, "swimwear")
+    assert [r.rule for r in evaluate(sales, _ruleset("SalesFactRuleset")).failed] == [category_rule()]
+    # WHEN the category is added to the business's, and only there
+    monkeypatch.setattr(business, "CATEGORIES", (*business.CATEGORIES, "swimwear"))
+    # THEN the ruleset the night evaluates lets it through, and still stops a category nobody added
+    assert evaluate(sales, _ruleset("SalesFactRuleset")).failed == ()
+    assert len(evaluate(_set(sales, "category", 1, "scarves"), _ruleset("SalesFactRuleset")).failed) == 1
+
+
+def test_a_category_a_dqdl_string_cannot_hold_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(business, "CATEGORIES", (*business.CATEGORIES, 'say "hi"'))
+    with pytest.raises(ValueError, match=r"category 'say \"hi\"'"):
+        category_rule()
+
+
+def test_glue_data_quality_evaluates_the_same_composed_ruleset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN Glue's runtime and its catalog of deployed rulesets, as far as the quality step meets them
+    evaluated: dict[str, str] = {}
+
+    class EvaluateDataQuality:
+        def process_rows(self, frame: Any, ruleset: str, publishing_options: dict[str, Any]) -> dict[str, Any]:
+            evaluated[frame] = ruleset
+            rows = [{"Rule": r.text, "Outcome": "Passed"} for r in parse(ruleset)]
+            return {"ruleOutcomes": SimpleNamespace(toDF=lambda: SimpleNamespace(collect=lambda: rows))}
+
+    dynamic_frame = SimpleNamespace(fromDF=lambda frame, context, table: table)
+    monkeypatch.setitem(sys.modules, "awsglue.dynamicframe", SimpleNamespace(DynamicFrame=dynamic_frame))
+    monkeypatch.setitem(sys.modules, "awsgluedq.transforms", SimpleNamespace(EvaluateDataQuality=EvaluateDataQuality))
+    deployed = {f"shoplake-dev-{table}": _deployed(logical) for logical, table in TABLES.items()}
+    glue = SimpleNamespace(get_data_quality_ruleset=lambda Name: {"Ruleset": deployed[Name]})  # noqa: N803
+    monkeypatch.setattr(boto3, "client", lambda service: glue)
+    spark = SimpleNamespace(read=SimpleNamespace(parquet=lambda path: path))
+    # WHEN the quality step evaluates the night's rulesets in Glue
+    names = {table: f"shoplake-dev-{table}" for table in TABLES.values()}
+    passed = glue_services._evaluate_with_glue_data_quality(spark, None, "s3://lake/", date(2026, 11, 24), names)
+    # THEN Glue Data Quality was given the very rulesets the local evaluation uses
+    assert evaluated == {table: _ruleset(logical) for logical, table in TABLES.items()}
+    assert passed["sales_fact"] == len(parse(_ruleset("SalesFactRuleset")))

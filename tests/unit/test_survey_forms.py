@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.template import load_template
-from shoplake import lake_layout
+from shoplake import business, lake_layout
 from shoplake.quality.dqdl import parse
 from shoplake.surveys.forms import FORMS_DIR, FormError, all_forms, load_form
 
@@ -53,6 +53,12 @@ def test_ruleset_allowed_values_are_the_forms_allowed_values() -> None:
             column = OFFLINE_ADS.column(name)
             if rule.expression.startswith("in"):
                 assert tuple(re.findall(r'"([^"]*)"', rule.expression)) == column.allowed, rule.text
+
+
+def test_the_forms_categories_and_time_zone_are_the_business_ones() -> None:
+    # The form file cannot import Python: its copies of the business facts are held here.
+    assert OFFLINE_ADS.column("preferred_categories").allowed == business.CATEGORIES
+    assert OFFLINE_ADS.timezone == business.TIME_ZONE.key
 
 
 def test_the_partition_column_is_a_required_timestamp() -> None:

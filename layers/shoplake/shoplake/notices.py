@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from shoplake.alerts.model import Category, Severity
+from shoplake.business import stored_time
 
 SCHEMA = "shoplake.notice/v1"
 
@@ -43,7 +44,7 @@ class NoticeError(ValueError):
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stored_time(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from shoplake.business import stored_time
+
 
 def to_utc_iso(value: object) -> str | None:
     """Return `value` as RFC 3339 UTC with milliseconds (`2019-02-26T19:42:21.000Z`), or None if it is no time.
@@ -26,7 +28,7 @@ def to_utc_iso(value: object) -> str | None:
             moment = moment.replace(tzinfo=UTC)
     else:
         return None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stored_time(moment)
 
 
 def epoch_seconds(iso_utc: str) -> int:

@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 import pybase64
 
+from shoplake.business import STORED_TIME_LENGTH, stored_time
 from shoplake.clickstream.client_ip import IPV4_NETWORK_SUFFIX, client_network
 from shoplake.clickstream.contract import (
     FIELDS,
@@ -191,12 +192,19 @@ _UNKNOWN = object()
 
 
 def event_time_utc(value: object) -> tuple[str, int]:
-    """The event time as stored (`2026-11-24T09:05:41.123Z`: RFC 3339 UTC, milliseconds) and as epoch ms.
+    """The event time as stored (`business.stored_time`: `2026-11-24T09:05:41.123Z`, RFC 3339 UTC,
+    milliseconds) and as epoch milliseconds.
 
     Text already in the stored form is checked and kept; anything else goes through `parse_event_time`,
     sub-millisecond digits dropped. Raises ContractError naming `event_time`.
     """
-    if value.__class__ is str and len(value) == 24 and value[-1] == "Z" and value[10] == "T" and value[19] == ".":
+    if (
+        value.__class__ is str
+        and len(value) == STORED_TIME_LENGTH
+        and value[-1] == "Z"
+        and value[10] == "T"
+        and value[19] == "."
+    ):
         # The form the shop sends: already what is stored, once it is known to be a real time.
         try:
             moment = datetime.fromisoformat(value)
@@ -204,11 +212,7 @@ def event_time_utc(value: object) -> tuple[str, int]:
             raise ContractError(f"event_time: {value!r} is not ISO-8601") from None
         return value, int(moment.timestamp() * 1000)
     moment = parse_event_time(value)
-    stored = (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
-        f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
-    )
-    return stored, int(moment.timestamp() * 1000)
+    return stored_time(moment), int(moment.timestamp() * 1000)
 
 
 def normalise(  # noqa: PLR0912, PLR0915 - one branch per rule of the contract, kept in one readable place
@@ -316,6 +320,9 @@ def _configure_canonical(native: Any) -> None:
     unknown = [f.name for f in FIELDS if f.name not in sources]
     if unknown:
         raise RuntimeError(f"the contract stores {unknown}: teach normalise and _canonical.c how")
+    # _canonical.c reads and keeps event times in the stored form as it is, YYYY-MM-DDTHH:MM:SS.mmmZ.
+    if stored_time(_EPOCH) != "1970-01-01T00:00:00.000Z":
+        raise RuntimeError(f"the stored time form is now {stored_time(_EPOCH)}: teach event_time_utc and _canonical.c")
     native.configure(
         tuple(inputs),
         tuple((f.name, sources[f.name]) for f in FIELDS),
