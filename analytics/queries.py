@@ -172,7 +172,19 @@ def named_query_yaml(query: Query) -> str:
     )
 
 
-if __name__ == "__main__":  # python -m analytics.queries: the named queries to paste into template.yaml
-    import sys
+def main(argv: list[str] | None = None) -> int:
+    """`python -m analytics.queries`: the named queries, to paste into template.yaml. Returns 0."""
+    import argparse  # noqa: PLC0415 - only the command needs it
+    import sys  # noqa: PLC0415
 
+    argparse.ArgumentParser(
+        prog="python -m analytics.queries",
+        description="Print every query of analytics/queries/ as template.yaml's AWS::Athena::NamedQuery "
+        "(make test fails until the template's copy matches its file).",
+    ).parse_args(argv)
     sys.stdout.write("\n".join(named_query_yaml(each) for each in all_queries()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

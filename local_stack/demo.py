@@ -6,6 +6,7 @@ or SHOPLAKE_SLACK_BOT_TOKEN is set, in which case the messages really go to Slac
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -287,7 +288,14 @@ def _slack_secret() -> dict[str, str] | None:
     return None
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`make demo`: every stage, in order; returns the exit status."""
+    argparse.ArgumentParser(
+        prog="python -m local_stack.demo",
+        description="shoplake end to end on this machine (make demo): alerting, surveys, the shop, the "
+        "clickstream, the nightly ETL and analytics, on moto, local Spark, PostgreSQL and a Slack sink. "
+        "Set SHOPLAKE_SLACK_WEBHOOK_URL or SHOPLAKE_SLACK_BOT_TOKEN to post to a real Slack.",
+    ).parse_args(argv)
     secret = _slack_secret()
     sink = None if secret else SlackSink().start()
     print("shoplake demo: the whole system on this machine (moto for AWS, functions in-process)")

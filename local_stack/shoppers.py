@@ -201,21 +201,30 @@ def run_shoppers(
     return summary
 
 
-def main() -> int:  # pragma: no cover - a thin command over run_shoppers
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - a thin command over run_shoppers
     """`python -m local_stack.shoppers [N]`: N shoppers (20) in schema shop_demo of this machine's PostgreSQL.
 
     Without a PostgreSQL on 127.0.0.1:5432, an embedded one (local_stack.postgres).
     """
-    import sys  # noqa: PLC0415
+    import argparse  # noqa: PLC0415
 
     import psycopg  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack.shoppers",
+        description="Start the shop's two tiers on loopback over this machine's PostgreSQL (schema shop_demo; an "
+        "embedded PostgreSQL when none answers on 127.0.0.1:5432), print the storefront's URL, and have "
+        "simulated shoppers sign up, browse, order, pay and review.",
+    )
+    parser.add_argument("shoppers", nargs="?", type=int, default=20, help="how many shoppers (20)")
+    shoppers = parser.parse_args(argv).shoppers
 
     from local_stack.postgres import shop_postgres  # noqa: PLC0415
 
     with shop_postgres() as dsn:
         with psycopg.connect(dsn, autocommit=True) as connection:
             connection.execute("CREATE SCHEMA IF NOT EXISTS shop_demo")
-        summary = run_shoppers(dsn, None, int(sys.argv[1]) if len(sys.argv) > 1 else 20, search_path="shop_demo")
+        summary = run_shoppers(dsn, None, shoppers, search_path="shop_demo")
         print(summary.line())  # noqa: T201
     return 0
 

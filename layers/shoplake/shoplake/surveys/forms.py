@@ -266,8 +266,21 @@ def all_forms(directory: Path = FORMS_DIR) -> tuple[Form, ...]:
     return tuple(sorted(forms, key=lambda f: (f.form, -f.version)))
 
 
-if __name__ == "__main__":  # python -m shoplake.surveys.forms: the Glue columns to paste into template.yaml
+def main(argv: list[str] | None = None) -> int:
+    """`python -m shoplake.surveys.forms`: each form's Glue columns, to paste into template.yaml. Returns 0."""
+    import argparse  # noqa: PLC0415 - only the command needs it
+
+    argparse.ArgumentParser(
+        prog="python -m shoplake.surveys.forms",
+        description="Print each survey form's Glue table columns, as template.yaml's table declares them "
+        "(make test fails until the template's table matches its form).",
+    ).parse_args(argv)
     for each in all_forms():
         print(f"# {each.key} -> table {each.table}")  # noqa: T201
         for glue_column in each.glue_columns():
             print(f"            - {{Name: {glue_column['Name']}, Type: {glue_column['Type']}}}")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
