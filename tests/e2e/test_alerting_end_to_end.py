@@ -7,7 +7,7 @@ from typing import Any
 
 from local_stack.slack_sink import SlackSink, webhook_gone
 from local_stack.stack import LocalStack
-from tests.conftest import our_event, aws_sample
+from tests.conftest import aws_sample, our_event
 
 
 def _put_event(stack: LocalStack, event: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from local_stack.functions import LocalFunction
 from local_stack.slack_sink import SlackSink, as_text, server_error, webhook_gone
 from local_stack.stack import LocalStack
-from tests.conftest import our_event, aws_sample
+from tests.conftest import aws_sample, our_event
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def _tracked_files() -> list[str]:
 
 
 def _collected(root: Path) -> list[str]:
-    run = subprocess.run(  # noqa: S603 - this interpreter, running pytest's collection
+    run = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=root,
         capture_output=True,

@@ -9,7 +9,7 @@ import pytest
 from shoplake.alerts.model import Alert, Category, Severity
 from shoplake.alerts.slack_blocks import render
 from shoplake.alerts.sources import read_alerts
-from tests.conftest import OUR_EVENTS, our_event, aws_sample, aws_sample_names
+from tests.conftest import OUR_EVENTS, aws_sample, aws_sample_names, our_event
 
 ALERT_SOURCE_PREFIXES = ("cloudwatch_", "codestar_", "eventbridge_", "sns_")
 NOT_ALERT_SOURCES = ("eventbridge_s3_", "eventbridge_scheduled_")

@@ -15,7 +15,7 @@ from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake.clickstream.contract import glue_columns
 from shoplake.clickstream.transform import OK, transform, truncate_ip
-from tests.conftest import our_event, aws_sample, aws_sample_names
+from tests.conftest import aws_sample, aws_sample_names, our_event
 
 ARRIVED = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
 ARRIVED_MS = int(ARRIVED.timestamp() * 1000)
