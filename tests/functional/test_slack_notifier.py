@@ -120,4 +120,4 @@ def test_notice_from_a_shoplake_function_is_posted(notifier: LocalFunction, sink
     notifier.invoke(our_event("slack_notifier/sns_notice_survey_rejected.json"))
     (message,) = sink.messages
     assert message.channel == "#shoplake-alerts"
-    assert "Survey file rejected: 2026-11 지하철 광고 설문.xlsx" in as_text(message)
+    assert "Survey file quarantined: 2026-11 지하철 광고 설문.xlsx" in as_text(message)
