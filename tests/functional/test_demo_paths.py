@@ -16,6 +16,9 @@ from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
 from tests.s3_layout import S3_URI, path_problems
 
+# The tests here start the local Slack on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Demo]:

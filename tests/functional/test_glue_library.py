@@ -20,6 +20,9 @@ from local_stack.functions import LambdaContext
 from local_stack.template import ROOT
 from tests.conftest import our_event
 
+# The tests here start a CloudFormation response receiver on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 BUCKET = "shoplake-dev-glue-scripts-123456789012"
 
 

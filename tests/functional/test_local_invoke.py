@@ -17,6 +17,9 @@ from local_stack import invoke
 from local_stack.template import ROOT, load_template
 from tests.conftest import OUR_EVENTS, our_event
 
+# The tests here start moto's server, the local Slack and a CloudFormation response receiver (not in make unit).
+pytestmark = pytest.mark.server
+
 SAMPLES = sorted(path.relative_to(OUR_EVENTS).as_posix() for path in OUR_EVENTS.rglob("*.json"))
 UPLOADS = {"survey_parser/s3_put_korean_key.json": "survey_parser/sample_survey.xlsx"}
 GLUE_LIBRARY = "glue_library/create.json"

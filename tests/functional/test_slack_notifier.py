@@ -12,6 +12,9 @@ from local_stack.slack_sink import SlackSink, as_text, server_error, webhook_gon
 from local_stack.stack import LocalStack
 from tests.conftest import aws_sample, our_event
 
+# The tests here start the local Slack on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def sink() -> Iterator[SlackSink]:

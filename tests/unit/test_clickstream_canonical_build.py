@@ -26,6 +26,7 @@ CANONICAL_PATH_TESTS = [
 AARCH64 = 183  # ELF e_machine
 
 
+@pytest.mark.build  # reads the layer `sam build` made
 def test_the_layer_is_built_with_its_native_module_for_lambdas_arm64() -> None:
     # The template builds the layer with its Makefile, which compiles the module for the layer's architecture.
     template = load_template()
@@ -59,6 +60,7 @@ def _sanitizer_runtimes() -> list[str]:
     return [f for f in found if os.path.isabs(f) and os.path.exists(f)]
 
 
+@pytest.mark.build  # compiles the module with sanitizers and runs the canonical-path tests again
 @pytest.mark.skipif(bool(os.environ.get("SHOPLAKE_SANITIZED")), reason="already the sanitized run")
 def test_the_canonical_path_is_memory_safe_under_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
     # The module parses untrusted bytes in C: every canonical-path test (CANONICAL_PATH_TESTS) runs
