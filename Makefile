@@ -27,10 +27,11 @@ FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml analytics/quicksight.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
-.PHONY: help test demo bench build invoke lint typecheck templates pytest format clean cost report
+.PHONY: help test unit demo bench build invoke lint typecheck templates pytest format clean cost report
 
 help:
 	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
+	@echo "make unit    - the fast tests only (no Spark, browser, servers or build), in about a minute"
 	@echo "make demo    - the whole system, locally, end to end"
 	@echo "make bench   - the benchmarks in bench/"
 	@echo "make build   - sam build"
@@ -94,6 +95,13 @@ $(CHROMEDRIVER):
 
 pytest: $(BIN)/.ready $(NATIVE) $(JDBC_JAR) $(CHROMEDRIVER)
 	$(BIN)/pytest
+
+# The fast loop: every test but those marked spark, server, browser or build (pyproject.toml says what
+# each means; tests/conftest.py applies them). Sockets are off, so a test that starts a server without
+# its mark fails here; one that hangs instead (moto's server waits for its socket) has its stack printed.
+UNIT_MARKERS := not (spark or server or browser or build)
+unit: $(BIN)/.ready $(NATIVE)
+	$(BIN)/pytest -m "$(UNIT_MARKERS)" --disable-socket --allow-hosts= -o faulthandler_timeout=60
 
 report: $(BIN)/.ready
 	$(BIN)/python -m analytics --lake "$(LAKE)" --from "$(FROM)" --to "$(TO)" --out .local/report-$(FROM)-$(TO).html

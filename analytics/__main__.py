@@ -11,7 +11,8 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from analytics.report import build_report
+from analytics.lake import Lake, NoLakeError
+from analytics.report import collect, is_empty, render, write_page
 
 
 def lake_filesystem(lake: str) -> tuple[pafs.FileSystem, str]:
@@ -42,7 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.end < args.start:
         parser.error("--to is before --from")
     filesystem, root = lake_filesystem(args.lake)
-    path = build_report(filesystem, root, args.start, args.end, args.out)
+    lake = Lake(filesystem, root)
+    try:
+        lake.tables_found()
+    except NoLakeError as error:
+        sys.stderr.write(
+            f"no report made from --lake {args.lake}: {error}; {args.out} is left as it was.\n"
+            "Give --lake a lake's directory or s3://bucket/ (`make demo` leaves a local one in .local/lake).\n"
+        )
+        return 1
+    answers = collect(lake, args.start, args.end)
+    path = write_page(args.out, render(answers, args.start, args.end, source=root))
+    if is_empty(answers):
+        sys.stderr.write(f"note: the lake at {root} holds no data for the Seoul days {args.start} to {args.end}; "
+                         "the report says so\n")  # fmt: skip
     sys.stdout.write(f"{path}\n")
     return 0
 

@@ -88,6 +88,10 @@ def lake_tables() -> tuple[LakeTable, ...]:
     )
 
 
+class NoLakeError(LookupError):
+    """There is no shoplake lake where the report was asked to read one."""
+
+
 @dataclass(frozen=True)
 class Lake:
     """A lake on a filesystem; `root` is the bucket or directory ('bucket' or '/tmp/lake'), without a scheme."""
@@ -100,6 +104,23 @@ class Lake:
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root.rstrip("/"), *[p.strip("/") for p in parts]])
+
+    def tables_found(self) -> list[LakeTable]:
+        """The tables whose folder this lake has; NoLakeError if it has none of them, or cannot be read.
+
+        A lake before its first writer ran has no folders yet either: the message says where it looked and for what.
+        """
+        tables = lake_tables()
+        try:
+            found = [
+                t for t in tables if self.filesystem.get_file_info(self.path(t.prefix)).type != pafs.FileType.NotFound
+            ]
+        except OSError as error:  # an S3 bucket that does not exist or may not be read
+            raise NoLakeError(f"cannot read a lake at {self.root}: {error}") from None
+        if not found:
+            looked_for = ", ".join(table.prefix for table in tables)
+            raise NoLakeError(f"no lake at {self.root}: looked for {looked_for} and found none of them")
+        return found
 
     def _files(self, folder: str) -> Iterator[str]:
         selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)

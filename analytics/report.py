@@ -7,6 +7,8 @@ to an e-mail, or from a bucket.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -64,11 +66,33 @@ def collect(lake: Lake, first_day: date, last_day: date) -> dict[str, list[Row]]
 
 
 def build_report(lake_fs: pafs.FileSystem, root: str, start: date, end: date, out: Path) -> Path:
-    """Answer every question for the Seoul days start..end from the lake at `root` on `lake_fs`, as HTML in `out`."""
-    answers = collect(Lake(lake_fs, root), start, end)
+    """Answer every question for the Seoul days start..end from the lake at `root` on `lake_fs`, as HTML in `out`.
+
+    Raises NoLakeError (naming where it looked, and for what) when `root` holds none of the lake's tables.
+    """
+    lake = Lake(lake_fs, root)
+    lake.tables_found()
+    return write_page(out, render(collect(lake, start, end), start, end, source=root))
+
+
+def write_page(out: Path, html: str) -> Path:
+    """Write `html` to `out`, replacing it only with the whole page: written beside it first, then renamed over it."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(answers, start, end, source=root), encoding="utf-8")
+    descriptor, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    partial = Path(name)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(html)
+        partial.chmod(0o644)  # as a page written in place would be: readable by whoever may read the folder
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
     return out
+
+
+def is_empty(answers: dict[str, list[Row]]) -> bool:
+    """Whether no question has an answer: the lake holds nothing for the days asked."""
+    return not any(answers.values())
 
 
 # ---------------------------------------------------------------- page
@@ -84,6 +108,13 @@ def render(answers: dict[str, list[Row]], start: date, end: date, *, source: str
         _section(answers, "q5_review_ratings", _reviews, start, end),
         _section(answers, "q5_low_rated_comments", _low_rated_comments, start, end),
     ]
+    nothing = (
+        f"<p class='empty'>This lake holds no data for the Seoul days {start} to {end}: every answer below is empty. "
+        "Check the days asked for, and that the lake's writers (the clickstream, the survey parser, the nightly ETL) "
+        "have run for them.</p>"
+        if is_empty(answers)
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -91,7 +122,7 @@ def render(answers: dict[str, list[Row]], start: date, end: date, *, source: str
 <title>shoplake marketing report {start} – {end}</title><style>{STYLE}</style></head>
 <body><header><h1>shoplake marketing report</h1>
 <p>Seoul days {start} to {end} · from {escape(source)} · made {made}</p></header>
-<main>{"".join(sections)}</main></body></html>
+<main>{nothing}{"".join(sections)}</main></body></html>
 """
 
 

@@ -16,13 +16,11 @@ worse than linear. The alternative named is linear growth itself.
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]  # no stubs in the pinned set
@@ -30,6 +28,7 @@ import psycopg
 
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.sample_history import HistorySize, seed_history
+from local_stack.scratch import scratch_directory
 from local_stack.spark import local_spark
 from local_stack.template import load_template
 from shop.migrate import apply_migrations
@@ -110,21 +109,25 @@ def night(spark: Any, shop: ShopDatabase, lake: str) -> float:
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="shoplake-bench-etl-"))
     memory = PeakMemory()
-    with shop_postgres(work) as dsn:
+    # The lakes (350 MB at 10x), Spark's scratch and PostgreSQL, if embedded, all go in here, removed at the end.
+    with scratch_directory("bench-etl") as work, shop_postgres(work) as dsn:
         spark = local_spark("shoplake-bench", memory="4g")
         timings: dict[int, tuple[float, int, int]] = {}
-        for scale in (1, 10, 100):  # 1 is the warm-up (10,000 lines); 10 is "1x", 100 is "10x"
-            schema = f"bench_etl_{scale}"
-            rows = seed(dsn, schema, scale)["purchase"]
-            shop = ShopDatabase(jdbc_url(dsn, schema), jdbc_properties(dsn), salt="bench")
-            with memory.measuring():
-                seconds = night(spark, shop, (work / f"lake-{scale}").as_uri() + "/")
-            timings[scale] = (seconds, memory.peak, rows)
-            with psycopg.connect(dsn, autocommit=True) as connection:
-                connection.execute(f"DROP SCHEMA {schema} CASCADE")
-        spark.stop()
+        try:
+            for scale in (1, 10, 100):  # 1 is the warm-up (10,000 lines); 10 is "1x", 100 is "10x"
+                schema = f"bench_etl_{scale}"
+                rows = seed(dsn, schema, scale)["purchase"]
+                shop = ShopDatabase(jdbc_url(dsn, schema), jdbc_properties(dsn), salt="bench")
+                try:
+                    with memory.measuring():
+                        seconds = night(spark, shop, (work / f"lake-{scale}").as_uri() + "/")
+                finally:
+                    with psycopg.connect(dsn, autocommit=True) as connection:
+                        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                timings[scale] = (seconds, memory.peak, rows)
+        finally:
+            spark.stop()
     (t1, peak1, rows1), (t10, peak10, rows10) = timings[10], timings[100]
     print(
         f"{NAME} lines_on_day=100000/1000000 (all order lines {rows1:,}/{rows10:,}) "

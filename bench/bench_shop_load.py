@@ -121,6 +121,7 @@ def main() -> int:
     import psycopg  # noqa: PLC0415
 
     from local_stack.postgres import shop_postgres  # noqa: PLC0415
+    from local_stack.scratch import scratch_directory  # noqa: PLC0415
     from local_stack.shop import serve, shop_pool  # noqa: PLC0415
     from shop.app.api import create_app  # noqa: PLC0415
     from shop.app.clicks import Clicks  # noqa: PLC0415
@@ -131,7 +132,12 @@ def main() -> int:
     from shoplake.clickstream.producer import ClickstreamProducer  # noqa: PLC0415
 
     schema = f"bench_shop_{uuid.uuid4().hex[:8]}"
-    with shop_postgres() as dsn, psycopg.connect(dsn, autocommit=True) as admin:
+    # An embedded PostgreSQL, where this machine runs none, keeps its data in here, removed at the end.
+    with (
+        scratch_directory("bench-shop") as work,
+        shop_postgres(work) as dsn,
+        psycopg.connect(dsn, autocommit=True) as admin,
+    ):
         admin.execute(f'CREATE SCHEMA "{schema}"')
         try:
             admin.execute(f'SET search_path TO "{schema}"')

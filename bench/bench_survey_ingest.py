@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from local_stack.scratch import scratch_directory  # standard library only: the parent stays small
+
 if TYPE_CHECKING:
     from shoplake.surveys.forms import Form
 
@@ -171,16 +173,9 @@ def _generate(rows: int, path: Path) -> None:
 # The parent side: workbooks, one child per measurement, the lines.
 
 
-def _child_env() -> dict[str, str]:
-    paths = [str(ROOT), str(ROOT / "layers" / "shoplake")]
-    if os.environ.get("PYTHONPATH"):
-        paths.append(os.environ["PYTHONPATH"])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-
-
 def _child(*args: str) -> str:
     run = subprocess.run(  # noqa: S603 - this script, with this interpreter
-        [sys.executable, __file__, *args], cwd=ROOT, env=_child_env(), stdout=subprocess.PIPE, text=True, check=True
+        [sys.executable, __file__, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True
     )
     return run.stdout
 
@@ -219,7 +214,7 @@ def _function_memory_mb() -> str:
         "print(load_template()['Resources']['SurveyParserFunction']['Properties']['MemorySize'])"
     )
     run = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=_child_env(), cwd=ROOT
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     )
     return run.stdout.strip()
 
@@ -227,14 +222,16 @@ def _function_memory_mb() -> str:
 def main() -> int:
     os.environ["SHOPLAKE_BENCH_FUNCTION_MEMORY_MB"] = _function_memory_mb()
     results: dict[tuple[str, int], Measurement] = {}
-    for rows in SIZES:
-        path = workbook(rows)
-        for tool in TOOLS:
-            result = measure(tool, path)
-            print(describe(result), flush=True)
-            results[tool, rows] = result
-        ours, pandas = results["ours", rows], results["pandas", rows]
-        assert ours.rows == pandas.rows == rows, (ours.rows, pandas.rows, rows)
+    # The children's temporary files (openpyxl's, the forms') go in here, removed at the end.
+    with scratch_directory("bench-survey"):
+        for rows in SIZES:
+            path = workbook(rows)
+            for tool in TOOLS:
+                result = measure(tool, path)
+                print(describe(result), flush=True)
+                results[tool, rows] = result
+            ours, pandas = results["ours", rows], results["pandas", rows]
+            assert ours.rows == pandas.rows == rows, (ours.rows, pandas.rows, rows)
     small, large = SIZES
     ours, pandas = results["ours", large], results["pandas", large]
     ours_small, pandas_small = results["ours", small], results["pandas", small]

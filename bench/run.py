@@ -3,12 +3,17 @@
 Each benchmark measures shoplake against a named alternative in one run and prints one
 line that starts with its name and contains `ratio=` (ours ÷ the alternative, higher is
 better). A benchmark that fails, or prints no such line, fails the run.
+
+Each runs with a temporary directory of its own (TMPDIR, which local Spark follows too) and
+must leave it empty: what it leaves is reported, fails the run, and is removed either way.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -22,16 +27,37 @@ def main() -> int:
     failed = 0
     for path in benchmarks:
         name = path.stem.removeprefix("bench_")
-        run = subprocess.run(  # noqa: S603 - our own benchmark scripts, with this interpreter
-            [sys.executable, str(path)], capture_output=True, text=True, cwd=HERE.parent, check=False
-        )
+        with tempfile.TemporaryDirectory(prefix=f"shoplake-bench-{name}-") as scratch:
+            run = subprocess.run(  # noqa: S603 - our own benchmark scripts, with this interpreter
+                [sys.executable, str(path)],
+                capture_output=True,
+                text=True,
+                cwd=HERE.parent,
+                env={**os.environ, "TMPDIR": scratch},
+                check=False,
+            )
+            left = left_behind(Path(scratch))
         lines = [line for line in run.stdout.splitlines() if line.startswith(name) and "ratio=" in line]
         if run.returncode != 0 or not lines:
             failed += 1
             print(f"{name} FAILED (exit {run.returncode}): {run.stderr.strip().splitlines()[-1:] or 'no ratio= line'}")
             continue
+        if left:
+            failed += 1
+            print(f"{name} FAILED: left {left} in its temporary directory (removed now)")
+            continue
         print(lines[-1])
     return 1 if failed else 0
+
+
+def left_behind(directory: Path) -> str:
+    """What a benchmark left in its temporary directory ("" for nothing): how many files and bytes."""
+    files = [item for item in directory.rglob("*") if item.is_file() or item.is_symlink()]
+    folders = [item for item in directory.rglob("*") if item.is_dir()]
+    if not files and not folders:
+        return ""
+    size = sum(item.lstat().st_size for item in files)
+    return f"{len(files)} files in {len(folders)} folders, {size / 2**20:.1f} MiB"
 
 
 if __name__ == "__main__":

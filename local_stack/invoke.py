@@ -3,10 +3,15 @@
     python -m local_stack.invoke SlackNotifierFunction events/slack_notifier/sns_alarm_web_5xx.json
     python -m local_stack.invoke SurveyParserFunction events/survey_parser/s3_put_korean_key.json \
         --upload events/survey_parser/sample_survey.xlsx
+    python -m local_stack.invoke GlueLibraryFunction events/glue_library/create.json
 
 The Docker-free equivalent of `sam local invoke -e`: the function's module, layers and
 environment come from template.yaml; AWS is moto; Slack is the local sink (or the real
-one, with SHOPLAKE_SLACK_WEBHOOK_URL / SHOPLAKE_SLACK_BOT_TOKEN set).
+one, with SHOPLAKE_SLACK_WEBHOOK_URL / SHOPLAKE_SLACK_BOT_TOKEN set). A CloudFormation
+custom-resource request answers a local receiver instead of its ResponseURL, and the answer
+CloudFormation would get is printed (Status, then Data or Reason).
+
+Exit status: 0 when the function returned (and a custom resource answered SUCCESS), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -14,12 +19,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from local_stack.cloudformation_responses import ResponseReceiver, is_custom_resource_request, problems
 from local_stack.demo import _slack_secret
 from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
 from shoplake.s3_notifications import objects_created
+
+
+def _print_cloudformation_answer(request: Mapping[str, Any], receiver: ResponseReceiver) -> int:
+    """What CloudFormation would have received; 0 for a well-formed SUCCESS, 1 otherwise."""
+    found = problems(request, receiver.bodies)
+    if not receiver.bodies or len(receiver.bodies) > 1:
+        print(f"CloudFormation response: {found[0]}")
+        return 1
+    (response,) = receiver.responses()
+    status, reason, data = response.get("Status"), response.get("Reason"), response.get("Data")
+    print(f"CloudFormation response: {status} for {request['LogicalResourceId']}", end="")
+    print(f" (physical id {response.get('PhysicalResourceId')})")
+    if reason and reason != status:  # shoplake's answers give the status as the reason when there is none
+        print(f"  Reason: {reason}")
+    for name, value in data.items() if isinstance(data, dict) else []:
+        print(f"  Data.{name}: {value}")
+    for problem in found:
+        print(f"  CloudFormation would refuse it: {problem}")
+    return 0 if not found and response.get("Status") == "SUCCESS" else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     event = json.loads(args.event.read_text(encoding="utf-8"))
     secret = _slack_secret()
     sink = None if secret else SlackSink().start()
+    receiver = ResponseReceiver().start() if is_custom_resource_request(event) else None
     try:
         with LocalStack(slack_sink=sink, slack_secret=secret) as stack:
             if args.function not in stack.functions:
@@ -41,20 +69,23 @@ def main(argv: list[str] | None = None) -> int:
                     stack.client("s3").upload_file(str(args.upload), created.bucket, created.key)
                 stack.router.discard_pending()  # the event file stands for the upload's own notification
             try:
-                result = function.invoke(event)
+                result = function.invoke(receiver.addressed_to(event) if receiver else event)
             except Exception as error:  # noqa: BLE001 - reported as Lambda reports an unhandled error
                 print(json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}, indent=2))
                 print(f"(log: {function.log_path})", file=sys.stderr)
                 return 1
             print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+            status = _print_cloudformation_answer(event, receiver) if receiver else 0
             stack.deliver_pending()  # what the function published: notices on their way to Slack
             for message in sink.messages if sink else []:
                 print(as_text(message))
             print(f"(log: {function.log_path})", file=sys.stderr)
     finally:
+        if receiver is not None:
+            receiver.stop()
         if sink is not None:
             sink.stop()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -26,12 +26,17 @@ appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
 
 
 def local_spark(app_name: str = "shoplake", *, cores: int = 2, memory: str = "1g") -> Any:
-    """The process's SparkSession, started on loopback with workers on this interpreter."""
+    """The process's SparkSession, started on loopback with workers on this interpreter.
+
+    Its scratch files (shuffle and block files, the JVM's unpacked native libraries) go to this
+    process's temporary directory, `tempfile.gettempdir()`, as every other temporary file does.
+    """
     from pyspark.sql import SparkSession  # noqa: PLC0415 - Spark (and its JVM) only where it is used
 
     os.environ["PYSPARK_PYTHON"] = sys.executable  # workers on this interpreter, not the machine's default
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # driver and workers talk over loopback only
-    log_config = Path(tempfile.gettempdir()) / "shoplake-spark-log4j2.properties"
+    scratch = tempfile.gettempdir()
+    log_config = Path(scratch) / "shoplake-spark-log4j2.properties"
     log_config.write_text(_LOG4J2, encoding="utf-8")
     builder = (
         SparkSession.builder.master(f"local[{cores}]")
@@ -43,7 +48,8 @@ def local_spark(app_name: str = "shoplake", *, cores: int = 2, memory: str = "1g
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(cores))
         .config("spark.driver.memory", memory)
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={log_config}")
+        .config("spark.local.dir", scratch)
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={log_config} -Djava.io.tmpdir={scratch}")
     )
     if JDBC_DRIVER.exists():
         builder = builder.config("spark.jars", str(JDBC_DRIVER))

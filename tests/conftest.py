@@ -35,6 +35,20 @@ def aws_sample_names(*prefixes: str) -> list[str]:
     return names
 
 
+# The fixtures that need PostgreSQL (tests/functional/conftest.py): this machine's, or an embedded one started.
+POSTGRES_FIXTURES = frozenset({"postgres_dsn", "database", "shop"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what keeps a test out of `make unit`: Spark by its fixture, servers by fixture and folder."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "spark" in fixtures:
+            item.add_marker(pytest.mark.spark)
+        if fixtures & POSTGRES_FIXTURES or "e2e" in item.path.relative_to(ROOT).parts[:2]:
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture(autouse=True)
 def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     # No test may reach a real account, whatever the machine's own configuration says.

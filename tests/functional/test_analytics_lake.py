@@ -130,6 +130,7 @@ def s3_lake(tmp_path: Path) -> Iterator[tuple[pafs.FileSystem, str, Path, str]]:
         server.stop()
 
 
+@pytest.mark.server  # moto's server, for pyarrow's S3 filesystem
 def test_the_same_query_answers_the_same_from_s3(s3_lake: tuple[pafs.FileSystem, str, Path, str]) -> None:
     filesystem, bucket, directory, _ = s3_lake
     from_s3 = run_query(Lake(filesystem, bucket), query("q2_offline_channels"), FIRST_DAY, LAST_DAY)
@@ -140,6 +141,7 @@ def test_the_same_query_answers_the_same_from_s3(s3_lake: tuple[pafs.FileSystem,
     assert from_s3.equals(from_disk)
 
 
+@pytest.mark.server  # moto's server, for pyarrow's S3 filesystem
 def test_the_demo_reports_every_day_in_the_local_lake(
     s3_lake: tuple[pafs.FileSystem, str, Path, str], tmp_path: Path
 ) -> None:

@@ -62,6 +62,7 @@ def test_a_lake_without_curated_tables_yet_still_gets_a_report_saying_so(tmp_pat
     assert "Nothing in sales_fact for these days yet." in html
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
     reason="needs Chromium and its driver (Debian: apt-get install chromium chromium-driver; make test installs them)",

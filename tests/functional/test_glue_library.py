@@ -3,48 +3,34 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from local_stack.cloudformation_responses import ResponseReceiver, problems
 from local_stack.functions import LambdaContext
 from local_stack.template import ROOT
 from tests.conftest import our_event
 
+# The tests here start a CloudFormation response receiver on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 BUCKET = "shoplake-dev-glue-scripts-123456789012"
 
 
-class CloudFormation(BaseHTTPRequestHandler):
-    answers: ClassVar[list[dict[str, Any]]] = []
-
-    def do_PUT(self) -> None:
-        CloudFormation.answers.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def cloudformation() -> Iterator[str]:
+def cloudformation() -> Iterator[ResponseReceiver]:
     """Where the custom resource answers: a local stand-in for the presigned response URL."""
-    CloudFormation.answers = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), CloudFormation)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/response"
-    server.shutdown()
+    with ResponseReceiver() as receiver:
+        yield receiver
 
 
 def _publisher() -> ModuleType:
@@ -57,18 +43,22 @@ def _publisher() -> ModuleType:
     return module
 
 
-def _invoke(response_url: str, request_type: str = "Create") -> dict[str, Any]:
+def _invoke(cloudformation: ResponseReceiver, request_type: str = "Create") -> dict[str, Any]:
+    """The function's one answer to CloudFormation's request, checked as CloudFormation reads it."""
     handler = _publisher().lambda_handler
-
-    event = our_event("glue_library/create.json") | {"ResponseURL": response_url, "RequestType": request_type}
+    cloudformation.bodies.clear()
+    event = cloudformation.addressed_to(our_event("glue_library/create.json") | {"RequestType": request_type})
     context: Any = LambdaContext("shoplake-dev-glue-library", "arn:aws:lambda:local", 256, 60)
     handler(event, context)
-    (answer,) = CloudFormation.answers
+    assert problems(event, cloudformation.bodies) == []
+    (answer,) = cloudformation.responses()
     return answer
 
 
 @mock_aws
-def test_the_library_is_published_by_content_and_glue_can_import_it(cloudformation: str, tmp_path: Path) -> None:
+def test_the_library_is_published_by_content_and_glue_can_import_it(
+    cloudformation: ResponseReceiver, tmp_path: Path
+) -> None:
     # GIVEN the Glue scripts bucket
     s3 = boto3.client("s3", region_name="ap-northeast-2")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
@@ -97,12 +87,11 @@ def test_the_library_is_published_by_content_and_glue_can_import_it(cloudformati
     where, zone = imported.stdout.split()
     assert where.startswith(str(library)) and zone == "Asia/Seoul"
     # AND publishing the same code again names the same object
-    CloudFormation.answers = []
     assert _invoke(cloudformation, "Update")["Data"]["Uri"] == uri
 
 
 @mock_aws
-def test_a_failure_is_answered_so_the_stack_does_not_hang(cloudformation: str) -> None:
+def test_a_failure_is_answered_so_the_stack_does_not_hang(cloudformation: ResponseReceiver) -> None:
     # GIVEN no bucket to publish to
     # WHEN CloudFormation creates the library resource
     answer = _invoke(cloudformation)

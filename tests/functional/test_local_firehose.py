@@ -12,6 +12,9 @@ import pytest
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
 
+# The tests here start the local Slack on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 
 class Misbehaving:
     """Stands in for the transform function: answers as told, whatever Firehose asked."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 
 NOBODY_LISTENS = "postgresql://postgres@127.0.0.1:1/postgres"
 
 
+@pytest.mark.server  # starts an embedded PostgreSQL
 def test_an_embedded_postgres_answers_on_a_loopback_port(tmp_path: Path) -> None:
     # GIVEN no server where the DSN points
     with shop_postgres(tmp_path, dsn=NOBODY_LISTENS) as dsn:

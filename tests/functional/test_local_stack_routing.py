@@ -10,6 +10,9 @@ import pytest
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
 
+# The tests here start moto's server on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 FIXTURE = ROOT / "tests" / "fixtures" / "routing" / "template.yaml"
 
 

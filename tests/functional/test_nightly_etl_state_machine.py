@@ -17,6 +17,9 @@ from local_stack import glue_jobs
 from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
 
+# The tests here start the local Slack on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 ORDER = ["extract", "extract", "extract", "extract", "clean", "curate", "clickstream-hourly", "quality", "publish"]
 
 

@@ -11,6 +11,9 @@ from local_stack.slack_sink import SlackSink, api_error, rate_limited, server_er
 from shoplake.alerts.delivery import SlackConfigError, SlackCredentials, SlackDeliveryError, SlackSender
 from shoplake.alerts.slack_blocks import SlackMessage
 
+# The tests here start the local Slack on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 MESSAGE = SlackMessage(
     text="[Critical] ALARM: x", blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]
 )

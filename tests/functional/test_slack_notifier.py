@@ -13,6 +13,9 @@ from local_stack.stack import LocalStack
 from tests.cases import case
 from tests.conftest import aws_sample, our_event
 
+# The tests here start the local Slack on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def sink() -> Iterator[SlackSink]:
@@ -121,7 +124,7 @@ def test_notice_from_a_shoplake_function_is_posted(notifier: LocalFunction, sink
     notifier.invoke(our_event("slack_notifier/sns_notice_survey_rejected.json"))
     (message,) = sink.messages
     assert message.channel == "#shoplake-alerts"
-    assert "Survey file rejected: 2026-11 지하철 광고 설문.xlsx" in as_text(message)
+    assert "Survey file quarantined: 2026-11 지하철 광고 설문.xlsx" in as_text(message)
 
 
 def test_an_alarm_named_with_slack_controls_reaches_slack_as_text(notifier: LocalFunction, sink: SlackSink) -> None:

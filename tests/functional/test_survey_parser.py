@@ -17,6 +17,9 @@ from local_stack.stack import LocalStack
 from tests.cases import case
 from tests.conftest import our_event
 
+# The tests here start the local Slack on loopback (not in make unit).
+pytestmark = pytest.mark.server
+
 SURVEY_NAME = "2026-11 지하철 광고 설문.xlsx"
 
 

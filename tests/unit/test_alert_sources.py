@@ -281,8 +281,9 @@ def test_shoplake_notice_is_read_with_its_own_severity_and_fields() -> None:
     alert = _only(our_event("slack_notifier/sns_notice_survey_rejected.json"))
     assert alert.severity is Severity.WARNING
     assert alert.category is Category.INGESTION
-    assert alert.title == "Survey file rejected: 2026-11 지하철 광고 설문.xlsx"
-    assert dict(alert.fields)["Column"] == "B"
+    assert alert.title == "Survey file quarantined: 2026-11 지하철 광고 설문.xlsx"
+    quarantined = "s3://shoplake-dev-surveys-123456789012/quarantine/2026-11 지하철 광고 설문.xlsx"
+    assert dict(alert.fields)["File now"] == quarantined
     assert alert.dedupe_key == "notice:5b1f6c9e-2f57-4c0a-9a39-8d7b1e2c3f40"
 
 
@@ -339,7 +340,7 @@ OUR_SAMPLES = {
     "eventbridge_pipeline_failed.json": "[Critical] Pipeline shoplake-dev-delivery failed",
     "eventbridge_unrecognised_ec2_state_change.json": "[Info] EC2 Instance State-change Notification (aws.ec2)",
     "sns_alarm_web_5xx.json": "[Critical] ALARM: shoplake-dev-web-5xx",
-    "sns_notice_survey_rejected.json": "[Warning] Survey file rejected: 2026-11 지하철 광고 설문.xlsx",
+    "sns_notice_survey_rejected.json": "[Warning] Survey file quarantined: 2026-11 지하철 광고 설문.xlsx",
 }
 
 

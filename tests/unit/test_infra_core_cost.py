@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from infra_core.cost import Line, Templates, estimate, load_prices, report, total
+from infra_core.cost import report
+from infra_core.estimate import Line, estimate, load_prices, total
+from infra_core.templates import Templates
 from local_stack.template import samconfig_parameters
 
 TEMPLATES = Templates.load()

@@ -16,7 +16,7 @@ NOTICE = Notice(
     severity=Severity.INFO,
     title="Survey ingested: 설문 11월.csv",
     summary="412 rows ingested, 3 rejected.",
-    resource="s3://shoplake-dev-lake/survey/inbox/설문 11월.csv",
+    resource="s3://shoplake-dev-surveys-123456789012/inbox/설문 11월.csv",
     fields={"Rows": "412", "Rejected": "3"},
 )
 
