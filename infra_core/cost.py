@@ -2,7 +2,8 @@
 
 `python -m infra_core.cost` (or `make cost`) prints, line by line, what the original design's sizing
 costs as the templates build it, what the cost-optimised profile costs, what each cheaper option
-saves, and whether the cost-optimised target can be met. Counts (instances, NAT gateways, endpoints,
+saves, whether the cost-optimised target can be met, and each profile's total
+(dev included). Counts (instances, NAT gateways, endpoints,
 keys, alarms, rules) come from the templates and the sizing profiles of `platform.yaml`; prices and
 the assumed traffic come from `prices.ap-northeast-2.toml`.
 """
@@ -92,6 +93,7 @@ def report(templates: Templates | None = None, prices: Mapping[str, Any] | None 
     out.append("")
     out.append(f"design total: {total(design):.2f} USD/month")
     out.append(f"cost-optimised total: {total(optimised):.2f} USD/month")
+    out.append(f"dev total: {total(estimate(templates, templates.settings('dev'), prices)):.2f} USD/month")
     return out
 
 
@@ -101,10 +103,19 @@ def _kind(item: str) -> str:
     return " ".join(w for w in words if not any(ch.isdigit() for ch in w) or w in {"gp3", "IPv4", "V2"})
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m infra_core.cost` (`make cost`): print the report; returns 0."""
+    import argparse  # noqa: PLC0415 - only the command needs it
+
+    argparse.ArgumentParser(
+        prog="python -m infra_core.cost",
+        description="The core platform's monthly on-demand cost in ap-northeast-2 for each sizing profile "
+        "(design, cost-optimised, dev), from its templates and infra_core/prices.ap-northeast-2.toml.",
+    ).parse_args(argv)
     # The report is this command's output.
     print("\n".join(report()))  # noqa: T201
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

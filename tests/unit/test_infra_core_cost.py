@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from infra_core.cost import report
 from infra_core.estimate import Line, estimate, load_prices, total
 from infra_core.templates import Templates
-from local_stack.template import samconfig_parameters
+from local_stack.template import ROOT, samconfig_parameters
 
 TEMPLATES = Templates.load()
 PRICES = load_prices()
@@ -69,13 +70,13 @@ def test_the_cost_optimised_profile_keeps_zones_multi_az_and_capacity_and_costs_
     assert total(optimised) < total(design)
 
 
-def test_the_report_prints_both_totals_and_says_whether_the_target_can_be_met() -> None:
+def test_the_report_prints_every_total_and_says_whether_the_target_can_be_met() -> None:
     # WHEN make cost's report is produced
     lines = report(TEMPLATES, PRICES)
 
-    # THEN it ends with the two totals, each on a line with the word total
+    # THEN it ends with each profile's total, each on a line with the word total
     totals = [text for text in lines if "total" in text and text.endswith("USD/month")]
-    assert [t.split(":")[0] for t in totals] == ["design total", "cost-optimised total"]
+    assert [t.split(":")[0] for t in totals] == ["design total", "cost-optimised total", "dev total"]
     # AND it compares with the original design's 856.72 line by line, the lines summing to it
     assert any(text.startswith("sum") and "856.72" in text for text in lines)
     # AND it states, from the fixed lines alone, whether 430 USD can be reached
@@ -107,3 +108,17 @@ def test_samconfig_offers_the_cost_optimised_profile_beside_the_existing_environ
     # AND dev and prod are as they were: the platform stays off unless asked for
     for environment in ("dev", "prod"):
         assert "DeployCorePlatform" not in samconfig_parameters(environment)
+
+
+def test_the_manuals_cost_table_is_what_make_cost_prints() -> None:
+    # GIVEN the cost table of docs/core-platform.md and the report `make cost` prints
+    manual = (ROOT / "docs" / "core-platform.md").read_text(encoding="utf-8")
+    printed = "\n".join(report())
+    rows = dict(
+        re.findall(r"^\| (original design's estimate|design|cost-optimised|dev)\b[^|]*\| ([0-9.]+) \|$", manual, re.M)
+    )
+    # THEN every profile's figure in the manual is the one printed
+    assert set(rows) == {"original design's estimate", "design", "cost-optimised", "dev"}
+    for profile in ("design", "cost-optimised", "dev"):
+        assert f"{profile} total: {rows[profile]} USD/month" in printed
+    assert rows["original design's estimate"] == f"{float(PRICES['original_design']['total']):.2f}"

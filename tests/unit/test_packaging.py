@@ -60,6 +60,7 @@ def test_nothing_sets_pythonpath_the_packages_are_installed() -> None:
     assert re.search(r"pip install .*--editable \.", (ROOT / "Makefile").read_text())
 
 
+@pytest.mark.build
 def test_the_glue_library_function_packages_its_handler_and_the_etl_library_only() -> None:
     # GIVEN `sam build` (make test runs it before the tests)
     built = BUILT / "GlueLibraryFunction"
@@ -74,6 +75,7 @@ def test_the_glue_library_function_packages_its_handler_and_the_etl_library_only
     assert files == {"app.py", *etl}
 
 
+@pytest.mark.build
 def test_the_shared_layer_carries_the_time_zone_database_business_needs() -> None:
     # Lambda's python3.12 image need not have /usr/share/zoneinfo; the layer brings tzdata (layer requirements).
     assert any(line.startswith("tzdata==") for line in (ROOT / "layers/shoplake/requirements.txt").read_text().split())
