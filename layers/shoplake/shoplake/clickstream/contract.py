@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
+if TYPE_CHECKING:  # pyarrow is not in the transform's package: only the Parquet writers import it
+    import pyarrow as pa
 
 # The event types are a business fact; the contract takes them from there (and re-exports them).
 from shoplake.business import EventType as EventType  # noqa: PLC0414 - the explicit re-export mypy --strict reads
@@ -38,13 +40,14 @@ NEEDS_SEARCH_TERM = frozenset({EventType.SEARCH})
 
 @dataclass(frozen=True)
 class Field:
-    """One stored column: its name, Arrow and Glue (Hive) types, whether it is required, its longest text.
+    """One stored column: its name, Glue (Hive) type, whether it is required, its longest text.
 
-    `max_length` is in characters (Python `len`), None for no limit or no text.
+    `glue` is the one declared type (the Glue table's, which Firehose's Parquet conversion reads); the
+    Arrow type follows from it (`arrow_schema`). `max_length` is in characters (Python `len`), None for no
+    limit or no text.
     """
 
     name: str
-    arrow: pa.DataType
     glue: str
     required: bool
     max_length: int | None = None
@@ -53,24 +56,24 @@ class Field:
 # The stored record, in column order. `client_ip_prefix` (a /24 or /48 network) replaces the
 # client IP, which is never stored whole.
 FIELDS: tuple[Field, ...] = (
-    Field("event_id", pa.string(), "string", True, 64),
-    Field("event_time", pa.timestamp("ms", tz="UTC"), "timestamp", True),
-    Field("event_type", pa.string(), "string", True),
-    Field("session_id", pa.string(), "string", True, 64),
-    Field("user_id", pa.string(), "string", False, 64),
-    Field("page", pa.string(), "string", False, 2048),
-    Field("referrer", pa.string(), "string", False, 2048),
-    Field("product_id", pa.string(), "string", False, 64),
-    Field("category", pa.string(), "string", False, 64),
-    Field("search_term", pa.string(), "string", False, 256),
-    Field("price", pa.float64(), "double", False),
-    Field("quantity", pa.int32(), "int", False),
-    Field("user_agent", pa.string(), "string", False, 1024),
-    Field("client_ip_prefix", pa.string(), "string", False),
-    Field("country", pa.string(), "string", False, 2),
-    Field("device_class", pa.string(), "string", True),
-    Field("is_bot", pa.bool_(), "boolean", True),
-    Field("schema_version", pa.int16(), "smallint", True),
+    Field("event_id", "string", True, 64),
+    Field("event_time", "timestamp", True),
+    Field("event_type", "string", True),
+    Field("session_id", "string", True, 64),
+    Field("user_id", "string", False, 64),
+    Field("page", "string", False, 2048),
+    Field("referrer", "string", False, 2048),
+    Field("product_id", "string", False, 64),
+    Field("category", "string", False, 64),
+    Field("search_term", "string", False, 256),
+    Field("price", "double", False),
+    Field("quantity", "int", False),
+    Field("user_agent", "string", False, 1024),
+    Field("client_ip_prefix", "string", False),
+    Field("country", "string", False, 2),
+    Field("device_class", "string", True),
+    Field("is_bot", "boolean", True),
+    Field("schema_version", "smallint", True),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 PARTITION_KEYS = ("year", "month", "day", "hour")
@@ -81,7 +84,17 @@ def arrow_schema() -> pa.Schema:
 
     `event_time` is `timestamp[ms, tz=UTC]`; the hour partition keys are not columns.
     """
-    return pa.schema([pa.field(f.name, f.arrow, nullable=not f.required) for f in FIELDS])
+    import pyarrow as pa  # noqa: PLC0415 - the Lambda transform needs the contract, not pyarrow
+
+    arrow_types = {
+        "string": pa.string(),
+        "timestamp": pa.timestamp("ms", tz="UTC"),
+        "double": pa.float64(),
+        "int": pa.int32(),
+        "boolean": pa.bool_(),
+        "smallint": pa.int16(),
+    }
+    return pa.schema([pa.field(f.name, arrow_types[f.glue], nullable=not f.required) for f in FIELDS])
 
 
 def glue_columns() -> list[dict[str, str]]:

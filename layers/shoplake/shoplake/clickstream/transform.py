@@ -157,7 +157,7 @@ def parse_event_time(value: object) -> datetime:
 _TEXT_LIMITS: dict[str, int | None] = {
     f.name: f.max_length
     for f in FIELDS
-    if f.arrow.equals(FIELDS[0].arrow) and f.name not in ("event_type", "client_ip_prefix", "country", "device_class")
+    if f.glue == "string" and f.name not in ("event_type", "client_ip_prefix", "country", "device_class")
 }
 _REQUIRED_TEXT = ("event_id", "session_id")
 
