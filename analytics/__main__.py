@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -29,19 +30,38 @@ def lake_filesystem(lake: str) -> tuple[pafs.FileSystem, str]:
     return pafs.S3FileSystem(**options), f"{location.netloc}/{location.path.strip('/')}".rstrip("/")
 
 
+# The Seoul days a report can cover: a Seoul day spans two UTC days, and both must be in the calendar.
+FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
+
+
+def seoul_day(text: str) -> date:
+    """A Seoul day written YYYY-MM-DD (ISO 8601's calendar date, extended form), FIRST_DAY to LAST_DAY.
+
+    Raises argparse.ArgumentTypeError saying why for any other text, which argparse reports as a
+    usage error naming the option (exit status 2).
+    """
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, flags=re.ASCII):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: {error}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{text} is outside the days a report can cover, {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analytics", description="The marketing report for a range of Seoul days."
     )
     parser.add_argument("--lake", required=True, help="the lake: a directory, or s3://bucket/")
-    parser.add_argument(
-        "--from", dest="start", required=True, type=date.fromisoformat, help="first Seoul day, YYYY-MM-DD"
-    )
-    parser.add_argument("--to", dest="end", required=True, type=date.fromisoformat, help="last Seoul day, YYYY-MM-DD")
+    parser.add_argument("--from", dest="start", required=True, type=seoul_day, help="first Seoul day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", required=True, type=seoul_day, help="last Seoul day, YYYY-MM-DD")
     parser.add_argument("--out", type=Path, default=Path(".local/report.html"), help="where to write the HTML")
     args = parser.parse_args(argv)
     if args.end < args.start:
-        parser.error("--to is before --from")
+        parser.error(f"--to {args.end} is before --from {args.start}")
     filesystem, root = lake_filesystem(args.lake)
     lake = Lake(filesystem, root)
     try:

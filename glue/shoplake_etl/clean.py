@@ -19,6 +19,10 @@ CATEGORY_SYNONYMS = {
     "dress": "dresses", "coats": "outerwear", "jackets": "outerwear", "coat": "outerwear", "jacket": "outerwear",
     "shoe": "shoes", "sneakers": "shoes", "bag": "bags", "accessory": "accessories",
 }  # fmt: skip
+# Whitespace as Python's str.strip() reads it: Unicode's White_Space (tabs, line breaks, no-break and
+# ideographic spaces...) and the separators U+001C to U+001F. Spark's own trim removes only U+0020.
+_WHITESPACE = r"[\p{IsWhite_Space}\x1c-\x1f]"
+_AT_EITHER_END = rf"\A{_WHITESPACE}+|{_WHITESPACE}+\z"
 
 
 def latest_version(frame: DataFrame, key: str) -> DataFrame:
@@ -30,13 +34,22 @@ def latest_version(frame: DataFrame, key: str) -> DataFrame:
     return frame.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
 
 
+def stripped(column: Column | str) -> Column:
+    """A text column (or column name) without whitespace at either end, as Python's `str.strip()` leaves it.
+
+    A tab, a line break, a no-break or an ideographic space around a value go, as plain spaces do
+    (Unicode's `White_Space` property, as java.util.regex reads it for Spark's `regexp_replace`). NULL stays NULL.
+    """
+    return F.regexp_replace(column, _AT_EITHER_END, "")
+
+
 def standard_category(column: Column) -> Column:
-    """A category column trimmed, lower-cased and mapped through `CATEGORY_SYNONYMS` (`"T-Shirts"` -> `tops`).
+    """A category column `stripped`, lower-cased and mapped through `CATEGORY_SYNONYMS` (`" T-Shirts"` -> `tops`).
 
     A label that is neither one of `business.CATEGORIES` (as they are when the night runs) nor a synonym
     of one becomes `business.UNKNOWN_CATEGORY`: one odd product never fails the night.
     """
-    label = F.lower(F.trim(column))
+    label = F.lower(stripped(column))
     mapping = F.create_map(*[F.lit(x) for pair in CATEGORY_SYNONYMS.items() for x in pair])
     known = F.when(label.isin(*business.CATEGORIES), label).otherwise(mapping[label])
     return F.coalesce(known, F.lit(business.UNKNOWN_CATEGORY))
@@ -65,9 +78,9 @@ def clean_customers(frame: DataFrame, run_date: date) -> DataFrame:
         .select(
             "customer_key",
             group.otherwise(F.lit(OLDEST_GROUP)).alias("age_group"),
-            F.coalesce(F.lower(F.trim("gender")), F.lit("undisclosed")).alias("gender"),
-            F.upper(F.trim("country")).alias("country"),
-            F.trim("region").alias("region"),
+            F.coalesce(F.lower(stripped("gender")), F.lit("undisclosed")).alias("gender"),
+            F.upper(stripped("country")).alias("country"),
+            stripped("region").alias("region"),
             business_date(F.col("signed_up_at")).alias("signed_up_on"),
             business_date(F.col("first_ordered_at")).alias("first_order_date"),
             "updated_at",
@@ -104,7 +117,7 @@ def clean_purchases(frame: DataFrame) -> DataFrame:
         F.col("quantity").cast("int").alias("quantity"),
         F.col("unit_price").cast("decimal(10,2)").alias("unit_price"),
         F.upper("currency").alias("currency"),
-        F.lower(F.trim("status")).alias("status"),
+        F.lower(stripped("status")).alias("status"),
         "ordered_at",
         "paid_at",
         business_date(F.col("ordered_at")).alias("business_date"),
@@ -115,10 +128,10 @@ def clean_purchases(frame: DataFrame) -> DataFrame:
 def clean_reviews(frame: DataFrame) -> DataFrame:
     """The extracted reviews: latest version per `review_id`, blank bodies as NULL.
 
-    Columns: `review_id`, `purchase_id`, `product_id`, `customer_key`, `rating` (int), `body` (trimmed),
+    Columns: `review_id`, `purchase_id`, `product_id`, `customer_key`, `rating` (int), `body` (`stripped`),
     `created_at`, `business_date` (the Korean date of `created_at`), `updated_at`.
     """
-    body = F.trim("body")
+    body = stripped("body")
     return latest_version(frame, "review_id").select(
         "review_id",
         "purchase_id",

@@ -7,6 +7,7 @@ its top (and the command says so too).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -57,6 +58,62 @@ def test_a_lake_with_nothing_for_the_days_asked_says_so(tmp_path: Path, capsys: 
     html = out.read_text(encoding="utf-8")
     assert "This lake holds no data for the Seoul days 2025-01-01 to 2025-01-07" in html
     assert "holds no data for the Seoul days 2025-01-01 to 2025-01-07" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield write_lake(tmp_path_factory.mktemp("lake"))
+
+
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [
+        (("--from", "0001-01-01"), "0001-01-01 is outside the days a report can cover, 0001-01-02 to 9999-12-30"),
+        (("--to", "9999-12-31"), "9999-12-31 is outside the days a report can cover, 0001-01-02 to 9999-12-30"),
+        (("--from", "2026-02-30"), "'2026-02-30' is not a day: day is out of range for month"),
+        (("--to", "2026-W48-2"), "'2026-W48-2' is not a day written YYYY-MM-DD"),  # an ISO week date
+        (("--from", "20261123"), "'20261123' is not a day written YYYY-MM-DD"),
+        (
+            ("--from", "\uff12\uff10\uff12\uff16-11-23"),
+            "'\uff12\uff10\uff12\uff16-11-23' is not a day written YYYY-MM-DD",
+        ),
+        (("--to", ""), "'' is not a day written YYYY-MM-DD"),
+    ],
+)
+def test_a_day_the_report_cannot_cover_is_a_usage_error_naming_the_option(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], asked: tuple[str, str], said: str
+) -> None:
+    # GIVEN a lake and last week's report
+    option, given = asked
+    out = tmp_path / "report.html"
+    out.write_text(PREVIOUS, encoding="utf-8")
+    days = {"--from": "2026-11-23", "--to": "2026-11-24", option: given}
+    # WHEN a report is asked for a day that is none, or that the calendar cannot hold with its UTC neighbours
+    with pytest.raises(SystemExit) as exited:
+        _report(lake, out, days["--from"], days["--to"])
+    # THEN it is a usage error naming the option and saying why, and last week's report is as it was
+    assert exited.value.code == 2
+    assert f"error: argument {option}: {said}" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == PREVIOUS
+
+
+def test_a_range_that_ends_before_it_begins_is_a_usage_error(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _report(lake, tmp_path / "report.html", "2026-11-24", "2026-11-23")
+    assert exited.value.code == 2
+    assert "error: --to 2026-11-23 is before --from 2026-11-24" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize(("first", "last"), [("0001-01-02", "0001-01-03"), ("9999-12-29", "9999-12-30")])
+def test_the_first_and_last_days_a_report_can_cover_get_one(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], first: str, last: str
+) -> None:
+    # WHEN a report is asked for the calendar's first or last days the report can cover THEN it is made, empty
+    assert _report(lake, tmp_path / "report.html", first, last) == 0
+    assert f"holds no data for the Seoul days {first} to {last}" in capsys.readouterr().err
 
 
 def test_a_lake_with_some_answers_has_no_such_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,6 +30,28 @@ def test_a_naive_time_is_refused_rather_than_guessed() -> None:
         business.business_date(datetime(2026, 11, 24, 9, 0))
 
 
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=9))),  # the year before 1, in UTC
+        datetime.max.replace(tzinfo=timezone(-timedelta(hours=9))),  # the year after 9999, in UTC and in Seoul
+    ],
+)
+def test_an_instant_past_the_calendar_in_utc_is_refused_with_value_error(moment: datetime) -> None:
+    # WHEN an aware instant that has no UTC date in years 1 to 9999 is stored THEN ValueError, as documented
+    with pytest.raises(ValueError, match="outside years 1 to 9999 in UTC"):
+        business.stored_time(moment)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=timezone(timedelta(hours=10)))],
+)
+def test_an_instant_without_a_seoul_day_in_the_calendar_is_refused_with_value_error(moment: datetime) -> None:
+    with pytest.raises(ValueError, match="outside years 1 to 9999 in Asia/Seoul"):
+        business.business_date(moment)
+
+
 def test_the_business_day_is_the_date_in_seoul() -> None:
     # 15:00 UTC is already the next day in Seoul
     assert business.business_date(datetime(2026, 11, 23, 15, 0, tzinfo=UTC)) == date(2026, 11, 24)

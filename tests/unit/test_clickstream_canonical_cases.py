@@ -85,6 +85,10 @@ def test_a_day_of_shop_traffic_is_decided_natively_but_for_its_malformed_records
         {"event_time": "2026-11-24T05:29:60.000Z"},
         {"event_time": "2026-11-24T05:29:58.123+00:00"},
         {"event_time": "2026-11-24T05:29:58,123Z"},
+        {"event_time": "2026-W48-2T05:29:58.123Z"},  # the stored form's shape, but a week date: stored as canonical
+        {"event_time": "0001-01-01T00:00:00+09:00"},  # before year 1 once in UTC
+        {"event_time": "9999-12-31T23:59:59-09:00"},  # after year 9999 once in UTC
+        {"event_time": "0000-11-24T05:29:58.123Z"},
         {"event_time": ARRIVED_MS},
         {"quantity": 2147483648},
         {"quantity": 0},

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import random
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
 from shoplake import business
 from shoplake_etl.clean import (
@@ -17,10 +20,14 @@ from shoplake_etl.clean import (
     clean_purchases,
     clean_reviews,
     latest_version,
+    standard_category,
+    stripped,
 )
 from shoplake_etl.extract import pseudonymise
 
 T = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+# Every character Python's str.strip() removes: tabs, line breaks, no-break, ideographic and other spaces.
+WHITESPACE = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
 
 
 def _rows(frame: Any, order: str) -> list[dict[str, Any]]:
@@ -78,6 +85,27 @@ def test_categories_are_standardised_and_one_that_cannot_be_is_unknown(spark: An
     ]
 
 
+def test_a_category_with_any_whitespace_around_it_is_mapped(spark: Any) -> None:
+    # GIVEN categories typed with tabs, line breaks, no-break or ideographic spaces around them
+    labels = ["Tops\t", "tops\n", "\u00a0tops", "\r\nT-Shirts\r\n", "\u3000 TOPS \u2028"]
+    labels += [f"{space}Tops{space}" for space in WHITESPACE]
+    frame = spark.createDataFrame([(label,) for label in labels], "category string")
+    # WHEN standardised THEN each is the category it names
+    rows = frame.select(standard_category(F.col("category")).alias("category")).collect()
+    assert [row["category"] for row in rows] == ["tops"] * len(labels)
+
+
+def test_text_is_stripped_at_both_ends_exactly_as_python_strips_it(spark: Any) -> None:
+    # GIVEN text with whitespace of every kind, and characters that merely look like it, anywhere in it
+    rng = random.Random(20261124)  # noqa: S311 - test data, not secrets
+    alphabet = WHITESPACE + "aZ-\u200b\ufeff\u180e"  # zero-width space, BOM, Mongolian separator: not whitespace
+    texts = ["", *WHITESPACE, *("".join(rng.choices(alphabet, k=rng.randint(1, 8))) for _ in range(300))]
+    frame = spark.createDataFrame([(i, text) for i, text in enumerate(texts)] + [(len(texts), None)], "i int, t string")
+    # WHEN stripped THEN each is what Python's str.strip() makes of it, and NULL stays NULL
+    rows = frame.select("i", stripped("t").alias("t")).orderBy("i").collect()
+    assert [row["t"] for row in rows] == [text.strip() for text in texts] + [None]
+
+
 def test_every_sellers_spelling_stands_for_a_category_of_the_business() -> None:
     assert set(CATEGORY_SYNONYMS.values()) <= set(business.CATEGORIES)
     assert not set(CATEGORY_SYNONYMS) & {*business.CATEGORIES, business.UNKNOWN_CATEGORY}
@@ -95,7 +123,7 @@ def test_a_category_added_to_the_business_is_kept_from_then_on(spark: Any, monke
 
 def test_purchases_fall_on_their_korean_business_day(spark: Any) -> None:
     frame = spark.createDataFrame(
-        [(1, "o1", "k", 10, 2, "39.90", "USD", " PAID ", datetime(2026, 11, 23, 16, 30, tzinfo=UTC), None, T),
+        [(1, "o1", "k", 10, 2, "39.90", "USD", "\tPAID\n", datetime(2026, 11, 23, 16, 30, tzinfo=UTC), None, T),
          (2, "o1", "k", 11, 1, "10", "USD", "pending", datetime(2026, 11, 23, 14, 59, 59, tzinfo=UTC), None, T)],
         "purchase_id long, order_id string, customer_key string, product_id long, quantity int, unit_price string, "
         "currency string, status string, ordered_at timestamp, paid_at timestamp, updated_at timestamp",
@@ -109,7 +137,7 @@ def test_purchases_fall_on_their_korean_business_day(spark: Any) -> None:
 
 def test_empty_review_text_is_no_text(spark: Any) -> None:
     frame = spark.createDataFrame(
-        [(1, 10, 7, "k", 5, "  Fits well ", T, T), (2, 11, 7, "k", 2, "   ", T, T)],
+        [(1, 10, 7, "k", 5, "  Fits well\n", T, T), (2, 11, 7, "k", 2, " \u00a0\r\n", T, T)],
         "review_id long, purchase_id long, product_id long, customer_key string, rating int, body string, "
         "created_at timestamp, updated_at timestamp",
     )

@@ -10,7 +10,7 @@ these values by tests. Only the standard library is imported, so any image or jo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -67,11 +67,10 @@ def stored_time(moment: datetime) -> str:
     `moment` must be aware (any offset); sub-millisecond digits are dropped, not rounded, so the
     stored time never lies after the instant. `2026-11-24T18:05:41.123456+09:00` is stored as
     `2026-11-24T09:05:41.123Z` (RFC 3339 profile of ISO 8601, as Athena's `from_iso8601_timestamp`
-    and Parquet conversion in Firehose read it). Raises ValueError for a naive `moment`.
+    and Parquet conversion in Firehose read it). Raises ValueError for a naive `moment`, or one whose
+    UTC instant lies outside datetime's years 1 to 9999 (`0001-01-01T00:00:00+09:00`).
     """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{moment!r} has no UTC offset")
-    utc = moment.astimezone(UTC)
+    utc = _in_zone(moment, UTC)
     return (
         f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
         f"{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
@@ -79,7 +78,17 @@ def stored_time(moment: datetime) -> str:
 
 
 def business_date(moment: datetime) -> date:
-    """The business day of an aware instant: its calendar date in `TIME_ZONE`. Raises ValueError if naive."""
+    """The business day of an aware instant: its calendar date in `TIME_ZONE`.
+
+    Raises ValueError if `moment` is naive, or if its day in Seoul lies outside datetime's years 1 to 9999.
+    """
+    return _in_zone(moment, TIME_ZONE).date()
+
+
+def _in_zone(moment: datetime, zone: tzinfo) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{moment!r} has no UTC offset")
-    return moment.astimezone(TIME_ZONE).date()
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:  # datetime's own word for a date past its range; ours is ValueError, as documented
+        raise ValueError(f"{moment!r} is outside years 1 to 9999 in {zone}") from None

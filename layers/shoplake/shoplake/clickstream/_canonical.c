@@ -446,7 +446,9 @@ static int parse_event(const char *p, const char *end, Event *ev) {
 static int two(const char *p) { return is_digit(p[0]) && is_digit(p[1]) ? (p[0] - '0') * 10 + (p[1] - '0') : -1; }
 
 /* Epoch milliseconds of YYYY-MM-DDTHH:MM:SS.mmmZ exactly as int(datetime.fromisoformat(t).timestamp() * 1000);
- * 0 when datetime would refuse it. */
+ * 0 when datetime would refuse it. The text is stored as sent, so it must be business.stored_time of its own
+ * instant: ASCII digits in every numeric place and these separators only (an ISO week date such as
+ * 2026-W48-2T05:29:58.123Z, which datetime reads too, is the general path's to store in the one form). */
 static int event_time_ms(const char *t, long long *ms) {
     static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' || t[19] != '.' || t[23] != 'Z')

@@ -2,8 +2,8 @@
 
 One result per recordId, always: `Ok` with the normalised record as one JSON line and its
 partition keys (the event's own UTC hour), `Dropped` for an exact duplicate within the
-batch, `ProcessingFailed` with the reason for anything that breaks the contract. A bad
-record never raises.
+batch, `ProcessingFailed` with the reason for anything that breaks the contract (or for a fault
+of ours met on that record: `unexpected: ...`). A bad record never raises, nor fails its neighbours.
 
 Speed matters (Lambda bills by the millisecond per batch). Most records arrive exactly as
 the shop's producer writes them: plain ASCII JSON, already trimmed, lower-case and in UTC.
@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 import pybase64
 
-from shoplake.business import STORED_TIME_LENGTH, stored_time
+from shoplake.business import stored_time
 from shoplake.clickstream.client_ip import IPV4_NETWORK_SUFFIX, client_network
 from shoplake.clickstream.contract import (
     FIELDS,
@@ -46,6 +46,7 @@ from shoplake.clickstream.contract import (
     DeviceClass,
     EventType,
 )
+from shoplake.clickstream.event_time import event_time_utc
 
 OK, DROPPED, FAILED = "Ok", "Dropped", "ProcessingFailed"
 # Events older than this, or this far ahead of their arrival, go to the error path.
@@ -64,7 +65,6 @@ _DEVICES = {d.value for d in DeviceClass}
 _BOT = re.compile(r"bot|crawl|spider|slurp|bingpreview|facebookexternalhit|headless|python-requests|curl/", re.I)
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|(android(?!.*mobile))", re.I)
 _MOBILE = re.compile(r"mobi|iphone|ipod|android.*mobile|windows phone", re.I)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The Parquet column is a 32-bit integer.
 MAX_QUANTITY = 2**31 - 1
 
@@ -80,8 +80,9 @@ class BatchResult:
     `records` holds one `{"recordId", "result", "data"}` per input record, in input order: `Ok` records
     carry the stored JSON line in base64 and `"metadata": {"partitionKeys": {"year", "month", "day",
     "hour"}}` (the event's UTC hour, zero-padded text); `Dropped` and `ProcessingFailed` ones carry the
-    input `data` unchanged. `failures` lists (recordId, reason naming the field); `counts` counts `ok`,
-    `duplicate`, and failures by the field their reason names.
+    input `data` unchanged. `failures` lists (recordId, reason naming the field, or `unexpected: <exception
+    type>: <message>`); `counts` counts `ok`, `duplicate`, and failures by the field their reason names
+    (`unexpected` for those).
     """
 
     records: list[dict[str, Any]]
@@ -127,32 +128,6 @@ def truncate_ip(address: object) -> str | None:
         raise ContractError(f"client_ip: {error}") from None
 
 
-def parse_event_time(value: object) -> datetime:
-    """An event time as an aware UTC datetime.
-
-    `value` is ISO 8601 text with a UTC offset (`2026-11-24T18:05:41.123+09:00`, `...Z`; what Python's
-    `datetime.fromisoformat` reads) or a number of epoch milliseconds. Raises ContractError naming
-    `event_time` for a boolean, another type, unreadable text, text without an offset, or a number
-    outside datetime's range.
-    """
-    if isinstance(value, bool):
-        raise ContractError("event_time: expected ISO-8601 with an offset, or epoch milliseconds")
-    if isinstance(value, int | float):
-        try:
-            return _EPOCH + timedelta(milliseconds=value)
-        except (OverflowError, ValueError):
-            raise ContractError(f"event_time: {value!r} milliseconds is not a time") from None
-    if not isinstance(value, str):
-        raise ContractError("event_time: expected ISO-8601 with an offset, or epoch milliseconds")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ContractError(f"event_time: {value[:40]!r} is not ISO-8601") from None
-    if moment.tzinfo is None:
-        raise ContractError(f"event_time: {value[:40]!r} has no UTC offset")
-    return moment.astimezone(UTC)
-
-
 # Text fields checked as they come: name -> longest allowed. Derived or typed fields are handled apart.
 _TEXT_LIMITS: dict[str, int | None] = {
     f.name: f.max_length
@@ -189,30 +164,6 @@ class _BatchMemo:
 
 
 _UNKNOWN = object()
-
-
-def event_time_utc(value: object) -> tuple[str, int]:
-    """The event time as stored (`business.stored_time`: `2026-11-24T09:05:41.123Z`, RFC 3339 UTC,
-    milliseconds) and as epoch milliseconds.
-
-    Text already in the stored form is checked and kept; anything else goes through `parse_event_time`,
-    sub-millisecond digits dropped. Raises ContractError naming `event_time`.
-    """
-    if (
-        value.__class__ is str
-        and len(value) == STORED_TIME_LENGTH
-        and value[-1] == "Z"
-        and value[10] == "T"
-        and value[19] == "."
-    ):
-        # The form the shop sends: already what is stored, once it is known to be a real time.
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise ContractError(f"event_time: {value!r} is not ISO-8601") from None
-        return value, int(moment.timestamp() * 1000)
-    moment = parse_event_time(value)
-    return stored_time(moment), int(moment.timestamp() * 1000)
 
 
 def normalise(  # noqa: PLR0912, PLR0915 - one branch per rule of the contract, kept in one readable place
@@ -254,10 +205,13 @@ def normalise(  # noqa: PLR0912, PLR0915 - one branch per rule of the contract, 
     if event_type is None:
         raise ContractError(f"event_type: {str(kind)[:40]!r} is not one of {', '.join(_EVENT_TYPES)}")
     record["event_type"] = event_type
-    stored_time, moment_ms = event_time_utc(event.get("event_time"))
+    try:
+        event_time, moment_ms = event_time_utc(event.get("event_time"))
+    except ValueError as error:
+        raise ContractError(f"event_time: {error}") from None
     if not arrived_ms - _OLDEST_MS <= moment_ms <= arrived_ms + _NEWEST_MS:
-        raise ContractError(f"event_time: {stored_time} is outside the accepted window around its arrival")
-    record["event_time"] = stored_time
+        raise ContractError(f"event_time: {event_time} is outside the accepted window around its arrival")
+    record["event_time"] = event_time
     if "category" in record:
         record["category"] = record["category"].lower()
     price, quantity = event.get("price"), event.get("quantity")
@@ -320,9 +274,11 @@ def _configure_canonical(native: Any) -> None:
     unknown = [f.name for f in FIELDS if f.name not in sources]
     if unknown:
         raise RuntimeError(f"the contract stores {unknown}: teach normalise and _canonical.c how")
-    # _canonical.c reads and keeps event times in the stored form as it is, YYYY-MM-DDTHH:MM:SS.mmmZ.
-    if stored_time(_EPOCH) != "1970-01-01T00:00:00.000Z":
-        raise RuntimeError(f"the stored time form is now {stored_time(_EPOCH)}: teach event_time_utc and _canonical.c")
+    # _canonical.c keeps an event time as sent only when it is exactly the stored form (YYYY-MM-DDTHH:MM:SS.mmmZ,
+    # ASCII digits in every place, a real date and time): text that is stored_time of its own instant.
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    if stored_time(epoch) != "1970-01-01T00:00:00.000Z":
+        raise RuntimeError(f"the stored time form is now {stored_time(epoch)}: teach _canonical.c")
     native.configure(
         tuple(inputs),
         tuple((f.name, sources[f.name]) for f in FIELDS),
@@ -362,15 +318,25 @@ _native = _load_canonical()
 NATIVE = _native is not None
 
 
+# An unexpected failure's reason is cut to this many characters: it goes to the logs, record by record.
+_REASON_LENGTH = 200
+
+
 def _general(
     item: Mapping[str, Any], fallback_ms: int, seen: set[bytes], memo: _BatchMemo, result: BatchResult
 ) -> dict[str, Any]:
-    """One record's result by the general path, its failure or duplicate counted in result."""
-    record_id = str(item.get("recordId", ""))
-    raw = item.get("data") or ""
-    arrival = item.get("approximateArrivalTimestamp")
-    arrived_ms = arrival if arrival.__class__ is int else fallback_ms
+    """One record's result by the general path, its failure or duplicate counted in result.
+
+    A record that breaks the contract fails with the reason naming the field. One that raises anything
+    else while it is decided (a fault of ours, not yet met) fails too, its reason `unexpected: <exception
+    type>: <message>`: one record never takes its batch down with it.
+    """
+    record_id, raw = "", ""
     try:
+        record_id = str(item.get("recordId", ""))
+        raw = item.get("data") or ""
+        arrival = item.get("approximateArrivalTimestamp")
+        arrived_ms = arrival if arrival.__class__ is int else fallback_ms
         try:
             payload = pybase64.b64decode(raw, validate=True)
         except (binascii.Error, TypeError, ValueError):
@@ -383,14 +349,18 @@ def _general(
         except orjson.JSONDecodeError:
             raise ContractError("the record is not JSON") from None
         stored = normalise(event, arrived_ms, memo)
+        line = pybase64.b64encode_as_string(orjson.dumps(stored, option=orjson.OPT_APPEND_NEWLINE))
+        answer = {"recordId": record_id, "result": OK, "data": line, "metadata": memo.metadata(stored["event_time"])}
     except ContractError as error:
         reason = str(error)
-        result.failures.append((record_id, reason))
-        result.counts[reason.split(":", 1)[0]] += 1
-        return {"recordId": record_id, "result": FAILED, "data": raw}
-    seen.add(payload)
-    line = pybase64.b64encode_as_string(orjson.dumps(stored, option=orjson.OPT_APPEND_NEWLINE))
-    return {"recordId": record_id, "result": OK, "data": line, "metadata": memo.metadata(stored["event_time"])}
+    except Exception as error:  # noqa: BLE001 - the safety net: whatever one record raises fails that record alone
+        reason = f"unexpected: {type(error).__name__}: {error}"[:_REASON_LENGTH]
+    else:
+        seen.add(payload)  # only once it is stored: the duplicate of a record that failed fails the same way
+        return answer
+    result.failures.append((record_id, reason))
+    result.counts[reason.split(":", 1)[0]] += 1
+    return {"recordId": record_id, "result": FAILED, "data": raw}
 
 
 def transform(records: Sequence[Mapping[str, Any]], now: datetime | None = None) -> BatchResult:
@@ -398,7 +368,8 @@ def transform(records: Sequence[Mapping[str, Any]], now: datetime | None = None)
 
     `records` is the invocation's `records` list: `{"recordId", "approximateArrivalTimestamp" (epoch ms),
     "data" (base64)}`. `now` (aware) stands in for a record without an integer arrival time; default the
-    current time. Returns a `BatchResult`; a bad record never raises.
+    current time. Returns a `BatchResult`; a bad record never raises, and whatever one record raises
+    fails that record alone (if the canonical path meets it, the general path decides the whole batch).
 
     The canonical path decides the records it is sure of; the general path the rest, in
     order. Their duplicates cannot cross: a payload the canonical path passes on, it passes
@@ -409,13 +380,15 @@ def transform(records: Sequence[Mapping[str, Any]], now: datetime | None = None)
     fallback_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
     batch = records if isinstance(records, list) else list(records)
     result = BatchResult(records=[])
-    out: list[Any]
-    passed_on: Sequence[int]
+    out: list[Any] = [None] * len(batch)
+    passed_on: Sequence[int] = range(len(batch))
     if _native is not None:
-        out, passed_on, dropped = _native.run(batch, fallback_ms, memo.agents, memo.network, memo.metadata)
-        result.counts["duplicate"] = dropped
-    else:
-        out, passed_on = [None] * len(batch), range(len(batch))
+        try:
+            out, passed_on, result.counts["duplicate"] = _native.run(
+                batch, fallback_ms, memo.agents, memo.network, memo.metadata
+            )
+        except Exception:  # noqa: BLE001 - a fault met natively: the general path decides every record, each alone
+            out, passed_on = [None] * len(batch), range(len(batch))
     seen: set[bytes] = set()
     for i in passed_on:
         out[i] = _general(batch[i], fallback_ms, seen, memo, result)

@@ -1,0 +1,64 @@
+"""An event time as the clickstream contract reads it and as the lake stores it.
+
+Read: ISO 8601 text with a UTC offset, as Python's `datetime.fromisoformat` reads it
+(`2026-11-24T18:05:41.123+09:00`, `...Z`), or a number of epoch milliseconds. Stored: always
+`business.stored_time` of the instant (`2026-11-24T09:05:41.123Z`), whatever spelling it came in,
+so that Firehose's Parquet conversion (and Athena's `from_iso8601_timestamp`) read every stored time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from shoplake.business import stored_time
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The stored form exactly, ASCII digits in every place: such text, once datetime reads it as a real time,
+# is business.stored_time of its own instant, and is kept as sent (the form the shop sends, most of the time).
+_STORED_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
+
+
+def parse_event_time(value: object) -> datetime:
+    """An event time as an aware UTC datetime.
+
+    `value` is ISO 8601 text with a UTC offset or a number of epoch milliseconds. Raises ValueError,
+    saying why, for a boolean, another type, unreadable text, text without an offset, or a time whose
+    UTC instant lies outside datetime's range (years 1 to 9999), such as `0001-01-01T00:00:00+09:00`.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected ISO-8601 with an offset, or epoch milliseconds")
+    if isinstance(value, int | float):
+        try:
+            return _EPOCH + timedelta(milliseconds=value)
+        except (OverflowError, ValueError):
+            raise ValueError(f"{value!r} milliseconds is not a time") from None
+    if not isinstance(value, str):
+        raise ValueError("expected ISO-8601 with an offset, or epoch milliseconds")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not ISO-8601") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{value[:40]!r} has no UTC offset")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value[:40]!r} is not a time in years 1 to 9999 in UTC") from None
+
+
+def event_time_utc(value: object) -> tuple[str, int]:
+    """The event time as stored (`business.stored_time`: RFC 3339 UTC, milliseconds, sub-millisecond
+    digits dropped) and as epoch milliseconds (`int(timestamp * 1000)`).
+
+    Text is kept as sent only when it is exactly the stored form; anything else, including text that
+    merely has its shape (an ISO week date such as `2026-W48-2T05:29:58.123Z`), is stored as
+    `stored_time` of the instant it names. Raises ValueError as `parse_event_time` does.
+    """
+    if value.__class__ is str and _STORED_FORM.fullmatch(value):
+        try:
+            return value, int(datetime.fromisoformat(value).timestamp() * 1000)
+        except ValueError:
+            pass  # no such day or time: parse_event_time says so
+    moment = parse_event_time(value)
+    return stored_time(moment), int(moment.timestamp() * 1000)
