@@ -32,6 +32,9 @@ def lake_filesystem(lake: str) -> tuple[pafs.FileSystem, str]:
 
 # The Seoul days a report can cover: a Seoul day spans two UTC days, and both must be in the calendar.
 FIRST_DAY, LAST_DAY = date.min + timedelta(days=1), date.max - timedelta(days=1)
+# The longest range one report covers: every query reads each day's folders by name, so a range of
+# centuries would list millions of folders before reading a byte. Two years answer every question here.
+LONGEST_RANGE_DAYS = 731
 
 
 def seoul_day(text: str) -> date:
@@ -62,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.end < args.start:
         parser.error(f"--to {args.end} is before --from {args.start}")
+    if (args.end - args.start).days + 1 > LONGEST_RANGE_DAYS:
+        parser.error(
+            f"--from {args.start} --to {args.end} is {(args.end - args.start).days + 1} days; "
+            f"a report covers at most {LONGEST_RANGE_DAYS} days"
+        )
     filesystem, root = lake_filesystem(args.lake)
     lake = Lake(filesystem, root)
     try:

@@ -107,6 +107,18 @@ def test_a_range_that_ends_before_it_begins_is_a_usage_error(
     assert not (tmp_path / "report.html").exists()
 
 
+def test_a_range_longer_than_a_report_covers_is_a_usage_error(
+    lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # WHEN a report is asked for centuries (each day is a folder name to list) THEN it is refused at once
+    with pytest.raises(SystemExit) as exited:
+        _report(lake, tmp_path / "report.html", "0001-01-02", "9999-12-30")
+    assert exited.value.code == 2
+    assert "a report covers at most 731 days" in capsys.readouterr().err
+    # AND two years, the longest range, is a report
+    assert _report(lake, tmp_path / "report.html", "2025-01-01", "2026-12-31") == 0
+
+
 @pytest.mark.parametrize(("first", "last"), [("0001-01-02", "0001-01-03"), ("9999-12-29", "9999-12-30")])
 def test_the_first_and_last_days_a_report_can_cover_get_one(
     lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], first: str, last: str
