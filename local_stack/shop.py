@@ -91,10 +91,11 @@ def running_shop(
     """
     pool = shop_pool(dsn, search_path)
     stop = threading.Event()
+    payments = LocalTestProvider()  # one for the app and housekeeping, as one provider in AWS
     housekeeping = threading.Thread(
         target=keep_house_every,
         args=(pool.connection, housekeeping_seconds, stop),
-        kwargs={"unpaid_after": unpaid_after},
+        kwargs={"unpaid_after": unpaid_after, "provider": payments},
         name="shop-housekeeping",
         daemon=True,
     )
@@ -102,7 +103,6 @@ def running_shop(
         with pool.connection() as connection:
             prepare(connection)
         housekeeping.start()
-        payments = LocalTestProvider()
         app = create_app(
             pool=pool,
             settings=settings or Settings(cookie_secure=False, forwarded_hops=1),

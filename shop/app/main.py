@@ -27,7 +27,7 @@ def build(env: Mapping[str, str]) -> FastAPI:
     from shop.app.clicks import Clicks  # noqa: PLC0415
     from shop.app.images import ImageUploads  # noqa: PLC0415
     from shop.app.passwords import Passwords  # noqa: PLC0415
-    from shop.app.payments import LocalTestProvider  # noqa: PLC0415
+    from shop.app.payments import configured_provider  # noqa: PLC0415
     from shop.app.settings import Settings, database_dsn  # noqa: PLC0415
     from shoplake.clickstream.producer import ClickstreamProducer  # noqa: PLC0415
 
@@ -42,9 +42,8 @@ def build(env: Mapping[str, str]) -> FastAPI:
         if settings.image_bucket
         else None
     )
-    # A real provider plugs in here behind the same interface; the test provider until then.
     return create_app(
-        pool=pool, settings=settings, passwords=Passwords(), payments=LocalTestProvider(), clicks=Clicks(producer),
+        pool=pool, settings=settings, passwords=Passwords(), payments=configured_provider(), clicks=Clicks(producer),
         images=images,
     )  # fmt: skip
 

@@ -1,5 +1,11 @@
 """Payment providers: the interface the checkout pays through, and the local test provider.
 
+The interface is what card payment services (Stripe, Adyen and the like) offer: a payment is
+authorised and captured in one request carrying the merchant's idempotency key, the same key is
+the same payment (asked again, the provider answers what it answered the first time and never
+charges twice), and the merchant can look a payment up by that key (its reference at the
+provider) to learn what became of a request whose answer it lost.
+
 The test provider answers deterministically by card number, as real providers' test modes do,
 so that tests, the demo and the browser can authorise and decline at will.
 """
@@ -7,6 +13,7 @@ so that tests, the demo and the browser can authorise and decline at will.
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -26,6 +33,8 @@ class Card:
 
 @dataclass(frozen=True)
 class PaymentResult:
+    """The provider's answer: authorised (and captured) or declined with a reason; `reference` is its id."""
+
     authorised: bool
     reference: str | None
     decline_reason: str | None = None
@@ -35,7 +44,12 @@ class PaymentProvider(Protocol):
     name: str
 
     def authorise(self, *, amount: Decimal, currency: str, card: Card, idempotency_key: str) -> PaymentResult:
-        """Authorise (and capture) `amount`; the provider must treat the same key as the same payment."""
+        """Authorise and capture `amount` (in `currency`); the same key is the same payment, answered the
+        same however often it is asked. Raises whatever the provider's client raises when no answer came."""
+        ...
+
+    def retrieve(self, *, idempotency_key: str) -> PaymentResult | None:
+        """What the provider answered to the payment with this key, or None if it never received one."""
         ...
 
 
@@ -61,17 +75,40 @@ TEST_CARDS: dict[str, str | None] = {
 
 
 class LocalTestProvider:
-    """Authorises the known good test cards, declines the known bad ones and any other number."""
+    """Authorises the known good test cards, declines the known bad ones and any other number.
+
+    Like a real provider it keeps every answer by its key: the same key is answered the same, and
+    `retrieve` finds it. Unlike one, it keeps them in memory, for the instance's process only: a
+    housekeeping task of its own settles a payment whose answer another task lost as never received
+    (harmless with test cards; a real provider, whose answers live at the provider, has no such gap).
+    """
 
     name = "local-test"
 
     def __init__(self) -> None:
         self.calls = 0  # how often the shop really asked: replays must not ask again
+        self._answers: dict[str, PaymentResult] = {}
+        self._lock = threading.Lock()
 
     def authorise(self, *, amount: Decimal, currency: str, card: Card, idempotency_key: str) -> PaymentResult:
-        self.calls += 1
         reference = "test_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
         reason = TEST_CARDS.get(card.number, "unknown_test_card")
         if amount <= 0:
             reason = "invalid_amount"
-        return PaymentResult(authorised=reason is None, reference=reference, decline_reason=reason)
+        with self._lock:
+            self.calls += 1
+            return self._answers.setdefault(
+                idempotency_key, PaymentResult(authorised=reason is None, reference=reference, decline_reason=reason)
+            )
+
+    def retrieve(self, *, idempotency_key: str) -> PaymentResult | None:
+        with self._lock:
+            return self._answers.get(idempotency_key)
+
+
+def configured_provider() -> PaymentProvider:
+    """The provider the app pays through and housekeeping settles with (shop.app.main, shop.app.housekeeping).
+
+    A real provider plugs in here behind the same interface; the test provider until then.
+    """
+    return LocalTestProvider()

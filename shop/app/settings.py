@@ -7,21 +7,28 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import quote
+
+from psycopg.conninfo import make_conninfo
 
 
 def database_dsn(env: Mapping[str, str]) -> str:
-    """A libpq URL: DATABASE_URL, else one made of the DATABASE_* variables ECS sets from the task
-    definition and the RDS secret (DATABASE_USER and DATABASE_PASSWORD percent-encoded)."""
+    """A libpq connection string: DATABASE_URL as it is, else one made of the DATABASE_* variables ECS
+    sets from the task definition and the RDS secret, each value quoted by psycopg's
+    `make_conninfo` (libpq's key=value form: any character may be in a password).
+
+    Raises psycopg.ProgrammingError for a DATABASE_URL libpq cannot read.
+    """
     if env.get("DATABASE_URL"):
-        return env["DATABASE_URL"]
-    user, password = quote(env.get("DATABASE_USER", "postgres")), quote(env.get("DATABASE_PASSWORD", ""))
-    host, port = env.get("DATABASE_HOST", "127.0.0.1"), env.get("DATABASE_PORT", "5432")
-    name, sslmode = env.get("DATABASE_NAME", "shop"), env.get("DATABASE_SSLMODE", "prefer")
-    dsn = f"postgresql://{user}:{password}@{host}:{port}/{name}?sslmode={sslmode}"
-    if env.get("DATABASE_SSLROOTCERT"):
-        dsn += f"&sslrootcert={quote(env['DATABASE_SSLROOTCERT'])}"
-    return dsn
+        return make_conninfo(env["DATABASE_URL"])
+    return make_conninfo(
+        user=env.get("DATABASE_USER", "postgres"),
+        password=env.get("DATABASE_PASSWORD") or None,  # none at all, rather than an empty one
+        host=env.get("DATABASE_HOST", "127.0.0.1"),
+        port=env.get("DATABASE_PORT", "5432"),
+        dbname=env.get("DATABASE_NAME", "shop"),
+        sslmode=env.get("DATABASE_SSLMODE", "prefer"),
+        sslrootcert=env.get("DATABASE_SSLROOTCERT") or None,
+    )
 
 
 @dataclass(frozen=True)

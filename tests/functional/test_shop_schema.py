@@ -38,7 +38,7 @@ def _product(db: Any, seller: int) -> int:
 
 
 def test_migrations_apply_once(database: Any) -> None:
-    assert apply_migrations(database) == ["0001_shop_schema", "0002_storefront"]
+    assert apply_migrations(database) == ["0001_shop_schema", "0002_storefront", "0003_payment_attempts"]
     assert apply_migrations(database) == []
 
 

@@ -1,15 +1,19 @@
 """How the API answers what went wrong: each `ShopError` as a status and an error code, in one table.
 
 Every error answer is `{"error": <code>, "message": <text>}` (schemas.Error); validation errors
-are FastAPI's own 422 with `detail`.
+are FastAPI's own 422 with `detail` (each error's `type`, `loc`, `msg` and `ctx`; not the `input`,
+which the client sent and which need not even be Unicode text).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shop.app.api.schemas import Error
@@ -54,12 +58,28 @@ async def shop_error(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": code, "message": error.message}, status, headers=headers)
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every character outside ASCII escaped (RFC 8259, section 7): it can carry any text,
+    even a lone surrogate (a client's "\\ud800" in a name it sent), which UTF-8 cannot encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+async def invalid_request(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    details = [{key: value for key, value in detail.items() if key != "input"} for detail in error.errors()]
+    return AsciiJSONResponse({"detail": jsonable_encoder(details)}, 422)
+
+
 async def data_error(_: Request, error: Exception) -> JSONResponse:
     # Text PostgreSQL cannot hold (a NUL character): the client's input, not the shop's fault.
     return JSONResponse({"error": "unprocessable", "message": "text with characters the shop cannot store"}, 422)
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    """Answer the shop's errors and PostgreSQL's refusals of the client's text, never with a 500."""
+    """Answer the shop's errors, invalid requests and PostgreSQL's refusals of the client's text, never
+    with a 500."""
     app.add_exception_handler(ShopError, shop_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(psycopg.DataError, data_error)

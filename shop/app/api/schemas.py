@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from shoplake.business import CATEGORIES
 
@@ -24,7 +25,22 @@ Category = Literal[CATEGORIES]  # type: ignore[valid-type] # the business's cate
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields refused, and all its text Unicode."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _unicode(cls, value: Any) -> Any:
+        # JSON's \u escapes can spell a lone surrogate, which no UTF-8 text (PostgreSQL's, the
+        # clickstream's) can hold. Pydantic refuses one in a constrained string (`string_unicode`);
+        # this refuses it, in the same words, in every other.
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise PydanticCustomError("string_unicode", "Input should be Unicode text") from None
+        return value
 
 
 class Answer(BaseModel):

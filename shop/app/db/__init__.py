@@ -3,9 +3,9 @@
 - `accounts`: customers, their sessions and failed logins;
 - `products`: the catalogue, its listing pages and sellers' changes;
 - `orders`: carts, orders and what happens to an order's stock;
-- `payments`: paying an order once through the payment provider;
+- `payments`: paying an order once through the payment provider, and settling attempts whose answer was lost;
 - `reviews`: buyers' reviews of what they bought;
-- `locks`: the advisory locks that let one task at a time migrate or keep house.
+- `locks`: the advisory locks that let one task at a time migrate, keep house or pay an order.
 
 Functions take a psycopg connection (autocommit: each function is one unit of work and opens
 its own transaction where it needs one) and plain values, return typed rows (frozen

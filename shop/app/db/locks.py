@@ -1,9 +1,11 @@
-"""PostgreSQL advisory locks: one task at a time migrates the schema, or keeps house, however many start.
+"""PostgreSQL advisory locks: one task at a time migrates the schema, keeps house, or pays an order,
+however many start.
 
 A lock is held by a database session (connection) and goes with it, so a task that dies holding
-one never blocks the others for long. Each lock is per schema (the two-key form: which lock,
-then the hash of `current_schema()`), so that the tests' schemas and the demo's never wait on
-each other.
+one never blocks the others for long, and a lock that is free tells that nobody is doing that
+work any more. Each lock is per schema and subject (the two-key form: which lock, then the hash
+of `current_schema()` and the subject, such as an order's id), so that the tests' schemas and the
+demo's never wait on each other. Two subjects whose hashes meet only wait on each other.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 
+import psycopg
+
 from shop.app.db.sql import Connection
 
-_SCHEMA_KEY = "hashtext(coalesce(current_schema(), ''))"
+# concat_ws skips a NULL subject: the key of a lock without one is the schema's hash alone.
+_SUBJECT_KEY = "hashtext(concat_ws('/', coalesce(current_schema(), ''), %s::text))"
 
 
 class Lock(IntEnum):
@@ -22,26 +27,35 @@ class Lock(IntEnum):
 
     MIGRATIONS = 0x5348_0001
     HOUSEKEEPING = 0x5348_0002
+    PAYMENT = 0x5348_0003  # per order: its payment is being asked for or settled
 
 
 @contextmanager
-def advisory_lock(connection: Connection, lock: Lock, *, wait: bool = True) -> Iterator[bool]:
-    """Hold `lock` for the connection's schema while the block runs; yields whether it is held.
+def advisory_lock(
+    connection: Connection, lock: Lock, *, subject: str | None = None, wait: bool = True
+) -> Iterator[bool]:
+    """Hold `lock` for the connection's schema (and `subject`) while the block runs; yields whether it is held.
 
     With `wait` it waits for whoever holds it (and yields True); without, it yields False at once
-    when another session holds it (the block then must not do the guarded work). `connection` must
-    be in autocommit mode, so that the lock is the session's rather than a transaction's.
+    when another session holds it (the block then must not do the guarded work). The session that
+    holds it may take it again (PostgreSQL counts). `connection` must be in autocommit mode, so that
+    the lock is the session's rather than a transaction's (ValueError otherwise).
     """
     if not connection.autocommit:
         raise ValueError("advisory_lock needs an autocommit connection")
+    key = (int(lock), subject)
     if wait:
-        connection.execute(f"SELECT pg_advisory_lock(%s, {_SCHEMA_KEY})", (int(lock),))
+        connection.execute(f"SELECT pg_advisory_lock(%s, {_SUBJECT_KEY})", key)
         held = True
     else:
-        row = connection.execute(f"SELECT pg_try_advisory_lock(%s, {_SCHEMA_KEY})", (int(lock),)).fetchone()
+        row = connection.execute(f"SELECT pg_try_advisory_lock(%s, {_SUBJECT_KEY})", key).fetchone()
         held = bool(row and row[0])
     try:
         yield held
     finally:
-        if held:
-            connection.execute(f"SELECT pg_advisory_unlock(%s, {_SCHEMA_KEY})", (int(lock),))
+        if held and not connection.closed:
+            try:
+                connection.execute(f"SELECT pg_advisory_unlock(%s, {_SUBJECT_KEY})", key)
+            except psycopg.OperationalError:
+                if not connection.broken:
+                    raise  # else the session is lost, and its locks went with it

@@ -1,6 +1,13 @@
 """Carts and orders (tables cart_item, customer_order, purchase): an order reserves its stock when it
 is placed and gives it back when it is cancelled.
 
+Every read-modify-write of a customer's cart or orders (checking out, cancelling, paying) first
+locks that customer's row (`lock_customer`), then the order's, then products' in product id order:
+two tabs, two clicks or housekeeping never interleave on one customer, and never deadlock.
+Putting a product in the cart or taking it out is one statement, which waits for none of them;
+a checkout takes out of the cart only the lines it read, at the quantity it read, so a line put
+in or changed meanwhile stays in the cart.
+
 An order's lines are purchase rows, whose status follows the order's (business.OrderStatus). Money
 is `Decimal` in the order's one currency; instants are aware UTC `datetime`s.
 """
@@ -99,6 +106,16 @@ def cart(connection: Connection, customer_id: int) -> list[CartLine]:
     )
 
 
+def lock_customer(connection: Connection, customer_id: int) -> None:
+    """Lock the customer's row until the caller's transaction ends: the first step of every
+    read-modify-write of the customer's cart or orders, so that two of them run one after the other.
+
+    Call inside a transaction. FOR NO KEY UPDATE: it waits for the customer's other such changes,
+    yet not for rows that merely refer to the customer (a new session, a cart line's foreign key).
+    """
+    connection.execute("SELECT 1 FROM customer WHERE customer_id = %s FOR NO KEY UPDATE", (customer_id,))
+
+
 def put_in_cart(connection: Connection, customer_id: int, product_id: int, quantity: int) -> ProductDetail:
     """Set how many of a listed product (1-99) are in the customer's cart; returns the product.
 
@@ -130,10 +147,13 @@ def place_order(connection: Connection, customer_id: int, idempotency_key: str) 
     """Turn the customer's cart into a pending order, reserving its stock, in one transaction.
 
     The same `idempotency_key` (8-100 characters) from the same customer answers the order it placed
-    (`replayed`), whatever the cart holds now. Raises ConflictError for an empty cart, a product short
-    of stock or no longer listed, or products in more than one currency (nothing is written then).
+    (`replayed`), whatever the cart holds now. A second checkout of the same cart waits for the first
+    and finds the cart empty. Only the lines ordered leave the cart. Raises ConflictError for an empty
+    cart, a product short of stock or no longer listed, or products in more than one currency
+    (nothing is written then).
     """
     with connection.transaction():
+        lock_customer(connection, customer_id)
         created = connection.execute(
             "INSERT INTO customer_order (order_id, customer_id, idempotency_key, total, currency) "
             "VALUES (%s, %s, %s, 0, 'USD') ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING order_id",
@@ -147,13 +167,14 @@ def place_order(connection: Connection, customer_id: int, idempotency_key: str) 
             assert existing is not None
             return Placed(get_order(connection, customer_id, existing[0]), replayed=True)
         order_id = created[0]
-        # Locked in one order (by product id), so two checkouts sharing products never deadlock.
+        # Locked in one order (by product id), so two checkouts sharing products never deadlock; NO KEY,
+        # as only the stock changes, so that putting the product in a cart (a foreign key) need not wait.
         lines = fetch_all(
             connection,
             _Reserved,
             "SELECT c.product_id, c.quantity, p.price, p.currency, p.stock, p.is_listed, p.name "
             "FROM cart_item c JOIN product p USING (product_id) WHERE c.customer_id = %s "
-            "ORDER BY c.product_id FOR UPDATE OF p",
+            "ORDER BY c.product_id FOR NO KEY UPDATE OF p",
             (customer_id,),
         )
         if not lines:
@@ -179,7 +200,12 @@ def place_order(connection: Connection, customer_id: int, idempotency_key: str) 
             "UPDATE customer_order SET total = %s, currency = %s WHERE order_id = %s",
             (total, currencies.pop(), order_id),
         )
-        connection.execute("DELETE FROM cart_item WHERE customer_id = %s", (customer_id,))
+        # The lines ordered, at the quantity ordered: never a line the checkout did not read.
+        connection.execute(
+            "DELETE FROM cart_item c USING unnest(%s::bigint[], %s::integer[]) AS o (product_id, quantity) "
+            "WHERE c.customer_id = %s AND c.product_id = o.product_id AND c.quantity = o.quantity",
+            ([line.product_id for line in lines], [line.quantity for line in lines], customer_id),
+        )
         return Placed(get_order(connection, customer_id, order_id), replayed=False)
 
 
@@ -220,7 +246,8 @@ def list_orders(connection: Connection, customer_id: int) -> list[Order]:
 def lock_order(connection: Connection, customer_id: int, order_id: uuid.UUID) -> tuple[OrderStatus, Decimal, str]:
     """Lock the customer's order until the caller's transaction ends; returns its status, total and currency.
 
-    Call inside a transaction. Raises NotFoundError for another customer's order or none.
+    Call inside a transaction, after `lock_customer`. Raises NotFoundError for another customer's order
+    or none.
     """
     row = connection.execute(
         "SELECT status, total, currency FROM customer_order WHERE order_id = %s AND customer_id = %s FOR UPDATE",
@@ -243,12 +270,18 @@ def mark_paid(connection: Connection, order_id: uuid.UUID) -> None:
 def cancel_order(connection: Connection, customer_id: int, order_id: uuid.UUID) -> Order:
     """Cancel the customer's pending order and give its reserved stock back, in one transaction.
 
-    Raises NotFoundError for another customer's order or none, ConflictError unless it is pending.
+    Raises NotFoundError for another customer's order or none, ConflictError unless it is pending or
+    while a payment of it has no answer yet (shop.app.db.payments: it may have been captured).
     """
     with connection.transaction():
+        lock_customer(connection, customer_id)
         status, _, _ = lock_order(connection, customer_id, order_id)
         if status != OrderStatus.PENDING:
             raise ConflictError(f"the order is {status}")
+        if connection.execute(
+            "SELECT 1 FROM payment WHERE order_id = %s AND outcome = 'pending'", (order_id,)
+        ).fetchone():
+            raise ConflictError("a payment of the order has no answer yet")
         for product_id, quantity in connection.execute(
             "SELECT product_id, quantity FROM purchase WHERE order_id = %s ORDER BY product_id", (order_id,)
         ).fetchall():
@@ -262,7 +295,8 @@ def cancel_order(connection: Connection, customer_id: int, order_id: uuid.UUID) 
 def cancel_unpaid_orders(connection: Connection, unpaid_after: timedelta) -> int:
     """Cancel every order still pending `unpaid_after` after it was placed, giving its stock back.
 
-    Returns how many were cancelled; an order paid or cancelled meanwhile is left as it is.
+    Returns how many were cancelled; an order paid or cancelled meanwhile, or with a payment that has
+    no answer yet, is left as it is.
     """
     abandoned = connection.execute(
         "SELECT customer_id, order_id FROM customer_order WHERE status = %s AND created_at < now() - %s",
@@ -274,5 +308,5 @@ def cancel_unpaid_orders(connection: Connection, unpaid_after: timedelta) -> int
             cancel_order(connection, customer_id, order_id)
             cancelled += 1
         except ConflictError:
-            pass  # paid or cancelled since it was read
+            pass  # paid or cancelled since it was read, or a payment of it has no answer yet
     return cancelled

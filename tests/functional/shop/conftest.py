@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -29,6 +30,21 @@ IMAGE_BUCKET = "shoplake-test-product-images"
 def shop_schema(database: Any) -> str:
     apply_migrations(database)
     return str(database.execute("SELECT current_schema()").fetchone()[0])
+
+
+@pytest.fixture
+def session(postgres_dsn: str, shop_schema: str) -> Iterator[Callable[[], psycopg.Connection[Any]]]:
+    """Opens another database session on the test's schema (another task's, a crashing one's), in
+    autocommit mode as the pool's; each is closed afterwards."""
+    opened: list[psycopg.Connection[Any]] = []
+
+    def connect() -> psycopg.Connection[Any]:
+        opened.append(psycopg.connect(postgres_dsn, autocommit=True, options=f"-c search_path={shop_schema}"))
+        return opened[-1]
+
+    yield connect
+    for connection in opened:
+        connection.close()
 
 
 @pytest.fixture

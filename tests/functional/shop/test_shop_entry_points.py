@@ -1,6 +1,6 @@
 """The app tier's entry points: each says how it is used without a database; the pre-start migrates
 once however many tasks start together; housekeeping runs a pass, skips one already under way, and
-keeps its beat through a failed pass."""
+keeps its beat through a failed pass, and refuses an unpaid window or a beat out of range."""
 
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ def test_a_housekeeping_pass_skips_while_another_is_under_way(postgres_dsn: str,
             # WHEN a second pass starts THEN it does nothing and says so
             assert housekeeping.keep_house(database) is None
         # AND once the first is done, the next pass runs
-        assert housekeeping.keep_house(database) == housekeeping.Swept(0, 0, 0)
+        assert housekeeping.keep_house(database) == housekeeping.Swept(0, 0, 0, 0)
 
 
 def test_housekeeping_every_few_seconds_goes_on_after_a_failed_pass(postgres_dsn: str, database: Any) -> None:
@@ -167,3 +167,36 @@ def test_housekeeping_every_few_seconds_goes_on_after_a_failed_pass(postgres_dsn
     # WHEN it keeps house every few milliseconds THEN the passes after the failure run, until stopped
     housekeeping.keep_house_every(connect, 0.01, stop, unpaid_after=timedelta(minutes=30))
     assert len(attempts) == 3
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--unpaid-minutes", value] for value in ("-1", "0", "4.9", "nan", "inf", "1e12", "thirty")]
+    + [["--every", value] for value in ("0", "-5", "0.5", "nan", "inf")],
+)
+def test_housekeeping_refuses_an_unpaid_window_or_beat_out_of_range_as_a_usage_error(
+    postgres_dsn: str, database: Any, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an order placed a moment ago
+    prestart.prepare(database)
+    customer = database.execute("INSERT INTO customer (country) VALUES ('US') RETURNING customer_id").fetchone()[0]
+    database.execute(
+        "INSERT INTO customer_order (order_id, customer_id, idempotency_key, total, currency) "
+        "VALUES (gen_random_uuid(), %s, 'key-00000001', 40, 'USD')",
+        (customer,),
+    )
+    # WHEN housekeeping is started with a window or a beat out of range
+    with pytest.raises(SystemExit) as stopped:
+        housekeeping.main(argv, env={"DATABASE_URL": schema_dsn(postgres_dsn, database)})
+    # THEN it stops with a usage error naming the option, and the order stays
+    assert stopped.value.code == 2 and argv[0] in capsys.readouterr().err
+    assert database.execute("SELECT status FROM customer_order").fetchall() == [("pending",)]
+
+
+def test_keeping_house_with_an_unpaid_window_under_the_minimum_is_refused(database: Any) -> None:
+    # GIVEN a migrated schema WHEN a pass or a beat is asked to cancel orders unpaid for a minute THEN ValueError
+    prestart.prepare(database)
+    with pytest.raises(ValueError, match="unpaid_after"):
+        housekeeping.keep_house(database, unpaid_after=timedelta(minutes=1))
+    with pytest.raises(ValueError, match="unpaid_after"):
+        housekeeping.keep_house_every(lambda: database, 60, threading.Event(), unpaid_after=timedelta(0))

@@ -122,7 +122,7 @@ def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn
         cwd=app_tree, env=image_environment(app_tree, **app_env), capture_output=True, text=True, timeout=60,
         check=False,
     )  # fmt: skip
-    assert run.returncode == 0 and "Swept(sessions=0, login_failures=0, orders=0)" in run.stderr, run.stderr
+    assert run.returncode == 0 and "Swept(sessions=0, login_failures=0, orders=0, payments=0)" in run.stderr, run.stderr
 
 
 @pytest.mark.parametrize("tier", ["app", "web"])

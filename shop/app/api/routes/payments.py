@@ -34,6 +34,7 @@ def pay(*, body: CardIn, db: ConnectionDep, customer: ActingCustomer, visit: Vis
         card=Card(body.card_number, body.expiry_month, body.expiry_year, body.cvc),
     )
     row = paid.payment
+    assert row.outcome != "pending"  # pay_order answers an attempt before it returns it
     answer = Payment(outcome=row.outcome, decline_reason=row.decline_reason, amount=row.amount, currency=row.currency,
                      card_last4=row.card_last4, order=Order.model_validate(paid.order))  # fmt: skip
     authorised = answer.outcome == "authorised"
