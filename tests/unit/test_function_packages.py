@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,77 +19,42 @@ import pytest
 from packaging.requirements import Requirement
 
 from local_stack.template import ROOT, function_properties, load_template
+from tests.package_guard import guard_directory, importable, requirements
 
 TEMPLATE = load_template()
 FUNCTIONS = sorted(k for k, v in TEMPLATE["Resources"].items() if v["Type"] == "AWS::Serverless::Function")
 # What Lambda's python3.12 runtime provides besides the standard library.
 RUNTIME = ("boto3",)
 LAYER = ROOT / "layers" / "shoplake"
-
-# A fresh interpreter: every top-level import outside ALLOWED (and the standard library) fails, as in AWS.
-_GUARDED_IMPORT = """
-import importlib.abc, json, sys
-allowed = set(json.loads(sys.argv[1]))
-class NotInThePackage(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        top = name.partition(".")[0]
-        if top in sys.stdlib_module_names or top in allowed or top.startswith("_sysconfigdata"):
-            return None
-        raise ModuleNotFoundError(f"No module named {name!r}: not in the function's package", name=name)
-sys.meta_path.insert(0, NotInThePackage())
-sys.path.insert(0, sys.argv[2])
-import app
-print("loaded", app.__name__)
-"""
-
-
-def _requirements(path: Path) -> list[Requirement]:
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    return [Requirement(line.split("#")[0]) for line in lines if line.split("#")[0].strip()]
-
-
-@cache
-def _import_names() -> dict[str, set[str]]:
-    """{normalised distribution name: the top-level names it installs}, from this environment."""
-    names: dict[str, set[str]] = {}
-    for top, distributions in metadata.packages_distributions().items():
-        for distribution in distributions:
-            names.setdefault(distribution.lower().replace("_", "-"), set()).add(top)
-    return names
-
-
-def _closure(requirements: list[Requirement]) -> set[str]:
-    """The distributions `requirements` install: each, and what it requires for its extras, transitively."""
-    seen: set[str] = set()
-    pending = [(r.name, frozenset(r.extras)) for r in requirements]
-    while pending:
-        name, extras = pending.pop()
-        key = name.lower().replace("_", "-")
-        if key in seen and not extras:
-            continue
-        seen.add(key)
-        for text in metadata.requires(name) or []:
-            requirement = Requirement(text)
-            marker = requirement.marker
-            if marker is None or any(marker.evaluate({"extra": e}) for e in extras or {""}):
-                pending.append((requirement.name, frozenset(requirement.extras)))
-    return seen
+# Lambda imports the handler module from the function's folder (/var/task).
+_IMPORT_HANDLER = "import sys; sys.path.insert(0, sys.argv[1]); import app; print('loaded', app.__name__)"
 
 
 def _allowed(logical_id: str) -> tuple[set[str], Path]:
     props = function_properties(TEMPLATE, logical_id)
     code = ROOT / props["CodeUri"]
-    requirements = [Requirement(name) for name in RUNTIME] + _requirements(code / "requirements.txt")
+    wanted = [Requirement(name) for name in RUNTIME] + requirements(code / "requirements.txt")
     first_party = {p.stem for p in code.glob("*.py")}
     if {"Ref": "SharedLayer"} in props.get("Layers", []):
-        requirements += _requirements(LAYER / "requirements.txt")
+        wanted += requirements(LAYER / "requirements.txt")
         first_party.add("shoplake")
     makefile = code / "Makefile"
     if makefile.is_file() and "glue/shoplake_etl" in makefile.read_text(encoding="utf-8"):
         first_party.add("shoplake_etl")  # its build copies the ETL library beside the handler
-    names = _import_names()
-    third_party = {top for distribution in _closure(requirements) for top in names.get(distribution, set())}
-    return first_party | third_party, code
+    return importable(wanted, first_party), code
+
+
+def _guarded(allowed: set[str], code: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    guard = guard_directory(tmp_path / "guard", allowed)
+    return subprocess.run(  # noqa: S603 - this interpreter, our own handler
+        [sys.executable, "-c", _IMPORT_HANDLER, str(code)],
+        cwd=tmp_path,
+        env={**env, **guard, "PYTHONPATH": str(tmp_path / "guard")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _environment(logical_id: str) -> dict[str, str]:
@@ -128,15 +91,7 @@ def test_a_function_loads_from_its_own_package_alone(logical_id: str, tmp_path: 
         **_environment(logical_id),
     }
     # WHEN its handler module is imported, as Lambda does at a cold start
-    run = subprocess.run(  # noqa: S603 - this interpreter, our own handler
-        [sys.executable, "-c", _GUARDED_IMPORT, json.dumps(sorted(allowed)), str(code)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _guarded(allowed, code, tmp_path, env)
     # THEN it loads: nothing it imports is missing from its package
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip() == "loaded app"
@@ -146,12 +101,6 @@ def test_the_guard_refuses_what_a_package_lacks(tmp_path: Path) -> None:
     # GIVEN a handler that imports pyarrow, with a package that does not carry it
     (tmp_path / "app.py").write_text("import pyarrow\n", encoding="utf-8")
     # WHEN it is imported under the same guard
-    run = subprocess.run(  # noqa: S603 - this interpreter
-        [sys.executable, "-c", _GUARDED_IMPORT, json.dumps(["app", "boto3"]), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _guarded({"app", "boto3"}, tmp_path, tmp_path, {"PATH": "/usr/bin:/bin"})
     # THEN it fails the way Lambda would, naming the module
     assert run.returncode != 0 and "No module named 'pyarrow'" in run.stderr

@@ -1,6 +1,7 @@
 """What the two images hold is enough to run: each tier started from only the files its Dockerfile
-copies (its .dockerignore allow-list), as the container's entry point and command start it, answers
-its health check; the app's entry point migrates first, and the scheduled housekeeping override runs."""
+copies (its .dockerignore allow-list) and the packages its requirements.txt installs, as the container's
+entry point and command start it, answers its health check; the app's entry point migrates first, and
+the scheduled housekeeping override runs."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pytest
 
 from local_stack.template import load_template
 from shop.migrate import MIGRATIONS
+from tests.package_guard import guard_directory, importable, requirements
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -62,7 +64,12 @@ def housekeeping_override() -> list[str]:
 
 
 def image_environment(tree: Path, **env: str) -> dict[str, str]:
-    return {"PATH": os.environ["PATH"], "PYTHONPATH": str(tree), **env}
+    """The container's environment: its files first, and imports limited to its requirements.txt and its files."""
+    tier = "app" if (tree / "shop" / "app").is_dir() else "web"
+    first_party = {path.name.removesuffix(".py") for path in tree.iterdir()}
+    allowed = importable(requirements(ROOT / "shop" / tier / "requirements.txt"), first_party)
+    guard = guard_directory(tree.parent / f"{tree.name}-guard", allowed)
+    return {"PATH": os.environ["PATH"], "PYTHONPATH": f"{tree}:{tree.parent / f'{tree.name}-guard'}", **guard, **env}
 
 
 def free_port() -> int:
