@@ -20,6 +20,18 @@ from shoplake.clickstream.transform import BatchResult, transform
 
 ARRIVED = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
 ARRIVED_MS = int(ARRIVED.timestamp() * 1000)
+# Client addresses as real and hostile senders write them: the forms either path reads, and the near
+# misses beside them (a dot too many or too few, a part too long, a leading zero, a port, a zone, a
+# prefix length, brackets, spaces, an IPv4 address inside an IPv6 one). Both paths must answer alike.
+CLIENT_ADDRESSES = [
+    "203.0.113.77", "255.255.255.255", "10.0.0.1", "203.0.113.77.", "203.0.113.77..",
+    ".203.0.113.77", "203.0.113.", "203..113.77", "203.0.113.77.5", "203.0.113.0777", "1234.0.113.77",
+    "256.0.113.77", "01.2.3.4", "203.0.113.077", "203.0.113.77:443", "203.0.113.77/24", "203.0.113.77%eth0",
+    "[203.0.113.77]", " 203.0.113.77", "203.0.113.77 ", "203.0.113.77\n", "2001:db8::1", "[2001:db8::1]",
+    "fe80::1%eth0", "::1", "::", "::ffff:203.0.113.77", "::203.0.113.77", "::ffff:0:203.0.113.77",
+    "64:ff9b::203.0.113.77", "2002:cb00:714d::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+    "0.0.0.0",  # noqa: S104 - text to read, not an address to bind
+]  # fmt: skip
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
 

@@ -7,16 +7,22 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
 from local_stack.firehose import _prefix
+from local_stack.glue_jobs import LakeMirror
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
-from shoplake.business import stored_time
+from shoplake import lake_layout
+from shoplake.business import business_date, stored_time
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import REDRIVEN_PREFIX, UNREPAIRED_PREFIX, redrive
+from shoplake_etl.steps import run_clickstream_hourly, table_path
+from tests.unit.test_clickstream_redrive import _CopyFailsOnce
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -112,6 +118,39 @@ def test_redrive_brings_a_repairable_record_into_the_lake_and_reports_the_rest(s
     assert _keys(stack, "clickstream/errors/") == []
     assert _keys(stack, REDRIVEN_PREFIX) == [REDRIVEN_PREFIX + key.removeprefix("clickstream/errors/")]
     assert len(_keys(stack, UNREPAIRED_PREFIX)) == 1
+
+
+def test_a_redrive_cut_off_and_run_again_lands_records_twice_and_the_hourly_etl_counts_each_once(
+    stack: LocalStack, spark: Any, tmp_path: Path
+) -> None:
+    # GIVEN an error object with two page views that now pass
+    s3, kinesis = stack.client("s3"), stack.client("kinesis")
+    lake, stream = stack.output("LakeBucketName"), stack.output("ClickstreamStreamName")
+    body = "".join(
+        json.dumps({"attemptsMade": 4, "errorCode": "Lambda.InvokeLimitExceeded",
+                    "rawData": base64.b64encode(json.dumps(_event(i, NOW)).encode()).decode()}) + "\n"
+        for i in (20, 21)
+    )  # fmt: skip
+    key = "clickstream/errors/processing-failed/year=2026/month=11/day=24/hour=05/outage-2"
+    s3.put_object(Bucket=lake, Key=key, Body=body.encode())
+    # WHEN a redrive is cut off after putting them on the stream, before moving the object; Firehose
+    # delivers them; and the operator runs the redrive again, which Firehose delivers too
+    with pytest.raises(ConnectionError):
+        redrive(_CopyFailsOnce(s3), kinesis, lake, stream)
+    stack.deliver_pending()
+    assert redrive(s3, kinesis, lake, stream).repaired == 2
+    stack.deliver_pending()
+    # THEN the lake holds each event twice: the clickstream is at least once
+    rows = _rows(stack, _keys(stack, "clickstream/events/"))
+    assert sorted(str(r["event_id"]) for r in rows) == ["e-20", "e-20", "e-21", "e-21"]
+    # AND the nightly hourly step, on that lake, counts each page view once
+    root = tmp_path / "lake"
+    LakeMirror(s3, lake, root).pull()
+    run_date = business_date(NOW)
+    assert run_clickstream_hourly(spark, root.as_uri() + "/", run_date) == 1
+    staged = table_path(root.as_uri() + "/", lake_layout.ETL_STAGING, "clickstream_hourly", run_date)
+    (hour,) = spark.read.parquet(staged).collect()
+    assert (hour["page_views"], hour["sessions"], hour["visitors"]) == (2, 2, 2)
 
 
 def test_firehose_prefixes_expand_as_documented() -> None:

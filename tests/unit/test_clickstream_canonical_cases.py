@@ -66,6 +66,9 @@ def test_a_day_of_shop_traffic_is_decided_natively_but_for_its_malformed_records
         {"client_ip": "::ffff:cb00:714d"},
         {"client_ip": "203.0.113.77:443"},
         {"client_ip": " 203.0.113.77"},
+        {"client_ip": "203.0.113.77."},  # a trailing dot: refused by the general path, so passed on
+        {"client_ip": "::203.0.113.77"},  # IPv4-compatible: an IPv4 client
+        {"client_ip": "::1"},  # no network
         {"client_ip": ""},
         {"client_ip": None, "country": None, "user_id": None, "referrer": None},
         {"user_agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"},  # flagged, not deleted

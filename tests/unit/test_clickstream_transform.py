@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake.clickstream.contract import glue_columns
-from shoplake.clickstream.transform import OK, transform, truncate_ip
-from tests.cases import case
+from shoplake.clickstream.transform import OK, transform
 from tests.conftest import aws_sample, aws_sample_names, our_event
 
 ARRIVED = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
@@ -151,64 +150,6 @@ def test_a_record_that_is_not_a_json_object_fails(raw: bytes, reason: str) -> No
 def test_data_that_is_not_base64_fails() -> None:
     batch = [{"recordId": "x", "approximateArrivalTimestamp": ARRIVED_MS, "data": "%%%not base64%%%"}]
     assert transform(batch).failures == [("x", "data: not base64")]
-
-
-def test_ipv6_clients_are_kept_to_their_48() -> None:
-    assert truncate_ip("2001:db8:85a3:8d3:1319:8a2e:370:7348") == "2001:db8:85a3::/48"
-
-
-@pytest.mark.parametrize(
-    ("address", "network"),
-    [
-        ("203.0.113.77", "203.0.113.0/24"),
-        (" 203.0.113.77 ", "203.0.113.0/24"),
-        ("::ffff:203.0.113.77", "203.0.113.0/24"),  # how a dual-stack listener reports an IPv4 client
-        ("::FFFF:CB00:714D", "203.0.113.0/24"),  # the same address, written in hex
-        ("[::ffff:203.0.113.77]", "203.0.113.0/24"),
-        ("::ffff:203.0.113.77%eth0", "203.0.113.0/24"),
-        ("64:ff9b::203.0.113.77", "203.0.113.0/24"),  # NAT64's well-known prefix
-        ("2002:cb00:714d::1", "203.0.113.0/24"),  # 6to4: as a /48 it would be the whole IPv4 address
-        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "192.0.2.0/24"),  # Teredo: the client's own IPv4 address
-        ("[2001:db8::1]", "2001:db8::/48"),
-        ("fe80::1%eth0", "fe80::/48"),
-        ("::1", "::/48"),
-    ],
-)
-def test_a_client_is_stored_as_its_network_and_an_ipv4_client_as_ipv4_whatever_carries_it(
-    address: str, network: str
-) -> None:
-    assert truncate_ip(address) == network
-
-
-@pytest.mark.parametrize(
-    ("address", "reason"),
-    [
-        ("203.0.113.77:443", "client_ip: '203.0.113.77:443' is not an IP address (a port is not part of it)"),
-        ("[2001:db8::1]:443", "client_ip: '[2001:db8::1]:443' is not an IP address (a port is not part of it)"),
-        ("010.0.0.1", "client_ip: '010.0.0.1' is not an IP address"),  # octal to inet_aton, decimal to others
-        ("\uff12\uff10\uff13.0.113.77", "is not an IP address"),  # full-width digits
-        ("203.0.113", "client_ip: '203.0.113' is not an IP address"),
-        ("::ffff:203.0.113.256", "is not an IP address"),
-        ("203.0.113.77, 10.0.0.1", "is not an IP address"),  # a whole X-Forwarded-For
-    ],
-)
-def test_text_that_is_not_one_address_fails_naming_client_ip(address: str, reason: str) -> None:
-    (failure,) = transform(records(event(client_ip=address)), now=ARRIVED).failures
-    assert reason in failure[1]
-
-
-def test_ipv4_clients_behind_a_dual_stack_listener_are_stored_as_ipv4_networks() -> None:
-    # GIVEN a Firehose batch whose first two clients arrive as IPv4-mapped IPv6 addresses (tests/cases)
-    request = json.loads(case("clickstream/firehose_ipv4_mapped_ipv6_client_ip.json").read_text(encoding="utf-8"))
-    # WHEN transformed
-    result = transform(request["records"], now=ARRIVED)
-    # THEN each is stored as the IPv4 network it is, as the plain IPv4 client is
-    assert [r["result"] for r in result.records] == ["Ok"] * 3
-    assert [decoded(r)["client_ip_prefix"] for r in result.records] == [
-        "203.0.113.0/24",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-    ]
 
 
 def test_the_glue_table_has_the_contracts_columns() -> None:

@@ -54,7 +54,8 @@ def test_the_curate_step_produces_exactly_the_declared_columns(spark: Any) -> No
 
 def test_the_hourly_clickstream_has_the_declared_columns(spark: Any) -> None:
     events = spark.createDataFrame(
-        [("s1", None, "page_view", False)], "session_id string, user_id string, event_type string, is_bot boolean"
+        [("e1", "s1", None, "page_view", False)],
+        "event_id string, session_id string, user_id string, event_type string, is_bot boolean",
     ).selectExpr("*", "timestamp'2026-11-23 03:00:00' AS event_time")
     assert _glue_types(hourly_traffic(events)) == list(curated.COLUMNS["clickstream_hourly"])
 

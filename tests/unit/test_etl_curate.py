@@ -80,14 +80,36 @@ def test_daily_product_statistics_add_up(spark: Any) -> None:
     assert stats[(D1, 10)]["units"] == 2 and stats[(D2, 11)]["revenue"] == Decimal("80.00")
 
 
+EVENT_SCHEMA = (
+    "event_id string, session_id string, user_id string, event_type string, event_time timestamp, is_bot boolean"
+)
+
+
 def test_hourly_traffic_counts_people_not_crawlers(spark: Any) -> None:
     h5, h6 = datetime(2026, 11, 24, 5, 10, tzinfo=UTC), datetime(2026, 11, 24, 6, 1, tzinfo=UTC)
     events = spark.createDataFrame(
-        [("s1", "u1", "page_view", h5, False), ("s1", "u1", "product_view", h5, False),
-         ("s2", None, "page_view", h5, False), ("s3", "u1", "search", h5, False),
-         ("bot", None, "page_view", h5, True), ("s4", None, "page_view", h6, False)],
-        "session_id string, user_id string, event_type string, event_time timestamp, is_bot boolean",
+        [("e1", "s1", "u1", "page_view", h5, False), ("e2", "s1", "u1", "product_view", h5, False),
+         ("e3", "s2", None, "page_view", h5, False), ("e4", "s3", "u1", "search", h5, False),
+         ("e5", "bot", None, "page_view", h5, True), ("e6", "s4", None, "page_view", h6, False)],
+        EVENT_SCHEMA,
     )  # fmt: skip
     rows = {r["hour"].hour: r for r in hourly_traffic(events).collect()}
     assert (rows[5]["visitors"], rows[5]["sessions"], rows[5]["page_views"]) == (2, 3, 3)
     assert (rows[6]["visitors"], rows[6]["sessions"], rows[6]["page_views"]) == (1, 1, 1)
+
+
+def test_hourly_traffic_counts_an_event_delivered_twice_once(spark: Any) -> None:
+    # GIVEN page views in the lake twice under one event_id (a producer resend, a redrive run again),
+    # one of them once more with a later time, as a resend that was stamped again would be
+    h5, later = datetime(2026, 11, 24, 5, 10, tzinfo=UTC), datetime(2026, 11, 24, 6, 2, tzinfo=UTC)
+    events = spark.createDataFrame(
+        [("e1", "s1", "u1", "page_view", h5, False), ("e1", "s1", "u1", "page_view", h5, False),
+         ("e2", "s2", None, "page_view", h5, False), ("e2", "s2", None, "page_view", h5, False),
+         ("e2", "s2", None, "page_view", later, False), ("e3", "s2", None, "product_view", h5, False)],
+        EVENT_SCHEMA,
+    ).repartition(3)  # fmt: skip
+    # WHEN the hours are counted
+    rows = {r["hour"].hour: r for r in hourly_traffic(events).collect()}
+    # THEN each event counts once, in the hour it first happened
+    assert set(rows) == {5}
+    assert (rows[5]["visitors"], rows[5]["sessions"], rows[5]["page_views"]) == (2, 2, 3)

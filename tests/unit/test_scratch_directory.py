@@ -10,22 +10,29 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from local_stack.scratch import scratch_directory
+from local_stack.spark import NO_PERF_DATA
 from local_stack.template import ROOT
 
 RUN = ROOT / "bench" / "run.py"
 
 
-def _left_behind(directory: Path) -> str:
-    """bench/run.py's own check, from the script `make bench` runs."""
+def _bench_run() -> Any:
+    """bench/run.py, the script `make bench` runs, as a module."""
     spec = importlib.util.spec_from_file_location("bench_run", RUN)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return str(module.left_behind(directory))
+    return module
+
+
+def _left_behind(directory: Path) -> str:
+    """bench/run.py's own check."""
+    return str(_bench_run().left_behind(directory))
 
 
 def test_temporary_files_go_into_the_scratch_directory_and_go_with_it(
@@ -93,3 +100,27 @@ def test_make_bench_names_what_a_benchmark_left_behind(tmp_path: Path) -> None:
     (tmp_path / "spark-1" / "blockmgr").mkdir(parents=True)
     (tmp_path / "spark-1" / "blockmgr" / "shuffle_0.data").write_bytes(b"x" * 2**20)
     assert _left_behind(tmp_path) == "1 files in 2 folders, 1.0 MiB"
+
+
+def test_make_bench_names_what_a_benchmark_left_where_tmpdir_does_not_reach(tmp_path: Path) -> None:
+    # GIVEN the JVM's fixed place for performance data, absent before a benchmark, then left behind empty
+    run = _bench_run()
+    place, kept = tmp_path / "hsperfdata_shop", tmp_path / "hsperfdata_other"
+    before = run.present((place, kept))
+    place.mkdir()
+    kept.mkdir()
+    (kept / "4242").write_bytes(b"x")
+    # WHEN bench/run.py looks after the benchmark
+    left = run.appeared((place, kept), before)
+    # THEN both are named; the empty one is removed, the one another JVM may still use is not
+    assert left == [kept, place]
+    assert not place.exists() and kept.exists()
+    # AND one that was there before the benchmark is not its doing
+    assert run.appeared((kept,), run.present((kept,))) == []
+
+
+def test_local_spark_jvms_write_no_performance_data_to_tmp(spark: Any) -> None:
+    # The driver runs without it, and so does the launcher JVM that spark-submit starts first.
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert NO_PERF_DATA in list(runtime.getInputArguments())
+    assert NO_PERF_DATA in os.environ["SPARK_LAUNCHER_OPTS"].split()

@@ -477,29 +477,28 @@ static int event_time_ms(const char *t, long long *ms) {
     return 1;
 }
 
-/* A dotted-decimal IPv4 address as client_ip.client_network reads one (four parts of 0 to 255, no
- * leading zero), written as its network; 0 for anything else, which the general path decides. */
+/* A dotted-decimal IPv4 address in the one form this module is certain of: four parts of 1 to 3
+ * ASCII digits, 0 to 255 with no leading zero, three dots between them and nothing else (no dot
+ * before or after, no space, port, zone or prefix length), written as its network. 0 for anything
+ * else, which the general path decides (client_ip.client_network, through memo.network), so that
+ * both paths give one answer for every address. */
 static int ipv4_network(Span ip, char *out, Py_ssize_t *n) {
     const char *p = ip.p, *end = ip.p + ip.n, *parts[4];
     Py_ssize_t lens[4];
-    int k = 0;
-    while (k < 4) {
-        const char *s = p;
-        int value = 0;
-        while (p < end && is_digit(*p)) {
-            if (value < 256) value = value * 10 + (*p - '0');
+    for (int k = 0; k < 4; k++) {
+        if (k > 0) {
+            if (p == end || *p != '.') return 0;
             p++;
         }
-        if (p == s || value >= 256) return 0;
-        if (*s == '0' && p - s > 1) return 0; /* "010": octal to some readers; the general path refuses it */
-        parts[k] = s;
+        const char *s = p;
+        int value = 0;
+        while (p < end && p - s < 3 && is_digit(*p)) value = value * 10 + (*p++ - '0');
         lens[k] = p - s;
-        k++;
-        if (p == end) break;
-        if (*p != '.') return 0;
-        p++;
+        if (lens[k] == 0 || value > 255) return 0;
+        if (*s == '0' && lens[k] > 1) return 0; /* "010": octal to some readers; the general path refuses it */
+        parts[k] = s;
     }
-    if (k != 4 || p != end || lens[0] + lens[1] + lens[2] > 64) return 0;
+    if (p != end) return 0; /* "203.0.113.77.", "1.2.3.4:80", "1.2.3.4567": not certain, the general path */
     Py_ssize_t o = 0;
     for (int i = 0; i < 3; i++) {
         if (i) out[o++] = '.';
@@ -592,7 +591,7 @@ static int write_line(Pass *pass, Event *ev) {
     int is_bot = PyObject_IsTrue(bot);
     if (is_bot < 0) return -1;
 
-    char network_buf[96]; /* three parts of at most 64 characters, two dots, a suffix under 16 */
+    char network_buf[32]; /* three parts of at most 3 digits, two dots, a suffix under 16 */
     const char *network = NULL;
     Py_ssize_t network_len = 0;
     PyObject *network_obj = NULL;

@@ -115,8 +115,9 @@ def truncate_ip(address: object) -> str | None:
     """The client's /24 (IPv4) or /48 (IPv6) network: where a visitor is, never who (see `client_ip`).
 
     `"203.0.113.7"` -> `"203.0.113.0/24"`, `"::ffff:203.0.113.77"` -> `"203.0.113.0/24"`,
-    `"2001:db8:1:2::5"` -> `"2001:db8:1::/48"`; None for None or `""`. Raises ContractError naming
-    `client_ip` for anything else that is not an IP address.
+    `"2001:db8:1:2::5"` -> `"2001:db8:1::/48"`; None for None, `""` and an address naming no network
+    (`"::1"`: see `client_ip.client_network`). Raises ContractError naming `client_ip` for anything else
+    that is not an IP address.
     """
     if address is None or address == "":
         return None
