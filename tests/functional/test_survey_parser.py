@@ -112,6 +112,9 @@ def test_a_hidden_stale_sheet_is_not_ingested_and_the_uploader_is_told(stack: Lo
         ("survey_google_forms_ko_csv_download_timestamp.csv", 6),
         ("survey_cp949_korean_after_64k_ascii.csv", 854),
         ("survey_excel_unicode_text_utf16le_tab.csv", 6),
+        ("survey_excel_de_semicolon_sep_line.csv", 6),
+        ("survey_excel_for_mac_csv_mac_roman.csv", 6),
+        ("survey_excel_windows_1252_csv.csv", 6),
     ],
 )
 def test_files_from_every_tool_staff_use_are_ingested_whole(
@@ -179,6 +182,14 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str, str]] = {
         lambda p: (p.write_text("응답자 ID,응답 일시,처음 알게 된 경로,연령대,성별,국가,만족도,추천 의향\n"
                                 + "R1,never,TV,20대,여성,KR,5,9\n" * 3, encoding="utf-8"), p)[1],
         "bad.csv", "3 of 3 rows failed validation, more than the form's 20% limit; nothing was ingested",
+    ),
+    "an unclosed quote": (
+        lambda p: (p.write_bytes(case("surveys/survey_csv_unclosed_quote_in_comment.csv").read_bytes()), p)[1],
+        "survey.csv", "the quoted cell opened on line 6 runs to line 7, where a quote closes it and text follows",
+    ),
+    "Japanese Shift_JIS": (
+        lambda p: (p.write_bytes(case("surveys/survey_excel_ja_shift_jis_csv.csv").read_bytes()), p)[1],
+        "ja.csv", "no other encoding reads it as plausible text",
     ),
 }  # fmt: skip
 

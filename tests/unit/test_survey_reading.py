@@ -17,10 +17,11 @@ import pytest
 
 from local_stack.sample_surveys import KOREAN_HEADERS, write_survey_csv, write_survey_workbook
 from shoplake.surveys import strict_ooxml
+from shoplake.surveys.csv_encoding import csv_encoding
 from shoplake.surveys.forms import all_forms
 from shoplake.surveys.ingest import Parsed, read_survey
 from shoplake.surveys.strict_ooxml import STRICT_TO_TRANSITIONAL
-from shoplake.surveys.workbook import CALAMINE_BYTES_PER_CELL, Refused, csv_encoding
+from shoplake.surveys.workbook import CALAMINE_BYTES_PER_CELL, Refused
 from tests.cases import case
 
 FORMS = all_forms()
@@ -91,7 +92,7 @@ def test_utf8_whose_characters_straddle_the_readers_chunks_is_utf8(tmp_path: Pat
 def test_text_in_no_known_encoding_is_refused_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(b"respondent\nline two\n\xff\xfe\xfa\xfb\xfc\xfd\xfe\xff\xff\xff and more text after it")
-    with pytest.raises(Refused, match=r"neither UTF-8 nor CP949/EUC-KR text: as utf-8, line 3 \(byte 20\)"):
+    with pytest.raises(Refused, match=r"the CSV is not UTF-8 from line 3 \(byte 20\) on.*save it as CSV UTF-8"):
         csv_encoding(path)
 
 

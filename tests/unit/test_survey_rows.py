@@ -41,8 +41,10 @@ def _convert(column: str, value: object, converter: Converter = CONVERT) -> obje
         "2026-11-24 10:15:00 +0900",
         "2026/11/24 오전 10:15",
         "2026년 11월 24일 오전 10:15",
-        46350 + 10.25 / 24,  # an Excel serial number
-        "46350.427083333336",  # a serial number stored as text
+        46350 + 10.25 / 24,  # an Excel serial number (only a numeric cell holds one)
+        "2026/11/24 10:15:00 AM GMT+09:00",
+        "2026-11-23T13:15:00-12:00",  # the offsets in use run from -12:00
+        "2026-11-24T15:15:00+14:00",  # to +14:00
     ],
 )
 def test_submitted_at_is_read_as_seoul_time_and_stored_in_utc(value: object) -> None:
@@ -73,7 +75,15 @@ def test_twelve_oclock_is_noon_in_the_afternoon_and_midnight_in_the_morning(text
         ("2026/11/24 오후 3:15 PM", "says 오전/오후 (AM/PM) twice"),
         ("24/11/2026 10:15", "is not a date and time (use 2026-11-24 10:15)"),  # day-first or month-first?
         ("2026/11/24 10:15 GMT+15", "GMT+15 is not a UTC offset in use"),
+        ("2026/11/24 10:15 GMT-14", "GMT-14 is not a UTC offset in use"),
+        ("2026/11/24 9:05:41 AM GMT+9:75", "GMT+9:75 is not a UTC offset in use"),  # not +10:15
+        ("2026-11-24 10:15 UTC-13:30", "UTC-13:30 is not a UTC offset in use"),
+        ("2026-11-24T10:15:00+23:00", "+23:00 is not a UTC offset in use"),
+        ("2026-11-24T10:15:00+09:00:30", "+9:00:30 is not a UTC offset in use"),
+        ("2026/11/24 0:05 오후", "hour 0 with 오후 is not a 12-hour time (1 to 12)"),  # not 12:05
+        ("2026/11/24 0:05 AM", "hour 0 with AM is not a 12-hour time (1 to 12)"),
         ("2026/02/30 10:15", "is not a date and time: day is out of range for month"),
+        ("46350.427083333336", "'46350.427083333336' is a number, not a date"),  # a serial typed as text is text
     ],
 )
 def test_a_timestamp_that_is_no_instant_is_refused_saying_why(text: str, reason: str) -> None:
@@ -106,6 +116,26 @@ def test_numbers_stored_as_text_or_floats_are_whole_numbers(value: object, expec
 def test_bad_numbers_say_why(value: object, message: str) -> None:
     with pytest.raises(CellError, match=message):
         _convert("satisfaction", value)
+
+
+NUMBER = replace(FORM.column("satisfaction"), name="score", type="number", minimum=None, maximum=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("1,000", 1000.0), ("12,345.5", 12345.5), ("-1,234,567", -1234567.0), ("0.5", 0.5), (".5", 0.5), ("+3", 3.0),
+     ("７", 7.0)],
+)  # fmt: skip
+def test_number_text_with_thousands_separators_in_threes_is_read(text: str, number: float) -> None:
+    assert CONVERT.convert(NUMBER, text) == number
+
+
+@pytest.mark.parametrize("text", ["1,0", "4,5", "1,00", "1,0000", "12,34,567", ",5", "1_0", "1e3", "nan", "inf", "0x1"])
+def test_number_text_that_could_be_read_two_ways_or_none_is_a_problem_saying_why(text: str) -> None:
+    # "1,0" is 1.0 to German Excel and 10 to a thousands separator: neither is taken
+    with pytest.raises(CellError, match=re.escape(f"{text!r} is not a number")) as error:
+        CONVERT.convert(NUMBER, text)
+    assert ("commas group thousands in threes" in str(error.value)) == ("," in text)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,9 @@ Tried in order:
 Text with an offset is that instant (an aware datetime); text without one is a wall-clock
 time (a naive datetime), which the caller places in the form's time zone. Day-first and
 month-first dates (`20/11/2026`, `11/20/2026`) are refused: the two cannot be told apart.
+So is what no clock or zone shows: an offset outside -12:00..+14:00 (the range of UTC offsets
+in use, IANA tz database) or with 60 minutes or more, and a 12-hour time whose hour is not
+1 to 12 (`0:05 오후`).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ _DATE_TIME = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _KOREAN_DATE = re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일")
-# Real UTC offsets run from -12:00 to +14:00.
-_LARGEST_OFFSET = timedelta(hours=14)
+# Real UTC offsets run from -12:00 (Baker Island) to +14:00 (Line Islands).
+_OFFSETS_IN_USE = (timedelta(hours=-12), timedelta(hours=14))
 
 
 class DateTimeTextError(ValueError):
@@ -49,9 +52,14 @@ def parse_datetime_text(text: str) -> datetime:
     Raises DateTimeTextError naming the text and what is wrong with it.
     """
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         pass
+    else:
+        offset = moment.utcoffset()
+        if offset is not None and not _in_use(offset):
+            raise DateTimeTextError(f"{text!r}: {_shown(offset)} is not a UTC offset in use")
+        return moment
     match = _DATE_TIME.fullmatch(_KOREAN_DATE.sub(r"\1-\2-\3", text))
     if match is None:
         raise DateTimeTextError(f"{text!r} is not a date and time (use 2026-11-24 10:15)")
@@ -61,15 +69,17 @@ def parse_datetime_text(text: str) -> datetime:
     if part("before") and part("after"):
         raise DateTimeTextError(f"{text!r} says 오전/오후 (AM/PM) twice")
     if meridiem:
-        if hour > 12:
-            raise DateTimeTextError(f"{text!r}: hour {hour} with {meridiem} is not a 12-hour time")
+        if not 1 <= hour <= 12:
+            raise DateTimeTextError(f"{text!r}: hour {hour} with {meridiem} is not a 12-hour time (1 to 12)")
         hour = hour % 12 + (12 if meridiem == "오후" or meridiem[0] in "pP" else 0)
     zone = None
     if part("zone"):
-        offset = timedelta(hours=int(part("zh") or 0), minutes=int(part("zm") or 0))
-        if offset > _LARGEST_OFFSET:
+        minutes = int(part("zm") or 0)
+        offset = timedelta(hours=int(part("zh") or 0), minutes=minutes)
+        offset = -offset if part("sign") == "-" else offset
+        if minutes >= 60 or not _in_use(offset):
             raise DateTimeTextError(f"{text!r}: {part('zone')} is not a UTC offset in use")
-        zone = timezone(-offset if part("sign") == "-" else offset)
+        zone = timezone(offset)
     try:
         return datetime(
             int(part("year")),
@@ -83,3 +93,13 @@ def parse_datetime_text(text: str) -> datetime:
         )
     except ValueError as error:
         raise DateTimeTextError(f"{text!r} is not a date and time: {error}") from None
+
+
+def _in_use(offset: timedelta) -> bool:
+    """Whether a UTC offset is one clocks show: -12:00 to +14:00, in whole minutes."""
+    return _OFFSETS_IN_USE[0] <= offset <= _OFFSETS_IN_USE[1] and offset % timedelta(minutes=1) == timedelta(0)
+
+
+def _shown(offset: timedelta) -> str:
+    sign, size = ("-", -offset) if offset < timedelta(0) else ("+", offset)
+    return f"{sign}{str(size).removesuffix(':00') if size.seconds % 60 == 0 else size}"

@@ -2,18 +2,23 @@
 
 Every problem names its row (as Excel numbers it), its column (letter and header) and
 the reason. Values arrive as whatever the reader stored (text, numbers, dates, Excel
-serial numbers, numbers typed as text) and leave as the form's declared type.
+serial numbers, numbers typed as text) and leave as the form's declared type. Text is read
+as text: a number is an Excel serial date only in a numeric cell, commas group thousands
+only in threes, and dates lie in Excel's calendar (1900-01-01 to 9999-12-31). A cell that
+cannot be converted, for whatever reason, costs its row, never the file.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from shoplake.surveys import excel_calendar
 from shoplake.surveys.datetime_text import DateTimeTextError, parse_datetime_text
 from shoplake.surveys.forms import Column, Form, normalise_label
 from shoplake.surveys.layout import Layout
@@ -23,13 +28,19 @@ from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START_CHARS = frozenset("".join(_FORMULA_START))
 _NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# A number as text: digits, commas only between groups of three (1,000), an optional decimal point.
+_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+", re.ASCII)
 _LIST_SPLIT = re.compile(r"\s*[,;/·\n]\s*")
 _YEAR_MONTH = re.compile(r"^(\d{4})[-./](\d{1,2})$")
-_EXCEL_EPOCH = {False: datetime(1899, 12, 30), True: datetime(1904, 1, 1)}
+_INT64 = (-(2**63), 2**63 - 1)  # integer columns are stored as int64
 
 
 class CellError(ValueError):
-    """One cell's value cannot be what its column declares."""
+    """One cell's value cannot be what its column declares; `shown`, if given, is the value to report."""
+
+    def __init__(self, reason: str, shown: str | None = None) -> None:
+        super().__init__(reason)
+        self.shown = shown
 
 
 @dataclass(frozen=True)
@@ -74,10 +85,9 @@ def _text(value: object) -> str:
     return text.strip()
 
 
-def _serial(value: float, date1904: bool) -> datetime:
-    if not 0 < value < 2_958_466:  # Excel's last day is 9999-12-31
-        raise CellError(f"{value} is not a date Excel can hold")
-    return _EXCEL_EPOCH[date1904] + timedelta(days=value)
+def _outside_calendar(value: object) -> CellError:
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return CellError(f"{shown} is outside Excel's calendar ({excel_calendar.FIRST_DAY} to {excel_calendar.LAST_DAY})")
 
 
 class Converter:
@@ -150,7 +160,7 @@ class Converter:
                     known = (False, str(error))
                 answers[value] = known
             if not known[0]:
-                raise CellError(known[1])
+                raise CellError(str(known[1]))
             return known[1]
 
         return remembered
@@ -200,12 +210,14 @@ class Converter:
             raise CellError(f"{value} is not a number")
         if isinstance(value, int | float):
             number = float(value)
+            if not math.isfinite(number):
+                raise CellError(f"{value} is not a number")
         else:
-            text = _text(value).replace(",", "").removesuffix("점").strip()
-            try:
-                number = float(text)
-            except ValueError:
-                raise CellError(f"{_text(value)!r} is not a number") from None
+            text = _text(value).removesuffix("점").strip()
+            if not _NUMBER.fullmatch(text):
+                hint = ": commas group thousands in threes (1,000); decimals take a point (1.5)" if "," in text else ""
+                raise CellError(f"{_text(value)!r} is not a number{hint}")
+            number = float(text.replace(",", ""))
         if column.minimum is not None and number < column.minimum:
             raise CellError(f"{number:g} is below the minimum {column.minimum:g}")
         if column.maximum is not None and number > column.maximum:
@@ -225,18 +237,27 @@ class Converter:
         number = self._number(column, value)
         if not number.is_integer():
             raise CellError(f"{number:g} is not a whole number")
+        if not _INT64[0] <= number <= _INT64[1]:
+            raise CellError(f"{number:g} is too large to store")
         return int(number)
 
     def _naive_datetime(self, value: object) -> datetime:
         if isinstance(value, datetime):
-            return value
+            if value.date() >= excel_calendar.first_day(self.date1904):
+                return value
+            value = value.time()  # a serial below the first: calamine gives its time of day, openpyxl a day before
+        if isinstance(value, time):
+            raise CellError(f"{value} is a time of day with no date (a date serial below 1)", shown=str(value))
         if isinstance(value, date):
             return datetime.combine(value, time())
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return _serial(float(value), self.date1904)
+            try:
+                return excel_calendar.from_serial(float(value), self.date1904)  # only numeric cells hold serials
+            except ValueError as error:
+                raise CellError(str(error)) from None
         text = _text(value)
-        if _NUMBER_TEXT.match(text):
-            return _serial(float(text), self.date1904)
+        if _NUMBER.fullmatch(text):
+            raise CellError(f"{text!r} is a number, not a date: write a date (2026-11-24) or a month (2026-11)")
         try:
             return parse_datetime_text(text)
         except DateTimeTextError as error:
@@ -246,14 +267,33 @@ class Converter:
         moment = self._naive_datetime(value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self.zone)
-        return moment.astimezone(UTC)
+        if excel_calendar.FIRST_DAY.year < moment.year < excel_calendar.LAST_DAY.year:
+            return moment.astimezone(UTC)  # no offset moves it out of the calendar: the common case, kept cheap
+        try:
+            utc = moment.astimezone(UTC)
+            day = utc.astimezone(self.zone).date()  # the partition day, in the form's zone
+        except OverflowError:
+            raise _outside_calendar(value) from None
+        if not excel_calendar.in_calendar(day):
+            raise _outside_calendar(value)
+        return utc
 
     def _date(self, column: Column, value: object) -> date:
         month = _YEAR_MONTH.match(value.strip()) if isinstance(value, str) else None
         if month:
-            return date(int(month.group(1)), int(month.group(2)), 1)  # a month is its first day
-        moment = self._naive_datetime(value)
-        return (moment.astimezone(self.zone) if moment.tzinfo else moment).date()
+            try:
+                day = date(int(month.group(1)), int(month.group(2)), 1)  # a month is its first day
+            except ValueError:
+                raise CellError(f"{month.group(0)!r} is not a month (use 2026-11)") from None
+        else:
+            moment = self._naive_datetime(value)
+            try:
+                day = (moment.astimezone(self.zone) if moment.tzinfo else moment).date()
+            except OverflowError:
+                raise _outside_calendar(value) from None
+        if not excel_calendar.in_calendar(day):
+            raise _outside_calendar(value)
+        return day
 
     def _string_list(self, column: Column, value: object) -> list[str]:
         parts = [p for p in _LIST_SPLIT.split(_text(value)) if p]
@@ -281,6 +321,11 @@ class Converter:
         return moment
 
 
+def _problem(number: int, index: int, header: str, cell: object, reason: object) -> Problem:
+    shown = str(cell)
+    return Problem(number, column_letter(index), header, shown[:80] + ("…" if len(shown) > 80 else ""), str(reason))
+
+
 @dataclass
 class TypedRow:
     """A data row that converted cleanly: its Excel row number and its values in the form's column order."""
@@ -295,8 +340,9 @@ def typed_rows(
     """Each data row typed in the form's column order, or the problems that stop it.
 
     Rows with no value are skipped. Yields a `TypedRow`, or the list of `Problem`s of a row with any bad
-    cell (every bad cell of it). Raises Refused, naming sheet, row and column, when a row number passes
-    `max_rows`, a row has a value past `max_columns`, or a text cell exceeds `max_cell_chars`.
+    cell (every bad cell of it; a conversion failing with any exception, foreseen or not, is its cell's
+    problem). Raises Refused, naming sheet, row and column, when a row number passes `max_rows`, a row has
+    a value past `max_columns`, or a text cell exceeds `max_cell_chars`.
     """
     form = layout.form
     order = {column.name: position for position, column in enumerate(form.columns)}
@@ -339,12 +385,10 @@ def typed_rows(
             try:
                 values[position] = convert(cell)
             except CellError as error:
-                shown = str(cell)
-                problems.append(
-                    Problem(
-                        number, column_letter(index), header, shown[:80] + ("…" if len(shown) > 80 else ""), str(error)
-                    )
-                )
+                problems.append(_problem(number, index, header, cell if error.shown is None else error.shown, error))
+            except Exception as error:  # noqa: BLE001 - one cell's unforeseen failure costs its row, never the file
+                reason = f"cannot be read ({type(error).__name__}: {error})"
+                problems.append(_problem(number, index, header, cell, reason))
         for column in absent:
             if column.required:  # pragma: no cover - a layout always has every required column
                 problems.append(Problem(number, "-", column.name, "", "a value is required"))

@@ -8,10 +8,7 @@ stream through openpyxl's read-only mode (flat memory). Both yield the same raw 
 and `rows` types them the same way; a "Strict Open XML" workbook is read through a
 Transitional copy (`strict_ooxml`). Each sheet says whether Excel shows it (`state`).
 
-A CSV's encoding is decided by its byte-order mark (UTF-8, UTF-16 or UTF-32: Excel's
-"Unicode Text" is UTF-16 with one) or else from the whole file, not a prefix: UTF-8 if all
-of it is, else CP949/EUC-KR (what Korean Excel writes). Its delimiter is sniffed
-(`csv.Sniffer`, among comma, tab, semicolon and bar).
+A CSV is read by `csv_file` (its encoding decided by `csv_encoding`), as one sheet named `csv`.
 
 Formats: xlsx/xlsm are Office Open XML SpreadsheetML in an OPC ZIP package (ECMA-376 Part 1 and Part 2;
 workbook properties section 18.2.28, worksheet dimension 18.3.1.35, sheet state 18.2.19); CSV is read as
@@ -20,8 +17,6 @@ RFC 4180 text by Python's `csv` module.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -282,99 +277,6 @@ def _lazy(reader: object, path: Path, name: str) -> Iterator[Row]:
     yield from reader(path, name)  # type: ignore[operator]
 
 
-# Byte-order marks, longest first: UTF-32 LE's begins with UTF-16 LE's.
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-_NOT_TEXT = (
-    (b"PK\x03\x04", "the file is a ZIP archive (an .xlsx workbook?) named .csv: upload it with its own name"),
-    (b"\xd0\xcf\x11\xe0", "the file is an old Excel .xls workbook named .csv: save it as .xlsx or CSV UTF-8"),
-)
-_CSV_CANDIDATES = ("utf-8", "cp949")
-_CHUNK = 1 << 20
-_SNIFF_CHARS = 1 << 16
-_DELIMITERS = ",\t;|"
-
-
-def _undecodable(path: Path, encoding: str) -> str | None:
-    """Where the file stops being `encoding` text (its line and byte offset); None if all of it is."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = lines = 0
-    with path.open("rb") as raw:
-        while True:
-            chunk = raw.read(_CHUNK)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as error:
-                # The decoder may hold back the start of a character cut by the chunk's end.
-                start = max(error.start - len(error.object) + len(chunk), 0)
-                if encoding.startswith(("utf-16", "utf-32")):  # a newline byte is no line break there
-                    return f"byte {offset + start:,}"
-                line = lines + chunk[:start].count(b"\n") + 1
-                return f"line {line} (byte {offset + start:,})"
-            if not chunk:
-                return None
-            offset += len(chunk)
-            lines += chunk.count(b"\n")
-
-
-def csv_encoding(path: Path) -> str:
-    """The CSV's encoding: its byte-order mark's, else UTF-8 if the whole file is, else CP949/EUC-KR.
-
-    Raises Refused if the file is not text in that encoding (in neither, without a mark),
-    naming the line (and byte) where it stops being text.
-    """
-    with path.open("rb") as raw:
-        head = raw.read(_SNIFF_CHARS)
-    marked = next((encoding for bom, encoding in _BOMS if head.startswith(bom)), None)
-    if marked is None:
-        for magic, reason in _NOT_TEXT:
-            if head.startswith(magic):
-                raise Refused(reason)
-        if b"\x00" in head:
-            raise Refused("the CSV holds NUL bytes: not text, or UTF-16 without a byte-order mark (save as CSV UTF-8)")
-    problems = []
-    for encoding in (marked,) if marked else _CSV_CANDIDATES:
-        problem = _undecodable(path, encoding)
-        if problem is None:
-            return encoding
-        problems.append(f"as {encoding}, {problem} is not text")
-    if marked:
-        raise Refused(f"the CSV's byte-order mark says {marked}, but {problems[0].removeprefix(f'as {marked}, ')}")
-    raise Refused(f"the CSV is neither UTF-8 nor CP949/EUC-KR text: {'; '.join(problems)}")
-
-
-def csv_delimiter(sample: str) -> str:
-    """The delimiter csv.Sniffer finds in the first lines, among comma, tab, semicolon and bar; else comma."""
-    whole_lines = sample[: sample.rfind("\n") + 1] or sample
-    try:
-        return csv.Sniffer().sniff(whole_lines, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        return ","
-
-
-def open_csv(path: Path) -> SheetRows:
-    """A CSV file as one sheet named `csv`: its encoding from `csv_encoding`, its delimiter sniffed.
-
-    Rows are tuples of text (None for an empty cell), numbered from 1, read lazily (RFC 4180 quoting by
-    Python's `csv` module). Raises Refused when the file is neither text in a known encoding nor CSV.
-    """
-    encoding = csv_encoding(path)
-    with path.open(encoding=encoding, newline="") as text:
-        delimiter = csv_delimiter(text.read(_SNIFF_CHARS))
-
-    def rows() -> Iterator[Row]:
-        with path.open(encoding=encoding, newline="") as text:
-            for row in csv.reader(text, delimiter=delimiter):
-                yield tuple(cell if cell != "" else None for cell in row)
-
-    return SheetRows("csv", _numbered(rows()))
-
-
 def open_survey_file(
     path: Path, name: str, limits: Limits, memory_budget_bytes: int, work_dir: Path
 ) -> tuple[list[SheetRows], str]:
@@ -383,5 +285,7 @@ def open_survey_file(
     if suffix in EXCEL_SUFFIXES:
         return open_workbook(path, limits, memory_budget_bytes, work_dir)
     if suffix in CSV_SUFFIXES:
+        from shoplake.surveys.csv_file import open_csv  # noqa: PLC0415 - csv_file imports this module
+
         return [open_csv(path)], "csv"
     raise Refused(f"unsupported file type {suffix or '(none)'}: upload .xlsx, .xlsm or .csv")
