@@ -38,6 +38,7 @@ help:
 	@echo "make invoke FUNCTION=SlackNotifierFunction EVENT=events/slack_notifier/sns_alarm_web_5xx.json"
 	@echo "make format  - apply ruff's formatting and fixes"
 	@echo "make report FROM=2026-11-01 TO=2026-11-30 [LAKE=.local/lake or s3://bucket/] - the marketing report"
+	@echo "make cost    - the core platform's monthly cost for each sizing profile"
 
 # The pinned requirements, then shoplake itself, editable (pyproject.toml says which packages).
 $(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt pyproject.toml
