@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from shop.app.api import create_app
 from shop.app.clicks import Clicks, Producer
-from shop.app.db_credentials import APP_ROLE
+from shop.app.db_credentials import APP_ROLE, connection_arguments
 from shop.app.housekeeping import UNPAID_AFTER, keep_house_every
 from shop.app.images import ImageUploads
 from shop.app.passwords import Passwords
@@ -73,13 +73,13 @@ class LocalShop:
 def shop_pool(
     dsn: str, search_path: str | None = None, max_size: int = 10, *, user: str | None = None
 ) -> ConnectionPool[Any]:
-    """A pool of autocommit connections to `dsn` (as `user`, else the DSN's), on `search_path`."""
-    kwargs: dict[str, Any] = {"autocommit": True}
-    if search_path:
-        kwargs["options"] = f"-c search_path={search_path}"
+    """A pool of autocommit connections to `dsn` (as `user`, else the DSN's), on `search_path`; the
+    connection arguments made per connection as the app's are in AWS, without a token (trust auth)."""
+    options = {"options": f"-c search_path={search_path}"} if search_path else {}
     if user:
         dsn = make_conninfo(dsn, user=user)
-    return ConnectionPool(dsn, kwargs=kwargs, min_size=1, max_size=max_size, open=True)
+    arguments = connection_arguments(None, autocommit=True, **options)
+    return ConnectionPool(dsn, kwargs=arguments, min_size=1, max_size=max_size, open=True)
 
 
 @contextmanager

@@ -141,3 +141,22 @@ def test_migrating_a_second_schema_keeps_the_roles_and_grants_there_too(
             assert app.execute("SELECT count(*) FROM product").fetchone() == (0,)
     finally:
         database.execute(f'DROP SCHEMA "{other}" CASCADE')
+
+
+class _RollbackError(Exception):
+    """Raised to roll back a transaction the test opened."""
+
+
+def test_on_rds_both_roles_may_log_in_with_iam_tokens(database: Any) -> None:
+    # GIVEN RDS's rds_iam role (created inside a transaction that is rolled back: no other session sees it)
+    with pytest.raises(_RollbackError), database.transaction():
+        database.execute("CREATE ROLE rds_iam NOLOGIN")
+        # WHEN the schema is migrated
+        apply_migrations(database)
+        # THEN the app's and the ETL's roles are members of rds_iam, so RDS accepts their IAM tokens
+        members = database.execute(
+            "SELECT pg_has_role('shop_app', 'rds_iam', 'MEMBER'), pg_has_role('shop_etl', 'rds_iam', 'MEMBER')"
+        ).fetchone()
+        assert members == (True, True)
+        raise _RollbackError
+    assert database.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'rds_iam'").fetchone() == (0,)
