@@ -162,3 +162,11 @@ def test_readiness_fails_and_liveness_holds_when_the_database_does_not_answer(sh
             assert client.get("/healthz").json() == {"status": "ok"}
     finally:
         pool.close()
+
+
+def test_the_load_balancers_health_checks_are_not_visits(client: TestClient, recorder: Any) -> None:
+    # GIVEN the app with its clickstream WHEN the load balancer and the container ask readiness and liveness
+    for _ in range(3):
+        assert client.get("/readyz").status_code == 200 and client.get("/healthz").status_code == 200
+    # THEN no clickstream event is sent for them
+    assert recorder.events == []
