@@ -1,7 +1,8 @@
 """The shop on this machine: both tiers served on loopback ports, over a given PostgreSQL.
 
 Used by the browser test, the load benchmark and the demo; the containers run the same
-applications (shop.app.main, shop.web.site) behind the load balancers instead. As in the app
+applications (shop.app.main under uvicorn, nginx with shop/web/nginx/) behind the load balancers
+instead. The web tier is Debian's nginx (local_stack.nginx) in front of the app tier. As in the app
 image, the schema is migrated first (shop.app.prestart); housekeeping, a scheduled task in AWS,
 runs here in a thread while the shop is open.
 """
@@ -20,6 +21,7 @@ from typing import Any
 import uvicorn
 from psycopg_pool import ConnectionPool
 
+from local_stack.nginx import RateLimit, running_nginx
 from shop.app.api import create_app
 from shop.app.clicks import Clicks, Producer
 from shop.app.housekeeping import UNPAID_AFTER, keep_house_every
@@ -28,7 +30,6 @@ from shop.app.passwords import Passwords
 from shop.app.payments import LocalTestProvider
 from shop.app.prestart import prepare
 from shop.app.settings import Settings
-from shop.web.site import create_site
 
 LOOPBACK = "127.0.0.1"
 
@@ -84,10 +85,14 @@ def running_shop(
     settings: Settings | None = None,
     housekeeping_seconds: float = 60,
     unpaid_after: timedelta = UNPAID_AFTER,
+    rate_limit: RateLimit | None = None,
 ) -> Iterator[LocalShop]:
     """Both tiers on loopback over `dsn` (migrated first), plain HTTP: cookies without Secure.
 
+    The web tier is nginx (`rate_limit`: its API requests per client address; by default loose, as
+    every local client is 127.0.0.1); the app trusts the one hop it adds to X-Forwarded-For.
     While open, housekeeping runs every `housekeeping_seconds` (a pass at once, then on that beat).
+    NginxMissingError (local_stack.nginx) says what to install when nginx is not there.
     """
     pool = shop_pool(dsn, search_path)
     stop = threading.Event()
@@ -111,7 +116,10 @@ def running_shop(
             clicks=Clicks(producer),
             images=images,
         )
-        with serve(app) as app_url, serve(create_site(app_url, image_base_url)) as web_url:
+        with (
+            serve(app) as app_url,
+            running_nginx(app_url, image_base_url=image_base_url, limit=rate_limit) as web_url,
+        ):
             yield LocalShop(app_url, web_url, pool, payments)
     finally:
         stop.set()
