@@ -79,16 +79,17 @@ def nginx_binary() -> str:
 def local_values(
     app_tier_url: str, listen: str, root: Path, image_base_url: str | None = None, limit: RateLimit | None = None
 ) -> dict[str, str]:
-    """The template's values for a local run; ValueError if `app_tier_url` is not scheme://host[:port]."""
+    """The template's values for a local run; ValueError if `app_tier_url` is not http://host:port."""
     parts = urlsplit(app_tier_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        # A path would replace every request's own path (proxy_pass through a variable).
-        raise ValueError(f"app_tier_url: {app_tier_url!r} must be scheme://host[:port], with no path")
+    if parts.scheme != "http" or not parts.hostname or not parts.port or parts.path not in ("", "/") or parts.query:
+        raise ValueError(f"app_tier_url: {app_tier_url!r} must be http://host:port, with no path")
     limit = limit or RateLimit()
     return {
         "SHOP_WEB_LISTEN": listen,
         "SHOP_WEB_ROOT": str(root),
-        "APP_TIER_URL": f"{parts.scheme}://{parts.netloc}",
+        "APP_TIER_ADDRESS": parts.netloc,
+        # Debian's nginx (1.22) has no `resolve`; locally the app is at an IP address and needs none.
+        "APP_TIER_RESOLVE": "",
         "IMAGE_BASE_URL": (image_base_url or "").rstrip("/"),
         "NGINX_LOCAL_RESOLVERS": " ".join(_nameservers()) or LOOPBACK,
         # Clients connect directly: nobody may say who the client is.
@@ -115,7 +116,7 @@ def main_config(work: Path, mime_types: Path) -> str:
         [
             # Only read as root; it keeps the workers as the caller (they read and write `work`).
             f"user {user};" if os.geteuid() == 0 else "",
-            "worker_processes auto;",
+            "worker_processes 1;",  # plenty on loopback; the other cores stay with the app
             f"pid {work}/nginx.pid;",
             f"error_log {work}/error.log warn;",
             "events { worker_connections 1024; }",

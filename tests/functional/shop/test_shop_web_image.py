@@ -58,21 +58,31 @@ def test_the_web_image_is_a_pinned_unprivileged_nginx_with_the_repositorys_files
     assert sorted(allowed) == sorted(copies)
 
 
+def nginx_version(binary: str) -> tuple[int, ...]:
+    printed = subprocess.run([binary, "-v"], capture_output=True, text=True, check=True).stderr  # noqa: S603
+    return tuple(int(part) for part in re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", printed).groups())  # type: ignore[union-attr]
+
+
 def test_the_template_as_the_container_renders_it_is_accepted_by_nginx(tmp_path: Path) -> None:
     # GIVEN the values the container has: the image's ENV, the task definition's, and the entrypoint's resolvers
     container = web_container()
     values = {**image_environment(), "NGINX_LOCAL_RESOLVERS": "10.0.0.2"}
-    samples = {"APP_TIER_URL": "http://internal-shoplake-dev-123.ap-northeast-2.elb.amazonaws.com",
+    samples = {"APP_TIER_ADDRESS": "internal-shoplake-dev-1.ap-northeast-2.elb.amazonaws.com:80",
                "IMAGE_BASE_URL": "https://d111111abcdef8.cloudfront.net", "SHOP_WEB_TRUSTED_PROXIES": "10.0.0.0/16",
                "SHOP_WEB_LISTEN": "8080", "SHOPLAKE_ENVIRONMENT": "dev"}  # fmt: skip
-    given = {entry["Name"] for entry in container["Environment"]}
-    assert given == set(samples)
+    assert {entry["Name"] for entry in container["Environment"]} == set(samples)
     values.update(samples)
     # THEN every placeholder of the template has a value
     assert nginx.placeholders() <= set(values), nginx.placeholders() - set(values)
-    # AND nginx accepts the rendered configuration
-    (tmp_path / "shop.conf").write_text(nginx.render(nginx.TEMPLATE.read_text(), values))
+    # AND the image's nginx can follow the app tier's name (`resolve` came to open-source nginx in 1.27.3)
+    (base,) = instructions("FROM")
+    assert values["APP_TIER_RESOLVE"] == "resolve"
+    assert tuple(int(part) for part in base.split(":")[1].removesuffix("-alpine").split(".")) >= (1, 27, 3)
+    # AND nginx accepts the rendered configuration (an older nginx here: without `resolve`, at an address)
     binary = nginx.nginx_binary()
+    if nginx_version(binary) < (1, 27, 3):
+        values.update(APP_TIER_RESOLVE="", APP_TIER_ADDRESS="127.0.0.1:80")
+    (tmp_path / "shop.conf").write_text(nginx.render(nginx.TEMPLATE.read_text(), values))
     (tmp_path / "nginx.conf").write_text(nginx.main_config(tmp_path, nginx.mime_types(binary)))
     argv = [binary, "-t", "-q", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "log")]
     check = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - the system's nginx
@@ -96,7 +106,7 @@ def test_rendering_refuses_a_placeholder_without_a_value() -> None:
         nginx.render("listen ${SHOP_WEB_LISTEN}; root ${SHOP_WEB_ROOT};", {"SHOP_WEB_LISTEN": "8080"})
 
 
-@pytest.mark.parametrize("url", ["http://app/api", "ftp://app", "app:8080", "http://app/?x=1"])
+@pytest.mark.parametrize("url", ["http://app:80/api", "ftp://app:80", "app:8080", "http://app:80/?x=1", "http://app"])
 def test_an_app_tier_url_with_a_path_is_refused_before_it_replaces_every_path(url: str) -> None:
     with pytest.raises(ValueError, match="app_tier_url"):
         nginx.local_values(url, "127.0.0.1:1", ROOT)
