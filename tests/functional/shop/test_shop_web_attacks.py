@@ -203,3 +203,21 @@ def test_many_shoppers_at_once_each_stay_themselves(local_shop: LocalShop) -> No
     # THEN each saw only themselves, every cookie-less request was nobody, and no two are the same
     assert [(others, stranger) for _, others, stranger in results] == [(0, 401)] * 12
     assert len({me for me, _, _ in results}) == 12
+
+
+def test_a_request_the_app_chokes_on_never_spoils_the_next_ones(local_shop: LocalShop) -> None:
+    # GIVEN a body with a lone surrogate (the app once answered it with a broken 500)
+    poison = b'{"email": "\\ud800@example.com", "password": "\\ud800"}'
+    with ThreadPoolExecutor(4) as pool:
+        # WHEN it is sent again and again among ordinary requests
+        def one(n: int) -> int:
+            if n % 4 == 0:
+                return raw(
+                    local_shop.web_url, "POST", "/api/login", [("Content-Type", "application/json")], poison
+                ).status
+            return raw(local_shop.web_url, "GET", "/api/products?limit=1").status
+
+        statuses = list(pool.map(one, range(40)))
+    # THEN every ordinary request is answered, whatever the poisoned ones got
+    assert [status for n, status in enumerate(statuses) if n % 4] == [200] * 30
+    assert all(status < 502 for status in statuses)
