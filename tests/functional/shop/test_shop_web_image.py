@@ -116,3 +116,11 @@ def test_an_app_tier_url_with_a_path_is_refused_before_it_replaces_every_path(ur
 def test_a_rate_limit_nginx_would_not_read_is_refused(rate: str, burst: int) -> None:
     with pytest.raises(ValueError, match=r"^(rate|burst):"):
         nginx.RateLimit(rate, burst)
+
+
+def test_the_template_names_its_values_the_one_way_both_renderers_read() -> None:
+    # envsubst would also replace a bare $NAME, which render() leaves: only ${NAME} is used, in capitals,
+    # and nginx's own variables are lower case
+    text = nginx.TEMPLATE.read_text()
+    assert not re.findall(r"\$[A-Z][A-Za-z0-9_]*", text)
+    assert nginx.placeholders() == set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
