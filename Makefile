@@ -18,6 +18,8 @@ export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 JDBC_JAR := /usr/share/java/postgresql.jar
 # The analytics report is tested in a real browser: Debian's Chromium and its driver.
 CHROMEDRIVER := /usr/bin/chromedriver
+# The shop's web tier is nginx: Debian's, run unprivileged by local_stack/nginx.py (tests, demo, bench).
+NGINX := /usr/sbin/nginx
 # `make report`: the marketing report for these Seoul days, from this lake (a directory or s3://bucket/);
 # by default the local stack's copy of its lake, which `make demo` leaves in .local/lake.
 LAKE ?= .local/lake
@@ -94,23 +96,33 @@ $(CHROMEDRIVER):
 	  echo "note: install Chromium and its driver (Debian: chromium chromium-driver); the browser test skips without them"; \
 	fi
 
-pytest: $(BIN)/.ready $(NATIVE) $(JDBC_JAR) $(CHROMEDRIVER)
+# Only the binary: the package's own service is neither started nor needed (policy-rc.d permitting).
+$(NGINX):
+	@if command -v nginx >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq nginx >/dev/null && (service nginx stop >/dev/null 2>&1 || true)) \
+	    || echo "note: could not install nginx; the shop's tests, demo and benchmark need it"; \
+	else \
+	  echo "note: install nginx (Debian: apt-get install nginx); the shop's tests, demo and benchmark need it"; \
+	fi
+
+pytest: $(BIN)/.ready $(NATIVE) $(JDBC_JAR) $(CHROMEDRIVER) $(NGINX)
 	$(BIN)/pytest
 
 # The fast loop: every test but those marked spark, server, browser or build (pyproject.toml says what
 # each means; tests/conftest.py applies them). Sockets are off, so a test that starts a server without
 # its mark fails here; one that hangs instead (moto's server waits for its socket) has its stack printed.
 UNIT_MARKERS := not (spark or server or browser or build)
-unit: $(BIN)/.ready $(NATIVE)
+unit: $(BIN)/.ready $(NATIVE) $(NGINX)
 	$(BIN)/pytest -m "$(UNIT_MARKERS)" --disable-socket --allow-hosts= -o faulthandler_timeout=60
 
 report: $(BIN)/.ready
 	$(BIN)/python -m analytics --lake "$(LAKE)" --from "$(FROM)" --to "$(TO)" --out .local/report-$(FROM)-$(TO).html
 
-demo: $(BIN)/.ready $(NATIVE)
+demo: $(BIN)/.ready $(NATIVE) $(NGINX)
 	$(BIN)/python -m local_stack.demo
 
-bench: $(BIN)/.ready $(NATIVE)
+bench: $(BIN)/.ready $(NATIVE) $(NGINX)
 	$(BIN)/python bench/run.py
 
 invoke: $(BIN)/.ready $(NATIVE)

@@ -1,7 +1,8 @@
 """The shop on this machine: both tiers served on loopback ports, over a given PostgreSQL.
 
 Used by the browser test, the load benchmark and the demo; the containers run the same
-applications (shop.app.main, shop.web.site) behind the load balancers instead. As in AWS, the
+applications (shop.app.main under uvicorn, nginx with shop/web/nginx/) behind the load balancers
+instead. The web tier is Debian's nginx (local_stack.nginx) in front of the app tier. As in AWS, the
 schema is migrated first as the database's owner (the DSN's user; shop.app.prestart), and the app
 then serves as its own role, shop_app (trust auth here, an IAM token there), so that a grant a
 migration forgot fails locally too; housekeeping, a scheduled task in AWS, runs here in a thread
@@ -24,6 +25,7 @@ import uvicorn
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
+from local_stack.nginx import RateLimit, running_nginx
 from shop.app.api import create_app
 from shop.app.clicks import Clicks, Producer
 from shop.app.db_credentials import APP_ROLE, connection_arguments
@@ -33,7 +35,6 @@ from shop.app.passwords import Passwords
 from shop.app.payments import LocalTestProvider
 from shop.app.prestart import prepare
 from shop.app.settings import Settings
-from shop.web.site import create_site
 
 LOOPBACK = "127.0.0.1"
 
@@ -95,11 +96,15 @@ def running_shop(
     housekeeping_seconds: float = 60,
     unpaid_after: timedelta = UNPAID_AFTER,
     app_role: str | None = APP_ROLE,
+    rate_limit: RateLimit | None = None,
 ) -> Iterator[LocalShop]:
     """Both tiers on loopback over `dsn` (migrated first, as its user), plain HTTP: cookies without Secure.
 
-    The app tier and housekeeping connect as `app_role` (None: as the DSN's user). While open,
+    The app tier and housekeeping connect as `app_role` (None: as the DSN's user). The web tier is
+    nginx (`rate_limit`: its API requests per client address; by default loose, as every local
+    client is 127.0.0.1); the app trusts the one hop it adds to X-Forwarded-For. While open,
     housekeeping runs every `housekeeping_seconds` (a pass at once, then on that beat).
+    NginxMissingError (local_stack.nginx) says what to install when nginx is not there.
     """
     options = f"-c search_path={search_path}" if search_path else None
     with psycopg.connect(dsn, autocommit=True, options=options) as owner:
@@ -124,7 +129,10 @@ def running_shop(
             clicks=Clicks(producer),
             images=images,
         )
-        with serve(app) as app_url, serve(create_site(app_url, image_base_url)) as web_url:
+        with (
+            serve(app) as app_url,
+            running_nginx(app_url, image_base_url=image_base_url, limit=rate_limit) as web_url,
+        ):
             yield LocalShop(app_url, web_url, pool, payments)
     finally:
         stop.set()

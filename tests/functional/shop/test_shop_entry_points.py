@@ -21,7 +21,7 @@ from shop.app import housekeeping, prestart
 from shop.app.db.locks import Lock, advisory_lock
 from shop.migrate import MIGRATIONS
 
-ENTRY_POINTS = ["shop.app.main", "shop.app.prestart", "shop.app.housekeeping", "shop.migrate", "shop.web.site"]
+ENTRY_POINTS = ["shop.app.main", "shop.app.prestart", "shop.app.housekeeping", "shop.migrate"]
 # Nothing listens here: an entry point that tried to reach its database would fail.
 NOWHERE = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
 

@@ -1,8 +1,9 @@
-"""What the two images hold is enough to run: each tier started from only the files its Dockerfile
+"""What the app image holds is enough to run: the app tier started from only the files its Dockerfile
 copies (its .dockerignore allow-list) and the packages its requirements.txt installs, as the container's
-entry point and command start it, answers its health check; the migration task's command migrates
-first (as the database's owner), the app serves as its own role, and the scheduled housekeeping
-override runs (as the app's role)."""
+entry point and command start it, answers its health check behind the web tier (nginx with the files
+the web image holds: test_shop_web_image.py); the migration task's command migrates first (as the
+database's owner), the app serves as its own role, and the scheduled housekeeping override runs (as
+the app's role)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import httpx
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from local_stack.nginx import running_nginx
 from local_stack.template import load_template
 from shop.app.db_credentials import APP_ROLE
 from shop.migrate import MIGRATIONS
@@ -75,9 +77,8 @@ def housekeeping_override() -> list[str]:
 
 def image_environment(tree: Path, **env: str) -> dict[str, str]:
     """The container's environment: its files first, and imports limited to its requirements.txt and its files."""
-    tier = "app" if (tree / "shop" / "app").is_dir() else "web"
     first_party = {path.name.removesuffix(".py") for path in tree.iterdir()}
-    allowed = importable(requirements(ROOT / "shop" / tier / "requirements.txt"), first_party)
+    allowed = importable(requirements(ROOT / "shop" / "app" / "requirements.txt"), first_party)
     guard = guard_directory(tree.parent / f"{tree.name}-guard", allowed)
     return {"PATH": os.environ["PATH"], "PYTHONPATH": f"{tree}:{tree.parent / f'{tree.name}-guard'}", **guard, **env}
 
@@ -114,11 +115,10 @@ def started(argv: list[str], tree: Path, env: dict[str, str]) -> Iterator[str]:
         process.wait(10)
 
 
-def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn: str, database: Any) -> None:
-    # GIVEN the files each image holds, and an empty schema
+def test_the_app_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn: str, database: Any) -> None:
+    # GIVEN the files the app image holds, and an empty schema
     app_tree = image_tree("app", tmp_path / "app")
-    web_tree = image_tree("web", tmp_path / "web")
-    assert (app_tree / "shoplake" / "business.py").exists() and not (web_tree / "shop" / "app").exists()
+    assert (app_tree / "shoplake" / "business.py").exists()
     schema = database.execute("SELECT current_schema()").fetchone()[0]
     owner_env = {"DATABASE_URL": f"{postgres_dsn}?options=-csearch_path%3D{schema}"}
     app_dsn = make_conninfo(postgres_dsn, user=APP_ROLE, options=f"-csearch_path={schema}")
@@ -129,10 +129,10 @@ def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert migrate.returncode == 0, migrate.stderr
-    # ... and each tier starts as its container does (the app as its own role)
+    # ... and the app starts as its container does (as its own role), nginx before it
     with (
         started(container_argv("app", "CMD"), app_tree, app_env) as app,
-        started(container_argv("web", "CMD"), web_tree, {"APP_TIER_URL": app}) as web,
+        running_nginx(app) as web,
     ):
         # THEN the storefront answers through both, over a schema migrated to the last migration
         assert httpx.get(f"{app}/readyz", timeout=10).json()["status"] == "ready"
@@ -151,8 +151,7 @@ def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn
     assert run.returncode == 0 and "Swept(sessions=0, login_failures=0, orders=0, payments=0)" in run.stderr, run.stderr
 
 
-@pytest.mark.parametrize("tier", ["app", "web"])
-def test_image_requirements_are_pinned_as_the_tests_pin_them(tier: str) -> None:
+def test_image_requirements_are_pinned_as_the_tests_pin_them() -> None:
     pins = set((ROOT / "requirements" / "dev.txt").read_text().splitlines())
-    lines = [line for line in (ROOT / "shop" / tier / "requirements.txt").read_text().splitlines() if "==" in line]
+    lines = [line for line in (ROOT / "shop" / "app" / "requirements.txt").read_text().splitlines() if "==" in line]
     assert lines and set(lines) <= pins, set(lines) - pins
