@@ -25,13 +25,17 @@ Category = Literal[CATEGORIES]  # type: ignore[valid-type] # the business's cate
 
 
 class Strict(BaseModel):
-    """A request body: unknown fields refused, and all its text Unicode."""
+    """A request body: unknown fields refused, and all its text Unicode without NUL."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
     def _unicode(cls, value: Any) -> Any:
+        # PostgreSQL's text cannot hold NUL ("\u0000" in JSON): refused here, naming the field, rather
+        # than by the database.
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("string_nul", "Input should not contain the NUL character")
         # JSON's \u escapes can spell a lone surrogate, which no UTF-8 text (PostgreSQL's, the
         # clickstream's) can hold. Pydantic refuses one in a constrained string (`string_unicode`);
         # this refuses it, in the same words, in every other.
