@@ -96,8 +96,9 @@ def test_an_expired_hold_renewed_stays_within_the_cap(
 
 def test_the_caps_and_the_hold_are_read_from_the_environment() -> None:
     # GIVEN the environment a task definition sets WHEN the settings are read THEN each is as set
-    settings = Settings.from_environ({"SHOP_PENDING_ORDERS_MAX": "7", "SHOP_RESERVED_UNITS_PER_PRODUCT_MAX": "25",
-                                      "SHOP_UNPAID_HOLD_SECONDS": "900", "SHOP_LOGIN_FAILURES_PER_EMAIL": "30"})  # fmt: skip
+    env = {"SHOP_PENDING_ORDERS_MAX": "7", "SHOP_RESERVED_UNITS_PER_PRODUCT_MAX": "25",
+           "SHOP_UNPAID_HOLD_SECONDS": "900", "SHOP_LOGIN_FAILURES_PER_EMAIL": "30"}  # fmt: skip
+    settings = Settings.from_environ(env)
     assert (settings.pending_orders_max, settings.reserved_units_per_product_max) == (7, 25)
     assert settings.unpaid_hold == timedelta(minutes=15) and settings.login_failures_per_email == 30
     assert Settings.from_environ({}).unpaid_hold == timedelta(minutes=30)
