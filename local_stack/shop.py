@@ -1,9 +1,11 @@
 """The shop on this machine: both tiers served on loopback ports, over a given PostgreSQL.
 
 Used by the browser test, the load benchmark and the demo; the containers run the same
-applications (shop.app.main, shop.web.site) behind the load balancers instead. As in the app
-image, the schema is migrated first (shop.app.prestart); housekeeping, a scheduled task in AWS,
-runs here in a thread while the shop is open.
+applications (shop.app.main, shop.web.site) behind the load balancers instead. As in AWS, the
+schema is migrated first as the database's owner (the DSN's user; shop.app.prestart), and the app
+then serves as its own role, shop_app (trust auth here, an IAM token there), so that a grant a
+migration forgot fails locally too; housekeeping, a scheduled task in AWS, runs here in a thread
+(as shop_app) while the shop is open.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import uvicorn
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from shop.app.api import create_app
 from shop.app.clicks import Clicks, Producer
+from shop.app.db_credentials import APP_ROLE, connection_arguments
 from shop.app.housekeeping import UNPAID_AFTER, keep_house_every
 from shop.app.images import ImageUploads
 from shop.app.passwords import Passwords
@@ -65,11 +70,16 @@ class LocalShop:
     payments: LocalTestProvider
 
 
-def shop_pool(dsn: str, search_path: str | None = None, max_size: int = 10) -> ConnectionPool[Any]:
-    kwargs: dict[str, Any] = {"autocommit": True}
-    if search_path:
-        kwargs["options"] = f"-c search_path={search_path}"
-    return ConnectionPool(dsn, kwargs=kwargs, min_size=1, max_size=max_size, open=True)
+def shop_pool(
+    dsn: str, search_path: str | None = None, max_size: int = 10, *, user: str | None = None
+) -> ConnectionPool[Any]:
+    """A pool of autocommit connections to `dsn` (as `user`, else the DSN's), on `search_path`; the
+    connection arguments made per connection as the app's are in AWS, without a token (trust auth)."""
+    options = {"options": f"-c search_path={search_path}"} if search_path else {}
+    if user:
+        dsn = make_conninfo(dsn, user=user)
+    arguments = connection_arguments(None, autocommit=True, **options)
+    return ConnectionPool(dsn, kwargs=arguments, min_size=1, max_size=max_size, open=True)
 
 
 @contextmanager
@@ -84,12 +94,17 @@ def running_shop(
     settings: Settings | None = None,
     housekeeping_seconds: float = 60,
     unpaid_after: timedelta = UNPAID_AFTER,
+    app_role: str | None = APP_ROLE,
 ) -> Iterator[LocalShop]:
-    """Both tiers on loopback over `dsn` (migrated first), plain HTTP: cookies without Secure.
+    """Both tiers on loopback over `dsn` (migrated first, as its user), plain HTTP: cookies without Secure.
 
-    While open, housekeeping runs every `housekeeping_seconds` (a pass at once, then on that beat).
+    The app tier and housekeeping connect as `app_role` (None: as the DSN's user). While open,
+    housekeeping runs every `housekeeping_seconds` (a pass at once, then on that beat).
     """
-    pool = shop_pool(dsn, search_path)
+    options = f"-c search_path={search_path}" if search_path else None
+    with psycopg.connect(dsn, autocommit=True, options=options) as owner:
+        prepare(owner)
+    pool = shop_pool(dsn, search_path, user=app_role)
     stop = threading.Event()
     payments = LocalTestProvider()  # one for the app and housekeeping, as one provider in AWS
     housekeeping = threading.Thread(
@@ -100,8 +115,6 @@ def running_shop(
         daemon=True,
     )
     try:
-        with pool.connection() as connection:
-            prepare(connection)
         housekeeping.start()
         app = create_app(
             pool=pool,

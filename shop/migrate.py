@@ -44,6 +44,20 @@ def apply_migrations(connection: Any, directory: Path = MIGRATIONS) -> list[str]
         return done
 
 
+def pending_migrations(connection: Any, directory: Path = MIGRATIONS) -> list[str]:
+    """The migrations of `directory` not yet applied to the connection's schema (file stems, in
+    order; all of them on a schema never migrated). Reads only: the app's role may ask (readiness).
+
+    psycopg's errors pass through.
+    """
+    shipped = sorted(path.stem for path in directory.glob("*.sql"))
+    exists = connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):
+        return shipped
+    applied = {row[0] for row in connection.execute("SELECT version FROM schema_migrations").fetchall()}
+    return [name for name in shipped if name not in applied]
+
+
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - a thin command over apply_migrations
     import psycopg  # noqa: PLC0415
 

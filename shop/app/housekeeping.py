@@ -134,9 +134,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ) -> int:
     args = parser().parse_args(argv)
-    import psycopg  # noqa: PLC0415
-
-    from shop.app.settings import database_dsn  # noqa: PLC0415
+    from shop.app.db_credentials import connect  # noqa: PLC0415 - as the app role, IAM token and all
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     unpaid_after = (
@@ -144,12 +142,12 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ) -> 
         if args.unpaid_minutes is not None
         else Settings.from_environ(env).unpaid_hold
     )
-    dsn, provider = database_dsn(env), configured_provider()
+    provider = configured_provider()
     if args.every is not None:
-        keep_house_every(lambda: psycopg.connect(dsn, autocommit=True), args.every, threading.Event(),
+        keep_house_every(lambda: connect(env), args.every, threading.Event(),
                          unpaid_after=unpaid_after, provider=provider)  # fmt: skip
         return 0
-    with psycopg.connect(dsn, autocommit=True) as connection:
+    with connect(env) as connection:
         swept = keep_house(connection, unpaid_after=unpaid_after, provider=provider)
     LOG.info("housekeeping: %s", swept or "another pass is under way")
     return 0

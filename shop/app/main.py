@@ -1,10 +1,12 @@
 """The app tier's server: `python -m shop.app.main [--host HOST] [--port PORT]` (the image's command).
 
 Everything the API needs is built here from the environment the ECS task definition sets
-(infra_core/compute.yaml): the database from DATABASE_* (shop.app.settings.database_dsn), the
-clickstream stream from SHOP_CLICKSTREAM_STREAM, the image bucket from SHOP_IMAGE_BUCKET. The
-schema is migrated before this starts (shop.app.prestart, the image's entry point) and kept by
-its own scheduled task (shop.app.housekeeping): this process only serves.
+(infra_core/compute.yaml): the database from DATABASE_* (as the role `shop_app`, with an RDS IAM
+token per connection: shop.app.db_credentials), the clickstream stream from
+SHOP_CLICKSTREAM_STREAM, the image bucket from SHOP_IMAGE_BUCKET. The schema is migrated by a task
+of its own, as the database's owner, before the service is updated (shop.app.prestart); this
+process never holds the owner's secret, and answers /readyz with 503 while the schema is behind.
+The schema is kept by its own scheduled task (shop.app.housekeeping): this process only serves.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import argparse
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -21,20 +22,18 @@ from fastapi import FastAPI
 def build(env: Mapping[str, str]) -> FastAPI:
     """The API over the database and AWS services `env` names (the pool opens; nothing is queried yet)."""
     import boto3  # noqa: PLC0415 - only the running service talks to AWS
-    from psycopg_pool import ConnectionPool  # noqa: PLC0415
 
     from shop.app.api import create_app  # noqa: PLC0415
     from shop.app.clicks import Clicks  # noqa: PLC0415
+    from shop.app.db_credentials import app_pool  # noqa: PLC0415
     from shop.app.images import ImageUploads  # noqa: PLC0415
     from shop.app.passwords import Passwords  # noqa: PLC0415
     from shop.app.payments import configured_provider  # noqa: PLC0415
-    from shop.app.settings import Settings, database_dsn  # noqa: PLC0415
+    from shop.app.settings import Settings  # noqa: PLC0415
     from shoplake.clickstream.producer import ClickstreamProducer  # noqa: PLC0415
 
     settings = Settings.from_environ(env)
-    pool: ConnectionPool[Any] = ConnectionPool(
-        database_dsn(env), kwargs={"autocommit": True}, min_size=2, max_size=16, open=True
-    )
+    pool = app_pool(env, min_size=2, max_size=16, open=True)
     stream = env.get("SHOP_CLICKSTREAM_STREAM")
     producer = ClickstreamProducer(boto3.client("kinesis"), stream) if stream else None
     images = (

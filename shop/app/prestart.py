@@ -1,10 +1,12 @@
-"""Before the server: wait for the database, migrate it, then become the given command.
+"""The migration task: wait for the database, migrate it as its owner, then exit (or become the given command).
 
-`python -m shop.app.prestart [--wait SECONDS] [COMMAND ...]` is the app image's entry point:
-its command (the server, `python -m shop.app.main`, or a scheduled task's override such as
-`python -m shop.app.housekeeping`) runs only once the schema is current. Several tasks may start
-at once: the migration lock (shop.migrate) lets one apply each migration while the others wait.
-The database is the one shop.app.settings.database_dsn finds in the environment.
+`python -m shop.app.prestart [--wait SECONDS] [COMMAND ...]` is the command of the migration task
+(infra_core/compute.yaml, MigrationTaskDefinition: the app's image with the RDS master secret),
+which the services pipeline runs before it updates the services; the server itself logs in as
+the app's role and never migrates. A COMMAND runs only once the schema is current (for a local
+run that migrates, then serves). Several runs may start at once: the migration lock
+(shop.migrate) lets one apply each migration while the others wait. The database is the one
+shop.app.settings.database_dsn finds in the environment (the owner's login).
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ CREATE TABLE login_known_client (
     PRIMARY KEY (email, client_ip)
 );
 CREATE INDEX login_known_client_last_login ON login_known_client (last_login_at);
+-- The app reads it at each login, records a success (an upsert) and forgets old rows (housekeeping).
+-- The ETL never reads it: it holds e-mail addresses.
+GRANT SELECT, INSERT, UPDATE, DELETE ON login_known_client TO shop_app;
 
 -- The per (e-mail, address) delay reads a pair's failures; the other two indexes serve the other limits.
 CREATE INDEX login_failure_pair ON login_failure (email, client_ip, failed_at);

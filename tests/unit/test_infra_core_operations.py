@@ -91,7 +91,7 @@ def test_one_pipeline_deploys_images_to_ecs_and_one_deploys_this_sam_application
     assert any("sam deploy" in text and "make build" in text for text in texts)
 
 
-def test_the_app_tier_sends_the_clickstream_and_signs_photo_uploads_and_nothing_more() -> None:
+def test_the_app_tier_sends_the_clickstream_signs_photo_uploads_logs_in_to_its_database_and_nothing_more() -> None:
     # GIVEN the compute child, as the parent wires it
     compute = CHILDREN["Compute"]
     wired = PLATFORM["Resources"]["Compute"]["Properties"]["Parameters"]
@@ -105,6 +105,6 @@ def test_the_app_tier_sends_the_clickstream_and_signs_photo_uploads_and_nothing_
     assert {"SHOP_CLICKSTREAM_STREAM", "SHOP_IMAGE_BUCKET"} <= names
     (policy,) = compute["Resources"]["AppTaskRole"]["Properties"]["Policies"]
     allowed = {a for s in statements(policy["PolicyDocument"]) for a in as_list(s["Action"])}
-    assert allowed == {"kinesis:PutRecord", "kinesis:PutRecords", "s3:PutObject"}
+    assert allowed == {"kinesis:PutRecord", "kinesis:PutRecords", "s3:PutObject", "rds-db:connect"}
     (web,) = compute["Resources"]["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert "IMAGE_BASE_URL" in {e["Name"] for e in web["Environment"]}

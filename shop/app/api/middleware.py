@@ -18,7 +18,8 @@ from shoplake.business import EventType
 
 VISIT_COOKIE = "shop_visit"
 _VISIT_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-NOT_RECORDED = ("/healthz", "/static")
+# The load balancers and the container ask these every few seconds: they are not visits.
+NOT_RECORDED = ("/healthz", "/readyz", "/static")
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 

@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from local_stack.shop import shop_pool
 from shop.app.api import create_app
 from shop.app.clicks import Clicks
+from shop.app.db_credentials import APP_ROLE
 from shop.app.images import ImageUploads
 from shop.app.passwords import fast_passwords
 from shop.app.payments import LocalTestProvider
@@ -49,7 +50,16 @@ def session(postgres_dsn: str, shop_schema: str) -> Iterator[Callable[[], psycop
 
 @pytest.fixture
 def pool(postgres_dsn: str, shop_schema: str) -> Iterator[ConnectionPool[Any]]:
+    """The test's own view of the schema, as its owner: to arrange and inspect what the app did."""
     opened = shop_pool(postgres_dsn, shop_schema)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def app_pool(postgres_dsn: str, shop_schema: str) -> Iterator[ConnectionPool[Any]]:
+    """The app's pool: its own role, shop_app, as in AWS, so that a grant a migration forgot fails here."""
+    opened = shop_pool(postgres_dsn, shop_schema, user=APP_ROLE)
     yield opened
     opened.close()
 
@@ -79,10 +89,10 @@ def s3() -> Iterator[Any]:
 
 @pytest.fixture
 def shop_app(
-    pool: ConnectionPool[Any], settings: Settings, recorder: Recorder, payments: LocalTestProvider, s3: Any
+    app_pool: ConnectionPool[Any], settings: Settings, recorder: Recorder, payments: LocalTestProvider, s3: Any
 ) -> FastAPI:
     return create_app(
-        pool=pool,
+        pool=app_pool,
         settings=settings,
         passwords=fast_passwords(),
         payments=payments,

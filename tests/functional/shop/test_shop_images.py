@@ -1,7 +1,8 @@
 """What the two images hold is enough to run: each tier started from only the files its Dockerfile
 copies (its .dockerignore allow-list) and the packages its requirements.txt installs, as the container's
-entry point and command start it, answers its health check; the app's entry point migrates first, and
-the scheduled housekeeping override runs."""
+entry point and command start it, answers its health check; the migration task's command migrates
+first (as the database's owner), the app serves as its own role, and the scheduled housekeeping
+override runs (as the app's role)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from local_stack.template import load_template
+from shop.app.db_credentials import APP_ROLE
 from shop.migrate import MIGRATIONS
 from tests.package_guard import guard_directory, importable, requirements
 
@@ -53,6 +56,13 @@ def container_argv(tier: str, instruction: str) -> list[str]:
     ]
     argv: list[str] = json.loads(line.removeprefix(instruction))
     return [sys.executable if arg == "python" else arg for arg in argv]
+
+
+def migration_command() -> list[str]:
+    """The command of the migration task, in the app's image (infra_core/compute.yaml)."""
+    task = load_template(ROOT / "infra_core" / "compute.yaml")["Resources"]["MigrationTaskDefinition"]["Properties"]
+    (container,) = task["ContainerDefinitions"]
+    return [sys.executable if arg == "python" else arg for arg in container["Command"]]
 
 
 def housekeeping_override() -> list[str]:
@@ -110,13 +120,22 @@ def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn
     web_tree = image_tree("web", tmp_path / "web")
     assert (app_tree / "shoplake" / "business.py").exists() and not (web_tree / "shop" / "app").exists()
     schema = database.execute("SELECT current_schema()").fetchone()[0]
-    app_env = {"DATABASE_URL": f"{postgres_dsn}?options=-csearch_path%3D{schema}", "SHOP_COOKIE_SECURE": "false"}
-    # WHEN each tier starts as its container does (the app through its entry point, which migrates)
+    owner_env = {"DATABASE_URL": f"{postgres_dsn}?options=-csearch_path%3D{schema}"}
+    app_dsn = make_conninfo(postgres_dsn, user=APP_ROLE, options=f"-csearch_path={schema}")
+    app_env = {"DATABASE_URL": app_dsn, "SHOP_COOKIE_SECURE": "false"}
+    # WHEN the migration task runs, as the database's owner
+    migrate = subprocess.run(  # noqa: S603 - this interpreter, our own modules
+        migration_command(), cwd=app_tree, env=image_environment(app_tree, **owner_env),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert migrate.returncode == 0, migrate.stderr
+    # ... and each tier starts as its container does (the app as its own role)
     with (
-        started(container_argv("app", "ENTRYPOINT") + container_argv("app", "CMD"), app_tree, app_env) as app,
+        started(container_argv("app", "CMD"), app_tree, app_env) as app,
         started(container_argv("web", "CMD"), web_tree, {"APP_TIER_URL": app}) as web,
     ):
         # THEN the storefront answers through both, over a schema migrated to the last migration
+        assert httpx.get(f"{app}/readyz", timeout=10).json()["status"] == "ready"
         answer = httpx.get(f"{web}/api/products", params={"limit": 1}, timeout=10)
         assert answer.status_code == 200 and answer.json() == {"items": [], "next_cursor": None}
         categories = httpx.get(f"{web}/api/categories", timeout=10).json()["categories"]
@@ -125,7 +144,7 @@ def test_each_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_dsn
     assert applied == sorted(path.stem for path in MIGRATIONS.glob("*.sql"))
     # AND the scheduled housekeeping runs in the app's container as the schedule overrides its command
     run = subprocess.run(  # noqa: S603 - this interpreter, our own modules
-        container_argv("app", "ENTRYPOINT") + housekeeping_override(),
+        housekeeping_override(),
         cwd=app_tree, env=image_environment(app_tree, **app_env), capture_output=True, text=True, timeout=60,
         check=False,
     )  # fmt: skip
