@@ -164,7 +164,12 @@ def test_malformed_input_gets_a_client_error_and_never_spoils_another_users_requ
             for body in hostile_bodies:
                 sent = stranger.http.post("/api/login", content=body, headers={"Content-Type": "application/json"})
                 bad.append(sent.status_code)
-            for target in ("/api/%00", "/api/products/%00", "/api/products?q=%00", "/api/products/99999999999999999999"):
+            for target in (
+                "/api/%00",
+                "/api/products/%00",
+                "/api/products?q=%00",
+                "/api/products/99999999999999999999",
+            ):
                 bad.append(raw_get(local_shop.web_url, target))
 
     threads = [threading.Thread(target=browse), threading.Thread(target=attack)]

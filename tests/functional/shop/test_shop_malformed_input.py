@@ -76,7 +76,9 @@ def test_no_malformed_request_to_a_route_gets_a_server_error(
     if "{" in path:
         requests += [(path.format(**dict.fromkeys(ids, value)), None, "application/json")
                      for value in HOSTILE_PATH_VALUES]  # fmt: skip
-    requests += [(f"{url}?{name}={value}", None, "application/json") for name in queries for value in HOSTILE_QUERY_VALUES]
+    requests += [
+        (f"{url}?{name}={value}", None, "application/json") for name in queries for value in HOSTILE_QUERY_VALUES
+    ]
     requests += [(url, content, kind) for content, kind in BODIES]
     for target, content, kind in requests:
         answer = send(client, method, target, content, kind)
