@@ -32,9 +32,23 @@ class UnprocessableError(ShopError):
     """Well-formed but unusable input (a cursor this shop never gave, uploads not configured)."""
 
 
+class IdempotencyKeyReusedError(UnprocessableError):
+    """An Idempotency-Key sent again with another request: another order, another customer's, or
+    another body (a different card). Payment providers refuse such a reuse, and so does the shop."""
+
+
+class LimitReachedError(ConflictError):
+    """A cap on what one customer may hold (unpaid orders, reserved units) is reached; the message names it."""
+
+
 class UnauthorisedError(ShopError):
     """Not logged in, or wrong credentials."""
 
 
 class TooManyAttemptsError(ShopError):
-    """Too many failed logins for this e-mail or address within the window; try later."""
+    """Too many failed logins for this e-mail or address; `retry_after` is how many seconds until the next
+    attempt is heard."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

@@ -4,7 +4,8 @@ payment provider (shop.app.db.payments; an order is never cancelled while its pa
 been captured).
 
 `python -m shop.app.housekeeping [--every SECONDS] [--unpaid-minutes 30]`: one pass, or a pass
-every SECONDS (at least 1) until stopped; orders are cancelled after at least 5 minutes unpaid.
+every SECONDS (at least 1) until stopped; orders are cancelled after at least 5 minutes unpaid
+(by default the hold the app's settings give, SHOP_UNPAID_HOLD_SECONDS: shop.app.settings).
 In AWS an EventBridge Scheduler schedule runs one pass every few minutes as its own ECS task
 (infra_core/compute.yaml, HousekeepingSchedule); locally the harness (local_stack.shop) keeps
 house in a thread. Passes that meet are harmless, and one waits for none: a pass that finds
@@ -28,8 +29,9 @@ from shop.app.db import accounts, orders, payments
 from shop.app.db.locks import Lock, advisory_lock
 from shop.app.db.sql import Connection
 from shop.app.payments import PaymentProvider, configured_provider
+from shop.app.settings import Settings
 
-UNPAID_AFTER = timedelta(minutes=30)
+UNPAID_AFTER = Settings().unpaid_hold
 # An order stays payable at least this long: less would cancel orders while their shoppers pay.
 UNPAID_AFTER_MIN = timedelta(minutes=5)
 UNPAID_AFTER_MAX = timedelta(days=30)
@@ -124,8 +126,9 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--every", type=between(*EVERY_SECONDS), metavar="SECONDS",
                          help="repeat every SECONDS, 1 to 86400 (default: one pass)")  # fmt: skip
     minutes = (UNPAID_AFTER_MIN / timedelta(minutes=1), UNPAID_AFTER_MAX / timedelta(minutes=1))
-    command.add_argument("--unpaid-minutes", type=between(*minutes), default=UNPAID_AFTER / timedelta(minutes=1),
-                         help=f"cancel orders unpaid this long, {minutes[0]:g} to {minutes[1]:g} (30)")  # fmt: skip
+    command.add_argument("--unpaid-minutes", type=between(*minutes),
+                         help=f"cancel orders unpaid this long, {minutes[0]:g} to {minutes[1]:g} "
+                              "(default: the settings' unpaid hold, 30)")  # fmt: skip
     return command
 
 
@@ -134,7 +137,12 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] = os.environ) -> 
     from shop.app.db_credentials import connect  # noqa: PLC0415 - as the app role, IAM token and all
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    unpaid_after, provider = timedelta(minutes=args.unpaid_minutes), configured_provider()
+    unpaid_after = (
+        timedelta(minutes=args.unpaid_minutes)
+        if args.unpaid_minutes is not None
+        else Settings.from_environ(env).unpaid_hold
+    )
+    provider = configured_provider()
     if args.every is not None:
         keep_house_every(lambda: connect(env), args.every, threading.Event(),
                          unpaid_after=unpaid_after, provider=provider)  # fmt: skip

@@ -2,9 +2,12 @@
 
 The interface is what card payment services (Stripe, Adyen and the like) offer: a payment is
 authorised and captured in one request carrying the merchant's idempotency key, the same key is
-the same payment (asked again, the provider answers what it answered the first time and never
-charges twice), and the merchant can look a payment up by that key (its reference at the
-provider) to learn what became of a request whose answer it lost.
+the same payment (asked again with the same parameters, the provider answers what it answered the
+first time and never charges twice; asked with other parameters, it refuses: Stripe's documented
+contract, https://docs.stripe.com/api/idempotent_requests, "the idempotency layer compares incoming
+parameters to those of the original request and errors if they're not the same"), and the merchant
+can look a payment up by that key (its reference at the provider) to learn what became of a
+request whose answer it lost.
 
 The test provider answers deterministically by card number, as real providers' test modes do,
 so that tests, the demo and the browser can authorise and decline at will.
@@ -40,12 +43,19 @@ class PaymentResult:
     decline_reason: str | None = None
 
 
+class IdempotencyError(Exception):
+    """The provider refused a request: its idempotency key was first sent with other parameters
+    (Stripe's `idempotency_error`). Nothing was charged by this request."""
+
+
 class PaymentProvider(Protocol):
     name: str
 
     def authorise(self, *, amount: Decimal, currency: str, card: Card, idempotency_key: str) -> PaymentResult:
-        """Authorise and capture `amount` (in `currency`); the same key is the same payment, answered the
-        same however often it is asked. Raises whatever the provider's client raises when no answer came."""
+        """Authorise and capture `amount` (in `currency`); the same key with the same parameters is the same
+        payment, answered the same however often it is asked. Raises IdempotencyError when the key was
+        first sent with another amount, currency or card; whatever the provider's client raises when no
+        answer came."""
         ...
 
     def retrieve(self, *, idempotency_key: str) -> PaymentResult | None:
@@ -77,8 +87,9 @@ TEST_CARDS: dict[str, str | None] = {
 class LocalTestProvider:
     """Authorises the known good test cards, declines the known bad ones and any other number.
 
-    Like a real provider it keeps every answer by its key: the same key is answered the same, and
-    `retrieve` finds it. Unlike one, it keeps them in memory, for the instance's process only: a
+    Like a real provider it keeps every answer by its key: the same key with the same parameters
+    (amount, currency, card) is answered the same, the same key with others raises IdempotencyError,
+    and `retrieve` finds it. Unlike one, it keeps them in memory, for the instance's process only: a
     housekeeping task of its own settles a payment whose answer another task lost as never received
     (harmless with test cards; a real provider, whose answers live at the provider, has no such gap).
     """
@@ -87,7 +98,7 @@ class LocalTestProvider:
 
     def __init__(self) -> None:
         self.calls = 0  # how often the shop really asked: replays must not ask again
-        self._answers: dict[str, PaymentResult] = {}
+        self._answers: dict[str, tuple[tuple[Decimal, str, Card], PaymentResult]] = {}
         self._lock = threading.Lock()
 
     def authorise(self, *, amount: Decimal, currency: str, card: Card, idempotency_key: str) -> PaymentResult:
@@ -95,15 +106,21 @@ class LocalTestProvider:
         reason = TEST_CARDS.get(card.number, "unknown_test_card")
         if amount <= 0:
             reason = "invalid_amount"
+        request = (amount, currency, card)
         with self._lock:
             self.calls += 1
-            return self._answers.setdefault(
-                idempotency_key, PaymentResult(authorised=reason is None, reference=reference, decline_reason=reason)
+            first, answer = self._answers.setdefault(
+                idempotency_key,
+                (request, PaymentResult(authorised=reason is None, reference=reference, decline_reason=reason)),
             )
+            if first != request:
+                raise IdempotencyError(f"idempotency key {idempotency_key} was first used with other parameters")
+            return answer
 
     def retrieve(self, *, idempotency_key: str) -> PaymentResult | None:
         with self._lock:
-            return self._answers.get(idempotency_key)
+            found = self._answers.get(idempotency_key)
+            return found[1] if found else None
 
 
 def configured_provider() -> PaymentProvider:

@@ -38,10 +38,23 @@ class Settings:
     session_lifetime: timedelta = timedelta(hours=12)
     # Bodies larger than this are refused before they are read (JSON only; images go straight to S3).
     max_body_bytes: int = 16 * 1024
-    # Failed logins allowed per e-mail and per client address within the window, then 429.
+    # Failed logins (shop.app.db.accounts, docs/shop.md "Logging in"). From one address to one e-mail:
+    # this many free, then each next attempt waits a delay that starts at `login_delay_first` and
+    # doubles with each failure, up to `login_delay_max` (OWASP's exponential lockout). To one e-mail
+    # from addresses it never logged in from: this many per window. From one address to any e-mail:
+    # this many per window. Past a limit: 429 with Retry-After.
+    login_failures_before_delay: int = 5
+    login_delay_first: timedelta = timedelta(seconds=1)
+    login_delay_max: timedelta = timedelta(minutes=15)
     login_window: timedelta = timedelta(minutes=15)
-    login_failures_per_email: int = 5
+    login_failures_per_email: int = 20
     login_failures_per_client: int = 50
+    # Orders (shop.app.db.orders, docs/shop.md "Orders"): how many unpaid orders one customer may have,
+    # how many units of one product their unpaid orders may hold, and how long an unpaid order holds
+    # its stock before housekeeping cancels it.
+    pending_orders_max: int = 3
+    reserved_units_per_product_max: int = 10
+    unpaid_hold: timedelta = timedelta(minutes=30)
     # How many trusted proxies appended to X-Forwarded-For before the app: the client's address is the
     # one the first of them saw. In AWS three (the public load balancer, the web tier, the internal load
     # balancer); locally one (the web tier). 0 trusts no header and takes the peer's address.
@@ -53,9 +66,29 @@ class Settings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings `environ` (os.environ if None) overrides; ValueError for a number that is not one."""
         env = os.environ if environ is None else environ
+        default = cls()
+
+        def number(name: str, value: int) -> int:
+            return int(env.get(name, str(value)))
+
+        def seconds(name: str, value: timedelta) -> timedelta:
+            return timedelta(seconds=int(env.get(name, str(int(value.total_seconds())))))
+
         return cls(
             cookie_secure=env.get("SHOP_COOKIE_SECURE", "true").lower() != "false",
-            forwarded_hops=int(env.get("SHOP_FORWARDED_HOPS", "3")),
+            forwarded_hops=number("SHOP_FORWARDED_HOPS", 3),
             image_bucket=env.get("SHOP_IMAGE_BUCKET") or None,
+            login_failures_before_delay=number("SHOP_LOGIN_FAILURES_BEFORE_DELAY", default.login_failures_before_delay),
+            login_delay_first=seconds("SHOP_LOGIN_DELAY_FIRST_SECONDS", default.login_delay_first),
+            login_delay_max=seconds("SHOP_LOGIN_DELAY_MAX_SECONDS", default.login_delay_max),
+            login_window=seconds("SHOP_LOGIN_WINDOW_SECONDS", default.login_window),
+            login_failures_per_email=number("SHOP_LOGIN_FAILURES_PER_EMAIL", default.login_failures_per_email),
+            login_failures_per_client=number("SHOP_LOGIN_FAILURES_PER_CLIENT", default.login_failures_per_client),
+            pending_orders_max=number("SHOP_PENDING_ORDERS_MAX", default.pending_orders_max),
+            reserved_units_per_product_max=number(
+                "SHOP_RESERVED_UNITS_PER_PRODUCT_MAX", default.reserved_units_per_product_max
+            ),
+            unpaid_hold=seconds("SHOP_UNPAID_HOLD_SECONDS", default.unpaid_hold),
         )

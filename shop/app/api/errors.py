@@ -20,6 +20,8 @@ from shop.app.api.schemas import Error
 from shop.app.errors import (
     ConflictError,
     ForbiddenError,
+    IdempotencyKeyReusedError,
+    LimitReachedError,
     NotFoundError,
     ShopError,
     TooManyAttemptsError,
@@ -33,9 +35,10 @@ ANSWERS: dict[type[ShopError], tuple[int, str]] = {
     NotFoundError: (404, "not_found"),
     ConflictError: (409, "conflict"),
     UnprocessableError: (422, "unprocessable"),
+    IdempotencyKeyReusedError: (422, "idempotency_key_reused"),
+    LimitReachedError: (409, "limit_reached"),
     TooManyAttemptsError: (429, "too_many_attempts"),
 }
-RETRY_AFTER_SECONDS = 900  # the login window: failures older than this no longer count
 
 # The error answers every route may give, for the OpenAPI description.
 DOCUMENTED: dict[int | str, dict[str, Any]] = {
@@ -54,7 +57,7 @@ def answer_of(error: ShopError) -> tuple[int, str]:
 async def shop_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ShopError)
     status, code = answer_of(error)
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyAttemptsError) else None
     return JSONResponse({"error": code, "message": error.message}, status, headers=headers)
 
 
@@ -73,8 +76,10 @@ async def invalid_request(_: Request, error: Exception) -> JSONResponse:
 
 
 async def data_error(_: Request, error: Exception) -> JSONResponse:
-    # Text PostgreSQL cannot hold (a NUL character): the client's input, not the shop's fault.
-    return JSONResponse({"error": "unprocessable", "message": "text with characters the shop cannot store"}, 422)
+    # A value PostgreSQL cannot hold that no check before it caught: the client's input, not the shop's
+    # fault. The request bodies refuse NUL and the data access checks money's range, naming the field;
+    # this is the last line, so that no such value is ever a 500.
+    return JSONResponse({"error": "unprocessable", "message": "a value the shop cannot store"}, 422)
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -21,17 +21,26 @@ if TYPE_CHECKING:
 
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}$"
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+TEXT_PATTERN = r"^[^\x00]*$"
+"""Any text PostgreSQL can hold: no NUL."""
+NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+"""A name: no NUL, and not only white space."""
 Category = Literal[CATEGORIES]  # type: ignore[valid-type] # the business's categories, an enum in the description
 
 
 class Strict(BaseModel):
-    """A request body: unknown fields refused, and all its text Unicode."""
+    """A request body: unknown fields refused, and all its text Unicode without NUL."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
     def _unicode(cls, value: Any) -> Any:
+        # PostgreSQL's text cannot hold NUL ("\u0000" in JSON): refused, naming the field, rather than
+        # by the database. Every text field also states it (TEXT_PATTERN), for the OpenAPI description;
+        # this catches a field that forgot to.
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("string_nul", "Input should not contain the NUL character")
         # JSON's \u escapes can spell a lone surrogate, which no UTF-8 text (PostgreSQL's, the
         # clickstream's) can hold. Pydantic refuses one in a constrained string (`string_unicode`);
         # this refuses it, in the same words, in every other.
@@ -54,8 +63,8 @@ class Answer(BaseModel):
 
 class SignUp(Strict):
     email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
-    password: str = Field(min_length=10, max_length=128)
-    display_name: str | None = Field(default=None, max_length=80)
+    password: str = Field(min_length=10, max_length=128, pattern=TEXT_PATTERN)
+    display_name: str | None = Field(default=None, max_length=80, pattern=TEXT_PATTERN)
     country: str = Field(pattern=r"^[A-Z]{2}$")
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     gender: Literal["female", "male", "other", "undisclosed"] | None = None
@@ -68,8 +77,8 @@ class SignUp(Strict):
 
 
 class Login(Strict):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=128)
+    email: str = Field(min_length=3, max_length=254, pattern=TEXT_PATTERN)
+    password: str = Field(min_length=1, max_length=128, pattern=TEXT_PATTERN)
 
 
 class Accepted(BaseModel):
@@ -99,8 +108,8 @@ class Categories(BaseModel):
 
 
 class ProductIn(Strict):
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    description: str | None = Field(default=None, max_length=5000)
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN)
     category: Category
     price: str = Field(pattern=PRICE_PATTERN, examples=["39.90"])
     currency: Literal["USD", "EUR", "KRW", "GBP", "CAD"] = "USD"
@@ -110,8 +119,8 @@ class ProductIn(Strict):
 
 
 class ProductChange(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
-    description: str | None = Field(default=None, max_length=5000)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN)
     price: str | None = Field(default=None, pattern=PRICE_PATTERN)
     stock: int | None = Field(default=None, ge=0, le=1_000_000)
     is_listed: bool | None = None
@@ -238,7 +247,7 @@ class Payment(Answer):
 
 class ReviewIn(Strict):
     rating: int = Field(ge=1, le=5)
-    body: str | None = Field(default=None, max_length=5000)
+    body: str | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN)
 
 
 class Review(Answer):

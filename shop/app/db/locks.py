@@ -28,6 +28,18 @@ class Lock(IntEnum):
     MIGRATIONS = 0x5348_0001
     HOUSEKEEPING = 0x5348_0002
     PAYMENT = 0x5348_0003  # per order: its payment is being asked for or settled
+    PAYMENT_KEY = 0x5348_0004  # per Idempotency-Key: which order a payment key belongs to is being decided
+    LOGIN_EMAIL = 0x5348_0005  # per e-mail: a login attempt is being counted and reserved
+    LOGIN_CLIENT = 0x5348_0006  # per client address: the same
+
+
+def transaction_lock(connection: Connection, lock: Lock, subject: str) -> None:
+    """Hold `lock` for the connection's schema and `subject` until the caller's transaction ends.
+
+    Call inside a transaction; for work that is one transaction (counting, then writing what was
+    counted), where a session lock would outlive an error.
+    """
+    connection.execute(f"SELECT pg_advisory_xact_lock(%s, {_SUBJECT_KEY})", (int(lock), subject))
 
 
 @contextmanager

@@ -21,10 +21,14 @@ from decimal import Decimal
 
 from shop.app.db.products import ProductDetail, get_product
 from shop.app.db.sql import Connection, fetch_all, fetch_dicts, fetch_one
-from shop.app.errors import ConflictError, ForbiddenError, NotFoundError
+from shop.app.errors import ConflictError, ForbiddenError, LimitReachedError, NotFoundError, UnprocessableError
+from shop.app.settings import Settings
 from shoplake.business import OrderStatus
 
 ORDERS_LISTED = 50
+DEFAULTS = Settings()
+TOTAL_MAX = Decimal("9999999999.99")
+"""The largest order total the shop keeps (customer_order.total, numeric(12, 2))."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +147,21 @@ def remove_from_cart(connection: Connection, customer_id: int, product_id: int) 
     )
 
 
-def place_order(connection: Connection, customer_id: int, idempotency_key: str) -> Placed:
+def place_order(
+    connection: Connection, customer_id: int, idempotency_key: str, settings: Settings = DEFAULTS
+) -> Placed:
     """Turn the customer's cart into a pending order, reserving its stock, in one transaction.
 
     The same `idempotency_key` (8-100 characters) from the same customer answers the order it placed
-    (`replayed`), whatever the cart holds now. A second checkout of the same cart waits for the first
-    and finds the cart empty. Only the lines ordered leave the cart. Raises ConflictError for an empty
-    cart, a product short of stock or no longer listed, or products in more than one currency
-    (nothing is written then).
+    (`replayed`), whatever the cart holds now: a retry whose first answer was lost finds the cart
+    emptied by that first checkout, or refilled since, and must still get the order it placed. A
+    second checkout of the same cart waits for the first and finds the cart empty. Only the lines
+    ordered leave the cart. Raises ConflictError for an empty cart, a product short of stock or no
+    longer listed, or products in more than one currency; LimitReachedError when the customer has
+    `settings.pending_orders_max` unpaid orders already, or their unpaid orders would hold more than
+    `settings.reserved_units_per_product_max` units of one product (however old those orders are:
+    an order past its hold still holds its stock until housekeeping cancels it); UnprocessableError
+    for a total above TOTAL_MAX (nothing is written then).
     """
     with connection.transaction():
         lock_customer(connection, customer_id)
@@ -179,6 +190,7 @@ def place_order(connection: Connection, customer_id: int, idempotency_key: str) 
         )
         if not lines:
             raise ConflictError("the cart is empty")
+        _check_limits(connection, customer_id, order_id, lines, settings)
         short = [line.name for line in lines if line.stock < line.quantity or not line.is_listed]
         if short:
             raise ConflictError("not enough stock: " + ", ".join(short))
@@ -186,6 +198,8 @@ def place_order(connection: Connection, customer_id: int, idempotency_key: str) 
         if len(currencies) > 1:
             raise ConflictError("one order is paid in one currency")
         total = sum((line.price * line.quantity for line in lines), Decimal(0))
+        if total > TOTAL_MAX:
+            raise UnprocessableError(f"total: an order totals at most {TOTAL_MAX}; order fewer at once")
         for line in lines:
             connection.execute(
                 "UPDATE product SET stock = stock - %s WHERE product_id = %s", (line.quantity, line.product_id)
@@ -207,6 +221,37 @@ def place_order(connection: Connection, customer_id: int, idempotency_key: str) 
             ([line.product_id for line in lines], [line.quantity for line in lines], customer_id),
         )
         return Placed(get_order(connection, customer_id, order_id), replayed=False)
+
+
+def _check_limits(
+    connection: Connection, customer_id: int, order_id: uuid.UUID, lines: list[_Reserved], settings: Settings
+) -> None:
+    """Raise LimitReachedError, naming the setting, if the new order `order_id` of `lines` would take the
+    customer past a cap. Call holding the customer's lock (`lock_customer`), so that no other checkout
+    of theirs counts meanwhile."""
+    pending = connection.execute(
+        "SELECT count(*) FROM customer_order WHERE customer_id = %s AND status = %s AND order_id <> %s",
+        (customer_id, OrderStatus.PENDING.value, order_id),
+    ).fetchone()
+    assert pending is not None
+    if pending[0] >= settings.pending_orders_max:
+        raise LimitReachedError(
+            f"pending_orders_max: at most {settings.pending_orders_max} unpaid orders at a time; "
+            "pay or cancel one first"
+        )
+    held = dict(
+        connection.execute(
+            "SELECT product_id, sum(quantity) FROM purchase WHERE customer_id = %s AND status = %s "
+            "AND product_id = ANY(%s) GROUP BY product_id",
+            (customer_id, OrderStatus.PENDING.value, [line.product_id for line in lines]),
+        ).fetchall()
+    )
+    most = settings.reserved_units_per_product_max
+    over = [line.name for line in lines if held.get(line.product_id, 0) + line.quantity > most]
+    if over:
+        raise LimitReachedError(
+            f"reserved_units_per_product_max: unpaid orders hold at most {most} of one product: " + ", ".join(over)
+        )
 
 
 def get_order(connection: Connection, customer_id: int, order_id: uuid.UUID) -> Order:

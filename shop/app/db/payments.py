@@ -21,6 +21,10 @@ order's lock and the attempt is older than SETTLE_AFTER: it asks the provider wh
 Once answered, the same key on the same order is answered again from the table, never sent to
 the provider twice; an order is authorised at most once, and has at most one attempt without an
 answer (unique indexes say so too).
+
+A key is one payment, as at a payment provider: sent again for another order (the customer's or
+anyone's) or with another card (other last four digits or expiry: what the shop keeps of a card),
+it is refused (IdempotencyKeyReusedError), never answered with another payment's answer.
 """
 
 from __future__ import annotations
@@ -31,11 +35,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from shop.app.db.locks import Lock, advisory_lock
+from shop.app.db.locks import Lock, advisory_lock, transaction_lock
 from shop.app.db.orders import Order, get_order, lock_customer, lock_order, mark_paid
 from shop.app.db.sql import Connection, fetch_one
-from shop.app.errors import ConflictError
-from shop.app.payments import Card, PaymentProvider, PaymentResult, luhn_valid
+from shop.app.errors import ConflictError, IdempotencyKeyReusedError
+from shop.app.payments import Card, IdempotencyError, PaymentProvider, PaymentResult, luhn_valid
 from shoplake.business import OrderStatus
 
 # Longer than any request to a provider takes, and than its lookups lag behind its answers.
@@ -56,6 +60,14 @@ class PaymentRow:
     currency: str
     card_last4: str
     provider_reference: str | None
+    card_expiry_month: int | None
+    card_expiry_year: int | None
+
+    def same_card(self, card: Card) -> bool:
+        """Whether `card` is the card of this attempt, as far as the shop keeps a card (an attempt made
+        before expiries were kept is compared by its last four digits)."""
+        expiry = (self.card_expiry_month, self.card_expiry_year)
+        return self.card_last4 == card.last4 and expiry in {(None, None), (card.expiry_month, card.expiry_year)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +79,12 @@ class Paid:
     replayed: bool
 
 
-_PAYMENT_COLUMNS = "payment_id, outcome, decline_reason, amount, currency, card_last4, provider_reference"
+_PAYMENT_COLUMNS = (
+    "payment_id, outcome, decline_reason, amount, currency, card_last4, provider_reference, card_expiry_month, "
+    "card_expiry_year"
+)
+KEY_REUSED = "this Idempotency-Key was used for another payment: send a new key for a new payment"
+CARD_CHANGED = "this Idempotency-Key was first used with another card: send a new key for a new payment"
 
 
 def provider_key(order_id: uuid.UUID, idempotency_key: str) -> str:
@@ -91,8 +108,9 @@ def pay_order(
     provider. A declined attempt is recorded and leaves the order pending. Raises NotFoundError for
     another customer's order or none; ConflictError when the order is paid or cancelled (unless the
     key is an earlier attempt's, which is answered again), when another key's attempt has no answer
-    yet, or when the key's unanswered attempt was made with another card. What the provider's client
-    raises passes through, leaving the attempt pending (a retry with the same key asks again).
+    yet. Raises IdempotencyKeyReusedError when the key was used for another order (anyone's) or
+    with another card. What the provider's client raises passes through, leaving the attempt
+    pending (a retry with the same key asks again).
     """
     with advisory_lock(connection, Lock.PAYMENT, subject=str(order_id)):
         with connection.transaction():
@@ -101,10 +119,16 @@ def pay_order(
                 idempotency_key=idempotency_key, card=card,
             )  # fmt: skip
         if attempt.outcome == "pending":
-            result = provider.authorise(
-                amount=attempt.amount, currency=attempt.currency, card=card,
-                idempotency_key=provider_key(order_id, idempotency_key),
-            )  # fmt: skip
+            try:
+                result = provider.authorise(
+                    amount=attempt.amount, currency=attempt.currency, card=card,
+                    idempotency_key=provider_key(order_id, idempotency_key),
+                )  # fmt: skip
+            except IdempotencyError:
+                # The provider holds this key's first request, with a card that differs where the shop
+                # cannot see (the middle digits): the attempt stays pending, for that card's retry or
+                # for housekeeping, which learns the first request's answer from the provider.
+                raise IdempotencyKeyReusedError(CARD_CHANGED) from None
             attempt = _answer(connection, customer_id, order_id, attempt.payment_id, result)
         return Paid(attempt, get_order(connection, customer_id, order_id), replayed=replayed)
 
@@ -153,13 +177,17 @@ def _attempt(
     replayed), or a new one: `pending`, or declined at once for a card number failing the Luhn check."""
     lock_customer(connection, customer_id)
     status, total, currency = lock_order(connection, customer_id, order_id)
+    # Two orders' payments with one key would each pass the check below under their own order's lock.
+    transaction_lock(connection, Lock.PAYMENT_KEY, idempotency_key)
+    if connection.execute(
+        "SELECT 1 FROM payment WHERE idempotency_key = %s AND order_id <> %s LIMIT 1", (idempotency_key, order_id)
+    ).fetchone():
+        raise IdempotencyKeyReusedError(KEY_REUSED)
     earlier = _find(connection, "order_id = %s AND idempotency_key = %s", (order_id, idempotency_key))
-    if earlier is not None and earlier.outcome != "pending":
-        return earlier, True
-    if earlier is not None:  # its task died before the answer: asked again, with the same provider key
-        if earlier.card_last4 != card.last4:
-            raise ConflictError("this Idempotency-Key was first used with another card")
-        return earlier, False
+    if earlier is not None and not earlier.same_card(card):
+        raise IdempotencyKeyReusedError(CARD_CHANGED)
+    if earlier is not None:  # answered: replayed; else its task died before the answer: asked again
+        return earlier, earlier.outcome != "pending"
     if status == OrderStatus.PAID:
         raise ConflictError("the order is already paid")
     if status != OrderStatus.PENDING:
@@ -171,10 +199,12 @@ def _attempt(
         connection,
         PaymentRow,
         "INSERT INTO payment (order_id, idempotency_key, provider, outcome, decline_reason, amount, currency, "  # noqa: S608 - our own columns
-        "card_last4, answered_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN NULL ELSE now() END) "
+        "card_last4, card_expiry_month, card_expiry_year, answered_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN NULL ELSE now() END) "
         f"RETURNING {_PAYMENT_COLUMNS}",
         (order_id, idempotency_key, provider_name, "pending" if valid else "declined",
-         None if valid else INVALID_CARD_NUMBER, total, currency, card.last4, valid),
+         None if valid else INVALID_CARD_NUMBER, total, currency, card.last4, card.expiry_month, card.expiry_year,
+         valid),
     )  # fmt: skip
     assert attempt is not None
     return attempt, False

@@ -22,7 +22,7 @@ from shop.app.passwords import fast_passwords
 from shop.app.payments import LocalTestProvider
 from shop.app.settings import Settings
 from shop.migrate import apply_migrations
-from tests.functional.shop.shopping import Recorder
+from tests.functional.shop.shopping import GOOD_CARD, Recorder, customer, order_of, post_product
 
 IMAGE_BUCKET = "shoplake-test-product-images"
 
@@ -119,3 +119,23 @@ def new_client(shop_app: FastAPI) -> Iterator[Callable[[], TestClient]]:
 @pytest.fixture
 def client(new_client: Callable[[], TestClient]) -> TestClient:
     return new_client()
+
+
+@pytest.fixture
+def shopper(new_client: Callable[[], TestClient]) -> tuple[TestClient, dict[str, str]]:
+    """A seller who also buys, quiet about server errors (answered as 500s), and a value for each
+    path parameter: their own product, a pending order of theirs, a purchase of theirs."""
+    other = new_client()
+    customer(other, seller=True)
+    for_sale = post_product(other, stock=10)
+    client = TestClient(new_client().app, base_url="https://shop.test", raise_server_exceptions=False)
+    customer(client, seller=True)
+    own = post_product(client)
+    bought = order_of(client, for_sale["product_id"], key="bought-key-0001")
+    paid = client.post(f"/api/orders/{bought['order_id']}/payment", json=GOOD_CARD,
+                       headers={"Idempotency-Key": "paid-key-0001"})  # fmt: skip
+    assert paid.status_code == 201
+    pending = order_of(client, for_sale["product_id"], key="pending-key-0001")
+    ids = {"product_id": str(own["product_id"]), "order_id": pending["order_id"],
+           "purchase_id": str(bought["lines"][0]["purchase_id"])}  # fmt: skip
+    return client, ids

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from shop.app.db import orders
 from shop.app.errors import ConflictError
+from shop.app.settings import Settings
 from tests.functional.shop.shopping import customer, post_product
 
 Connect = Callable[[], psycopg.Connection[Any]]
@@ -97,6 +98,7 @@ def test_checkouts_racing_from_a_start_line_never_order_one_cart_twice(
     products = [post_product(seller, stock=100, name=f"Tee {n}") for n in range(3)]
     me = customer(buyer)
     sessions = [session(), session()]
+    uncapped = Settings(pending_orders_max=100, reserved_units_per_product_max=100)  # ten unpaid orders of each
     for round_ in range(10):
         for product in products:
             buyer.put(f"/api/cart/{product['product_id']}", json={"quantity": 1})
@@ -105,7 +107,7 @@ def test_checkouts_racing_from_a_start_line_never_order_one_cart_twice(
         def checkout(tab: int, start: threading.Barrier = start, answers: list[Any] = answers, r: int = round_) -> None:
             start.wait()
             try:
-                answers.append(orders.place_order(sessions[tab], me["customer_id"], f"round-{r}-tab-{tab}"))
+                answers.append(orders.place_order(sessions[tab], me["customer_id"], f"round-{r}-tab-{tab}", uncapped))
             except ConflictError as error:
                 answers.append(error)
 

@@ -23,6 +23,7 @@ APP_TABLE_PRIVILEGES: dict[str, frozenset[str]] = {
     "customer_contact": frozenset({"SELECT", "INSERT"}),
     "customer_order": frozenset({"SELECT", "INSERT", "UPDATE"}),
     "login_failure": frozenset({"SELECT", "INSERT", "DELETE"}),
+    "login_known_client": frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"}),
     "payment": frozenset({"SELECT", "INSERT", "UPDATE"}),
     "product": frozenset({"SELECT", "INSERT", "UPDATE"}),
     "product_image": frozenset({"SELECT", "INSERT"}),
@@ -32,7 +33,7 @@ APP_TABLE_PRIVILEGES: dict[str, frozenset[str]] = {
     "shop_session": frozenset({"SELECT", "INSERT", "DELETE"}),
 }
 # What the ETL must never read: personal contact data, sessions, payments.
-ETL_NEVER_READS = ("customer_contact", "shop_session", "login_failure", "payment", "cart_item")
+ETL_NEVER_READS = ("customer_contact", "shop_session", "login_failure", "login_known_client", "payment", "cart_item")
 
 
 def connect_as(postgres_dsn: str, role: str, schema: str) -> psycopg.Connection[Any]:

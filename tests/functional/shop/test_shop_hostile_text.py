@@ -5,7 +5,7 @@ or a header. Each is refused or ignored, never answered with a server error."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from shop.app.api.schemas import Strict
-from tests.functional.shop.shopping import GOOD_CARD, PASSWORD, customer, order_of, post_product
+from tests.functional.shop.shopping import GOOD_CARD, PASSWORD
 
 SURROGATE = "\ud800"
 NOT_UTF8 = "%ED%A0%80%FF"  # percent-encoded: UTF-8's spelling of a surrogate, then a byte UTF-8 never has
@@ -28,26 +28,6 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "CardIn": GOOD_CARD,
     "ReviewIn": {"rating": 5, "body": "Fits well"},
 }
-
-
-@pytest.fixture
-def shopper(new_client: Callable[[], TestClient]) -> tuple[TestClient, dict[str, str]]:
-    """A seller who also buys, quiet about server errors (answered as 500s), and a value for each
-    path parameter: their own product, a pending order of theirs, a purchase of theirs."""
-    other = new_client()
-    customer(other, seller=True)
-    for_sale = post_product(other, stock=10)
-    client = TestClient(new_client().app, base_url="https://shop.test", raise_server_exceptions=False)
-    customer(client, seller=True)
-    own = post_product(client)
-    bought = order_of(client, for_sale["product_id"], key="bought-key-0001")
-    paid = client.post(f"/api/orders/{bought['order_id']}/payment", json=GOOD_CARD,
-                       headers={"Idempotency-Key": "paid-key-0001"})  # fmt: skip
-    assert paid.status_code == 201
-    pending = order_of(client, for_sale["product_id"], key="pending-key-0001")
-    ids = {"product_id": str(own["product_id"]), "order_id": pending["order_id"],
-           "purchase_id": str(bought["lines"][0]["purchase_id"])}  # fmt: skip
-    return client, ids
 
 
 def operations(app: FastAPI) -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -17,7 +17,7 @@ from shop.app.db import payments as payment_rows
 from shop.app.db.locks import Lock, advisory_lock
 from shop.app.housekeeping import keep_house
 from shop.app.payments import Card, LocalTestProvider, PaymentResult
-from tests.functional.shop.shopping import DECLINED_CARD, GOOD_CARD, an_order, customer, order_of, post_product
+from tests.functional.shop.shopping import GOOD_CARD, customer, order_of, post_product
 
 CARD = Card("4242424242424242", 12, 2030, "123")  # GOOD_CARD's
 Connect = Callable[[], psycopg.Connection[Any]]
@@ -162,18 +162,3 @@ def test_housekeeping_leaves_an_unanswered_payment_to_the_task_still_asking(
     # THEN it neither answers the attempt nor cancels the order
     assert (swept.payments, swept.orders) == (0, 0)
     assert buyer.get(f"/api/orders/{order['order_id']}").json()["status"] == "pending"
-
-
-def test_two_customers_using_the_same_payment_key_are_two_payments_at_the_provider(
-    new_client: Callable[[], TestClient],
-) -> None:
-    # GIVEN two buyers whose pages happen to send the same Idempotency-Key
-    first_buyer, _, first_order = an_order(new_client)
-    second_buyer, _, second_order = an_order(new_client)
-    # WHEN the first is declined and the second pays with a good card
-    declined = first_buyer.post(f"/api/orders/{first_order['order_id']}/payment", json=DECLINED_CARD,
-                                headers={"Idempotency-Key": "same-key-0001"})  # fmt: skip
-    paid = second_buyer.post(f"/api/orders/{second_order['order_id']}/payment", json=GOOD_CARD,
-                             headers={"Idempotency-Key": "same-key-0001"})  # fmt: skip
-    # THEN each gets the provider's answer to their own payment
-    assert (declined.status_code, paid.status_code) == (402, 201)

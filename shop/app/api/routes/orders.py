@@ -59,8 +59,9 @@ def delete_cart(*, db: ConnectionDep, customer: ActingCustomer, visit: VisitDep,
 )
 def place_order(*, db: ConnectionDep, customer: ActingCustomer, visit: VisitDep, response: Response,
                 idempotency_key: IdempotencyKey, svc: ServicesDep) -> Order:  # fmt: skip
-    """The cart becomes an order and its stock is reserved; the same Idempotency-Key answers the same order."""
-    placed = order_rows.place_order(db, customer.customer_id, idempotency_key)
+    """The cart becomes an order and its stock is reserved; the same Idempotency-Key answers the same order.
+    409 `limit_reached` when the customer's unpaid orders are at a cap (the message names it)."""
+    placed = order_rows.place_order(db, customer.customer_id, idempotency_key, svc.settings)
     if placed.replayed:
         response.status_code = 200
     else:

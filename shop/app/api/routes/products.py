@@ -37,7 +37,7 @@ async def products(
     request: Request,
     svc: ServicesDep,
     category: Annotated[str | None, Query(max_length=64, pattern=r"^[\w -]+$")] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,  # no control characters
     limit: Annotated[int, Query(ge=1, le=100)] = 24,
     cursor: Annotated[str | None, Query(pattern=catalogue.CURSOR_PATTERN)] = None,
 ) -> ProductPage:
