@@ -5,7 +5,6 @@ concurrent password guesses, stock hoarding, and malformed input that must neith
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -20,14 +19,6 @@ from tests.functional.shop.shopping import DECLINED_CARD, GOOD_CARD, PASSWORD, u
 from tests.functional.shop.test_shop_login_limits import CountingPasswords
 
 pytestmark = pytest.mark.server
-# Issue 14's web-tier findings, which the nginx web tier (its own work package) removes: the Starlette
-# forwarder shares one cookie jar between clients (one buyer's login ends another's session) and
-# answers /api/%00 with a 500. Strict: once it is gone, these must pass.
-STARLETTE_FORWARDER = pytest.mark.xfail(
-    importlib.util.find_spec("shop.web.site") is not None,
-    reason="the Starlette forwarder's shared cookie jar and /api/%00 (issue 14, replaced by nginx)",
-    strict=True,
-)
 
 
 @pytest.fixture
@@ -82,7 +73,6 @@ def raw_get(url: str, target: str) -> int:
         connection.close()
 
 
-@STARLETTE_FORWARDER
 def test_a_payment_key_replayed_and_reused_across_orders_and_customers_pays_one_order(local_shop: LocalShop) -> None:
     # GIVEN a seller, and two buyers with three pending orders between them
     seller, first, second = Browser(local_shop), Browser(local_shop), Browser(local_shop)
@@ -147,7 +137,6 @@ def test_one_account_cannot_hoard_a_products_stock(local_shop: LocalShop) -> Non
     assert seller.http.get(f"/api/products/{product['product_id']}").json()["stock"] == 400
 
 
-@STARLETTE_FORWARDER
 def test_malformed_input_gets_a_client_error_and_never_spoils_another_users_request(local_shop: LocalShop) -> None:
     # GIVEN a shopper browsing while a stranger sends surrogates, NUL and numbers past any column
     shopper, stranger = Browser(local_shop), Browser(local_shop)
