@@ -214,7 +214,9 @@ def shop(demo: Demo) -> None:
         f"{yesterday}: {seeded['customer']:,} customers, {seeded['product']:,} products, "
         f"{seeded['purchase']:,} order lines, {seeded['review']:,} reviews"
     )
-    demo.say("the shop starts (web and app tiers on loopback) and simulated people use it through the storefront:")
+    demo.say(
+        "the shop starts (nginx before the app tier, on loopback) and simulated people use it through the storefront:"
+    )
     producer = ClickstreamProducer(stack.client("kinesis"), stack.output("ClickstreamStreamName"), linger_seconds=0.05)
     summary = run_shoppers(demo.dsn, producer, 12, search_path=DEMO_SCHEMA)
     producer.close()
