@@ -153,3 +153,21 @@ def test_one_client_cannot_hold_a_products_whole_stock_unpaid_with_a_handful_of_
     # account cannot reserve a product's whole stock); found: [201, 201, 201, 201] and stock 0, renewable
     # every hold: the cap is per account, and accounts are free and unlimited
     assert stock > 0, placed
+
+
+# ---------------------------------------------------------------- private answers and caches
+
+
+@pytest.mark.parametrize("path", ["/api/me", "/api/cart", "/api/orders"])
+def test_private_answers_tell_every_cache_not_to_store_them(local_shop: LocalShop, path: str) -> None:
+    # GIVEN a signed-in customer (their answers carry their name, orders and the session's CSRF token)
+    customer = browser(local_shop)
+    # WHEN they ask for their own data through the web tier
+    answer = customer.get(path)
+    # THEN the answer forbids caches to keep it (Cache-Control: no-store, or at least private): it has
+    # no Vary: Cookie, so a shared cache on the way (a corporate proxy, a CDN put in front later) or
+    # the browser's disk cache may keep one customer's answer and the CSRF token in it; found: no
+    # Cache-Control at all (nginx only promises that nginx itself caches nothing)
+    assert answer.status_code == 200
+    cache_control = answer.headers.get("cache-control", "")
+    assert "no-store" in cache_control or "private" in cache_control, dict(answer.headers)
