@@ -171,3 +171,25 @@ def test_private_answers_tell_every_cache_not_to_store_them(local_shop: LocalSho
     assert answer.status_code == 200
     cache_control = answer.headers.get("cache-control", "")
     assert "no-store" in cache_control or "private" in cache_control, dict(answer.headers)
+
+
+# ---------------------------------------------------------------- is this e-mail a customer?
+
+
+def test_sign_up_then_log_in_does_not_tell_whether_an_email_was_already_a_customer(local_shop: LocalShop) -> None:
+    # GIVEN a customer, whose e-mail a stranger wants to confirm
+    known_email = unique_email("victim")
+    stranger = httpx.Client(base_url=local_shop.web_url, timeout=30)
+    assert stranger.post("/api/signup", json={"email": known_email, "password": "victim's own pw", "country": "US"}).status_code == 202
+    # WHEN the stranger "signs up" with that e-mail and a password of their own, then logs in with it,
+    # and does the same with an e-mail nobody has
+    mine = "stranger's own password"
+    answers = {}
+    for name, email in (("known", known_email), ("new", unique_email("nobody"))):
+        probe = httpx.Client(base_url=local_shop.web_url, timeout=30)
+        signed_up = probe.post("/api/signup", json={"email": email, "password": mine, "country": "US"})
+        answers[name] = (signed_up.status_code, probe.post("/api/login", json={"email": email, "password": mine}).status_code)
+    # THEN both answer alike (shop/app/api/routes/accounts.py: "The same answer whether or not the e-mail
+    # was already known, so it cannot be probed"); found: known (202, 401), new (202, 200): the sign-up's
+    # same answer hides nothing, as no e-mail is confirmed before the account can log in
+    assert answers["known"] == answers["new"], answers
