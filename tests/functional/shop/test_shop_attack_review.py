@@ -193,3 +193,19 @@ def test_sign_up_then_log_in_does_not_tell_whether_an_email_was_already_a_custom
     # was already known, so it cannot be probed"); found: known (202, 401), new (202, 200): the sign-up's
     # same answer hides nothing, as no e-mail is confirmed before the account can log in
     assert answers["known"] == answers["new"], answers
+
+
+# ---------------------------------------------------------------- the app's own routing errors
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/no-such-route"), ("DELETE", "/api/categories"), ("FOO", "/api/categories")])
+def test_the_apps_routing_errors_answer_in_the_shops_error_shape(local_shop: LocalShop, method: str, path: str) -> None:
+    # GIVEN the storefront's API through the web tier
+    http = httpx.Client(base_url=local_shop.web_url, timeout=30)
+    # WHEN a stranger asks for a route the app does not have, or with a method it does not take
+    answer = http.request(method, path)
+    # THEN a 404/405 in the shop's error shape (shop/app/api/errors.py: every error answer is
+    # {"error": <code>, "message": <text>}, as the OpenAPI description documents for 404); found:
+    # Starlette's {"detail": "Not Found"} / {"detail": "Method Not Allowed"}
+    assert answer.status_code in (404, 405)
+    assert set(answer.json()) == {"error", "message"}, answer.text
