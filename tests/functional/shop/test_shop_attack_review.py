@@ -20,7 +20,9 @@ pytestmark = pytest.mark.server
 
 @pytest.fixture
 def local_shop(postgres_dsn: str, shop_schema: str) -> Iterator[LocalShop]:
-    with running_shop(postgres_dsn, search_path=shop_schema, passwords=fast_passwords(), housekeeping_seconds=3600) as shop:
+    with running_shop(
+        postgres_dsn, search_path=shop_schema, passwords=fast_passwords(), housekeeping_seconds=3600
+    ) as shop:
         yield shop
 
 
@@ -28,7 +30,12 @@ def browser(shop: LocalShop, *, seller: bool = False) -> httpx.Client:
     """A signed-in browser of its own on the storefront's address, its CSRF token set."""
     http = httpx.Client(base_url=shop.web_url, timeout=30)
     email = unique_email("seller" if seller else "buyer")
-    assert http.post("/api/signup", json={"email": email, "password": PASSWORD, "country": "US", "seller": seller}).status_code == 202
+    assert (
+        http.post(
+            "/api/signup", json={"email": email, "password": PASSWORD, "country": "US", "seller": seller}
+        ).status_code
+        == 202
+    )
     me = http.post("/api/login", json={"email": email, "password": PASSWORD})
     assert me.status_code == 200, me.text
     http.headers["X-CSRF-Token"] = me.json()["csrf_token"]
@@ -37,7 +44,9 @@ def browser(shop: LocalShop, *, seller: bool = False) -> httpx.Client:
 
 def a_product(shop: LocalShop) -> int:
     seller = browser(shop, seller=True)
-    posted = seller.post("/api/products", json={"name": "Linen shirt", "category": "tops", "price": "10.00", "stock": 50})
+    posted = seller.post(
+        "/api/products", json={"name": "Linen shirt", "category": "tops", "price": "10.00", "stock": 50}
+    )
     assert posted.status_code == 201, posted.text
     return int(posted.json()["product"]["product_id"])
 
@@ -68,10 +77,20 @@ def raw_request(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
 @pytest.mark.parametrize(
     "request_bytes",
     [
-        pytest.param(b"GET /api/categories HTTP/1.1\r\nHost: shop\r\nCookie: " + b"a" * 20_000 + b"\r\n\r\n", id="cookie-too-large-400"),
-        pytest.param(b"GET /api/categories HTTP/1.1\r\nHost: shop\r\nX-Pad: " + b"a" * 20_000 + b"\r\n\r\n", id="header-too-large-400"),
-        pytest.param(b"GET /api/categories?" + b"a" * 9_000 + b" HTTP/1.1\r\nHost: shop\r\n\r\n", id="uri-too-long-414"),
-        pytest.param(b"GET /api/categories HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: gzip\r\n\r\n", id="transfer-coding-501"),
+        pytest.param(
+            b"GET /api/categories HTTP/1.1\r\nHost: shop\r\nCookie: " + b"a" * 20_000 + b"\r\n\r\n",
+            id="cookie-too-large-400",
+        ),
+        pytest.param(
+            b"GET /api/categories HTTP/1.1\r\nHost: shop\r\nX-Pad: " + b"a" * 20_000 + b"\r\n\r\n",
+            id="header-too-large-400",
+        ),
+        pytest.param(
+            b"GET /api/categories?" + b"a" * 9_000 + b" HTTP/1.1\r\nHost: shop\r\n\r\n", id="uri-too-long-414"
+        ),
+        pytest.param(
+            b"GET /api/categories HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: gzip\r\n\r\n", id="transfer-coding-501"
+        ),
         pytest.param(b"GET /api/categories HTTP/2.0\r\nHost: shop\r\n\r\n", id="http-version-505"),
     ],
 )
@@ -86,7 +105,11 @@ def test_nginx_own_errors_for_oversized_headers_and_odd_requests_answer_in_the_s
     # (found: 400 "Request Header Or Cookie Too Large" (nginx's 494), 414, 501 and 505 come back as
     #  text/html naming nginx: error_page covers only 400 404 405 413 429 500-504)
     assert status >= 400
-    assert headers.get("content-type", "").startswith("application/json"), (status, headers.get("content-type"), body[:120])
+    assert headers.get("content-type", "").startswith("application/json"), (
+        status,
+        headers.get("content-type"),
+        body[:120],
+    )
     assert b'"error"' in body
 
 
@@ -94,7 +117,9 @@ def test_nginx_own_errors_for_oversized_headers_and_odd_requests_answer_in_the_s
 
 
 @pytest.mark.parametrize("quantity", [True, "3", 2.0], ids=["bool", "string", "float"])
-def test_a_cart_quantity_of_the_wrong_json_type_is_refused_naming_the_field(local_shop: LocalShop, quantity: Any) -> None:
+def test_a_cart_quantity_of_the_wrong_json_type_is_refused_naming_the_field(
+    local_shop: LocalShop, quantity: Any
+) -> None:
     # GIVEN a signed-in buyer and a listed product
     buyer = browser(local_shop)
     product_id = a_product(local_shop)
@@ -111,7 +136,9 @@ def test_a_sign_up_seller_flag_of_the_wrong_json_type_is_refused(local_shop: Loc
     # GIVEN the storefront
     http = httpx.Client(base_url=local_shop.web_url, timeout=30)
     # WHEN a sign-up sends `seller` as text or a number rather than a JSON boolean
-    answer = http.post("/api/signup", json={"email": unique_email(), "password": PASSWORD, "country": "US", "seller": seller})
+    answer = http.post(
+        "/api/signup", json={"email": unique_email(), "password": PASSWORD, "country": "US", "seller": seller}
+    )
     # THEN 422 naming `seller`; found: 202, and the account is a seller
     assert answer.status_code == 422, answer.text
     assert ["body", "seller"] in [detail["loc"] for detail in answer.json()["detail"]]
@@ -136,7 +163,9 @@ def test_deeply_nested_json_is_a_422_naming_the_body(local_shop: LocalShop) -> N
 # ---------------------------------------------------------------- hoarding with free accounts
 
 
-def test_one_client_cannot_hold_a_products_whole_stock_unpaid_with_a_handful_of_free_accounts(local_shop: LocalShop) -> None:
+def test_one_client_cannot_hold_a_products_whole_stock_unpaid_with_a_handful_of_free_accounts(
+    local_shop: LocalShop,
+) -> None:
     # GIVEN a product with 40 in stock and the default caps (10 units of a product per customer's
     # unpaid orders), and a sign-up that costs nothing (no e-mail check, no limit per address)
     seller = browser(local_shop, seller=True)
@@ -180,7 +209,12 @@ def test_sign_up_then_log_in_does_not_tell_whether_an_email_was_already_a_custom
     # GIVEN a customer, whose e-mail a stranger wants to confirm
     known_email = unique_email("victim")
     stranger = httpx.Client(base_url=local_shop.web_url, timeout=30)
-    assert stranger.post("/api/signup", json={"email": known_email, "password": "victim's own pw", "country": "US"}).status_code == 202
+    assert (
+        stranger.post(
+            "/api/signup", json={"email": known_email, "password": "victim's own pw", "country": "US"}
+        ).status_code
+        == 202
+    )
     # WHEN the stranger "signs up" with that e-mail and a password of their own, then logs in with it,
     # and does the same with an e-mail nobody has
     mine = "stranger's own password"
@@ -188,7 +222,10 @@ def test_sign_up_then_log_in_does_not_tell_whether_an_email_was_already_a_custom
     for name, email in (("known", known_email), ("new", unique_email("nobody"))):
         probe = httpx.Client(base_url=local_shop.web_url, timeout=30)
         signed_up = probe.post("/api/signup", json={"email": email, "password": mine, "country": "US"})
-        answers[name] = (signed_up.status_code, probe.post("/api/login", json={"email": email, "password": mine}).status_code)
+        answers[name] = (
+            signed_up.status_code,
+            probe.post("/api/login", json={"email": email, "password": mine}).status_code,
+        )
     # THEN both answer alike (shop/app/api/routes/accounts.py: "The same answer whether or not the e-mail
     # was already known, so it cannot be probed"); found: known (202, 401), new (202, 200): the sign-up's
     # same answer hides nothing, as no e-mail is confirmed before the account can log in
@@ -198,7 +235,9 @@ def test_sign_up_then_log_in_does_not_tell_whether_an_email_was_already_a_custom
 # ---------------------------------------------------------------- the app's own routing errors
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/api/no-such-route"), ("DELETE", "/api/categories"), ("FOO", "/api/categories")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/api/no-such-route"), ("DELETE", "/api/categories"), ("FOO", "/api/categories")]
+)
 def test_the_apps_routing_errors_answer_in_the_shops_error_shape(local_shop: LocalShop, method: str, path: str) -> None:
     # GIVEN the storefront's API through the web tier
     http = httpx.Client(base_url=local_shop.web_url, timeout=30)
