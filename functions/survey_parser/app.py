@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shoplake.notices import publish
-from shoplake.s3_notifications import IDEMPOTENCY_KEY, objects_created
+from shoplake.s3_notifications import IDEMPOTENCY_KEY, ObjectCreated, objects_created
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import IngestConfig, ingest, memory_budget
+from shoplake.surveys.ingest import IngestConfig, Outcome, ingest, memory_budget
 from shoplake.surveys.report import notice_for
 
 logger = Logger()
@@ -38,18 +38,20 @@ idempotency_config = IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY, raise
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
 
 
+def announce(outcome: Outcome) -> None:
+    publish(sns, ALERT_TOPIC_ARN, notice_for(outcome))
+
+
 @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator factory is untyped
     data_keyword_argument="upload", persistence_store=persistence, config=idempotency_config
 )
 def handle_upload(*, upload: dict[str, Any]) -> dict[str, Any]:
-    outcome = ingest(s3, upload["bucket"], upload["key"], CONFIG)
+    outcome = ingest(s3, ObjectCreated.from_dict(upload), CONFIG, announce)
     logger.info("Survey file handled", extra={"outcome": outcome.as_dict()})
     metrics.add_metric(name="SurveyRowsIngested", unit=MetricUnit.Count, value=outcome.rows_ingested)
     metrics.add_metric(name="SurveyRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
-    if outcome.status == "already_handled":
-        return outcome.as_dict()
-    metrics.add_metric(name=f"SurveyFiles{outcome.status.title()}", unit=MetricUnit.Count, value=1)
-    publish(sns, ALERT_TOPIC_ARN, notice_for(outcome))
+    if outcome.status != "already_handled":
+        metrics.add_metric(name=f"SurveyFiles{outcome.status.title()}", unit=MetricUnit.Count, value=1)
     return outcome.as_dict()
 
 
