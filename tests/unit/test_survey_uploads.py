@@ -6,7 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from local_stack.template import function_properties, load_template
 from shoplake import lake_layout
@@ -15,7 +17,8 @@ from shoplake.alerts.slack_blocks import render
 from shoplake.alerts.sources import read_alerts
 from shoplake.notices import Notice, NoticeKind, publish, subject_text
 from shoplake.s3_notifications import ObjectCreated, objects_created
-from shoplake.surveys.ingest import Outcome
+from shoplake.surveys.forms import all_forms
+from shoplake.surveys.ingest import IngestConfig, Outcome, ingest
 from shoplake.surveys.report import notice_for
 from tests.conftest import aws_sample
 
@@ -212,3 +215,27 @@ def test_a_timed_out_survey_reaches_slack_naming_the_file_and_what_to_do() -> No
     # AND what reaches Slack's mrkdwn cannot mention a channel
     assert "<!channel>" not in message.text
     assert "&lt;!channel&gt; &amp; a\\nb.xlsx" in message.text
+
+
+# ---------------------------------------------------------------- an unversioned bucket
+
+
+@mock_aws
+def test_without_versions_a_file_replaced_before_it_was_read_is_told_not_ingested_twice() -> None:
+    # GIVEN an unversioned bucket where a second file replaced the first before the first event ran
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="surveys")
+    s3.create_bucket(Bucket="lake")
+    first = s3.put_object(Bucket="surveys", Key="inbox/a.csv", Body=b"first")
+    s3.put_object(Bucket="surveys", Key="inbox/a.csv", Body=b"second")
+    upload = ObjectCreated("surveys", "inbox/a.csv", None, 5, first["ETag"].strip('"'), "01")
+    told: list[Outcome] = []
+    config = IngestConfig(lake_bucket="lake", forms=all_forms(), max_upload_bytes=2**20, memory_budget_bytes=2**24)
+    # WHEN the first file's event runs
+    outcome = ingest(s3, upload, config, told.append)
+    # THEN the uploader is told it was replaced, and the second file is left for its own event
+    assert outcome.status == "superseded"
+    assert told == [outcome]
+    assert notice_for(outcome).title == "Survey file replaced before it was read: a.csv"
+    assert s3.get_object(Bucket="surveys", Key="inbox/a.csv")["Body"].read() == b"second"
+    assert "Contents" not in s3.list_objects_v2(Bucket="lake")
