@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -45,8 +46,8 @@ def announce(outcome: Outcome) -> None:
 @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator factory is untyped
     data_keyword_argument="upload", persistence_store=persistence, config=idempotency_config
 )
-def handle_upload(*, upload: dict[str, Any]) -> dict[str, Any]:
-    outcome = ingest(s3, ObjectCreated.from_dict(upload), CONFIG, announce)
+def handle_upload(*, upload: dict[str, Any], seconds_left: Callable[[], float]) -> dict[str, Any]:
+    outcome = ingest(s3, ObjectCreated.from_dict(upload), CONFIG, announce, seconds_left)
     logger.info("Survey file handled", extra={"outcome": outcome.as_dict()})
     metrics.add_metric(name="SurveyRowsIngested", unit=MetricUnit.Count, value=outcome.rows_ingested)
     metrics.add_metric(name="SurveyRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
@@ -62,4 +63,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     idempotency_config.register_lambda_context(context)
     uploads = objects_created(event)
     metrics.add_metric(name="SurveyFilesReceived", unit=MetricUnit.Count, value=len(uploads))
-    return {"files": [handle_upload(upload=upload.as_dict()) for upload in uploads]}
+    seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    return {"files": [handle_upload(upload=upload.as_dict(), seconds_left=seconds_left) for upload in uploads]}

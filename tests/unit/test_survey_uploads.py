@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from local_stack import sample_surveys
 from local_stack.template import function_properties, load_template
 from shoplake import lake_layout
 from shoplake.alerts.model import Category, Severity
@@ -18,7 +20,7 @@ from shoplake.alerts.sources import read_alerts
 from shoplake.notices import Notice, NoticeKind, publish, subject_text
 from shoplake.s3_notifications import ObjectCreated, objects_created
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import IngestConfig, Outcome, ingest
+from shoplake.surveys.ingest import IngestConfig, Outcome, OutOfTimeError, ingest
 from shoplake.surveys.report import notice_for
 from tests.conftest import aws_sample
 
@@ -239,3 +241,24 @@ def test_without_versions_a_file_replaced_before_it_was_read_is_told_not_ingeste
     assert notice_for(outcome).title == "Survey file replaced before it was read: a.csv"
     assert s3.get_object(Bucket="surveys", Key="inbox/a.csv")["Body"].read() == b"second"
     assert "Contents" not in s3.list_objects_v2(Bucket="lake")
+
+
+@mock_aws
+def test_a_file_read_too_slowly_to_write_in_time_writes_nothing_and_stays_in_the_inbox(tmp_path: Path) -> None:
+    # GIVEN a survey in a versioned inbox, and an invocation with 5 seconds left once the file is read
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("surveys", "lake"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket="surveys", VersioningConfiguration={"Status": "Enabled"})
+    body = sample_surveys.write_survey_csv(tmp_path / "a.csv", rows=5, encoding="utf-8").read_bytes()
+    put = s3.put_object(Bucket="surveys", Key="inbox/a.csv", Body=body)
+    upload = ObjectCreated("surveys", "inbox/a.csv", put["VersionId"], len(body), put["ETag"].strip('"'), "01")
+    told: list[Outcome] = []
+    config = IngestConfig(lake_bucket="lake", forms=all_forms(), max_upload_bytes=2**20, memory_budget_bytes=2**24)
+    # WHEN it is ingested
+    with pytest.raises(OutOfTimeError, match="would have timed out"):
+        ingest(s3, upload, config, told.append, seconds_left=lambda: 5.0)
+    # THEN nothing is in the lake and nobody was told (the failure record will tell), and the file waits
+    assert "Contents" not in s3.list_objects_v2(Bucket="lake")
+    assert told == []
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="surveys")["Contents"]] == ["inbox/a.csv"]

@@ -25,6 +25,9 @@ from shoplake.surveys.rows import Converter, Problem, TypedRow, typed_rows
 from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused, open_survey_file
 
 BATCH_ROWS = 10_000
+# Writing the outputs, telling the uploader and filing the original take seconds; with less time left
+# than this the function stops before writing anything, rather than time out with part of a file visible.
+WRITE_RESERVE_SECONDS = 30.0
 REPORTED_PROBLEMS = 100
 # The fast reader holds a whole sheet; it may take this share of the function's memory.
 MEMORY_SHARE_FOR_SHEET = 0.4
@@ -248,11 +251,21 @@ def _located(refusal: Refused) -> Refused:
     return Refused(reason, sheet=refusal.sheet, row=refusal.row, column=refusal.column)
 
 
+class OutOfTimeError(RuntimeError):
+    """Reading a file left too little of the invocation's time to write it whole; nothing was written."""
+
+
 def _gone(error: Any) -> bool:
     return error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
 
 
-def ingest(s3: Any, upload: ObjectCreated, config: IngestConfig, announce: Announce) -> Outcome:
+def ingest(
+    s3: Any,
+    upload: ObjectCreated,
+    config: IngestConfig,
+    announce: Announce,
+    seconds_left: Callable[[], float] = lambda: float("inf"),
+) -> Outcome:
     """Read exactly the uploaded version against the forms; write Parquet and rejects, or quarantine it.
 
     Good rows go to `surveys/<table>/year=/month=/day=/part-<upload_id>.parquet` in the lake bucket, bad rows
@@ -262,7 +275,9 @@ def ingest(s3: Any, upload: ObjectCreated, config: IngestConfig, announce: Annou
     `max_upload_bytes`, of an unsupported type, refused by the readers, has no data rows, or more than the
     form's `max_reject_ratio` of its rows fail. Status `already_handled` when this version is no longer in the
     bucket (nothing announced); `superseded` (announced) when, in an unversioned bucket, the key now holds
-    another file than the event named. `s3` is a boto3 S3 client; other S3 errors, and `announce`'s, are raised.
+    another file than the event named. Raises `OutOfTimeError`, having written nothing, when after reading fewer than
+    `WRITE_RESERVE_SECONDS` of `seconds_left()` remain. `s3` is a boto3 S3 client; other S3 errors, and
+    `announce`'s, are raised.
     """
     name = upload.key.rsplit("/", 1)[-1]
     outcome = Outcome(
@@ -302,6 +317,11 @@ def ingest(s3: Any, upload: ObjectCreated, config: IngestConfig, announce: Annou
             parsed = read_survey(path, name, upload.key, config.forms, config.memory_budget_bytes)
     except Refused as refusal:
         return quarantine(s3, upload, outcome, _located(refusal), announce)
+    if seconds_left() < WRITE_RESERVE_SECONDS:
+        raise OutOfTimeError(
+            f"reading {name} took so long that the function would have timed out while writing it; nothing was "
+            "written and the file is still in the inbox"
+        )
     layout, problems = parsed.layout, parsed.problems
     form = layout.form
     outcome.form, outcome.sheet, outcome.reader = form.key, layout.sheet, parsed.reader
