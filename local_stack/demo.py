@@ -124,6 +124,9 @@ def surveys(demo: Demo) -> None:
     path = sample_surveys.write_survey_workbook(work / "survey.xlsx", rows=300)
     demo.say(f"staff drop {name!r} (Korean headers under a title row, 300 answers, 3 of them wrong) in inbox/")
     stack.client("s3").upload_file(str(path), inbox, f"inbox/{name}")
+    other = sample_surveys.write_survey_workbook(work / "other-store.xlsx", rows=25, bad_rows=False, seed=3)
+    demo.say(f"before it is read, another store uploads its own 25 answers under the same name {name!r}")
+    stack.client("s3").upload_file(str(other), inbox, f"inbox/{name}")
     stack.deliver_pending()
     tables = []
     for key in _lake_keys(demo, lake, lake_layout.SURVEY_DATA):
@@ -134,7 +137,7 @@ def surveys(demo: Demo) -> None:
         f"  first row: {first['respondent_id']} {first['submitted_at']:%Y-%m-%d %H:%M} UTC, "
         f"heard via {first['first_heard_channel']}, {first['age_group']}, satisfaction {first['satisfaction']}"
     )
-    demo.say(f"the original is kept: {', '.join(_lake_keys(demo, inbox))}")
+    demo.say(f"each upload is its own version, both kept: {', '.join(_lake_keys(demo, inbox))}")
     demo.say("the parser's summary and the quality job's result in Slack:")
     seen = demo.show_slack(seen)
     bomb = sample_surveys.write_zip_bomb(work / "bomb.xlsx")
@@ -143,7 +146,7 @@ def surveys(demo: Demo) -> None:
     )
     stack.client("s3").upload_file(str(bomb), inbox, "inbox/설문 결과 최종.xlsx")
     stack.deliver_pending()
-    report_key = "quarantine/설문 결과 최종.xlsx.report.json"
+    (report_key,) = [k for k in _lake_keys(demo, inbox, lake_layout.SURVEY_QUARANTINE) if k.endswith(".report.json")]
     report = json.loads(stack.client("s3").get_object(Bucket=inbox, Key=report_key)["Body"].read())
     demo.say(f"quarantined unopened: {report['reason']}")
     demo.say(f"kept as {report['quarantined_as']}, report beside it; the uploader is told:")

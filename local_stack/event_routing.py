@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 
@@ -59,6 +60,8 @@ class EventRouter:
         self._subscriptions: dict[str, str] = {}
         self._bucket_queues: dict[str, list[dict[str, Any]]] = {}
         self.history: list[Invocation] = []
+        self._sequence = 0
+        self._named_versions: set[tuple[str, str, str]] = set()
 
     def _tap_queue(self, function: str, event_name: str) -> tuple[str, str]:
         name = f"local-tap-{function}-{event_name}"[:80]
@@ -125,10 +128,34 @@ class EventRouter:
             # S3 form-encodes keys but leaves "/" alone; moto encodes it as %2F.
             for record in body["Records"]:
                 record["s3"]["object"]["key"] = record["s3"]["object"]["key"].replace("%2F", "/")
+                self._name_version(record)
         if tap.kind == "EventBridge":
             # moto leaves out the account EventBridge stamps on every event.
             return {"account": ACCOUNT_ID, **body}
         return body
+
+    def _name_version(self, record: dict[str, Any]) -> None:
+        """Add the `versionId` and `sequencer` S3 sends and moto leaves out.
+
+        The version is the oldest of the key's versions with the record's ETag not yet named by an earlier
+        record, so two uploads of one name each get their own, whenever their events are drained.
+        """
+        obj = record["s3"]["object"]
+        bucket = record["s3"]["bucket"]["name"]
+        key = unquote_plus(obj["key"])
+        self._sequence += 1
+        obj.setdefault("sequencer", f"{self._sequence:016X}")
+        listing = self.session.client("s3").list_object_versions(Bucket=bucket, Prefix=key)
+        versions = sorted(
+            (v for v in listing.get("Versions", []) if v["Key"] == key and v["VersionId"] != "null"),
+            key=lambda v: v["LastModified"],
+        )
+        for version in versions:
+            named = (bucket, key, version["VersionId"])
+            if version["ETag"].strip('"') == obj.get("eTag", "").strip('"') and named not in self._named_versions:
+                self._named_versions.add(named)
+                obj["versionId"] = version["VersionId"]
+                return
 
     def deliver_pending(self, max_rounds: int = 50) -> list[Invocation]:
         """Deliver everything waiting, including events the invoked functions cause, until quiet."""

@@ -145,7 +145,7 @@ class LocalFunction:
                 return handler(json.loads(json.dumps(event)), context)
 
     def invoke_async(self, event: Mapping[str, Any], session: boto3.Session) -> Invocation:
-        """Lambda's asynchronous invocation: retries, then the on-failure destination."""
+        """Lambda's asynchronous invocation: retries, then the on-failure destination (an SQS queue or SNS topic)."""
         attempts, last_error = 0, None
         for _ in range(self.max_retries + 1):
             attempts += 1
@@ -170,9 +170,12 @@ class LocalFunction:
                 "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
                 "responsePayload": {"errorMessage": str(last_error), "errorType": type(last_error).__name__},
             }
-            sqs = session.client("sqs")
-            url = sqs.get_queue_url(QueueName=self.on_failure.rsplit(":", 1)[-1])["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+            if self.on_failure.startswith("arn:aws:sns:"):
+                session.client("sns").publish(TopicArn=self.on_failure, Message=json.dumps(record))
+            else:
+                sqs = session.client("sqs")
+                url = sqs.get_queue_url(QueueName=self.on_failure.rsplit(":", 1)[-1])["QueueUrl"]
+                sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
         return Invocation(self.name, event, attempts, error=f"{type(last_error).__name__}: {last_error}")
 
 

@@ -49,6 +49,18 @@ def _print_cloudformation_answer(request: Mapping[str, Any], receiver: ResponseR
     return 0 if not found and response.get("Status") == "SUCCESS" else 1
 
 
+def upload_named_version(stack: LocalStack, event: dict[str, Any], path: Path) -> None:
+    """Put `path` at each S3 record's bucket and key, and name the version it made in the record, as S3 would.
+
+    The event file then stands for the upload's own notification: what moto queued for it is dropped.
+    """
+    for record, created in zip(event.get("Records") or [], objects_created(event), strict=False):
+        put = stack.client("s3").put_object(Bucket=created.bucket, Key=created.key, Body=path.read_bytes())
+        if put.get("VersionId"):
+            record["s3"]["object"]["versionId"] = put["VersionId"]
+    stack.router.discard_pending()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("function", help="logical id in template.yaml, e.g. SlackNotifierFunction")
@@ -65,9 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"no function {args.function!r} in template.yaml; there are: {', '.join(stack.functions)}")
             function = stack.functions[args.function]
             if args.upload:
-                for created in objects_created(event):
-                    stack.client("s3").upload_file(str(args.upload), created.bucket, created.key)
-                stack.router.discard_pending()  # the event file stands for the upload's own notification
+                upload_named_version(stack, event, args.upload)
             try:
                 result = function.invoke(receiver.addressed_to(event) if receiver else event)
             except Exception as error:  # noqa: BLE001 - reported as Lambda reports an unhandled error

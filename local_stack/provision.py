@@ -114,7 +114,10 @@ def _dynamodb_table(session: boto3.Session, logical_id: str, props: dict[str, An
 
 def _s3_bucket(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
     name = props.get("BucketName", logical_id.lower())
-    session.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     return Created(ref=name, attrs={"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"})
 
 

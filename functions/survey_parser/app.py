@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -16,9 +17,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shoplake.notices import publish
-from shoplake.s3_notifications import IDEMPOTENCY_KEY, objects_created
+from shoplake.s3_notifications import IDEMPOTENCY_KEY, ObjectCreated, objects_created
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import IngestConfig, ingest, memory_budget
+from shoplake.surveys.ingest import IngestConfig, Outcome, ingest, memory_budget
 from shoplake.surveys.report import notice_for
 
 logger = Logger()
@@ -38,18 +39,20 @@ idempotency_config = IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY, raise
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])
 
 
+def announce(outcome: Outcome) -> None:
+    publish(sns, ALERT_TOPIC_ARN, notice_for(outcome))
+
+
 @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator factory is untyped
     data_keyword_argument="upload", persistence_store=persistence, config=idempotency_config
 )
-def handle_upload(*, upload: dict[str, Any]) -> dict[str, Any]:
-    outcome = ingest(s3, upload["bucket"], upload["key"], CONFIG)
+def handle_upload(*, upload: dict[str, Any], seconds_left: Callable[[], float]) -> dict[str, Any]:
+    outcome = ingest(s3, ObjectCreated.from_dict(upload), CONFIG, announce, seconds_left)
     logger.info("Survey file handled", extra={"outcome": outcome.as_dict()})
     metrics.add_metric(name="SurveyRowsIngested", unit=MetricUnit.Count, value=outcome.rows_ingested)
     metrics.add_metric(name="SurveyRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
-    if outcome.status == "already_handled":
-        return outcome.as_dict()
-    metrics.add_metric(name=f"SurveyFiles{outcome.status.title()}", unit=MetricUnit.Count, value=1)
-    publish(sns, ALERT_TOPIC_ARN, notice_for(outcome))
+    if outcome.status != "already_handled":
+        metrics.add_metric(name=f"SurveyFiles{outcome.status.title()}", unit=MetricUnit.Count, value=1)
     return outcome.as_dict()
 
 
@@ -60,4 +63,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     idempotency_config.register_lambda_context(context)
     uploads = objects_created(event)
     metrics.add_metric(name="SurveyFilesReceived", unit=MetricUnit.Count, value=len(uploads))
-    return {"files": [handle_upload(upload=upload.as_dict()) for upload in uploads]}
+    seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    return {"files": [handle_upload(upload=upload.as_dict(), seconds_left=seconds_left) for upload in uploads]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from local_stack import sample_surveys
+from local_stack.invoke import upload_named_version
 from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
 from tests.cases import case
@@ -50,6 +52,13 @@ def _keys(stack: LocalStack, bucket: str) -> list[str]:
     return sorted(o["Key"] for o in stack.client("s3").list_objects_v2(Bucket=bucket).get("Contents", []))
 
 
+def _filed(keys: list[str], folder: str, name: str) -> str:
+    """The one key under `folder` that is `name` with an upload id (20 hex digits) before its suffix."""
+    stem, suffix = name.rsplit(".", 1)
+    (key,) = [k for k in keys if re.fullmatch(rf"{folder}{re.escape(stem)}\.[0-9a-f]{{20}}\.{suffix}", k)]
+    return key
+
+
 def _body(stack: LocalStack, bucket: str, key: str) -> bytes:
     return stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
@@ -74,9 +83,10 @@ def test_a_survey_becomes_parquet_and_the_uploader_is_told(stack: LocalStack, si
     assert [(p["row"], p["column"], p["header"]) for p in rejects["problems"]] == [
         (7, "J", "만족도"), (9, "F", "성별"), (12, "B", "응답 일시"),
     ]  # fmt: skip
-    # AND the original is kept under processed/
-    assert _keys(stack, bucket) == [f"processed/{SURVEY_NAME}"]
-    assert _body(stack, bucket, f"processed/{SURVEY_NAME}") == path.read_bytes()
+    # AND the original is kept under processed/, named for this upload
+    (kept,) = _keys(stack, bucket)
+    assert kept == _filed([kept], "processed/", SURVEY_NAME)
+    assert _body(stack, bucket, kept) == path.read_bytes()
     # AND Slack has one summary naming the counts and the first problems, and the quality result
     summaries = [m for m in sink.messages if "Survey ingested" in m.text]
     assert len(summaries) == 1
@@ -130,9 +140,7 @@ def test_the_same_event_delivered_twice_yields_one_output_and_one_message(
 ) -> None:
     # GIVEN the sample S3 event for a survey with a URL-encoded Korean key, and that file in the inbox
     event = our_event("survey_parser/s3_put_korean_key.json")
-    bucket = stack.output("SurveyBucketName")
-    stack.client("s3").upload_file("events/survey_parser/sample_survey.xlsx", bucket, f"inbox/{SURVEY_NAME}")
-    stack.router.discard_pending()
+    upload_named_version(stack, event, Path("events/survey_parser/sample_survey.xlsx"))
     parser = stack.functions["SurveyParserFunction"]
     # WHEN the event is delivered twice
     first = parser.invoke(event)
@@ -204,9 +212,10 @@ def test_a_hostile_file_is_quarantined_with_its_reason_and_kept(
     # WHEN it is dropped into the inbox
     bucket = _drop(stack, path, name)
     # THEN the original is kept, byte for byte, in quarantine, with a report beside it naming the reason
-    assert _keys(stack, bucket) == [f"quarantine/{name}", f"quarantine/{name}.report.json"]
-    assert _body(stack, bucket, f"quarantine/{name}") == path.read_bytes()
-    report: dict[str, Any] = json.loads(_body(stack, bucket, f"quarantine/{name}.report.json"))
+    kept = _filed(_keys(stack, bucket), "quarantine/", name)
+    assert _keys(stack, bucket) == [kept, f"{kept}.report.json"]
+    assert _body(stack, bucket, kept) == path.read_bytes()
+    report: dict[str, Any] = json.loads(_body(stack, bucket, f"{kept}.report.json"))
     assert reason in report["reason"]
     assert report["file"] == f"s3://{bucket}/inbox/{name}"
     # AND nothing reached the lake

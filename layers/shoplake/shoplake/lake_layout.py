@@ -59,10 +59,16 @@ def survey_rejects_prefix(table: str) -> str:
     return f"{SURVEY_REJECTS}{table}/"
 
 
-def moved_key(inbox_key: str, destination: str) -> str:
-    """Where an inbox file goes: `inbox/2026/설문.xlsx` -> `processed/2026/설문.xlsx` (or `quarantine/...`).
+def moved_key(inbox_key: str, destination: str, upload_id: str) -> str:
+    """Where one upload of an inbox file goes: its own name, so that two uploads of one name never meet.
 
-    `destination` is a prefix with its trailing slash (`SURVEY_PROCESSED` or `SURVEY_QUARANTINE`); the path under
-    the inbox is kept. A key that is not under `inbox/` is appended whole, unchanged.
+    `inbox/2026/설문.xlsx` with upload id `3f2a…` -> `processed/2026/설문.3f2a….xlsx` (or `quarantine/...`):
+    the path under the inbox is kept and the upload id (`ObjectCreated.upload_id`) goes before the suffix,
+    so the file still opens by its type. `destination` is a prefix with its trailing slash
+    (`SURVEY_PROCESSED` or `SURVEY_QUARANTINE`). A key that is not under `inbox/` is kept whole under it.
     """
-    return destination + inbox_key.removeprefix(SURVEY_INBOX)
+    path = inbox_key.removeprefix(SURVEY_INBOX)
+    folder, _, name = path.rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
+    named = f"{stem}.{upload_id}.{suffix}" if dot and stem else f"{name}.{upload_id}"
+    return destination + (f"{folder}/" if folder else "") + named

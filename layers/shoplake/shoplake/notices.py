@@ -132,6 +132,26 @@ def is_notice(message: object) -> bool:
     return isinstance(message, Mapping) and message.get("schema") == SCHEMA
 
 
+# SNS Publish API reference, `Subject`: "UTF-8 text with no line breaks or control characters, and less than
+# 100 characters long"; email subscribers see it as the mail's subject, where only ASCII is safe.
+SUBJECT_MAX = 99
+_FALLBACK_SUBJECT = "shoplake notice"
+
+
+def subject_text(title: str) -> str:
+    """`title` made a valid SNS subject: printable ASCII on one line, at most 99 characters, never empty.
+
+    Control characters (line breaks, tabs) become spaces and runs of spaces one; anything beyond ASCII
+    becomes `?`; the text is cut to 99 characters (ending `...` when cut) and trimmed. A title with nothing
+    left gives `"shoplake notice"`. Never raises.
+    """
+    ascii_text = "".join(ch if " " <= ch <= "~" else ("?" if ch.isprintable() else " ") for ch in title)
+    text = " ".join(ascii_text.split())
+    if len(text) > SUBJECT_MAX:
+        text = text[: SUBJECT_MAX - 3].rstrip() + "..."
+    return text or _FALLBACK_SUBJECT
+
+
 class _Publisher(Protocol):
     def publish(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
@@ -139,15 +159,15 @@ class _Publisher(Protocol):
 def publish(sns_client: _Publisher, topic_arn: str, notice: Notice) -> str:
     """Publish `notice` to the notification topic; returns the SNS message id.
 
-    `sns_client` is a boto3 SNS client (or anything with its `publish`). The Subject is the title made ASCII
-    (`?` for anything else) and cut to 100 characters; the message attribute `shoplake_notice_kind` (String)
+    `sns_client` is a boto3 SNS client (or anything with its `publish`). The Subject is `subject_text(title)`
+    (one line of ASCII, under 100 characters); the message attribute `shoplake_notice_kind` (String)
     carries the kind for subscription filter policies (SNS `Publish` API reference). Errors from the client
     (botocore `ClientError`, e.g. `NotFound` for a wrong topic) are raised as they come.
     """
     response = sns_client.publish(
         TopicArn=topic_arn,
-        # SNS subjects are ASCII-only and at most 100 characters; the title travels in full inside.
-        Subject=notice.title.encode("ascii", "replace").decode()[:100],
+        # The title travels in full inside the message; the subject is only its safe shadow.
+        Subject=subject_text(notice.title),
         Message=notice.to_message(),
         MessageAttributes={"shoplake_notice_kind": {"DataType": "String", "StringValue": notice.kind.value}},
     )

@@ -6,10 +6,9 @@ happened in enough detail for the uploader's Slack message.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,12 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shoplake import lake_layout
+from shoplake.s3_notifications import ObjectCreated
 from shoplake.surveys.forms import Form
 from shoplake.surveys.layout import Layout, SkippedSheet, find_layout, skipped_after
 from shoplake.surveys.rows import Converter, Problem, TypedRow, typed_rows
 from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused, open_survey_file
 
 BATCH_ROWS = 10_000
+# Writing the outputs, telling the uploader and filing the original take seconds; with less time left
+# than this the function stops before writing anything, rather than time out with part of a file visible.
+WRITE_RESERVE_SECONDS = 30.0
 REPORTED_PROBLEMS = 100
 # The fast reader holds a whole sheet; it may take this share of the function's memory.
 MEMORY_SHARE_FOR_SHEET = 0.4
@@ -56,12 +59,16 @@ class Outcome:
     `source` is the file's s3:// URI; `form` a form key; `reader` the reader used; `problems` at most 100
     `Problem.as_dict()`s; `outputs` the s3:// URIs of the Parquet files written (one per day); `rejects`
     the s3:// URI of the rejected-rows report; `original_now` where the file was moved; `report` the
-    quarantine report's URI; `reason` why it was quarantined (or already handled).
+    quarantine report's URI; `reason` why it was quarantined (or already handled, or superseded);
+    `version_id` the S3 version read (None in an unversioned bucket); `upload_id` the id every output of this
+    upload is named by (`ObjectCreated.upload_id`).
     """
 
-    status: str  # ingested | quarantined | already_handled
+    status: str  # ingested | quarantined | already_handled | superseded
     source: str
     file_name: str
+    version_id: str | None = None
+    upload_id: str = ""
     form: str | None = None
     sheet: str | None = None
     reader: str | None = None
@@ -79,14 +86,6 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         """Every field by name, JSON-ready (the handler's response and log)."""
         return dict(self.__dict__)
-
-
-def file_id(bucket: str, key: str) -> str:
-    """A stable id of a source file: the first 20 hex digits of SHA-256 of `"<bucket>/<key>"`.
-
-    The same source file always writes the same output keys: a redelivery replaces, never duplicates.
-    """
-    return hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:20]
 
 
 class _PartitionWriter:
@@ -171,25 +170,48 @@ def read_survey(path: Path, name: str, source: str, forms: Sequence[Form], memor
     return Parsed(layout, reader, writer.rows, writer.finish(), problems, skipped)
 
 
-def _move(s3: Any, bucket: str, key: str, destination: str) -> str:
-    target = lake_layout.moved_key(key, destination)
-    s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": key})
-    s3.delete_object(Bucket=bucket, Key=key)
+# Told what became of an upload; `ingest` calls it before the original leaves the inbox, so a crash in
+# between leaves the file where a retry finds it, and the retry's notice (same id) is the same notice.
+Announce = Callable[[Outcome], None]
+
+
+def _this_version(upload: ObjectCreated) -> dict[str, str]:
+    return {"VersionId": upload.version_id} if upload.version_id else {}
+
+
+def _filed_key(upload: ObjectCreated, destination: str) -> str:
+    return lake_layout.moved_key(upload.key, destination, upload.upload_id)
+
+
+def file_away(s3: Any, upload: ObjectCreated, destination: str) -> str:
+    """Copy exactly this upload to its own key under `destination`, then remove it from the inbox; returns the key.
+
+    The key is `lake_layout.moved_key` with the upload id, so a retry copies to the same place. The version
+    itself is deleted (no delete marker), so inbox/ keeps only what nobody has handled: an older upload of
+    the same name, not yet handled, becomes current again until its own event takes it. `s3` is a boto3 S3
+    client; its errors are raised as they come.
+    """
+    target = _filed_key(upload, destination)
+    source = {"Bucket": upload.bucket, "Key": upload.key, **_this_version(upload)}
+    s3.copy_object(Bucket=upload.bucket, Key=target, CopySource=source)
+    s3.delete_object(Bucket=upload.bucket, Key=upload.key, **_this_version(upload))
     return target
 
 
-def quarantine(s3: Any, bucket: str, key: str, outcome: Outcome, refusal: Refused) -> Outcome:
-    """Move the original to quarantine/ and put a report beside it naming what is wrong and where.
+def quarantine(s3: Any, upload: ObjectCreated, outcome: Outcome, refusal: Refused, announce: Announce) -> Outcome:
+    """Put a report in quarantine/ naming what is wrong and where, announce, then move the original beside it.
 
-    The report is `<quarantined key>.report.json` (UTF-8 JSON: file, reason, sheet/row/column, form,
-    problems, `quarantined_at` in UTC). Fills in `outcome` (status, reason, where things are) and returns
-    it. `s3` is a boto3 S3 client; its errors are raised as they come (the move copies, then deletes).
+    The original goes to `lake_layout.moved_key(key, "quarantine/", upload_id)` and the report is that key
+    plus `.report.json` (UTF-8 JSON: file, version_id, reason, sheet/row/column, form, problems, `quarantined_at`
+    in UTC). Fills in `outcome` (status, reason, where things are) and returns it. `s3` is a boto3 S3 client;
+    its errors are raised as they come.
     """
-    moved = _move(s3, bucket, key, lake_layout.SURVEY_QUARANTINE)
+    moved = _filed_key(upload, lake_layout.SURVEY_QUARANTINE)
     report_key = moved + lake_layout.QUARANTINE_REPORT_SUFFIX
     report = {
-        "file": f"s3://{bucket}/{key}",
-        "quarantined_as": f"s3://{bucket}/{moved}",
+        "file": outcome.source,
+        "version_id": upload.version_id,
+        "quarantined_as": f"s3://{upload.bucket}/{moved}",
         "reason": refusal.reason,
         "sheet": refusal.sheet,
         "row": refusal.row,
@@ -201,17 +223,19 @@ def quarantine(s3: Any, bucket: str, key: str, outcome: Outcome, refusal: Refuse
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     s3.put_object(
-        Bucket=bucket,
+        Bucket=upload.bucket,
         Key=report_key,
         Body=json.dumps(report, ensure_ascii=False, indent=2).encode(),
         ContentType="application/json",
     )
     outcome.status = "quarantined"
     outcome.reason = refusal.reason
-    outcome.original_now = f"s3://{bucket}/{moved}"
-    outcome.report = f"s3://{bucket}/{report_key}"
+    outcome.original_now = f"s3://{upload.bucket}/{moved}"
+    outcome.report = f"s3://{upload.bucket}/{report_key}"
     if refusal.sheet and not outcome.sheet:
         outcome.sheet = refusal.sheet
+    announce(outcome)
+    file_away(s3, upload, lake_layout.SURVEY_QUARANTINE)
     return outcome
 
 
@@ -221,25 +245,65 @@ def _where(refusal: Refused) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
-    """Read the file at s3://bucket/key against the forms; write Parquet and rejects, or quarantine it.
+def _located(refusal: Refused) -> Refused:
+    located = _where(refusal)
+    reason = f"{refusal.reason}{' (' + located + ')' if located else ''}"
+    return Refused(reason, sheet=refusal.sheet, row=refusal.row, column=refusal.column)
 
-    Good rows go to `surveys/<table>/year=/month=/day=/part-<file_id>.parquet` in the lake bucket, bad rows
-    (if any) to `survey_rejects/<table>/<file_id>.json`, and the original to `processed/`. The file is quarantined
-    instead when it is over `max_upload_bytes`, of an unsupported type, refused by the readers, has no
-    data rows, or more than the form's `max_reject_ratio` of its rows fail. A key no longer in the bucket
-    (404) gives status `already_handled`. `s3` is a boto3 S3 client; other S3 errors are raised.
+
+class OutOfTimeError(RuntimeError):
+    """Reading a file left too little of the invocation's time to write it whole; nothing was written."""
+
+
+def _gone(error: Any) -> bool:
+    return error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound", "NoSuchVersion")
+
+
+def ingest(
+    s3: Any,
+    upload: ObjectCreated,
+    config: IngestConfig,
+    announce: Announce,
+    seconds_left: Callable[[], float] = lambda: float("inf"),
+) -> Outcome:
+    """Read exactly the uploaded version against the forms; write Parquet and rejects, or quarantine it.
+
+    Good rows go to `surveys/<table>/year=/month=/day=/part-<upload_id>.parquet` in the lake bucket, bad rows
+    (if any) to `survey_rejects/<table>/<upload_id>.json`; then `announce(outcome)`; then the original goes to
+    `processed/` (`file_away`). Every name carries the upload id, so two uploads under one key never overwrite
+    each other and a retry of one replaces its own outputs. The file is quarantined instead when it is over
+    `max_upload_bytes`, of an unsupported type, refused by the readers, has no data rows, or more than the
+    form's `max_reject_ratio` of its rows fail. Status `already_handled` when this version is no longer in the
+    bucket (nothing announced); `superseded` (announced) when, in an unversioned bucket, the key now holds
+    another file than the event named. Raises `OutOfTimeError`, having written nothing, when after reading fewer than
+    `WRITE_RESERVE_SECONDS` of `seconds_left()` remain. `s3` is a boto3 S3 client; other S3 errors, and
+    `announce`'s, are raised.
     """
-    name = key.rsplit("/", 1)[-1]
-    outcome = Outcome(status="ingested", source=f"s3://{bucket}/{key}", file_name=name)
+    name = upload.key.rsplit("/", 1)[-1]
+    outcome = Outcome(
+        status="ingested",
+        source=f"s3://{upload.bucket}/{upload.key}",
+        file_name=name,
+        version_id=upload.version_id,
+        upload_id=upload.upload_id,
+    )
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
+        head = s3.head_object(Bucket=upload.bucket, Key=upload.key, **_this_version(upload))
     except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+        if _gone(error):
             outcome.status = "already_handled"
-            outcome.reason = "the file is no longer in the inbox: an earlier delivery of this event handled it"
+            outcome.reason = "this upload is no longer in the inbox: an earlier delivery of its event handled it"
             return outcome
         raise
+    if not upload.version_id and upload.etag and head.get("ETag", "").strip('"') != upload.etag.strip('"'):
+        # Without versions the file this event named is gone; reading the newer one would ingest it twice.
+        outcome.status = "superseded"
+        outcome.reason = (
+            "another file was uploaded under the same name before this one could be read, and the bucket keeps "
+            "no versions; the newer file is handled on its own. Upload this one again under another name"
+        )
+        announce(outcome)
+        return outcome
     try:
         if head["ContentLength"] > config.max_upload_bytes:
             raise Refused(
@@ -249,21 +313,14 @@ def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
             raise Refused(f"unsupported file type {Path(name).suffix or '(none)'}: upload .xlsx, .xlsm or .csv")
         with tempfile.TemporaryDirectory(prefix="survey-") as work:
             path = Path(work) / ("upload" + Path(name).suffix.lower())
-            s3.download_file(bucket, key, str(path))
-            parsed = read_survey(path, name, key, config.forms, config.memory_budget_bytes)
+            s3.download_file(upload.bucket, upload.key, str(path), ExtraArgs=_this_version(upload) or None)
+            parsed = read_survey(path, name, upload.key, config.forms, config.memory_budget_bytes)
     except Refused as refusal:
-        located = _where(refusal)
-        return quarantine(
-            s3,
-            bucket,
-            key,
-            outcome,
-            Refused(
-                f"{refusal.reason}{' (' + located + ')' if located else ''}",
-                sheet=refusal.sheet,
-                row=refusal.row,
-                column=refusal.column,
-            ),
+        return quarantine(s3, upload, outcome, _located(refusal), announce)
+    if seconds_left() < WRITE_RESERVE_SECONDS:
+        raise OutOfTimeError(
+            f"reading {name} took so long that the function would have timed out while writing it; nothing was "
+            "written and the file is still in the inbox"
         )
     layout, problems = parsed.layout, parsed.problems
     form = layout.form
@@ -274,25 +331,25 @@ def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
     outcome.problems = [p.as_dict() for p in problems[:REPORTED_PROBLEMS]]
     total = parsed.rows + outcome.rows_rejected
     if total == 0:
-        return quarantine(s3, bucket, key, outcome, Refused("no data rows under the header", sheet=layout.sheet))
+        return quarantine(s3, upload, outcome, Refused("no data rows under the header", sheet=layout.sheet), announce)
     if outcome.rows_rejected / total > form.max_reject_ratio:
         too_many = Refused(
             f"{outcome.rows_rejected} of {total} rows failed validation, more than the form's "
             f"{form.max_reject_ratio:.0%} limit; nothing was ingested",
             sheet=layout.sheet,
         )
-        return quarantine(s3, bucket, key, outcome, too_many)
-    identity = file_id(bucket, key)
+        return quarantine(s3, upload, outcome, too_many, announce)
     table_prefix = lake_layout.survey_table_prefix(form.table)
     for day, body in parsed.partitions.items():
-        out_key = f"{table_prefix}{lake_layout.partition_path(day)}part-{identity}.parquet"
+        out_key = f"{table_prefix}{lake_layout.partition_path(day)}part-{upload.upload_id}.parquet"
         s3.put_object(Bucket=config.lake_bucket, Key=out_key, Body=body)
         outcome.outputs.append(f"s3://{config.lake_bucket}/{out_key}")
     outcome.rows_ingested = parsed.rows
     if problems:
-        rejects_key = f"{lake_layout.survey_rejects_prefix(form.table)}{identity}.json"
+        rejects_key = f"{lake_layout.survey_rejects_prefix(form.table)}{upload.upload_id}.json"
         document = {
             "file": outcome.source,
+            "version_id": upload.version_id,
             "form": form.key,
             "sheet": layout.sheet,
             "rows_rejected": outcome.rows_rejected,
@@ -305,5 +362,7 @@ def ingest(s3: Any, bucket: str, key: str, config: IngestConfig) -> Outcome:
             ContentType="application/json",
         )
         outcome.rejects = f"s3://{config.lake_bucket}/{rejects_key}"
-    outcome.original_now = f"s3://{bucket}/{_move(s3, bucket, key, lake_layout.SURVEY_PROCESSED)}"
+    outcome.original_now = f"s3://{upload.bucket}/{_filed_key(upload, lake_layout.SURVEY_PROCESSED)}"
+    announce(outcome)
+    file_away(s3, upload, lake_layout.SURVEY_PROCESSED)
     return outcome

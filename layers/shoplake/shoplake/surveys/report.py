@@ -9,6 +9,15 @@ from shoplake.surveys.ingest import Outcome
 SHOWN_PROBLEMS = 3
 
 
+def shown_name(name: str) -> str:
+    """A file name as a person can read it on one line: each control character as its Python escape.
+
+    A line break shows as the two characters backslash and `n`, a tab as backslash and `t`; Korean and every
+    other printable character are kept. Never raises.
+    """
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in name)
+
+
 def _problem_lines(outcome: Outcome) -> str:
     lines = [f"row {p['row']}, {p['column']} ({p['header']}): {p['reason']}" for p in outcome.problems[:SHOWN_PROBLEMS]]
     more = outcome.rows_rejected - len({p["row"] for p in outcome.problems[:SHOWN_PROBLEMS]})
@@ -24,12 +33,29 @@ def _skipped_lines(outcome: Outcome) -> str:
 def notice_for(outcome: Outcome) -> Notice:
     """The notice telling the uploader what became of their file.
 
-    A quarantined file gives a `survey_rejected` warning with the reason, the first 3 problems and where
-    the file and report are; any other (ingested) one an `ingestion_summary`, success when every row and
-    column was taken, else warning, with row counts, the data folder and the rejects report. Never raises;
-    not meant for `already_handled` outcomes, which the survey parser does not announce.
+    Its `notice_id` is `survey:<upload_id>:<status>`, so a retry of the same upload repeats the same notice
+    and the notifier shows it once. The file name is shown with `shown_name`. A `superseded` upload gives a
+    `survey_rejected` warning saying it was replaced before it could be read. A quarantined file gives a
+    `survey_rejected` warning with the reason, the first 3 problems and where the file and report are; any
+    other (ingested) one an `ingestion_summary`, success when every row and column was taken, else warning,
+    with row counts, the data folder and the rejects report. Never raises; not meant for `already_handled`
+    outcomes, which the survey parser does not announce.
     """
+    name = shown_name(outcome.file_name)
+    notice_id = f"survey:{outcome.upload_id}:{outcome.status}"
     fields: dict[str, str] = {}
+    if outcome.version_id:
+        fields["Version"] = outcome.version_id
+    if outcome.status == "superseded":
+        return Notice(
+            kind=NoticeKind.SURVEY_REJECTED,
+            severity=Severity.WARNING,
+            title=f"Survey file replaced before it was read: {name}",
+            summary=f"*{name}* was not ingested: {outcome.reason}.",
+            resource=outcome.source,
+            fields=fields,
+            notice_id=notice_id,
+        )
     if outcome.form:
         fields["Form"] = outcome.form + (
             f" (sheet {outcome.sheet})" if outcome.sheet and outcome.sheet != "csv" else ""
@@ -45,11 +71,12 @@ def notice_for(outcome: Outcome) -> Notice:
         return Notice(
             kind=NoticeKind.SURVEY_REJECTED,
             severity=Severity.WARNING,
-            title=f"Survey file quarantined: {outcome.file_name}",
-            summary=f"*{outcome.file_name}* was not ingested: {outcome.reason}. "
+            title=f"Survey file quarantined: {name}",
+            summary=f"*{name}* was not ingested: {outcome.reason}. "
             "The original is kept in quarantine with a report beside it; fix the file and upload it again.",
             resource=outcome.source,
             fields=fields,
+            notice_id=notice_id,
         )
     fields["Rows ingested"] = f"{outcome.rows_ingested:,}"
     fields["Rows rejected"] = f"{outcome.rows_rejected:,}"
@@ -76,9 +103,10 @@ def notice_for(outcome: Outcome) -> Notice:
         severity=Severity.WARNING
         if outcome.rows_rejected or outcome.ignored_columns or unread_answers
         else Severity.SUCCESS,
-        title=f"Survey ingested: {outcome.file_name} ({outcome.rows_ingested:,} rows{rejected})",
-        summary=f"*{outcome.file_name}* is in the lake as {outcome.form}: {outcome.rows_ingested:,} rows ingested"
+        title=f"Survey ingested: {name} ({outcome.rows_ingested:,} rows{rejected})",
+        summary=f"*{name}* is in the lake as {outcome.form}: {outcome.rows_ingested:,} rows ingested"
         + (f", {outcome.rows_rejected:,} rejected (listed in the rejects file)." if outcome.rows_rejected else "."),
         resource=outcome.source,
         fields=fields,
+        notice_id=notice_id,
     )

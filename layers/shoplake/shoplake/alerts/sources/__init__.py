@@ -6,7 +6,8 @@ message that no reader knows, or that a reader cannot read, becomes an unrecogni
 alert rather than being lost.
 
 Formats: the SNS event Lambda receives (https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html),
-the EventBridge event envelope (EventBridge User Guide, "Event structure reference") and the CloudWatch
+the EventBridge event envelope (EventBridge User Guide, "Event structure reference"), Lambda's
+invocation record (Lambda Developer Guide, "Capturing records of Lambda asynchronous invocations") and the CloudWatch
 Lambda alarm action payload (CloudWatch User Guide, "Invoke a Lambda function from an alarm");
 samples of each in tests/events/ (sources in tests/events/SOURCES.md).
 """
@@ -23,6 +24,7 @@ from shoplake.alerts.sources import (
     cloudwatch_alarm,
     codepipeline,
     glue,
+    lambda_destination,
     notice,
     stepfunctions,
     unrecognised,
@@ -67,13 +69,25 @@ def read_event(event: Mapping[str, Any]) -> Alert:
         return unrecognised.from_event(env, why=f"it could not be read as {env.detail_type}: {_why(error)}")
 
 
+def _json_reader(message: Mapping[str, Any]) -> Callable[[Mapping[str, Any], str | None], Alert] | None:
+    if is_notice(message):
+        return notice.from_sns
+    if "AlarmName" in message:
+        return cloudwatch_alarm.from_sns
+    if lambda_destination.is_invocation_record(message):
+        return lambda_destination.from_record
+    if is_event(message):
+        return lambda event, _topic_arn: read_event(event)
+    return None
+
+
 def read_sns(sns: Mapping[str, Any]) -> Alert:
     """One SNS message (a record's `Sns` object: `Message`, `Subject`, `TopicArn`, `MessageAttributes`...).
 
-    `Message` is tried, in order, as a shoplake notice, a CloudWatch alarm's JSON (it has `AlarmName`), an
-    EventBridge event forwarded to SNS, and AWS Backup's plain text (subject or `EventType` attribute).
-    Anything else, or a message one of those readers cannot read, gives an unrecognised alert. A
-    `MessageAttributes` entry that is not an object raises AttributeError.
+    `Message` is tried, in order, as a shoplake notice, a CloudWatch alarm's JSON (it has `AlarmName`), a
+    Lambda on-failure destination record, an EventBridge event forwarded to SNS, and AWS Backup's plain text
+    (subject or `EventType` attribute). Anything else, or a message one of those readers cannot read, gives
+    an unrecognised alert. A `MessageAttributes` entry that is not an object raises AttributeError.
     """
     text = sns.get("Message") or ""
     try:
@@ -83,13 +97,10 @@ def read_sns(sns: Mapping[str, Any]) -> Alert:
     topic_arn = sns.get("TopicArn")
     attributes = {k: str(v.get("Value")) for k, v in (sns.get("MessageAttributes") or {}).items()}
     try:
-        if is_notice(parsed):
+        reader = _json_reader(parsed) if isinstance(parsed, Mapping) else None
+        if reader is not None:
             assert isinstance(parsed, Mapping)
-            return notice.from_sns(parsed, topic_arn)
-        if isinstance(parsed, Mapping) and "AlarmName" in parsed:
-            return cloudwatch_alarm.from_sns(parsed, topic_arn)
-        if isinstance(parsed, Mapping) and is_event(parsed):
-            return read_event(parsed)
+            return reader(parsed, topic_arn)
         if parsed is None and backup.is_backup_notification(sns.get("Subject"), attributes):
             return backup.from_sns(text, attributes, topic_arn, to_utc_iso(sns.get("Timestamp")))
     except _READ_ERRORS as error:
