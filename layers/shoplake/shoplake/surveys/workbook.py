@@ -76,6 +76,7 @@ class SheetRows:
     rows: Iterator[tuple[int, Row]]
     date1904: bool = False
     state: str = "visible"
+    examined: bool = False  # set once `layout` has looked at its first rows
 
     @property
     def visible(self) -> bool:
@@ -141,11 +142,24 @@ def _read_xml(archive: zipfile.ZipFile, name: str) -> object:
     return fromstring(archive.read(name), forbid_dtd=True)
 
 
-def workbook_facts(path: Path) -> tuple[bool, list[tuple[str, int, str]]]:
-    """Whether dates count from 1904, and each sheet's name, declared cell count and state, from the XML.
+@dataclass(frozen=True)
+class SheetFacts:
+    """One sheet as the workbook part declares it, in workbook order.
 
-    Returns (date1904, [(sheet name, rows x columns of its `<dimension ref>` (0 if the part is missing, -1 if
-    it declares none), state)]), sheets in workbook order; state is `visible`, `hidden` or `veryHidden`.
+    `name` as written (Excel keeps names unique, a crafted file need not); `part` the ZIP member its
+    relationship names (`xl/worksheets/sheet1.xml`); `cells` rows x columns of its `<dimension ref>` (0 if
+    the part is missing, -1 if it declares none); `state` `visible`, `hidden` or `veryHidden`.
+    """
+
+    name: str
+    part: str
+    cells: int
+    state: str
+
+
+def workbook_facts(path: Path) -> tuple[bool, list[SheetFacts]]:
+    """Whether dates count from 1904, and each sheet's facts (`SheetFacts`), in workbook order, from the XML.
+
     Call after `check_archive`; raises what defusedxml raises for malformed XML and KeyError without
     `xl/_rels/workbook.xml.rels`.
     """
@@ -155,12 +169,13 @@ def workbook_facts(path: Path) -> tuple[bool, list[tuple[str, int, str]]]:
         date1904 = properties is not None and properties.get("date1904") in ("1", "true")
         rels = _read_xml(archive, "xl/_rels/workbook.xml.rels")
         targets = {r.get("Id"): r.get("Target") for r in rels}  # type: ignore[attr-defined]
-        sheets: list[tuple[str, int, str]] = []
+        sheets: list[SheetFacts] = []
         rel_attr = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
         for sheet in workbook.iterfind("m:sheets/m:sheet", _NS):  # type: ignore[attr-defined]
             target = str(targets.get(sheet.get(rel_attr), "")).lstrip("/")
             member = target if target.startswith("xl/") else f"xl/{target}"
-            sheets.append((sheet.get("name"), _declared_cells(archive, member), sheet.get("state") or "visible"))
+            state = sheet.get("state") or "visible"
+            sheets.append(SheetFacts(sheet.get("name"), member, _declared_cells(archive, member), state))
     return date1904, sheets
 
 
@@ -190,11 +205,23 @@ def _numbered(rows: Iterator[Row]) -> Iterator[tuple[int, Row]]:
     return ((number, row) for number, row in enumerate(rows, start=1))
 
 
-def _calamine_rows(path: Path, sheet: str) -> Iterator[Row]:
-    from python_calamine import CalamineWorkbook  # noqa: PLC0415 - only the fast path needs it
+def _calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum  # noqa: PLC0415 - only the fast path needs it
 
     workbook = CalamineWorkbook.from_path(str(path))
-    data = workbook.get_sheet_by_name(sheet)
+    # By position, never by name (`open_workbook` sends a workbook with two sheets of one name elsewhere).
+    listed = workbook.sheets_metadata
+    visible = {"visible": SheetVisibleEnum.Visible, "hidden": SheetVisibleEnum.Hidden}
+    if len(listed) != len(facts) or any(
+        m.name != f.name or m.visible != visible.get(f.state, SheetVisibleEnum.VeryHidden)
+        for m, f in zip(listed, facts, strict=True)
+    ):
+        # calamine lists the sheets otherwise than the workbook part does: the streaming reader opens
+        # the part itself, and the cells are converted the same way.
+        workbook.close()
+        yield from _openpyxl_rows(path, facts, position)
+        return
+    data = workbook.get_sheet_by_index(position)
     # calamine starts at the first used cell; Excel's row numbers start at 1.
     first_row, first_col = data.start or (0, 0)
     for _ in range(first_row):
@@ -224,10 +251,14 @@ class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untype
         return cell
 
 
-def _openpyxl_rows(path: Path, sheet: str) -> Iterator[Row]:
+def _openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
-        worksheet = workbook[sheet]
+        # The sheet whose part its relationship names: never looked up by name (see `_calamine_rows`).
+        part = facts[position].part
+        worksheet = next((s for s in workbook._sheets if getattr(s, "_worksheet_path", "").lstrip("/") == part), None)
+        if worksheet is None:
+            raise Refused(f"the sheet's part {part} cannot be read", sheet=facts[position].name)
         # What ReadOnlyWorksheet._cells_by_row does, with our parser (openpyxl 3.1's read-only internals).
         with worksheet._get_source() as source:
             parser = _SheetParser(
@@ -265,16 +296,22 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
         strict_ooxml.to_transitional(path, transitional)
         path = transitional
     date1904, facts = workbook_facts(path)
-    largest = max((cells for _, cells, _ in facts), default=0)
-    fast = 0 <= largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
+    largest = max((sheet.cells for sheet in facts), default=0)
+    # calamine finds a sheet by its name, even when asked for it by position: two sheets of one name
+    # (Excel never writes them; a crafted or repaired file may) are read by the streaming reader.
+    unique = len({sheet.name.casefold() for sheet in facts}) == len(facts)
+    fast = unique and 0 <= largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
     reader = _calamine_rows if fast else _openpyxl_rows
-    sheets = [SheetRows(name, _numbered(_lazy(reader, path, name)), date1904, state) for name, _, state in facts]
+    sheets = [
+        SheetRows(sheet.name, _numbered(_lazy(reader, path, facts, position)), date1904, sheet.state)
+        for position, sheet in enumerate(facts)
+    ]
     return sheets, "calamine" if fast else "openpyxl-streaming"
 
 
-def _lazy(reader: object, path: Path, name: str) -> Iterator[Row]:
+def _lazy(reader: object, path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
     # Opening a sheet happens on the first row asked for, so unread sheets cost nothing.
-    yield from reader(path, name)  # type: ignore[operator]
+    yield from reader(path, facts, position)  # type: ignore[operator]
 
 
 def open_survey_file(
