@@ -22,16 +22,15 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import defusedxml
-import openpyxl
 from defusedxml.ElementTree import fromstring
-from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml import DEFUSEDXML
 
-from shoplake.surveys import strict_ooxml
+from shoplake.surveys import sheet_readers, strict_ooxml
+from shoplake.surveys.cells import canonical_row
 from shoplake.surveys.forms import Limits
+from shoplake.surveys.sheet_readers import SheetFacts
 
 # openpyxl parses workbook XML with defusedxml only when it is installed; refuse to run without it.
 if not DEFUSEDXML:  # pragma: no cover - the layer always installs defusedxml
@@ -142,21 +141,6 @@ def _read_xml(archive: zipfile.ZipFile, name: str) -> object:
     return fromstring(archive.read(name), forbid_dtd=True)
 
 
-@dataclass(frozen=True)
-class SheetFacts:
-    """One sheet as the workbook part declares it, in workbook order.
-
-    `name` as written (Excel keeps names unique, a crafted file need not); `part` the ZIP member its
-    relationship names (`xl/worksheets/sheet1.xml`); `cells` rows x columns of its `<dimension ref>` (0 if
-    the part is missing, -1 if it declares none); `state` `visible`, `hidden` or `veryHidden`.
-    """
-
-    name: str
-    part: str
-    cells: int
-    state: str
-
-
 def workbook_facts(path: Path) -> tuple[bool, list[SheetFacts]]:
     """Whether dates count from 1904, and each sheet's facts (`SheetFacts`), in workbook order, from the XML.
 
@@ -205,83 +189,6 @@ def _numbered(rows: Iterator[Row]) -> Iterator[tuple[int, Row]]:
     return ((number, row) for number, row in enumerate(rows, start=1))
 
 
-def _calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
-    from python_calamine import CalamineWorkbook, SheetVisibleEnum  # noqa: PLC0415 - only the fast path needs it
-
-    workbook = CalamineWorkbook.from_path(str(path))
-    # By position, never by name (`open_workbook` sends a workbook with two sheets of one name elsewhere).
-    listed = workbook.sheets_metadata
-    visible = {"visible": SheetVisibleEnum.Visible, "hidden": SheetVisibleEnum.Hidden}
-    if len(listed) != len(facts) or any(
-        m.name != f.name or m.visible != visible.get(f.state, SheetVisibleEnum.VeryHidden)
-        for m, f in zip(listed, facts, strict=True)
-    ):
-        # calamine lists the sheets otherwise than the workbook part does: the streaming reader opens
-        # the part itself, and the cells are converted the same way.
-        workbook.close()
-        yield from _openpyxl_rows(path, facts, position)
-        return
-    data = workbook.get_sheet_by_index(position)
-    # calamine starts at the first used cell; Excel's row numbers start at 1.
-    first_row, first_col = data.start or (0, 0)
-    for _ in range(first_row):
-        yield ()
-    # calamine gives "" for an empty cell; the row readers treat "" and None alike.
-    if first_col:
-        blank: Row = (None,) * first_col
-        for row in data.iter_rows():
-            yield (*blank, *row)
-    else:
-        yield from data.iter_rows()
-
-
-class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untyped
-    """openpyxl's streaming sheet parser, except that an ISO 8601 date cell (`t="d"`) is read as its text.
-
-    openpyxl reads `2026-11-20T09:00:00.000Z` as a naive 09:00, dropping the zone written in
-    the cell, and raises on text that is no date; calamine gives such cells as text (or as
-    the naive value, when no zone is written), and `rows` reads the zone from the text. Read
-    as `str` (a formula's text result), the cell reaches `rows` as calamine gives it.
-    """
-
-    def parse_cell(self, element: Any) -> dict[str, Any]:
-        if element.get("t") == "d":
-            element.set("t", "str")
-        cell: dict[str, Any] = super().parse_cell(element)
-        return cell
-
-
-def _openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    try:
-        # The sheet whose part its relationship names: never looked up by name (see `_calamine_rows`).
-        part = facts[position].part
-        worksheet = next((s for s in workbook._sheets if getattr(s, "_worksheet_path", "").lstrip("/") == part), None)
-        if worksheet is None:
-            raise Refused(f"the sheet's part {part} cannot be read", sheet=facts[position].name)
-        # What ReadOnlyWorksheet._cells_by_row does, with our parser (openpyxl 3.1's read-only internals).
-        with worksheet._get_source() as source:
-            parser = _SheetParser(
-                source,
-                worksheet._shared_strings,
-                data_only=True,
-                epoch=workbook.epoch,
-                date_formats=workbook._date_formats,
-                timedelta_formats=workbook._timedelta_formats,
-            )
-            expected = 1
-            for number, cells in parser.parse():
-                for _ in range(expected, number):
-                    yield ()  # rows the sheet leaves out are empty
-                row: list[object] = [None] * max((c["column"] for c in cells), default=0)
-                for cell in cells:
-                    row[cell["column"] - 1] = cell["value"]
-                yield row
-                expected = number + 1
-    finally:
-        workbook.close()
-
-
 def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir: Path) -> tuple[list[SheetRows], str]:
     """The workbook's sheets, in order, each read lazily; and which reader was chosen.
 
@@ -301,7 +208,7 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
     # (Excel never writes them; a crafted or repaired file may) are read by the streaming reader.
     unique = len({sheet.name.casefold() for sheet in facts}) == len(facts)
     fast = unique and 0 <= largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
-    reader = _calamine_rows if fast else _openpyxl_rows
+    reader = sheet_readers.calamine_rows if fast else sheet_readers.openpyxl_rows
     sheets = [
         SheetRows(sheet.name, _numbered(_lazy(reader, path, facts, position)), date1904, sheet.state)
         for position, sheet in enumerate(facts)
@@ -310,8 +217,13 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
 
 
 def _lazy(reader: object, path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
-    # Opening a sheet happens on the first row asked for, so unread sheets cost nothing.
-    yield from reader(path, facts, position)  # type: ignore[operator]
+    # Opening a sheet happens on the first row asked for, so unread sheets cost nothing. Each reader's
+    # cells leave in one shared form (`cells`): the reader chosen never changes what is converted.
+    try:
+        for row in reader(path, facts, position):  # type: ignore[operator]
+            yield canonical_row(row)
+    except sheet_readers.MissingPart as missing:
+        raise Refused(f"the sheet's part {missing} is not in the workbook", sheet=facts[position].name) from None
 
 
 def open_survey_file(
