@@ -8,8 +8,9 @@ otherwise than calamine and Excel do, the streaming reader is corrected here:
 - text escapes `_xHHHH_` (ECMA-376 Part 1, 22.9.2.19 ST_Xstring: `_x000D_` is a carriage return,
   `_x005F_` a literal underscore) are decoded in shared strings, inline strings and formula text;
   openpyxl only drops `x005F_`;
-- a negative date-formatted number is its time of day, and one beyond the calendar its number (openpyxl
-  gives a day before 1900, or `#VALUE!`); an error cell (`#DIV/0!`) is empty, as calamine gives it;
+- a date- or duration-formatted number is made a value by calamine's arithmetic (`excel_moment`): openpyxl
+  rounds halves of a millisecond to even, gives a number below 0 as a day before 1900 and one beyond the
+  calendar as `#VALUE!`; an error cell (`#DIV/0!`) is empty, as calamine gives it;
 - an ISO 8601 date cell (`t="d"`, 18.18.11) is the naive datetime it writes when it has no zone, and
   its text when it has one (`rows` reads the zone from it); openpyxl drops the zone, and raises on
   text that is no date.
@@ -25,14 +26,13 @@ import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from defusedxml.ElementTree import fromstring
 from openpyxl.cell.text import Text
-from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.functions import iterparse
 
@@ -41,8 +41,10 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _SHARED_STRINGS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 _VALUE = f"{{{_MAIN}}}v"
 _INLINE_STRING = f"{{{_MAIN}}}is"
-_FIRST_DAY_1900 = datetime(1900, 1, 1)
+_EPOCH_1900 = datetime(1899, 12, 30)
+_MS_PER_DAY = 86_400_000
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_ESCAPE_BYTES = re.compile(rb"x[0-9A-Fa-f]{4}_")
 # openpyxl warns of each such cell; the number is kept (see `_SheetParser`), and `rows` says what is wrong.
 warnings.filterwarnings("ignore", message=r"Cell \S+ is marked as a date", category=UserWarning, module="openpyxl")
 
@@ -126,7 +128,7 @@ class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untype
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._first_day = max(self.epoch, _FIRST_DAY_1900)  # serial 1: 1900-01-01, or 1904-01-02
+        self._1904 = self.epoch != _EPOCH_1900
 
     def parse_cell(self, element: Any) -> dict[str, Any]:
         kind = element.get("t")
@@ -136,19 +138,13 @@ class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untype
         value = cell["value"]
         if kind == "e":
             cell["value"] = None  # calamine gives an error cell (#DIV/0!) as an empty one
-        elif kind in (None, "n") and cell["data_type"] in ("d", "e") and not isinstance(value, timedelta):
-            # A date-formatted number. calamine gives one below 1 as its time of day (openpyxl: a day
-            # before the epoch, or #VALUE!), and one beyond the calendar as the number (openpyxl: #VALUE!).
-            number = float(element.findtext(_VALUE))
-            if number < 0 and math.isfinite(number):
-                cell["value"] = _time_of_day(number)
-            elif cell["data_type"] == "e":
-                cell["value"] = number
-            elif value.__class__ is datetime and value < self._first_day:
-                cell["value"] = value.time()
+        elif kind in (None, "n") and cell["data_type"] in ("d", "e"):
+            # A date- or duration-formatted number, made a value as calamine makes it (see `excel_moment`).
+            cell["value"] = excel_moment(float(element.findtext(_VALUE)), self._1904, isinstance(value, timedelta))
         elif kind == "str" and isinstance(value, str):
             cell["value"] = unescape(value)
-        elif kind == "inlineStr" and isinstance(value, str):
+        elif kind == "inlineStr" and isinstance(value, str) and "_x" in value:
+            # openpyxl joins the runs as written; an escape is decoded within its own run.
             cell["value"] = _plain_text(Text.from_tree(element.find(_INLINE_STRING)))
         elif kind == "d" and isinstance(value, str):
             try:
@@ -160,9 +156,29 @@ class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untype
         return cell
 
 
-def _time_of_day(serial: float) -> time:
-    moment = from_excel(serial % 1)
-    return moment if isinstance(moment, time) else moment.time()
+def _whole_ms(days: float) -> int:
+    """Days as whole milliseconds, halves rounded away from zero (Rust's `f64::round`, which calamine uses)."""
+    ms = days * float(_MS_PER_DAY)
+    return math.floor(ms + 0.5) if ms >= 0 else -math.floor(-ms + 0.5)
+
+
+def excel_moment(serial: float, date1904: bool, duration: bool) -> object:
+    """A date- or duration-formatted number as calamine (`ExcelDateTime::as_datetime`/`as_duration`) gives it.
+
+    A duration is a timedelta; a number below 1 a time of day; any other a naive datetime (1900 workbooks
+    count the 1900-02-29 that never was). Each is rounded to the millisecond, halves away from zero. A
+    number no datetime or timedelta can hold stays the number.
+    """
+    try:
+        if duration:
+            return timedelta(milliseconds=_whole_ms(serial))
+        days = serial + 1462 if date1904 else serial
+        ms = _whole_ms(days if days >= 60 else days + 1)
+        if serial < 1:  # the time of day, however far before the calendar the day is (chrono's range is wider)
+            return (datetime.min + timedelta(milliseconds=ms % _MS_PER_DAY)).time()
+        return _EPOCH_1900 + timedelta(milliseconds=ms)
+    except (OverflowError, ValueError):
+        return serial
 
 
 def _plain_text(text: Text) -> str:
@@ -171,17 +187,29 @@ def _plain_text(text: Text) -> str:
     return "".join(unescape(run) for run in runs if run is not None)
 
 
-def _shared_strings(path: Path) -> list[str]:
-    """The workbook's shared strings as plain text (runs joined, phonetic guides left out), escapes decoded."""
+def _shared_strings(path: Path, read_by_openpyxl: list[str]) -> list[str]:
+    """The workbook's shared strings as plain text (runs joined, phonetic guides left out), escapes decoded.
+
+    openpyxl's own table is taken when the part holds nothing it would misread (no `x005F_` or `_xHHHH_`):
+    reading the part again costs as much as openpyxl's reading of it.
+    """
     with zipfile.ZipFile(path) as archive:
         rels = fromstring(archive.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
         targets = [r.get("Target") for r in rels if r.get("Type") == _SHARED_STRINGS]
         if not targets:
-            return []
+            return read_by_openpyxl
         target = str(targets[0]).lstrip("/")
         member = target if target.startswith("xl/") else f"xl/{target}"
         if member not in archive.namelist():
-            return []
+            return read_by_openpyxl
+        with archive.open(member) as source:
+            tail = b""
+            while chunk := source.read(1 << 20):
+                if _ESCAPE_BYTES.search(tail + chunk):
+                    break
+                tail = chunk[-6:]
+            else:
+                return read_by_openpyxl
         strings: list[str] = []
         with archive.open(member) as source:
             for _, node in iterparse(source):
@@ -207,7 +235,7 @@ def openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterato
         with worksheet._get_source() as source:
             parser = _SheetParser(
                 source,
-                _shared_strings(path),
+                _shared_strings(path, worksheet._shared_strings),
                 data_only=True,
                 epoch=workbook.epoch,
                 date_formats=workbook._date_formats,
