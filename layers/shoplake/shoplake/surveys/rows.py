@@ -244,7 +244,7 @@ class Converter:
         if isinstance(value, datetime):
             if value.date() >= excel_calendar.first_day(self.date1904):
                 return value
-            value = value.time()  # a serial below the first: calamine gives its time of day, openpyxl a day before
+            value = value.time()  # before the calendar (an ISO date cell): only its time of day means anything
         if isinstance(value, time):
             raise CellError(f"{value} is a time of day with no date (a date serial below 1)", shown=str(value))
         if isinstance(value, date):
