@@ -73,7 +73,7 @@ def test_twelve_oclock_is_noon_in_the_afternoon_and_midnight_in_the_morning(text
     [
         ("2026/11/24 13:15 오후", "hour 13 with 오후 is not a 12-hour time"),
         ("2026/11/24 오후 3:15 PM", "says 오전/오후 (AM/PM) twice"),
-        ("24/11/2026 10:15", "is not a date and time (use 2026-11-24 10:15)"),  # day-first or month-first?
+        ("05/11/2026 10:15", "could be 2026-05-11 (month first) or 2026-11-05 (day first): write the year first"),
         ("2026/11/24 10:15 GMT+15", "GMT+15 is not a UTC offset in use"),
         ("2026/11/24 10:15 GMT-14", "GMT-14 is not a UTC offset in use"),
         ("2026/11/24 9:05:41 AM GMT+9:75", "GMT+9:75 is not a UTC offset in use"),  # not +10:15

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,49 @@ def test_a_sheet_passed_over_is_let_go_of_before_the_next_is_read() -> None:
     # THEN the hidden sheet was let go of, and the chosen one is still being read
     assert (layout.sheet, released) == ("current", ["stale"])
     assert sheet is current
+
+
+def _renamed(path: Path, names: dict[str, str]) -> Path:
+    """The workbook at `path` with sheets renamed in xl/workbook.xml only, as a crafted or repaired file may be."""
+    renamed = path.with_name(f"renamed-{path.name}")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(renamed, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "xl/workbook.xml":
+                for old, new in names.items():
+                    data = data.replace(f'name="{old}"'.encode(), f'name="{new}"'.encode())
+            target.writestr(entry, data)
+    return renamed
+
+
+@READERS
+def test_a_hidden_sheet_named_like_the_visible_one_is_never_read_in_its_place(tmp_path: Path, budget: int) -> None:
+    # GIVEN a hidden stale copy (3 rows) and the visible answers (6 rows), both named 응답
+    path = _workbook(tmp_path / "twins.xlsx", [("응답", "hidden", 3), ("응답X", "visible", 6)])
+    twins = _renamed(path, {"응답X": "응답"})
+    # WHEN it is read by either reader
+    parsed = _read(twins, budget)
+    # THEN the visible sheet's 6 rows are read, not the hidden sheet's 3, and the hidden one is reported
+    assert (parsed.layout.sheet, parsed.rows) == ("응답", 6)
+    assert [(s.name, s.answers) for s in parsed.skipped] == [("응답", "offline_ads.v1")]
+    assert parsed.reader == "openpyxl-streaming"  # calamine opens sheets by name, even by position
+
+
+@READERS
+def test_a_hidden_sheet_after_the_answers_with_the_same_name_is_still_reported(tmp_path: Path, budget: int) -> None:
+    path = _workbook(tmp_path / "twins.xlsx", [("응답", "visible", 6), ("응답X", "hidden", 3)])
+    parsed = _read(_renamed(path, {"응답X": "응답"}), budget)
+    assert parsed.rows == 6
+    assert parsed.skipped == (
+        SkippedSheet("응답", "hidden; it holds answers to offline_ads.v1, not ingested", "offline_ads.v1"),
+    )
+
+
+@READERS
+def test_the_declared_sheet_is_found_whatever_its_case_and_spacing(tmp_path: Path, budget: int) -> None:
+    # GIVEN answers in a first sheet, and the form's declared sheet (응답) written "응답 " after it
+    path = _workbook(tmp_path / "declared.xlsx", [("Sheet1", "visible", 4), ("응답X", "visible", 6)])
+    parsed = _read(_renamed(path, {"응답X": "응답 "}), budget)
+    # THEN the declared sheet is read, and the first one reported as holding answers too
+    assert (parsed.layout.sheet, parsed.rows) == ("응답 ", 6)
+    assert [s.name for s in parsed.skipped] == ["Sheet1"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shoplake.surveys.forms import Column, Form
+from shoplake.surveys.forms import Column, Form, normalise_label
 from shoplake.surveys.workbook import Refused, Row, SheetRows
 
 _STATES = {"hidden": "hidden", "veryHidden": "very hidden (only a macro can show it)"}
@@ -56,6 +56,7 @@ def _examine(sheet: SheetRows, forms: Sequence[Form]) -> _Head:
     """Read the sheet's first rows for a form's header. Title rows above it are skipped;
     a header cell left empty by a vertical merge takes the text above."""
     head: list[tuple[int, Row]] = []
+    sheet.examined = True
     for number, row in sheet.rows:
         head.append((number, tuple(None if cell == "" else cell for cell in row)))
         if len(head) >= max(f.limits.header_search_rows for f in forms):
@@ -99,8 +100,8 @@ def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Lay
     over is let go of before the next is read, so one sheet is held at a time. Raises
     Refused when no visible sheet has a form's header, saying what came closest.
     """
-    declared = {f.sheet for f in forms if f.sheet}
-    ordered = [s for s in sheets if s.name in declared] + [s for s in sheets if s.name not in declared]
+    declared = {normalise_label(f.sheet) for f in forms if f.sheet}
+    ordered = sorted(sheets, key=lambda s: normalise_label(s.name) not in declared)  # stable: workbook order kept
     skipped: list[SkippedSheet] = []
     closest: tuple[int, str] | None = None
     for sheet in ordered:
@@ -139,10 +140,9 @@ def skipped_after(sheets: Sequence[SheetRows], layout: Layout, forms: Sequence[F
 
     Call it once the chosen sheet is read: each is let go of before the next, so one sheet is held at a time.
     """
-    seen = {layout.sheet, *(s.name for s in layout.skipped)}
     later = []
     for sheet in sheets:
-        if sheet.name not in seen:
+        if not sheet.examined:
             later.append(_skipped(sheet, _examine(sheet, forms), forms, layout.sheet))
             sheet.close()
     return tuple(later)

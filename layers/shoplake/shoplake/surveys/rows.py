@@ -14,12 +14,13 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from shoplake.surveys import excel_calendar
-from shoplake.surveys.datetime_text import DateTimeTextError, parse_datetime_text
+from shoplake.surveys.datetime_text import DateTimeTextError, header_zone, parse_datetime_text
 from shoplake.surveys.forms import Column, Form, normalise_label
 from shoplake.surveys.layout import Layout
 from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
@@ -58,13 +59,7 @@ class Problem:
 
     def as_dict(self) -> dict[str, object]:
         """`{"row", "column", "header", "value", "reason"}`: the form quarantine and rejects reports use."""
-        return {
-            "row": self.row,
-            "column": self.column,
-            "header": self.header,
-            "value": self.value,
-            "reason": self.reason,
-        }
+        return asdict(self)
 
 
 def neutralise(text: str) -> str:
@@ -118,7 +113,7 @@ class Converter:
         """One cell as the column's type, or CellError saying why it cannot be; see `for_column`."""
         return self.for_column(column)(value)
 
-    def for_column(self, column: Column) -> Callable[[object], object]:
+    def for_column(self, column: Column, header: str = "") -> Callable[[object], object]:
         """The conversion of one column's cells, bound once so that each cell costs one call.
 
         Every path ends in the same typed converters; the shortcuts only skip work whose
@@ -127,9 +122,13 @@ class Converter:
         The function maps a raw cell to: `str` (NFKC, trimmed, choice resolved, formula-neutralised),
         `int`, `float`, an aware UTC `datetime` (timestamp), `date`, `list[str]` (split on `, ; / · newline`)
         or `bool` (yes/no, 예/아니오, 1/0, O/X); None for an empty optional cell. It raises CellError for an
-        empty required cell and for a value its type, choices, pattern, length or bounds refuse.
+        empty required cell and for a value its type, choices, pattern, length or bounds refuse. A timestamp
+        whose `header` names a zone (Typeform's `Submit Date (UTC)`) is read in that zone when it has none.
         """
         typed = self._by_type[column.type]
+        zone = header_zone(header) if column.type == "timestamp" else None
+        if zone is not None:
+            typed = partial(self._timestamp, zone=zone)
         required = column.required
 
         def convert(value: object) -> object:
@@ -245,7 +244,7 @@ class Converter:
         if isinstance(value, datetime):
             if value.date() >= excel_calendar.first_day(self.date1904):
                 return value
-            value = value.time()  # a serial below the first: calamine gives its time of day, openpyxl a day before
+            value = value.time()  # before the calendar (an ISO date cell): only its time of day means anything
         if isinstance(value, time):
             raise CellError(f"{value} is a time of day with no date (a date serial below 1)", shown=str(value))
         if isinstance(value, date):
@@ -263,10 +262,10 @@ class Converter:
         except DateTimeTextError as error:
             raise CellError(str(error)) from None
 
-    def _timestamp(self, column: Column, value: object) -> datetime:
+    def _timestamp(self, column: Column, value: object, zone: tzinfo | None = None) -> datetime:
         moment = self._naive_datetime(value)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=self.zone)
+            moment = moment.replace(tzinfo=zone or self.zone)
         if excel_calendar.FIRST_DAY.year < moment.year < excel_calendar.LAST_DAY.year:
             return moment.astimezone(UTC)  # no offset moves it out of the calendar: the common case, kept cheap
         try:
@@ -347,7 +346,7 @@ def typed_rows(
     form = layout.form
     order = {column.name: position for position, column in enumerate(form.columns)}
     slots = [
-        (index, column, header, order[column.name], converter.for_column(column))
+        (index, column, header, order[column.name], converter.for_column(column, header))
         for index, column, header in layout.columns
     ]
     absent = [column for column in form.columns if column.name not in {c.name for _, c, _ in layout.columns}]

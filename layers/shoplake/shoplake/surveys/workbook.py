@@ -22,16 +22,15 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import defusedxml
-import openpyxl
 from defusedxml.ElementTree import fromstring
-from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml import DEFUSEDXML
 
-from shoplake.surveys import strict_ooxml
+from shoplake.surveys import sheet_readers, strict_ooxml
+from shoplake.surveys.cells import canonical_row
 from shoplake.surveys.forms import Limits
+from shoplake.surveys.sheet_readers import SheetFacts
 
 # openpyxl parses workbook XML with defusedxml only when it is installed; refuse to run without it.
 if not DEFUSEDXML:  # pragma: no cover - the layer always installs defusedxml
@@ -76,6 +75,7 @@ class SheetRows:
     rows: Iterator[tuple[int, Row]]
     date1904: bool = False
     state: str = "visible"
+    examined: bool = False  # set once `layout` has looked at its first rows
 
     @property
     def visible(self) -> bool:
@@ -141,11 +141,9 @@ def _read_xml(archive: zipfile.ZipFile, name: str) -> object:
     return fromstring(archive.read(name), forbid_dtd=True)
 
 
-def workbook_facts(path: Path) -> tuple[bool, list[tuple[str, int, str]]]:
-    """Whether dates count from 1904, and each sheet's name, declared cell count and state, from the XML.
+def workbook_facts(path: Path) -> tuple[bool, list[SheetFacts]]:
+    """Whether dates count from 1904, and each sheet's facts (`SheetFacts`), in workbook order, from the XML.
 
-    Returns (date1904, [(sheet name, rows x columns of its `<dimension ref>` (0 if the part is missing, -1 if
-    it declares none), state)]), sheets in workbook order; state is `visible`, `hidden` or `veryHidden`.
     Call after `check_archive`; raises what defusedxml raises for malformed XML and KeyError without
     `xl/_rels/workbook.xml.rels`.
     """
@@ -155,12 +153,13 @@ def workbook_facts(path: Path) -> tuple[bool, list[tuple[str, int, str]]]:
         date1904 = properties is not None and properties.get("date1904") in ("1", "true")
         rels = _read_xml(archive, "xl/_rels/workbook.xml.rels")
         targets = {r.get("Id"): r.get("Target") for r in rels}  # type: ignore[attr-defined]
-        sheets: list[tuple[str, int, str]] = []
+        sheets: list[SheetFacts] = []
         rel_attr = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
         for sheet in workbook.iterfind("m:sheets/m:sheet", _NS):  # type: ignore[attr-defined]
             target = str(targets.get(sheet.get(rel_attr), "")).lstrip("/")
             member = target if target.startswith("xl/") else f"xl/{target}"
-            sheets.append((sheet.get("name"), _declared_cells(archive, member), sheet.get("state") or "visible"))
+            state = sheet.get("state") or "visible"
+            sheets.append(SheetFacts(sheet.get("name"), member, _declared_cells(archive, member), state))
     return date1904, sheets
 
 
@@ -190,67 +189,6 @@ def _numbered(rows: Iterator[Row]) -> Iterator[tuple[int, Row]]:
     return ((number, row) for number, row in enumerate(rows, start=1))
 
 
-def _calamine_rows(path: Path, sheet: str) -> Iterator[Row]:
-    from python_calamine import CalamineWorkbook  # noqa: PLC0415 - only the fast path needs it
-
-    workbook = CalamineWorkbook.from_path(str(path))
-    data = workbook.get_sheet_by_name(sheet)
-    # calamine starts at the first used cell; Excel's row numbers start at 1.
-    first_row, first_col = data.start or (0, 0)
-    for _ in range(first_row):
-        yield ()
-    # calamine gives "" for an empty cell; the row readers treat "" and None alike.
-    if first_col:
-        blank: Row = (None,) * first_col
-        for row in data.iter_rows():
-            yield (*blank, *row)
-    else:
-        yield from data.iter_rows()
-
-
-class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untyped
-    """openpyxl's streaming sheet parser, except that an ISO 8601 date cell (`t="d"`) is read as its text.
-
-    openpyxl reads `2026-11-20T09:00:00.000Z` as a naive 09:00, dropping the zone written in
-    the cell, and raises on text that is no date; calamine gives such cells as text (or as
-    the naive value, when no zone is written), and `rows` reads the zone from the text. Read
-    as `str` (a formula's text result), the cell reaches `rows` as calamine gives it.
-    """
-
-    def parse_cell(self, element: Any) -> dict[str, Any]:
-        if element.get("t") == "d":
-            element.set("t", "str")
-        cell: dict[str, Any] = super().parse_cell(element)
-        return cell
-
-
-def _openpyxl_rows(path: Path, sheet: str) -> Iterator[Row]:
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    try:
-        worksheet = workbook[sheet]
-        # What ReadOnlyWorksheet._cells_by_row does, with our parser (openpyxl 3.1's read-only internals).
-        with worksheet._get_source() as source:
-            parser = _SheetParser(
-                source,
-                worksheet._shared_strings,
-                data_only=True,
-                epoch=workbook.epoch,
-                date_formats=workbook._date_formats,
-                timedelta_formats=workbook._timedelta_formats,
-            )
-            expected = 1
-            for number, cells in parser.parse():
-                for _ in range(expected, number):
-                    yield ()  # rows the sheet leaves out are empty
-                row: list[object] = [None] * max((c["column"] for c in cells), default=0)
-                for cell in cells:
-                    row[cell["column"] - 1] = cell["value"]
-                yield row
-                expected = number + 1
-    finally:
-        workbook.close()
-
-
 def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir: Path) -> tuple[list[SheetRows], str]:
     """The workbook's sheets, in order, each read lazily; and which reader was chosen.
 
@@ -265,16 +203,27 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
         strict_ooxml.to_transitional(path, transitional)
         path = transitional
     date1904, facts = workbook_facts(path)
-    largest = max((cells for _, cells, _ in facts), default=0)
-    fast = 0 <= largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
-    reader = _calamine_rows if fast else _openpyxl_rows
-    sheets = [SheetRows(name, _numbered(_lazy(reader, path, name)), date1904, state) for name, _, state in facts]
+    largest = max((sheet.cells for sheet in facts), default=0)
+    # calamine finds a sheet by its name, even when asked for it by position: two sheets of one name
+    # (Excel never writes them; a crafted or repaired file may) are read by the streaming reader.
+    unique = len({sheet.name.casefold() for sheet in facts}) == len(facts)
+    fast = unique and 0 <= largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
+    reader = sheet_readers.calamine_rows if fast else sheet_readers.openpyxl_rows
+    sheets = [
+        SheetRows(sheet.name, _numbered(_lazy(reader, path, facts, position)), date1904, sheet.state)
+        for position, sheet in enumerate(facts)
+    ]
     return sheets, "calamine" if fast else "openpyxl-streaming"
 
 
-def _lazy(reader: object, path: Path, name: str) -> Iterator[Row]:
-    # Opening a sheet happens on the first row asked for, so unread sheets cost nothing.
-    yield from reader(path, name)  # type: ignore[operator]
+def _lazy(reader: object, path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
+    # Opening a sheet happens on the first row asked for, so unread sheets cost nothing. Each reader's
+    # cells leave in one shared form (`cells`): the reader chosen never changes what is converted.
+    try:
+        for row in reader(path, facts, position):  # type: ignore[operator]
+            yield canonical_row(row)
+    except sheet_readers.MissingPart as missing:
+        raise Refused(f"the sheet's part {missing} is not in the workbook", sheet=facts[position].name) from None
 
 
 def open_survey_file(
