@@ -9,7 +9,7 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from shop.migrate import apply_migrations
+from shop.migrate import MIGRATIONS, apply_migrations
 
 
 @pytest.fixture
@@ -37,8 +37,12 @@ def _product(db: Any, seller: int) -> int:
     )
 
 
-def test_migrations_apply_once(database: Any) -> None:
-    assert apply_migrations(database) == ["0001_shop_schema", "0002_storefront", "0003_payment_attempts"]
+def test_migrations_apply_once_in_order(database: Any) -> None:
+    # GIVEN every migration the repository holds, numbered from 0001 without a gap
+    shipped = sorted(path.stem for path in MIGRATIONS.glob("*.sql"))
+    assert [int(name[:4]) for name in shipped] == list(range(1, len(shipped) + 1))
+    # WHEN they are applied twice THEN all apply the first time, in order, and none the second
+    assert apply_migrations(database) == shipped
     assert apply_migrations(database) == []
 
 
