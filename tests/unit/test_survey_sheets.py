@@ -111,6 +111,8 @@ def test_answers_only_in_a_hidden_sheet_are_refused_naming_it(tmp_path: Path, bu
     with pytest.raises(Refused, match=r"the answers are only in hidden sheet\(s\) '응답'") as refused:
         _read(path, budget)
     assert refused.value.sheet == "응답"
+    # AND the refusal lists every sheet looked at, for the quarantine report's skipped_sheets
+    assert [(s["sheet"], s["answers"]) for s in refused.value.skipped] == [("응답", "offline_ads.v1"), ("안내", None)]
 
 
 def test_a_sheet_passed_over_is_let_go_of_before_the_next_is_read() -> None:

@@ -206,6 +206,8 @@ def quarantine(s3: Any, upload: ObjectCreated, outcome: Outcome, refusal: Refuse
     in UTC). Fills in `outcome` (status, reason, where things are) and returns it. `s3` is a boto3 S3 client;
     its errors are raised as they come.
     """
+    if refusal.skipped and not outcome.skipped_sheets:  # a file refused for its sheets says which were looked at
+        outcome.skipped_sheets = refusal.skipped
     moved = _filed_key(upload, lake_layout.SURVEY_QUARANTINE)
     report_key = moved + lake_layout.QUARANTINE_REPORT_SUFFIX
     report = {

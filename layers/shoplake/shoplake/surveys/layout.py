@@ -117,6 +117,7 @@ def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Lay
         skipped.append(_skipped(sheet, head, forms, None))
         if sheet.visible and head.nearest and (closest is None or head.nearest[0] > closest[0]):
             closest = head.nearest
+    passed_over = [s.as_dict() for s in skipped]
     hidden_answers = [s for s in skipped if s.answers]
     if hidden_answers:
         names = ", ".join(repr(s.name) for s in hidden_answers)
@@ -124,14 +125,18 @@ def find_layout(sheets: Sequence[SheetRows], forms: Sequence[Form]) -> tuple[Lay
             f"the answers are only in hidden sheet(s) {names}, and hidden sheets are not read: "
             "unhide the sheet that holds this survey's answers (delete stale copies) and upload again",
             sheet=hidden_answers[0].name,
+            skipped=passed_over,
         )
     names = ", ".join(f.key for f in forms)
     if closest:
-        raise Refused(f"no survey form matches this file (tried {names}); the closest header: {closest[1]}")
+        raise Refused(
+            f"no survey form matches this file (tried {names}); the closest header: {closest[1]}", skipped=passed_over
+        )
     needed = ", ".join(c.aliases[0] if c.aliases else c.name for c in forms[0].columns if c.required)
     raise Refused(
         f"no survey form matches this file (tried {names}): no header row in the first rows of any sheet; "
-        f"{forms[0].key} needs columns {needed}"
+        f"{forms[0].key} needs columns {needed}",
+        skipped=passed_over,
     )
 
 

@@ -49,12 +49,22 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 class Refused(Exception):  # noqa: N818 - "the file is refused" reads better than RefusedError
     """The file is refused as a whole; where it is known, the sheet, row and column say where.
 
-    `reason` is the message people read; `row` is Excel's 1-based row number, `column` a column letter.
+    `reason` is the message people read; `row` is Excel's 1-based row number, `column` a column letter;
+    `skipped` the sheets looked at and passed over, as `SkippedSheet.as_dict()` gives them (shoplake.surveys.layout).
     """
 
-    def __init__(self, reason: str, *, sheet: str | None = None, row: int | None = None, column: str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        skipped: Sequence[dict[str, str | None]] = (),
+    ):
         super().__init__(reason)
         self.reason = reason
+        self.skipped = list(skipped)
         self.sheet = sheet
         self.row = row
         self.column = column
