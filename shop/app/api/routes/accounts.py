@@ -57,12 +57,15 @@ def confirm_sign_up(*, body: SignUpConfirmation, db: ConnectionDep, visit: Visit
     """Make the account of the sign-up whose link carries `token`, if `password` is the one chosen at
     that sign-up (so that a link someone else asked for sets nobody's password). 401, alike, for a
     token unknown, used or expired and for another password."""
+    refused = UnauthorisedError("this link is not valid any more, or the password is not the one chosen at sign-up")
     found = signups.pending_signup(db, body.token)
-    if not svc.passwords.verify(found.password_hash if found else None, body.password) or found is None:
-        raise UnauthorisedError("this link is not valid any more, or the password is not the one chosen at sign-up")
+    # No password is hashed for a token that names nothing: the time tells only that a guessed
+    # 256-bit token is not one, and a flood of them costs no argon2 work.
+    if found is None or not svc.passwords.verify(found.password_hash, body.password):
+        raise refused
     created = signups.confirm_signup(db, body.token)
     if created is None:
-        raise UnauthorisedError("this link is not valid any more, or the password is not the one chosen at sign-up")
+        raise refused
     visit.user_id = str(created)
     svc.clicks.emit(EventType.SIGN_UP, visit, country=found.country)
     return Accepted(message="Your e-mail is confirmed: log in.")
