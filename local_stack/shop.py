@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -31,12 +31,15 @@ from shop.app.clicks import Clicks, Producer
 from shop.app.db_credentials import APP_ROLE, connection_arguments
 from shop.app.housekeeping import UNPAID_AFTER, keep_house_every
 from shop.app.images import ImageUploads
+from shop.app.mail import MailSink
 from shop.app.passwords import Passwords
 from shop.app.payments import LocalTestProvider
 from shop.app.prestart import prepare
 from shop.app.settings import Settings
 
 LOOPBACK = "127.0.0.1"
+LOCAL_SETTINGS = Settings(cookie_secure=False, forwarded_hops=1)
+"""The app's settings here: plain HTTP (cookies without Secure), behind the one hop of the web tier."""
 
 
 @contextmanager
@@ -69,6 +72,8 @@ class LocalShop:
     web_url: str
     pool: ConnectionPool[Any]
     payments: LocalTestProvider
+    mailbox: MailSink
+    """Every mail the shop sent (sign-up confirmation links among them), oldest first."""
 
 
 def shop_pool(
@@ -103,7 +108,8 @@ def running_shop(
     The app tier and housekeeping connect as `app_role` (None: as the DSN's user). The web tier is
     nginx (`rate_limit`: its API requests per client address; by default loose, as every local
     client is 127.0.0.1); the app trusts the one hop it adds to X-Forwarded-For. While open,
-    housekeeping runs every `housekeeping_seconds` (a pass at once, then on that beat).
+    housekeeping runs every `housekeeping_seconds` (a pass at once, then on that beat). Mail goes to
+    `LocalShop.mailbox`; its links lead to `web_url`.
     NginxMissingError (local_stack.nginx) says what to install when nginx is not there.
     """
     options = f"-c search_path={search_path}" if search_path else None
@@ -121,19 +127,24 @@ def running_shop(
     )
     try:
         housekeeping.start()
+        mailbox = MailSink()
         app = create_app(
             pool=pool,
-            settings=settings or Settings(cookie_secure=False, forwarded_hops=1),
+            settings=settings or LOCAL_SETTINGS,
             passwords=passwords or Passwords(),
             payments=payments,
             clicks=Clicks(producer),
             images=images,
+            mailer=mailbox,
         )
         with (
             serve(app) as app_url,
             running_nginx(app_url, image_base_url=image_base_url, limit=rate_limit) as web_url,
         ):
-            yield LocalShop(app_url, web_url, pool, payments)
+            # The links it mails lead to the storefront, whose address is known only now.
+            services = app.state.services
+            app.state.services = replace(services, settings=replace(services.settings, public_url=web_url))
+            yield LocalShop(app_url, web_url, pool, payments, mailbox)
     finally:
         stop.set()
         if housekeeping.is_alive():

@@ -2,8 +2,9 @@
 
 `run_shoppers(dsn, producer, n)` starts both tiers over the database at `dsn` (migrating it),
 prints the storefront's URL, lets a few sellers post a catalogue and `n` shoppers sign up,
-log in, browse, search, put things in their carts, order, pay (some with a card that is
-declined first) and review what they bought; every request goes into the clickstream through
+follow the link mailed to them (the local shop's mailbox) to confirm their e-mail, log in,
+browse, search, put things in their carts, order, pay (some with a card that is declined
+first) and review what they bought; every request goes into the clickstream through
 `producer`. The orders are in the database's purchase table, stamped now.
 """
 
@@ -20,6 +21,7 @@ import httpx
 
 from local_stack.shop import running_shop
 from shop.app.clicks import Producer
+from shop.app.mail import MailSink
 from shop.app.settings import Settings
 from shoplake import business
 
@@ -83,12 +85,12 @@ class _Counting:
 class _Visitor:
     """One person's browser: their own cookies, user agent and address, talking to the web tier."""
 
-    def __init__(self, url: str, rng: random.Random, summary: ShoppersSummary) -> None:
+    def __init__(self, url: str, rng: random.Random, summary: ShoppersSummary, mailbox: MailSink) -> None:
         address = f"203.0.113.{rng.randrange(1, 255)}"  # documentation range: never a real client
         self.http = httpx.Client(
             base_url=url, timeout=30, headers={"User-Agent": rng.choice(AGENTS), "X-Forwarded-For": address}
         )
-        self.summary = summary
+        self.summary, self.mailbox = summary, mailbox
         self.csrf = ""
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -101,6 +103,8 @@ class _Visitor:
         name = email.split("@", maxsplit=1)[0].title()
         body = {"email": email, "password": PASSWORD, "display_name": name, "country": country, "seller": seller}
         self.call("POST", "/api/signup", json=body)
+        confirmation = {"token": self.mailbox.confirmation_token(email), "password": PASSWORD}
+        self.call("POST", "/api/signup/confirm", json=confirmation)  # the link in their mail, followed
         self.csrf = self.call("POST", "/api/login", json={"email": email, "password": PASSWORD}).json()["csrf_token"]
 
     def close(self) -> None:
@@ -177,19 +181,21 @@ def run_shoppers(
     rng = random.Random(seed)  # noqa: S311 - simulated behaviour, not secrets
     counting = _Counting(producer)
     # The simulated browsers say where they are (X-Forwarded-For), then the web tier adds itself: two hops.
-    settings = Settings(cookie_secure=False, forwarded_hops=2)
+    # They come from 254 addresses of the documentation range, far more shoppers an address than in life:
+    # the per-address sign-up limit is raised for them.
+    settings = Settings(cookie_secure=False, forwarded_hops=2, signups_per_client=10_000)
     with running_shop(dsn, producer=counting, search_path=search_path, settings=settings) as shop:
         summary = ShoppersSummary(url=shop.web_url)
         print(f"The shop: {shop.web_url} (API description: {shop.app_url}/openapi.json)")  # noqa: T201
         run = uuid.uuid4().hex[:6]
         for number in range(sellers):
-            seller = _Visitor(shop.web_url, rng, summary)
+            seller = _Visitor(shop.web_url, rng, summary, shop.mailbox)
             seller.join(f"seller{number}-{run}@example.com", rng.choice(COUNTRIES), seller=True)
             summary.products += _sell(seller, rng, products_per_seller)
             summary.sellers += 1
             seller.close()
         for number in range(n):
-            visitor = _Visitor(shop.web_url, rng, summary)
+            visitor = _Visitor(shop.web_url, rng, summary, shop.mailbox)
             visitor.join(f"shopper{number}-{run}@example.com", rng.choice(COUNTRIES), seller=False)
             _shop(visitor, rng, summary)
             summary.shoppers += 1

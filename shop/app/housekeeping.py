@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shop.app.db import accounts, orders, payments
+from shop.app.db import accounts, orders, payments, signups
 from shop.app.db.locks import Lock, advisory_lock
 from shop.app.db.sql import Connection
 from shop.app.payments import PaymentProvider, configured_provider
@@ -41,11 +41,12 @@ LOG = logging.getLogger("shop.app.housekeeping")
 
 @dataclass(frozen=True, slots=True)
 class Swept:
-    """What one pass did: sessions expired, failed logins forgotten, unpaid orders cancelled, payments
-    whose answer was lost settled."""
+    """What one pass did: sessions expired, failed logins forgotten, expired unconfirmed sign-ups
+    forgotten, unpaid orders cancelled, payments whose answer was lost settled."""
 
     sessions: int
     login_failures: int
+    signups: int
     orders: int
     payments: int
 
@@ -73,6 +74,7 @@ def keep_house(
         return Swept(
             sessions=accounts.remove_expired_sessions(connection),
             login_failures=accounts.forget_old_login_failures(connection),
+            signups=signups.forget_old_signups(connection),
             orders=orders.cancel_unpaid_orders(connection, unpaid_after),
             payments=payments.settle_unanswered(connection, provider) if provider else 0,
         )

@@ -3,7 +3,8 @@
 Everything the API needs is built here from the environment the ECS task definition sets
 (infra_core/compute.yaml): the database from DATABASE_* (as the role `shop_app`, with an RDS IAM
 token per connection: shop.app.db_credentials), the clickstream stream from
-SHOP_CLICKSTREAM_STREAM, the image bucket from SHOP_IMAGE_BUCKET. The schema is migrated by a task
+SHOP_CLICKSTREAM_STREAM, the image bucket from SHOP_IMAGE_BUCKET, mail through Amazon SES from
+SHOP_MAIL_FROM (without it, mail is only kept in memory and a warning says so). The schema is migrated by a task
 of its own, as the database's owner, before the service is updated (shop.app.prestart); this
 process never holds the owner's secret, and answers /readyz with 503 while the schema is behind.
 The schema is kept by its own scheduled task (shop.app.housekeeping): this process only serves.
@@ -27,6 +28,7 @@ def build(env: Mapping[str, str]) -> FastAPI:
     from shop.app.clicks import Clicks  # noqa: PLC0415
     from shop.app.db_credentials import app_pool  # noqa: PLC0415
     from shop.app.images import ImageUploads  # noqa: PLC0415
+    from shop.app.mail import Mailer, MailSink, SesMailer  # noqa: PLC0415
     from shop.app.passwords import Passwords  # noqa: PLC0415
     from shop.app.payments import configured_provider  # noqa: PLC0415
     from shop.app.settings import Settings  # noqa: PLC0415
@@ -41,9 +43,15 @@ def build(env: Mapping[str, str]) -> FastAPI:
         if settings.image_bucket
         else None
     )
+    mailer: Mailer
+    if settings.mail_from:
+        mailer = SesMailer(boto3.client("sesv2"), settings.mail_from)
+    else:
+        logging.getLogger("shop.app.main").warning("SHOP_MAIL_FROM is not set: sign-up mail is not sent")
+        mailer = MailSink()
     return create_app(
         pool=pool, settings=settings, passwords=Passwords(), payments=configured_provider(), clicks=Clicks(producer),
-        images=images,
+        images=images, mailer=mailer,
     )  # fmt: skip
 
 

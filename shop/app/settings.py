@@ -49,6 +49,15 @@ class Settings:
     login_window: timedelta = timedelta(minutes=15)
     login_failures_per_email: int = 20
     login_failures_per_client: int = 50
+    # Sign-ups (shop.app.db.signups, docs/shop.md "Signing up"): a sign-up's confirmation link lasts
+    # `signup_lifetime`; one client address may sign up `signups_per_client` times per `signup_window`
+    # (429 with Retry-After past it). The link is `public_url` + "/#confirm=<token>", sent from
+    # `mail_from` (SES; none: mail is kept in memory, for local runs).
+    signup_lifetime: timedelta = timedelta(hours=24)
+    signups_per_client: int = 4
+    signup_window: timedelta = timedelta(hours=1)
+    public_url: str = "http://127.0.0.1"
+    mail_from: str | None = None
     # Orders (shop.app.db.orders, docs/shop.md "Orders"): how many unpaid orders one customer may have,
     # how many units of one product their unpaid orders may hold, and how long an unpaid order holds
     # its stock before housekeeping cancels it.
@@ -91,4 +100,9 @@ class Settings:
                 "SHOP_RESERVED_UNITS_PER_PRODUCT_MAX", default.reserved_units_per_product_max
             ),
             unpaid_hold=seconds("SHOP_UNPAID_HOLD_SECONDS", default.unpaid_hold),
+            signup_lifetime=seconds("SHOP_SIGNUP_LIFETIME_SECONDS", default.signup_lifetime),
+            signups_per_client=number("SHOP_SIGNUPS_PER_CLIENT", default.signups_per_client),
+            signup_window=seconds("SHOP_SIGNUP_WINDOW_SECONDS", default.signup_window),
+            public_url=env.get("SHOP_PUBLIC_URL", default.public_url).rstrip("/"),
+            mail_from=env.get("SHOP_MAIL_FROM") or None,
         )

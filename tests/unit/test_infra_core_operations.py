@@ -91,7 +91,9 @@ def test_one_pipeline_deploys_images_to_ecs_and_one_deploys_this_sam_application
     assert any("sam deploy" in text and "make build" in text for text in texts)
 
 
-def test_the_app_tier_sends_the_clickstream_signs_photo_uploads_logs_in_to_its_database_and_nothing_more() -> None:
+def test_the_app_tier_sends_the_clickstream_signs_photo_uploads_logs_in_to_its_database_mails_and_nothing_more() -> (
+    None
+):
     # GIVEN the compute child, as the parent wires it
     compute = CHILDREN["Compute"]
     wired = PLATFORM["Resources"]["Compute"]["Properties"]["Parameters"]
@@ -102,9 +104,16 @@ def test_the_app_tier_sends_the_clickstream_signs_photo_uploads_logs_in_to_its_d
     # THEN the app's containers are told where to send events and photos, and may do just that
     (app,) = compute["Resources"]["AppTaskDefinition"]["Properties"]["ContainerDefinitions"]
     names = {e["Name"] for e in app["Environment"]}
-    assert {"SHOP_CLICKSTREAM_STREAM", "SHOP_IMAGE_BUCKET"} <= names
+    assert {"SHOP_CLICKSTREAM_STREAM", "SHOP_IMAGE_BUCKET", "SHOP_MAIL_FROM", "SHOP_PUBLIC_URL"} <= names
     (policy,) = compute["Resources"]["AppTaskRole"]["Properties"]["Policies"]
     allowed = {a for s in statements(policy["PolicyDocument"]) for a in as_list(s["Action"])}
-    assert allowed == {"kinesis:PutRecord", "kinesis:PutRecords", "s3:PutObject", "rds-db:connect"}
+    assert allowed == {"kinesis:PutRecord", "kinesis:PutRecords", "s3:PutObject", "rds-db:connect", "ses:SendEmail"}
+    # AND it mails as the one SES identity, from the one address, as the parent names them
+    (mail,) = [s for s in statements(policy["PolicyDocument"]) if s["Action"] == "ses:SendEmail"]
+    assert mail["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentityName}"
+    }
+    assert mail["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "MailFromAddress"}}}
+    assert parent["MailFromAddress"] == {"Ref": "CoreMailFromAddress"}
     (web,) = compute["Resources"]["WebTaskDefinition"]["Properties"]["ContainerDefinitions"]
     assert "IMAGE_BASE_URL" in {e["Name"] for e in web["Environment"]}

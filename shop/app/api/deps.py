@@ -30,6 +30,7 @@ from shop.app.db import accounts
 from shop.app.db.accounts import SessionCustomer
 from shop.app.errors import ForbiddenError, UnauthorisedError
 from shop.app.images import ImageUploads
+from shop.app.mail import Mailer
 from shop.app.passwords import Passwords
 from shop.app.payments import PaymentProvider
 from shop.app.settings import Settings
@@ -48,6 +49,7 @@ class Services:
     payments: PaymentProvider
     clicks: Clicks
     images: ImageUploads | None
+    mailer: Mailer
 
 
 async def services(request: Request) -> Services:

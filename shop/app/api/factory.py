@@ -20,6 +20,7 @@ from shop.app.api.middleware import BodyLimitMiddleware, ClickstreamMiddleware
 from shop.app.api.routes import api_router, health_router
 from shop.app.clicks import Clicks
 from shop.app.images import ImageUploads
+from shop.app.mail import Mailer, MailSink
 from shop.app.passwords import Passwords
 from shop.app.payments import PaymentProvider
 from shop.app.settings import Settings
@@ -33,13 +34,15 @@ def create_app(
     payments: PaymentProvider,
     clicks: Clicks,
     images: ImageUploads | None = None,
+    mailer: Mailer | None = None,
 ) -> FastAPI:
     """The API over `pool`'s database (already migrated: see shop.app.prestart), with these services.
 
-    It only assembles: no connection is opened, nothing is scheduled.
+    It only assembles: no connection is opened, nothing is scheduled. Without a `mailer`, mail is
+    kept in a MailSink (`app.state.services.mailer`), as tests and local runs read it.
     """
     app = FastAPI(title="shoplake shop API", version="1.0.0", description=__doc__, docs_url=None, redoc_url=None)
-    app.state.services = Services(pool, settings, passwords, payments, clicks, images)
+    app.state.services = Services(pool, settings, passwords, payments, clicks, images, mailer or MailSink())
     add_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)

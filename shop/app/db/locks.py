@@ -31,6 +31,7 @@ class Lock(IntEnum):
     PAYMENT_KEY = 0x5348_0004  # per Idempotency-Key: which order a payment key belongs to is being decided
     LOGIN_EMAIL = 0x5348_0005  # per e-mail: a login attempt is being counted and reserved
     LOGIN_CLIENT = 0x5348_0006  # per client address: the same
+    SIGNUP_CLIENT = 0x5348_0007  # per client address: a sign-up is being counted
 
 
 def transaction_lock(connection: Connection, lock: Lock, subject: str) -> None:

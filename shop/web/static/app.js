@@ -149,6 +149,19 @@ function signUpPage() {
   field("Country", country), h("label", {}, seller, " I want to sell"), h("button", { id: "signup-submit", class: "primary" }, "Sign up")));
 }
 
+// The link mailed at sign-up: #confirm=<token>. Its password, the one chosen at that sign-up, makes
+// the account (a link someone else asked for sets nobody's password).
+function confirmPage(token) {
+  const password = h("input", { id: "confirm-password", type: "password", required: true, autocomplete: "current-password" });
+  show(h("h1", {}, "Confirm your e-mail"), h("form", { id: "confirm-form", onsubmit: async (e) => {
+    e.preventDefault();
+    const answer = await api("POST", "/signup/confirm", { token, password: password.value });
+    if (!answer.ok) return say(problem(answer));
+    say(answer.data.message, true);
+    location.hash = "#/login";
+  } }, field("The password you chose at sign-up", password), h("button", { id: "confirm-submit", class: "primary" }, "Confirm")));
+}
+
 function logInPage() {
   const email = h("input", { id: "login-email", type: "email", required: true, autocomplete: "email" });
   const password = h("input", { id: "login-password", type: "password", required: true, autocomplete: "current-password" });
@@ -266,6 +279,7 @@ async function route() {
   const [path, query] = location.hash.slice(1).split("?");
   const params = new URLSearchParams(query || "");
   const parts = (path || "/").split("/").filter(Boolean);
+  if (path && path.startsWith("confirm=")) return confirmPage(decodeURIComponent(path.slice("confirm=".length)));
   if (parts[0] !== "login" && parts[0] !== "signup") say("");
   if (parts[0] === "product") return productPage(parts[1]);
   if (parts[0] === "signup") return signUpPage();

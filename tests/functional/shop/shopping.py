@@ -6,7 +6,10 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
+
+from shop.app.mail import MailSink
 
 PASSWORD = "correct horse battery"
 _emails = itertools.count(1)
@@ -30,13 +33,35 @@ def unique_email(name: str = "shopper") -> str:
     return f"{name}{next(_emails)}@example.com"
 
 
-def sign_up(client: TestClient, email: str, *, seller: bool = False, password: str = PASSWORD) -> None:
+def mailbox(client: TestClient) -> MailSink:
+    """The mail the app of `client` sent (tests build it without a mailer: a MailSink)."""
+    sink: MailSink = client.app.state.services.mailer  # type: ignore[attr-defined] # TestClient.app is the FastAPI app
+    return sink
+
+
+def confirm(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    """Follow the newest confirmation link mailed to `email`, as its owner does."""
+    follow_link(client, mailbox(client), email, password)
+
+
+def follow_link(http: httpx.Client, sent: MailSink, email: str, password: str = PASSWORD) -> None:
+    """Confirm `email`'s sign-up through `http` (a browser on the shop) with the newest link in `sent`."""
+    answer = http.post("/api/signup/confirm", json={"token": sent.confirmation_token(email), "password": password})
+    assert answer.status_code == 200, answer.text
+
+
+def sign_up(
+    client: TestClient, email: str, *, seller: bool = False, password: str = PASSWORD, confirmed: bool = True
+) -> None:
+    """Sign up as `email` and (unless not `confirmed`) follow the link mailed to it."""
     answer = client.post(
         "/api/signup",
         json={"email": email, "password": password, "display_name": email.split("@", maxsplit=1)[0], "country": "US",
               "seller": seller},
     )  # fmt: skip
     assert answer.status_code == 202, answer.text
+    if confirmed:
+        confirm(client, email, password)
 
 
 def log_in(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, Any]:

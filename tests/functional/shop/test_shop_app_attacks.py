@@ -15,7 +15,7 @@ import pytest
 
 from local_stack.shop import LocalShop, running_shop
 from shop.app.passwords import fast_passwords
-from tests.functional.shop.shopping import DECLINED_CARD, GOOD_CARD, PASSWORD, unique_email
+from tests.functional.shop.shopping import DECLINED_CARD, GOOD_CARD, PASSWORD, follow_link, unique_email
 from tests.functional.shop.test_shop_login_limits import CountingPasswords
 
 pytestmark = pytest.mark.server
@@ -37,12 +37,14 @@ class Browser:
 
     def __init__(self, shop: LocalShop) -> None:
         self.http = httpx.Client(base_url=shop.web_url, timeout=30)
+        self.mailbox = shop.mailbox
         self.http.get("/api/categories")  # a first visit: every later request carries a cookie of its own
 
     def sign_up_and_log_in(self, *, seller: bool = False) -> dict[str, Any]:
         email = unique_email("seller" if seller else "buyer")
         body = {"email": email, "password": PASSWORD, "country": "US", "seller": seller}
         assert self.http.post("/api/signup", json=body).status_code == 202
+        follow_link(self.http, self.mailbox, email)
         me = self.http.post("/api/login", json={"email": email, "password": PASSWORD})
         assert me.status_code == 200, me.text
         self.http.headers["X-CSRF-Token"] = me.json()["csrf_token"]

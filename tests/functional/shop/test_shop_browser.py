@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from local_stack.shop import LocalShop, running_shop
+from shop.app.mail import MailSink
 from shop.app.passwords import fast_passwords
 from tests.functional.shop.shopping import PASSWORD, Recorder, unique_email
 
@@ -45,10 +46,10 @@ def browser() -> Iterator[Any]:
 
 
 class Storefront:
-    def __init__(self, browser: Any, url: str) -> None:
+    def __init__(self, browser: Any, url: str, mailbox: MailSink) -> None:
         from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
-        self.browser, self.url = browser, url
+        self.browser, self.url, self.mailbox = browser, url, mailbox
         self.wait = WebDriverWait(browser, 10)
 
     def go(self, hash_path: str) -> None:
@@ -81,6 +82,11 @@ class Storefront:
             self.element("#signup-seller").click()
         self.element("#signup-submit").click()
         self.element("#login-email")
+        # The link mailed to them, followed in the same browser, with the password they chose
+        self.go(f"#confirm={self.mailbox.confirmation_token(email)}")
+        self.type("#confirm-password", PASSWORD)
+        self.element("#confirm-submit").click()
+        self.text_of("#message", "confirmed")
         self.type("#login-email", email)
         self.type("#login-password", PASSWORD)
         self.element("#login-submit").click()
@@ -94,7 +100,7 @@ class Storefront:
 def test_a_seller_posts_and_a_shopper_orders_and_pays_in_the_browser(
     local_shop: LocalShop, browser: Any, recorder: Recorder
 ) -> None:
-    shop = Storefront(browser, local_shop.web_url)
+    shop = Storefront(browser, local_shop.web_url, local_shop.mailbox)
     # GIVEN a seller who signs up, logs in and posts a product
     shop.sign_up_and_log_in(unique_email("seller"), seller=True)
     shop.element("#nav-sell").click()

@@ -31,9 +31,14 @@ APP_TABLE_PRIVILEGES: dict[str, frozenset[str]] = {
     "review": frozenset({"SELECT", "INSERT"}),
     "schema_migrations": frozenset({"SELECT"}),
     "shop_session": frozenset({"SELECT", "INSERT", "DELETE"}),
+    "signup_attempt": frozenset({"SELECT", "INSERT", "DELETE"}),
+    "signup_request": frozenset({"SELECT", "INSERT", "DELETE"}),
 }
 # What the ETL must never read: personal contact data, sessions, payments.
-ETL_NEVER_READS = ("customer_contact", "shop_session", "login_failure", "login_known_client", "payment", "cart_item")
+ETL_NEVER_READS = (
+    "customer_contact", "shop_session", "login_failure", "login_known_client", "payment", "cart_item",
+    "signup_request", "signup_attempt",
+)  # fmt: skip
 
 
 def connect_as(postgres_dsn: str, role: str, schema: str) -> psycopg.Connection[Any]:

@@ -146,7 +146,7 @@ def test_a_housekeeping_pass_skips_while_another_is_under_way(postgres_dsn: str,
             # WHEN a second pass starts THEN it does nothing and says so
             assert housekeeping.keep_house(database) is None
         # AND once the first is done, the next pass runs
-        assert housekeeping.keep_house(database) == housekeeping.Swept(0, 0, 0, 0)
+        assert housekeeping.keep_house(database) == housekeeping.Swept(0, 0, 0, 0, 0)
 
 
 def test_housekeeping_every_few_seconds_goes_on_after_a_failed_pass(postgres_dsn: str, database: Any) -> None:

@@ -22,6 +22,7 @@ NOT_UTF8 = "%ED%A0%80%FF"  # percent-encoded: UTF-8's spelling of a surrogate, t
 VALID_BODIES: dict[str, dict[str, Any]] = {
     "SignUp": {"email": "ann@example.com", "password": PASSWORD, "display_name": "Ann", "country": "US"},
     "Login": {"email": "ann@example.com", "password": PASSWORD},
+    "SignUpConfirmation": {"token": "a-token_of-the-link", "password": PASSWORD},
     "ProductIn": {"name": "Tee", "description": "Soft", "category": "tops", "price": "9.90", "stock": 1},
     "ProductChange": {"name": "Tee", "description": "Soft", "price": "9.90"},
     "Quantity": {"quantity": 1},

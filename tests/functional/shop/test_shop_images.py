@@ -148,7 +148,9 @@ def test_the_app_tier_runs_from_its_images_files_alone(tmp_path: Path, postgres_
         cwd=app_tree, env=image_environment(app_tree, **app_env), capture_output=True, text=True, timeout=60,
         check=False,
     )  # fmt: skip
-    assert run.returncode == 0 and "Swept(sessions=0, login_failures=0, orders=0, payments=0)" in run.stderr, run.stderr
+    assert (
+        run.returncode == 0 and "Swept(sessions=0, login_failures=0, signups=0, orders=0, payments=0)" in run.stderr
+    ), run.stderr
 
 
 def test_image_requirements_are_pinned_as_the_tests_pin_them() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from local_stack.shop import LocalShop, running_shop
 from shop.app.passwords import fast_passwords
-from tests.functional.shop.shopping import PASSWORD, Recorder, unique_email
+from tests.functional.shop.shopping import PASSWORD, Recorder, follow_link, unique_email
 
 
 @pytest.fixture
@@ -39,6 +39,7 @@ def test_api_calls_go_through_with_their_cookies_and_the_clients_address(
     email = unique_email()
     with httpx.Client(base_url=local_shop.web_url) as web:
         assert web.post("/api/signup", json={"email": email, "password": PASSWORD, "country": "DE"}).status_code == 202
+        follow_link(web, local_shop.mailbox, email)
         login = web.post("/api/login", json={"email": email, "password": PASSWORD})
         assert login.status_code == 200 and "shop_session" in web.cookies
         assert web.get("/api/me").json()["customer_id"] == login.json()["customer_id"]

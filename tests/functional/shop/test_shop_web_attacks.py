@@ -10,16 +10,16 @@ import http.client
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from local_stack.nginx import RateLimit, running_nginx
-from local_stack.shop import LocalShop, running_shop
+from local_stack.shop import LOCAL_SETTINGS, LocalShop, running_shop
 from shop.app.passwords import fast_passwords
-from tests.functional.shop.shopping import PASSWORD, Recorder, unique_email
+from tests.functional.shop.shopping import PASSWORD, Recorder, follow_link, unique_email
 
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options")
 
@@ -57,22 +57,25 @@ def has_security_headers(headers: httpx.Headers | http.client.HTTPMessage) -> bo
 
 @pytest.fixture
 def local_shop(postgres_dsn: str, shop_schema: str, recorder: Recorder) -> Iterator[LocalShop]:
+    # A dozen shoppers sign up from 127.0.0.1 at once: past the per-address sign-up limit.
+    settings = replace(LOCAL_SETTINGS, signups_per_client=100)
     with running_shop(
-        postgres_dsn, search_path=shop_schema, producer=recorder, passwords=fast_passwords()
+        postgres_dsn, search_path=shop_schema, producer=recorder, passwords=fast_passwords(), settings=settings
     ) as shop:  # fmt: skip
         yield shop
 
 
-def signed_up(web: httpx.Client) -> str:
+def signed_up(web: httpx.Client, shop: LocalShop) -> str:
     email = unique_email()
     assert web.post("/api/signup", json={"email": email, "password": PASSWORD, "country": "DE"}).status_code == 202
+    follow_link(web, shop.mailbox, email)
     return email
 
 
 def test_a_request_without_a_cookie_is_nobody_even_right_after_someone_logged_in(local_shop: LocalShop) -> None:
     # GIVEN a shopper logged in through the web tier
     with httpx.Client(base_url=local_shop.web_url) as alice:
-        email = signed_up(alice)
+        email = signed_up(alice, local_shop)
         login = alice.post("/api/login", json={"email": email, "password": PASSWORD})
         assert login.status_code == 200
         # WHEN a stranger without any cookie asks who they are THEN they are nobody, with no cookie handed out
@@ -86,7 +89,7 @@ def test_a_request_without_a_cookie_is_nobody_even_right_after_someone_logged_in
 def test_a_fresh_client_logging_in_gets_its_own_session_and_logs_nobody_out(local_shop: LocalShop) -> None:
     # GIVEN two shoppers, the first logged in
     with httpx.Client(base_url=local_shop.web_url) as alice, httpx.Client(base_url=local_shop.web_url) as bob:
-        alice_email, bob_email = signed_up(alice), signed_up(bob)
+        alice_email, bob_email = signed_up(alice, local_shop), signed_up(bob, local_shop)
         alice_id = alice.post("/api/login", json={"email": alice_email, "password": PASSWORD}).json()["customer_id"]
         # WHEN the second logs in from a fresh client, without a cookie
         bob_id = bob.post("/api/login", json={"email": bob_email, "password": PASSWORD}).json()["customer_id"]
@@ -192,7 +195,7 @@ def test_many_shoppers_at_once_each_stay_themselves(local_shop: LocalShop) -> No
     # GIVEN 12 shoppers signing up and logging in at the same time, over nginx's shared app connections
     def shop_as_one() -> tuple[int, int, int]:
         with httpx.Client(base_url=local_shop.web_url) as web:
-            email = signed_up(web)
+            email = signed_up(web, local_shop)
             me = web.post("/api/login", json={"email": email, "password": PASSWORD}).json()["customer_id"]
             seen = [web.get("/api/me").json()["customer_id"] for _ in range(5)]
             stranger = raw(local_shop.web_url, "GET", "/api/me").status
