@@ -16,7 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from shop.app.api.deps import Services
 from shop.app.api.errors import add_error_handlers
-from shop.app.api.middleware import BodyLimitMiddleware, ClickstreamMiddleware
+from shop.app.api.middleware import BodyLimitMiddleware, ClickstreamMiddleware, NoStoreMiddleware
 from shop.app.api.routes import api_router, health_router
 from shop.app.clicks import Clicks
 from shop.app.images import ImageUploads
@@ -45,4 +45,5 @@ def create_app(
     app.include_router(api_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClickstreamMiddleware, clicks=clicks, settings=settings)
+    app.add_middleware(NoStoreMiddleware)
     return app

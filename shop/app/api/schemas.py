@@ -1,6 +1,7 @@
 """The API's request bodies and answers (pydantic), as its OpenAPI description publishes them.
 
-Bodies forbid unknown fields. Prices are decimal text in requests (as shown, never a binary
+Bodies are strict: unknown fields refused, and every value of its own JSON type (no `true` or "3" or
+2.0 for an integer, no "yes" or 1 for a boolean). Prices are decimal text in requests (as shown, never a binary
 float) and decimal numbers in answers; instants are ISO 8601 with their offset (UTC).
 """
 
@@ -11,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from shoplake.business import CATEGORIES
@@ -29,9 +30,10 @@ Category = Literal[CATEGORIES]  # type: ignore[valid-type] # the business's cate
 
 
 class Strict(BaseModel):
-    """A request body: unknown fields refused, and all its text Unicode without NUL."""
+    """A request body: unknown fields refused, each value of its field's JSON type (pydantic's strict
+    mode: no conversions), and all its text Unicode without NUL."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*")
     @classmethod
@@ -107,15 +109,35 @@ class Categories(BaseModel):
     categories: list[str]
 
 
+# Currencies without minor units (ISO 4217 exponent 0): their prices are whole.
+WHOLE_CURRENCIES = frozenset({"KRW"})
+
+
+def _positive_price(price: str | None) -> str | None:
+    """`price` (decimal text, PRICE_PATTERN's), refused if zero: nothing is given away."""
+    if price is not None and Decimal(price) == 0:
+        raise PydanticCustomError("price_zero", "Price should be greater than 0")
+    return price
+
+
 class ProductIn(Strict):
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     description: str | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN)
     category: Category
-    price: str = Field(pattern=PRICE_PATTERN, examples=["39.90"])
     currency: Literal["USD", "EUR", "KRW", "GBP", "CAD"] = "USD"
+    price: str = Field(pattern=PRICE_PATTERN, examples=["39.90"])
     stock: int = Field(ge=0, le=1_000_000)
     # Content types of the images to upload, in order (at most 5).
     images: list[Literal["image/jpeg", "image/png", "image/webp"]] = Field(default_factory=list, max_length=5)
+
+    @field_validator("price")
+    @classmethod
+    def _price(cls, price: str, info: ValidationInfo) -> str:
+        # `currency` is declared before `price`, so it is already read (if valid).
+        currency = info.data.get("currency")
+        if currency in WHOLE_CURRENCIES and Decimal(price) != Decimal(price).to_integral_value():
+            raise PydanticCustomError("price_fraction", "Price in {currency} should be whole", {"currency": currency})
+        return _positive_price(price) or price
 
 
 class ProductChange(Strict):
@@ -124,6 +146,11 @@ class ProductChange(Strict):
     price: str | None = Field(default=None, pattern=PRICE_PATTERN)
     stock: int | None = Field(default=None, ge=0, le=1_000_000)
     is_listed: bool | None = None
+
+    @field_validator("price")
+    @classmethod
+    def _price(cls, price: str | None) -> str | None:
+        return _positive_price(price)
 
 
 def image_url(key: str | None) -> str | None:
