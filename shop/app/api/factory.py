@@ -4,6 +4,11 @@ Sessions ride in a Secure, HttpOnly, SameSite=Strict cookie; every request that 
 something on a session must also carry the session's CSRF token in `X-CSRF-Token`. Orders
 and payments take an `Idempotency-Key`: the same key is the same order, the same payment.
 Every request is recorded in the clickstream (ClickstreamMiddleware), never waiting for it.
+
+Request bodies are strict JSON: each value of its field's own JSON type, with no conversion. An
+integer is written as one (`2`; not `2.0`, which JSON Schema 2020-12 also calls an integer, nor
+`"2"` or `true`), a flag as `true`/`false`, a price as decimal text (`"39.90"`); an object names
+each key once. Anything else is a 422 naming the field.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ float) and decimal numbers in answers; instants are ISO 8601 with their offset (
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
     from shop.app.db import products
 
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}$"
-PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+PRICE_PATTERN = r"^(0{0,7}[1-9][0-9]{0,7}(\.[0-9]{1,2})?|0{1,8}\.(0[1-9]|[1-9][0-9]?))$"
+"""A price: decimal text, at most 8 digits before the point (numeric(10, 2)) and 2 after, never zero
+(nothing is given away). shop/web/static/app.js's sell form checks the same pattern."""
 TEXT_PATTERN = r"^[^\x00]*$"
 """Any text PostgreSQL can hold: no NUL."""
 NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
@@ -110,17 +113,19 @@ class Categories(BaseModel):
 
 
 # Currencies without minor units (ISO 4217 exponent 0): their prices are whole.
-WHOLE_CURRENCIES = frozenset({"KRW"})
-
-
-def _positive_price(price: str | None) -> str | None:
-    """`price` (decimal text, PRICE_PATTERN's), refused if zero: nothing is given away."""
-    if price is not None and Decimal(price) == 0:
-        raise PydanticCustomError("price_zero", "Price should be greater than 0")
-    return price
+WHOLE_CURRENCIES = ("KRW",)
+WHOLE_PRICE_PATTERN = r"^0{0,7}[1-9][0-9]{0,7}(\.0{1,2})?$"
 
 
 class ProductIn(Strict):
+    # The description says what `_price` checks: in a currency without minor units, a whole price.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"currency": {"enum": list(WHOLE_CURRENCIES)}}, "required": ["currency"]},
+            "then": {"properties": {"price": {"pattern": WHOLE_PRICE_PATTERN}}},
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     description: str | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN)
     category: Category
@@ -135,9 +140,9 @@ class ProductIn(Strict):
     def _price(cls, price: str, info: ValidationInfo) -> str:
         # `currency` is declared before `price`, so it is already read (if valid).
         currency = info.data.get("currency")
-        if currency in WHOLE_CURRENCIES and Decimal(price) != Decimal(price).to_integral_value():
+        if currency in WHOLE_CURRENCIES and not re.match(WHOLE_PRICE_PATTERN, price):
             raise PydanticCustomError("price_fraction", "Price in {currency} should be whole", {"currency": currency})
-        return _positive_price(price) or price
+        return price
 
 
 class ProductChange(Strict):
@@ -146,11 +151,6 @@ class ProductChange(Strict):
     price: str | None = Field(default=None, pattern=PRICE_PATTERN)
     stock: int | None = Field(default=None, ge=0, le=1_000_000)
     is_listed: bool | None = None
-
-    @field_validator("price")
-    @classmethod
-    def _price(cls, price: str | None) -> str | None:
-        return _positive_price(price)
 
 
 def image_url(key: str | None) -> str | None:
