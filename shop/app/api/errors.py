@@ -1,6 +1,7 @@
 """How the API answers what went wrong: each `ShopError` as a status and an error code, in one table.
 
-Every error answer is `{"error": <code>, "message": <text>}` (schemas.Error); validation errors
+Every error answer is `{"error": <code>, "message": <text>}` (schemas.Error), the app's own routing
+errors too (404 no such route, 405 with its `Allow` header, Starlette's HTTPException); validation errors
 are FastAPI's own 422 with `detail` (each error's `type`, `loc`, `msg` and `ctx`; not the `input`,
 which the client sent and which need not even be Unicode text).
 """
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from shop.app.api.schemas import Error
 from shop.app.errors import (
@@ -75,6 +77,23 @@ async def invalid_request(_: Request, error: Exception) -> JSONResponse:
     return AsciiJSONResponse({"detail": jsonable_encoder(details)}, 422)
 
 
+# Starlette's own HTTP errors (routing's 404 and 405, a body that cannot be parsed), by status.
+HTTP_CODES: dict[int, str] = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = HTTP_CODES.get(error.status_code, "bad_request" if error.status_code < 500 else "internal_error")
+    message = error.detail if isinstance(error.detail, str) else "the request could not be answered"
+    return JSONResponse({"error": code, "message": message.lower()}, error.status_code, headers=error.headers)
+
+
 async def data_error(_: Request, error: Exception) -> JSONResponse:
     # A value PostgreSQL cannot hold that no check before it caught: the client's input, not the shop's
     # fault. The request bodies refuse NUL and the data access checks money's range, naming the field;
@@ -86,5 +105,6 @@ def add_error_handlers(app: FastAPI) -> None:
     """Answer the shop's errors, invalid requests and PostgreSQL's refusals of the client's text, never
     with a 500."""
     app.add_exception_handler(ShopError, shop_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(psycopg.DataError, data_error)

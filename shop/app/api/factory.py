@@ -4,6 +4,11 @@ Sessions ride in a Secure, HttpOnly, SameSite=Strict cookie; every request that 
 something on a session must also carry the session's CSRF token in `X-CSRF-Token`. Orders
 and payments take an `Idempotency-Key`: the same key is the same order, the same payment.
 Every request is recorded in the clickstream (ClickstreamMiddleware), never waiting for it.
+
+Request bodies are strict JSON: each value of its field's own JSON type, with no conversion. An
+integer is written as one (`2`; not `2.0`, which JSON Schema 2020-12 also calls an integer, nor
+`"2"` or `true`), a flag as `true`/`false`, a price as decimal text (`"39.90"`); an object names
+each key once. Anything else is a 422 naming the field.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from shop.app.api.deps import Services
 from shop.app.api.errors import add_error_handlers
-from shop.app.api.middleware import BodyLimitMiddleware, ClickstreamMiddleware
+from shop.app.api.middleware import BodyLimitMiddleware, ClickstreamMiddleware, NoStoreMiddleware
 from shop.app.api.routes import api_router, health_router
 from shop.app.clicks import Clicks
 from shop.app.images import ImageUploads
@@ -48,4 +53,5 @@ def create_app(
     app.include_router(api_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ClickstreamMiddleware, clicks=clicks, settings=settings)
+    app.add_middleware(NoStoreMiddleware)
     return app

@@ -1,8 +1,10 @@
-"""The API's ASGI middleware: every request recorded in the clickstream, every body size-limited."""
+"""The API's ASGI middleware: every request recorded in the clickstream, every body size-limited and,
+if JSON, refused when nested too deep or with a key twice, and every answer kept out of caches."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -10,8 +12,9 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 
+from shop.app.api.errors import AsciiJSONResponse
 from shop.app.clicks import Clicks, Visit
 from shop.app.settings import Settings
 from shoplake.business import EventType
@@ -85,8 +88,77 @@ class ClickstreamMiddleware:
                 self.clicks.emit(EventType.PAGE_VIEW, visit)
 
 
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer that does not say otherwise: most depend on the session
+    (the customer, the cart, the CSRF token), and no cache on the way may keep one customer's answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKeyError(key)
+        seen[key] = value
+    return seen
+
+
+def json_refusal(body: bytes) -> dict[str, Any] | None:
+    """Why a JSON body is refused before FastAPI reads it: a FastAPI validation error (`type`, `loc`
+    ["body", <key>], `msg`, `ctx`) for an object with a key twice (the last would silently win) or
+    nesting too deep for the parser (its RecursionError would be a 400); None otherwise, also for a
+    body that is not JSON at all, which FastAPI itself refuses, naming `body`."""
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        return {
+            "type": "json_invalid",
+            "loc": ["body"],
+            "msg": "JSON decode error",
+            "ctx": {"error": "nested too deep"},
+        }
+    except DuplicateKeyError as error:
+        return {
+            "type": "json_invalid",
+            "loc": ["body", error.key],
+            "msg": "JSON decode error",
+            "ctx": {"error": str(error)},
+        }
+    except ValueError:  # not JSON, not UTF-8: FastAPI refuses those itself
+        return None
+    return None
+
+
+def is_json(headers: Headers) -> bool:
+    """Whether the body is JSON by its Content-Type (application/json or application/*+json), as FastAPI reads it."""
+    kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit (413): by Content-Length at once, else while they are read."""
+    """Refuses bodies over the limit (413): by Content-Length at once, else while they are read; and JSON
+    bodies that `json_refusal` refuses (422, in FastAPI's validation error shape)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -100,7 +172,8 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             await self._refuse(scope, receive, send)
             return
@@ -115,6 +188,10 @@ class BodyLimitMiddleware:
             if len(body) > self.max_bytes:
                 await self._refuse(scope, receive, send)
                 return
+        refusal = json_refusal(body) if body and is_json(headers) else None
+        if refusal is not None:
+            await AsciiJSONResponse({"detail": [refusal]}, 422)(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> MutableMapping[str, Any]:

@@ -1,17 +1,19 @@
 """The API's request bodies and answers (pydantic), as its OpenAPI description publishes them.
 
-Bodies forbid unknown fields. Prices are decimal text in requests (as shown, never a binary
+Bodies are strict: unknown fields refused, and every value of its own JSON type (no `true` or "3" or
+2.0 for an integer, no "yes" or 1 for a boolean). Prices are decimal text in requests (as shown, never a binary
 float) and decimal numbers in answers; instants are ISO 8601 with their offset (UTC).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from shoplake.business import CATEGORIES
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
     from shop.app.db import products
 
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}$"
-PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+PRICE_PATTERN = r"^(0{0,7}[1-9][0-9]{0,7}(\.[0-9]{1,2})?|0{1,8}\.(0[1-9]|[1-9][0-9]?))$"
+"""A price: decimal text, at most 8 digits before the point (numeric(10, 2)) and 2 after, never zero
+(nothing is given away). shop/web/static/app.js's sell form checks the same pattern."""
 TEXT_PATTERN = r"^[^\x00]*$"
 """Any text PostgreSQL can hold: no NUL."""
 NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
@@ -29,9 +33,10 @@ Category = Literal[CATEGORIES]  # type: ignore[valid-type] # the business's cate
 
 
 class Strict(BaseModel):
-    """A request body: unknown fields refused, and all its text Unicode without NUL."""
+    """A request body: unknown fields refused, each value of its field's JSON type (pydantic's strict
+    mode: no conversions), and all its text Unicode without NUL."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*")
     @classmethod
@@ -107,15 +112,37 @@ class Categories(BaseModel):
     categories: list[str]
 
 
+# Currencies without minor units (ISO 4217 exponent 0): their prices are whole.
+WHOLE_CURRENCIES = ("KRW",)
+WHOLE_PRICE_PATTERN = r"^0{0,7}[1-9][0-9]{0,7}(\.0{1,2})?$"
+
+
 class ProductIn(Strict):
+    # The description says what `_price` checks: in a currency without minor units, a whole price.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"currency": {"enum": list(WHOLE_CURRENCIES)}}, "required": ["currency"]},
+            "then": {"properties": {"price": {"pattern": WHOLE_PRICE_PATTERN}}},
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
     description: str | None = Field(default=None, max_length=5000, pattern=TEXT_PATTERN)
     category: Category
-    price: str = Field(pattern=PRICE_PATTERN, examples=["39.90"])
     currency: Literal["USD", "EUR", "KRW", "GBP", "CAD"] = "USD"
+    price: str = Field(pattern=PRICE_PATTERN, examples=["39.90"])
     stock: int = Field(ge=0, le=1_000_000)
     # Content types of the images to upload, in order (at most 5).
     images: list[Literal["image/jpeg", "image/png", "image/webp"]] = Field(default_factory=list, max_length=5)
+
+    @field_validator("price")
+    @classmethod
+    def _price(cls, price: str, info: ValidationInfo) -> str:
+        # `currency` is declared before `price`, so it is already read (if valid).
+        currency = info.data.get("currency")
+        if currency in WHOLE_CURRENCIES and not re.match(WHOLE_PRICE_PATTERN, price):
+            raise PydanticCustomError("price_fraction", "Price in {currency} should be whole", {"currency": currency})
+        return price
 
 
 class ProductChange(Strict):

@@ -180,7 +180,7 @@ function sellPage() {
   const name = h("input", { id: "sell-name", required: true, maxlength: "200" });
   const description = h("textarea", { id: "sell-description", maxlength: "5000" });
   const category = h("select", { id: "sell-category" }, categories.map((c) => h("option", { value: c }, c)));
-  const price = h("input", { id: "sell-price", required: true, pattern: "[0-9]{1,8}(\\.[0-9]{1,2})?", placeholder: "39.90" });
+  const price = h("input", { id: "sell-price", required: true, pattern: "(0{0,7}[1-9][0-9]{0,7}(\\.[0-9]{1,2})?|0{1,8}\\.(0[1-9]|[1-9][0-9]?))", placeholder: "39.90" });
   const stock = h("input", { id: "sell-stock", type: "number", min: "0", value: "1" });
   const files = h("input", { id: "sell-images", type: "file", multiple: true, accept: "image/jpeg,image/png,image/webp" });
   show(h("h1", {}, "Sell a product"), h("form", { id: "sell-form", onsubmit: async (e) => {
