@@ -29,7 +29,7 @@ FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml analytics/quicksight.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
-.PHONY: help test unit demo bench build invoke lint typecheck templates pytest format clean cost report
+.PHONY: help test unit demo bench build invoke lint typecheck templates pytest format clean cost report survey-template
 
 help:
 	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
@@ -41,6 +41,7 @@ help:
 	@echo "make format  - apply ruff's formatting and fixes"
 	@echo "make report FROM=2026-11-01 TO=2026-11-30 [LAKE=.local/lake or s3://bucket/] - the marketing report"
 	@echo "make cost    - the core platform's monthly cost for each sizing profile"
+	@echo "make survey-template FORM=offline_ads - a blank survey template, .local/templates/<form>.xlsx"
 
 # The pinned requirements, then shoplake itself, editable (pyproject.toml says which packages).
 $(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt pyproject.toml
@@ -118,6 +119,10 @@ unit: $(BIN)/.ready $(NATIVE) $(NGINX)
 
 report: $(BIN)/.ready
 	$(BIN)/python -m analytics --lake "$(LAKE)" --from "$(FROM)" --to "$(TO)" --out .local/report-$(FROM)-$(TO).html
+
+# A blank template workbook generated from the survey form's file (docs/surveys.md, "Blank templates").
+survey-template: $(BIN)/.ready
+	$(BIN)/python -m shoplake.surveys.template "$(FORM)" --out .local/templates/$(FORM).xlsx
 
 demo: $(BIN)/.ready $(NATIVE) $(NGINX)
 	$(BIN)/python -m local_stack.demo

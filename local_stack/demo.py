@@ -32,6 +32,7 @@ from shoplake import business, lake_layout
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import redrive
 from shoplake.notices import Notice, publish
+from shoplake.surveys.template import find_form, write_template
 from shoplake_etl.catalog import partition_values
 from shoplake_etl.night import ShopDatabase
 
@@ -140,6 +141,8 @@ def surveys(demo: Demo) -> None:
     demo.say(f"each upload is its own version, both kept: {', '.join(_lake_keys(demo, inbox))}")
     demo.say("the parser's summary and the quality job's result in Slack:")
     seen = demo.show_slack(seen)
+    template = write_template(find_form("offline_ads"), work / "offline_ads-template.xlsx")
+    demo.say(f"a blank template for staff, generated from the form file: {template}")
     bomb = sample_surveys.write_zip_bomb(work / "bomb.xlsx")
     demo.say(
         f"someone drops a zip bomb disguised as a survey (50 MB of XML in a {bomb.stat().st_size // 1024} KB file)"
