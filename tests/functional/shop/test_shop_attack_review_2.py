@@ -14,7 +14,7 @@ from shop.app.clicks import Clicks
 from shop.app.passwords import fast_passwords
 from shop.app.payments import LocalTestProvider
 from shop.app.settings import Settings
-from tests.functional.shop.shopping import PASSWORD, unique_email
+from tests.functional.shop.shopping import PASSWORD, mailbox, unique_email
 
 SIGNUP_PREFIX = b'{"email": "a@example.com", "password": "0123456789", "country": "US", '
 
@@ -57,3 +57,19 @@ def test_the_sign_up_limit_counts_one_ipv6_client_once_not_each_of_its_addresses
         ]
     # THEN the limit holds it back after 2, as one client (else the victim's mailbox is flooded at will)
     assert statuses == [202, 202, 429, 429, 429, 429]
+
+
+def test_wrong_passwords_at_one_confirmation_link_are_limited_as_logins_are(client: TestClient) -> None:
+    # GIVEN an attacker's own sign-up and its link's token (a valid token is free to get)
+    email = unique_email("attacker")
+    assert client.post("/api/signup", json={"email": email, "password": PASSWORD, "country": "US"}).status_code == 202
+    token = mailbox(client).confirmation_token(email)
+    # WHEN it posts that token with a wrong password again and again: each costs the shop an
+    # argon2 verification (only an unknown token costs none), and nothing counts them
+    statuses = [
+        client.post("/api/signup/confirm", json={"token": token, "password": f"wrong {n}"}).status_code
+        for n in range(30)
+    ]
+    # THEN, as with logins (login_failures_before_delay, login_failures_per_email), it is held
+    # back (429) or the link dies, well before 30 hashes
+    assert statuses[-1] != 401, statuses
