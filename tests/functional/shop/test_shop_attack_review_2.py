@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
@@ -73,3 +75,28 @@ def test_wrong_passwords_at_one_confirmation_link_are_limited_as_logins_are(clie
     # THEN, as with logins (login_failures_before_delay, login_failures_per_email), it is held
     # back (429) or the link dies, well before 30 hashes
     assert statuses[-1] != 401, statuses
+
+
+def test_two_links_of_one_email_confirmed_at_once_make_one_account_and_no_server_error(shop_app: FastAPI) -> None:
+    # GIVEN e-mails each signed up twice (a lost mail: two links, two passwords)
+    owner = TestClient(shop_app, base_url="https://shop.test", raise_server_exceptions=False)
+    tabs = [TestClient(shop_app, base_url="https://shop.test", raise_server_exceptions=False) for _ in range(2)]
+    outcomes = []
+    for _ in range(20):
+        email, links = unique_email(), []
+        for password in ("the first password", "the second password"):
+            signed = owner.post("/api/signup", json={"email": email, "password": password, "country": "US"})
+            assert signed.status_code == 202
+            links.append((mailbox(owner).confirmation_token(email), password))
+        # WHEN both links are confirmed at the same moment (two tabs, or an owner and a mail scanner)
+        with ThreadPoolExecutor(2) as pool:
+            answers = [
+                pool.submit(tab.post, "/api/signup/confirm", json={"token": token, "password": password})
+                for tab, (token, password) in zip(tabs, links, strict=True)
+            ]
+            statuses = [answer.result().status_code for answer in answers]
+        outcomes.append(tuple(sorted(statuses)))
+    # THEN one wins and the other gets the documented 401, every time: confirm_signup deletes its own
+    # row, inserts the contact, then deletes the e-mail's other rows, so two such transactions lock
+    # each other's rows in opposite order and PostgreSQL's deadlock detector aborts one (a 500)
+    assert set(outcomes) == {(200, 401)}, outcomes
