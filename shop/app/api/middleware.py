@@ -127,8 +127,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def json_refusal(body: bytes) -> dict[str, Any] | None:
     """Why a JSON body is refused before FastAPI reads it: a FastAPI validation error (`type`, `loc`
     ["body", <key>], `msg`, `ctx`) for an object with a key twice (the last would silently win) or
-    nesting too deep for the parser (its RecursionError would be a 400); None otherwise, also for a
-    body that is not JSON at all, which FastAPI itself refuses, naming `body`."""
+    nesting too deep for the parser (its RecursionError would be a 400), a body not in UTF-8 or a number
+    past Python's digit limit (FastAPI's 400); None otherwise, also for a body that is not JSON at all,
+    which FastAPI itself refuses, naming `body`."""
     try:
         json.loads(body, object_pairs_hook=_unique_keys)
     except RecursionError:
@@ -145,8 +146,11 @@ def json_refusal(body: bytes) -> dict[str, Any] | None:
             "msg": "JSON decode error",
             "ctx": {"error": str(error)},
         }
-    except ValueError:  # not JSON, not UTF-8: FastAPI refuses those itself
+    except json.JSONDecodeError:  # not JSON: FastAPI refuses it itself, naming `body`
         return None
+    except ValueError as error:  # not UTF-8, or a number past Python's digit limit: FastAPI would answer 400
+        reason = "not UTF-8" if isinstance(error, UnicodeDecodeError) else "a number too long to read"
+        return {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "ctx": {"error": reason}}
     return None
 
 

@@ -32,6 +32,7 @@ class Lock(IntEnum):
     LOGIN_EMAIL = 0x5348_0005  # per e-mail: a login attempt is being counted and reserved
     LOGIN_CLIENT = 0x5348_0006  # per client address: the same
     SIGNUP_CLIENT = 0x5348_0007  # per client address: a sign-up is being counted
+    SIGNUP_EMAIL = 0x5348_0008  # per e-mail: one of its sign-up links is being confirmed
 
 
 def transaction_lock(connection: Connection, lock: Lock, subject: str) -> None:

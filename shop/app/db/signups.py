@@ -97,6 +97,14 @@ def confirm_signup(connection: Connection, token: str) -> int | None:
     customer's id, or None when there is no such sign-up or its e-mail already has an account."""
     try:
         with connection.transaction():
+            # Two links of one e-mail confirmed at once take turns (else each deletes the other's rows
+            # in another order, a deadlock); the second then finds its link taken back.
+            named = connection.execute(
+                "SELECT email FROM signup_request WHERE token_hash = %s", (token_hash(token),)
+            ).fetchone()
+            if named is None:
+                return None
+            transaction_lock(connection, Lock.SIGNUP_EMAIL, named[0])
             found = fetch_one(
                 connection,
                 SignUpRequest,

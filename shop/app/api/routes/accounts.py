@@ -15,6 +15,7 @@ from shop.app.api.deps import (
     VisitDep,
 )
 from shop.app.api.schemas import TEXT_PATTERN, Accepted, Login, Me, SignUp, Strict
+from shop.app.client_limits import limited_client
 from shop.app.db import accounts, signups
 from shop.app.db.signups import SignUpRequest
 from shop.app.errors import UnauthorisedError
@@ -37,7 +38,7 @@ def sign_up(*, body: SignUp, db: ConnectionDep, visit: VisitDep, svc: ServicesDe
     answer either way, so it cannot be probed (OWASP's authentication cheat sheet). 429 with
     Retry-After past the per-address limit (docs/shop.md "Signing up")."""
     settings = svc.settings
-    signups.reserve_signup(db, visit.client_ip or "unknown", settings.signups_per_client, settings.signup_window)
+    signups.reserve_signup(db, limited_client(visit.client_ip), settings.signups_per_client, settings.signup_window)
     password_hash = svc.passwords.hash(body.password)  # hashed either way: the time tells nothing
     if signups.has_account(db, body.email):
         svc.mailer.send(already_a_customer_mail(body.email, settings.public_url))
@@ -61,11 +62,17 @@ def confirm_sign_up(*, body: SignUpConfirmation, db: ConnectionDep, visit: Visit
     found = signups.pending_signup(db, body.token)
     # No password is hashed for a token that names nothing: the time tells only that a guessed
     # 256-bit token is not one, and a flood of them costs no argon2 work.
-    if found is None or not svc.passwords.verify(found.password_hash, body.password):
+    if found is None:
+        raise refused
+    # A password tried at a link is a password guessed for its e-mail: the login limits count it.
+    client = limited_client(visit.client_ip)
+    accounts.reserve_login_attempt(db, found.email, client, svc.settings)
+    if not svc.passwords.verify(found.password_hash, body.password):
         raise refused
     created = signups.confirm_signup(db, body.token)
     if created is None:
         raise refused
+    accounts.login_succeeded(db, found.email, client)
     visit.user_id = str(created)
     svc.clicks.emit(EventType.SIGN_UP, visit, country=found.country)
     return Accepted(message="Your e-mail is confirmed: log in.")
@@ -75,7 +82,7 @@ def confirm_sign_up(*, body: SignUpConfirmation, db: ConnectionDep, visit: Visit
 def log_in(*, body: Login, db: ConnectionDep, response: Response, visit: VisitDep, request: Request,
            svc: ServicesDep) -> Me:  # fmt: skip
     """Log in: 429 with Retry-After while a limit holds this e-mail or address back (docs/shop.md)."""
-    email, client, settings = body.email.lower(), visit.client_ip or "unknown", svc.settings
+    email, client, settings = body.email.lower(), limited_client(visit.client_ip), svc.settings
     accounts.reserve_login_attempt(db, email, client, settings)  # counted as failed until it succeeds
     found = accounts.credentials(db, email)
     if not svc.passwords.verify(found.password_hash if found else None, body.password) or found is None:
