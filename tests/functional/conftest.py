@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from local_stack.postgres import shop_postgres
+from local_stack.slack_sink import SlackSink
 from local_stack.spark import JDBC_DRIVER
 from shop.migrate import apply_migrations
 
@@ -73,3 +74,10 @@ def shop(database: Any, postgres_dsn: str) -> tuple[Any, str]:
     database.execute("UPDATE product SET updated_at = '2026-11-01T00:00:00Z'")
     jdbc = f"jdbc:postgresql://{url.hostname}:{url.port or 5432}{url.path}?currentSchema={schema}"
     return database, jdbc
+
+
+@pytest.fixture
+def sink() -> Iterator[SlackSink]:
+    """The local Slack on loopback (a server: the tests that take it are marked `server`)."""
+    with SlackSink() as running:
+        yield running

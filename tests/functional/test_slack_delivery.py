@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,12 +16,6 @@ pytestmark = pytest.mark.server
 MESSAGE = SlackMessage(
     text="[Critical] ALARM: x", blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]
 )
-
-
-@pytest.fixture
-def sink() -> Iterator[SlackSink]:
-    with SlackSink() as running:
-        yield running
 
 
 def _bot(sink: SlackSink, remaining: float = 30.0, timeout: int = 5) -> SlackSender:

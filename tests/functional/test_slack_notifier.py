@@ -18,12 +18,6 @@ pytestmark = pytest.mark.server
 
 
 @pytest.fixture
-def sink() -> Iterator[SlackSink]:
-    with SlackSink() as running:
-        yield running
-
-
-@pytest.fixture
 def stack(sink: SlackSink, tmp_path) -> Iterator[LocalStack]:
     with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
         yield running

@@ -33,7 +33,7 @@ def _collected(root: Path) -> list[str]:
 
 
 def test_a_clone_with_nothing_beside_it_collects_the_same_tests(tmp_path: Path) -> None:
-    # GIVEN the repository's files, alone in an empty directory (no ../shared, nothing else)
+    # GIVEN the repository's files, alone in an empty directory (no sibling directories, nothing else)
     clone = tmp_path / "alone" / "shoplake"
     for name in _tracked_files():
         (clone / name).parent.mkdir(parents=True, exist_ok=True)

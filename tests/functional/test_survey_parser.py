@@ -26,12 +26,6 @@ SURVEY_NAME = "2026-11 지하철 광고 설문.xlsx"
 
 
 @pytest.fixture
-def sink() -> Iterator[SlackSink]:
-    with SlackSink() as running:
-        yield running
-
-
-@pytest.fixture
 def stack(sink: SlackSink, tmp_path: Path) -> Iterator[LocalStack]:
     # A 1 MB upload limit, so that the over-size refusal needs no large file.
     with LocalStack(

@@ -23,12 +23,6 @@ NAME = "survey.xlsx"
 
 
 @pytest.fixture
-def sink() -> Iterator[SlackSink]:
-    with SlackSink() as running:
-        yield running
-
-
-@pytest.fixture
 def stack(sink: SlackSink, tmp_path: Path) -> Iterator[LocalStack]:
     with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
         yield running

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 from psycopg_pool import ConnectionPool
 
-from local_stack.shop import shop_pool
+from local_stack.shop import LocalShop, running_shop, shop_pool
 from shop.app.api import create_app
 from shop.app.clicks import Clicks
 from shop.app.db_credentials import APP_ROLE
@@ -140,3 +140,13 @@ def shopper(new_client: Callable[[], TestClient]) -> tuple[TestClient, dict[str,
     ids = {"product_id": str(own["product_id"]), "order_id": pending["order_id"],
            "purchase_id": str(bought["lines"][0]["purchase_id"])}  # fmt: skip
     return client, ids
+
+
+@pytest.fixture
+def local_shop(postgres_dsn: str, shop_schema: str) -> Iterator[LocalShop]:
+    """Both tiers (nginx before the app) on loopback over the test's schema; test files that need
+    another shop define their own."""
+    with running_shop(
+        postgres_dsn, search_path=shop_schema, passwords=fast_passwords(), housekeeping_seconds=3600
+    ) as shop:
+        yield shop

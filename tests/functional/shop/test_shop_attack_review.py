@@ -4,26 +4,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from local_stack.shop import LocalShop, running_shop
-from shop.app.passwords import fast_passwords
+from local_stack.shop import LocalShop
 from tests.functional.shop.shopping import PASSWORD, follow_link, unique_email
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def local_shop(postgres_dsn: str, shop_schema: str) -> Iterator[LocalShop]:
-    with running_shop(
-        postgres_dsn, search_path=shop_schema, passwords=fast_passwords(), housekeeping_seconds=3600
-    ) as shop:
-        yield shop
 
 
 def browser(shop: LocalShop, *, seller: bool = False) -> httpx.Client:

@@ -5,28 +5,18 @@ caches may keep."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from local_stack.nginx import TEMPLATE
-from local_stack.shop import LocalShop, running_shop
-from shop.app.passwords import fast_passwords
+from local_stack.shop import LocalShop
 from tests.functional.shop.test_shop_attack_review import a_product, browser, raw_request
 
 # Every 4xx/5xx nginx itself can answer for the shop's server block: request parsing (400, its own
 # 494, 414, 501 unknown transfer coding, 505), files (403, 404, 412, 416), methods (405), bodies (408,
 # 411, 413), limit_req (429), the app tier (500, 502, 503, 504) and 507 (nginx's WebDAV, not loaded).
 NGINX_OWN_STATUSES = {400, 403, 404, 405, 408, 411, 412, 413, 414, 416, 429, 494, 500, 501, 502, 503, 504, 505, 507}
-
-
-@pytest.fixture
-def local_shop(postgres_dsn: str, shop_schema: str) -> Iterator[LocalShop]:
-    with running_shop(
-        postgres_dsn, search_path=shop_schema, passwords=fast_passwords(), housekeeping_seconds=3600
-    ) as shop:
-        yield shop
 
 
 def test_the_web_tier_has_a_json_error_page_for_every_status_nginx_itself_answers() -> None:
