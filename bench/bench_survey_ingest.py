@@ -108,7 +108,8 @@ def _benchmark_form(directory: Path) -> Form:
 
 
 def _run_ours(path: Path) -> dict[str, Any]:
-    from shoplake.surveys.ingest import memory_budget, read_survey  # noqa: PLC0415 - each child imports its own tool only
+    from shoplake.surveys.ingest import memory_budget  # noqa: PLC0415 - each child imports its own tool only
+    from shoplake.surveys.survey_file import read_survey  # noqa: PLC0415 - each child imports its own tool only
 
     function_memory = int(os.environ["SHOPLAKE_BENCH_FUNCTION_MEMORY_MB"])
 

@@ -17,7 +17,7 @@ from local_stack.sample_surveys import KOREAN_HEADERS, survey_rows
 from shoplake.surveys import excel_calendar, rows
 from shoplake.surveys.datetime_text import parse_datetime_text
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import Parsed, read_survey
+from shoplake.surveys.survey_file import Parsed, read_survey
 
 HEADER = "Respondent ID,Submitted at,First heard via,First heard on,Age group,Gender,Country,Satisfaction,NPS\r\n"
 

@@ -14,7 +14,7 @@ import pytest
 
 from shoplake.surveys.csv_file import csv_delimiter
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import Parsed, read_survey
+from shoplake.surveys.survey_file import Parsed, read_survey
 from shoplake.surveys.workbook import Refused
 from tests.cases import case
 

@@ -13,7 +13,7 @@ import pytest
 
 from shoplake.surveys.csv_encoding import SAVE_AS_UTF8, csv_encoding
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import read_survey
+from shoplake.surveys.survey_file import read_survey
 from shoplake.surveys.workbook import Refused
 from tests.cases import case
 

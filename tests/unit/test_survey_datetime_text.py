@@ -17,7 +17,7 @@ import pytest
 
 from shoplake.surveys.datetime_text import DateTimeTextError, header_zone, parse_datetime_text
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import read_survey
+from shoplake.surveys.survey_file import read_survey
 
 SEOUL = timezone(timedelta(hours=9))
 NAIVE_0905 = datetime(2026, 11, 20, 9, 5)

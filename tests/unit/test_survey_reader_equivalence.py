@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from local_stack.sample_surveys import KOREAN_HEADERS
 from shoplake.surveys.forms import Limits, all_forms
-from shoplake.surveys.ingest import Parsed, read_survey
+from shoplake.surveys.survey_file import Parsed, read_survey
 from shoplake.surveys.workbook import Refused, column_letter, open_workbook
 
 FORMS = all_forms()

@@ -19,8 +19,8 @@ from local_stack.sample_surveys import KOREAN_HEADERS, write_survey_csv, write_s
 from shoplake.surveys import strict_ooxml
 from shoplake.surveys.csv_encoding import csv_encoding
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import Parsed, read_survey
 from shoplake.surveys.strict_ooxml import STRICT_TO_TRANSITIONAL
+from shoplake.surveys.survey_file import Parsed, read_survey
 from shoplake.surveys.workbook import CALAMINE_BYTES_PER_CELL, Refused
 from tests.cases import case
 

@@ -14,9 +14,10 @@ import pytest
 from local_stack.sample_surveys import KOREAN_HEADERS, survey_rows
 from shoplake.alerts.model import Severity
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import Outcome, Parsed, read_survey
+from shoplake.surveys.ingest import Outcome
 from shoplake.surveys.layout import SkippedSheet, find_layout
 from shoplake.surveys.report import notice_for
+from shoplake.surveys.survey_file import Parsed, read_survey
 from shoplake.surveys.workbook import Refused, Row, SheetRows
 from tests.cases import case
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shoplake.surveys.forms import Column, Form, all_forms
-from shoplake.surveys.ingest import read_survey
+from shoplake.surveys.survey_file import read_survey
 from shoplake.surveys.template import GUIDE_ROW, HEADER_ROW, INSTRUCTIONS_SHEET, find_form, korean_header, main
 
 BUDGET = 256 * 1024 * 1024

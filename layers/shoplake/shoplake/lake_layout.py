@@ -13,6 +13,8 @@ SURVEY_INBOX = "inbox/"
 SURVEY_PROCESSED = "processed/"
 SURVEY_QUARANTINE = "quarantine/"
 QUARANTINE_REPORT_SUFFIX = ".report.json"
+# Marked-up copies of files with rejected cells (shoplake.surveys.markup), kept while their link lasts.
+SURVEY_MARKED = "marked/"
 
 # Every table in the lake is partitioned by the day, Hive-style.
 PARTITION_KEYS = ("year", "month", "day")
@@ -72,3 +74,13 @@ def moved_key(inbox_key: str, destination: str, upload_id: str) -> str:
     stem, dot, suffix = name.rpartition(".")
     named = f"{stem}.{upload_id}.{suffix}" if dot and stem else f"{name}.{upload_id}"
     return destination + (f"{folder}/" if folder else "") + named
+
+
+def marked_key(inbox_key: str, upload_id: str, suffix: str) -> str:
+    """Where one upload's marked-up copy goes: `moved_key` under `marked/`, with the copy's own `suffix` (`.xlsx`).
+
+    `inbox/2026/설문.csv` -> `marked/2026/설문.<upload_id>.xlsx`.
+    """
+    moved = moved_key(inbox_key, SURVEY_MARKED, upload_id)
+    # moved_key ends with the upload id, or with the id and the file's own suffix, which the copy's replaces.
+    return (moved if moved.endswith(f".{upload_id}") else moved.rpartition(".")[0]) + suffix

@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from shoplake import lake_layout
 from shoplake.s3_notifications import ObjectCreated
 from shoplake.surveys.forms import Form
-from shoplake.surveys.layout import Layout, SkippedSheet, find_layout, skipped_after
-from shoplake.surveys.rows import Converter, Problem, TypedRow, typed_rows
-from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused, open_survey_file
+from shoplake.surveys.links import CONTENT_TYPES
+from shoplake.surveys.markup import marked_copy
+from shoplake.surveys.survey_file import Parsed, read_survey
+from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused
 
-BATCH_ROWS = 10_000
 # Writing the outputs, telling the uploader and filing the original take seconds; with less time left
 # than this the function stops before writing anything, rather than time out with part of a file visible.
 WRITE_RESERVE_SECONDS = 30.0
@@ -61,7 +59,8 @@ class Outcome:
     the s3:// URI of the rejected-rows report; `original_now` where the file was moved; `report` the
     quarantine report's URI; `reason` why it was quarantined (or already handled, or superseded);
     `version_id` the S3 version read (None in an unversioned bucket); `upload_id` the id every output of this
-    upload is named by (`ObjectCreated.upload_id`).
+    upload is named by (`ObjectCreated.upload_id`); `marked_copy` the s3:// URI of the uploader's file with
+    each rejected cell marked (`keep_marked_copy`), or `marked_copy_note` saying why there is none.
     """
 
     status: str  # ingested | quarantined | already_handled | superseded
@@ -82,92 +81,12 @@ class Outcome:
     reason: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
     skipped_sheets: list[dict[str, str | None]] = field(default_factory=list)  # SkippedSheet.as_dict()
+    marked_copy: str | None = None
+    marked_copy_note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Every field by name, JSON-ready (the handler's response and log)."""
         return dict(self.__dict__)
-
-
-class _PartitionWriter:
-    """Typed rows into one in-memory Parquet file per partition day, a batch at a time."""
-
-    def __init__(self, form: Form, source: str) -> None:
-        self.schema = form.arrow_schema()
-        self.form = form
-        self.source = source
-        self.width = len(form.columns)
-        self.pending: dict[date, list[TypedRow]] = {}
-        self.pending_rows = 0
-        self.files: dict[date, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
-        self.rows = 0
-
-    def add(self, day: date, row: TypedRow) -> None:
-        self.pending.setdefault(day, []).append(row)
-        self.rows += 1
-        self.pending_rows += 1
-        # Flush every day once this many rows wait, however they spread over days: memory stays flat.
-        if self.pending_rows >= BATCH_ROWS:
-            for waiting in list(self.pending):
-                self._flush(waiting)
-            self.pending_rows = 0
-
-    def _flush(self, day: date) -> None:
-        rows = self.pending.pop(day, [])
-        if not rows:
-            return
-        arrays = [pa.array([r.values[i] for r in rows], type=self.schema.field(i).type) for i in range(self.width)]
-        arrays.append(pa.array([self.source] * len(rows), type=pa.string()))
-        arrays.append(pa.array([r.number for r in rows], type=pa.int32()))
-        arrays.append(pa.array([self.form.version] * len(rows), type=pa.int16()))
-        if day not in self.files:
-            sink = pa.BufferOutputStream()
-            self.files[day] = (sink, pq.ParquetWriter(sink, self.schema, compression="zstd"))
-        self.files[day][1].write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
-
-    def finish(self) -> dict[date, bytes]:
-        for day in list(self.pending):
-            self._flush(day)
-        out = {}
-        for day, (sink, writer) in sorted(self.files.items()):
-            writer.close()
-            out[day] = sink.getvalue().to_pybytes()
-        return out
-
-
-@dataclass
-class Parsed:
-    """A survey file read against the forms: Parquet bytes per partition day, and every problem."""
-
-    layout: Layout
-    reader: str
-    rows: int
-    partitions: dict[date, bytes]
-    problems: list[Problem]
-    skipped: tuple[SkippedSheet, ...] = ()
-
-
-def read_survey(path: Path, name: str, source: str, forms: Sequence[Form], memory_budget_bytes: int) -> Parsed:
-    """Read a local survey file; raises `Refused` if the file as a whole cannot be taken.
-
-    `name` is the uploaded file name (its suffix picks the reader); `source` goes into every row's
-    `source_file`; the first form's limits govern the archive check. Returns the matched layout, the
-    reader, the count of good rows, zstd-compressed Parquet bytes per partition day, every problem, and
-    the sheets skipped with the reason for each. Scratch files live in a temporary folder removed on return.
-    """
-    with tempfile.TemporaryDirectory(prefix="survey-read-") as work:
-        sheets, reader = open_survey_file(path, name, forms[0].limits, memory_budget_bytes, Path(work))
-        layout, sheet, rest = find_layout(sheets, forms)
-        converter = Converter(layout.form, sheet.date1904)
-        partition_index = [c.name for c in layout.form.columns].index(layout.form.partition_by)
-        writer = _PartitionWriter(layout.form, source)
-        problems: list[Problem] = []
-        for result in typed_rows(layout, sheet, rest, converter):
-            if isinstance(result, TypedRow):
-                writer.add(converter.local_date(result.values[partition_index]), result)
-            else:
-                problems.extend(result)
-        skipped = (*layout.skipped, *skipped_after(sheets, layout, forms))
-    return Parsed(layout, reader, writer.rows, writer.finish(), problems, skipped)
 
 
 # Told what became of an upload; `ingest` calls it before the original leaves the inbox, so a crash in
@@ -222,6 +141,7 @@ def quarantine(s3: Any, upload: ObjectCreated, outcome: Outcome, refusal: Refuse
         "rows_rejected": outcome.rows_rejected,
         "problems": outcome.problems,
         "skipped_sheets": outcome.skipped_sheets,
+        "marked_copy": outcome.marked_copy,
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     s3.put_object(
@@ -251,6 +171,50 @@ def _located(refusal: Refused) -> Refused:
     located = _where(refusal)
     reason = f"{refusal.reason}{' (' + located + ')' if located else ''}"
     return Refused(reason, sheet=refusal.sheet, row=refusal.row, column=refusal.column)
+
+
+def keep_marked_copy(
+    s3: Any,
+    upload: ObjectCreated,
+    config: IngestConfig,
+    outcome: Outcome,
+    *,
+    parsed: Parsed,
+    path: Path,
+    emptied: bool,
+    deadline: float,
+) -> None:
+    """Put the uploader's file, each rejected cell marked (`markup.marked_copy`), beside the inbox; note where.
+
+    The copy goes to `lake_layout.marked_key` in the upload's bucket (a retry replaces it) and its s3:// URI
+    into `outcome.marked_copy`. Without problems nothing is made. A copy that cannot be made (too large for
+    the time left before `deadline`, on `time.monotonic()`, or a workbook openpyxl cannot load) never costs
+    the upload: `outcome.marked_copy_note` says why. `s3` is a boto3 S3 client; its errors are raised.
+    """
+    if not parsed.problems:
+        return
+    try:
+        copy = marked_copy(
+            path,
+            outcome.file_name,
+            parsed.layout.sheet,
+            parsed.layout.header_row,
+            parsed.problems,
+            emptied=emptied,
+            memory_budget_bytes=config.memory_budget_bytes,
+            deadline=deadline,
+        )
+    except Exception as error:  # noqa: BLE001 - the copy is a help; failing to make it never costs the upload
+        outcome.marked_copy_note = (
+            f"no marked-up copy could be made ({type(error).__name__}); the report lists each cell"
+        )
+        return
+    if copy is None:
+        outcome.marked_copy_note = "the file is too large to mark up in the time left; the report lists each cell"
+        return
+    key = lake_layout.marked_key(upload.key, upload.upload_id, copy.suffix)
+    s3.put_object(Bucket=upload.bucket, Key=key, Body=copy.body, ContentType=CONTENT_TYPES[copy.suffix])
+    outcome.marked_copy = f"s3://{upload.bucket}/{key}"
 
 
 class OutOfTimeError(RuntimeError):
@@ -306,24 +270,37 @@ def ingest(
         )
         announce(outcome)
         return outcome
-    try:
-        if head["ContentLength"] > config.max_upload_bytes:
-            raise Refused(
-                f"the file is {head['ContentLength']:,} bytes, over the {config.max_upload_bytes:,}-byte limit"
-            )
-        if not name.lower().endswith(SUPPORTED_SUFFIXES):
-            raise Refused(f"unsupported file type {Path(name).suffix or '(none)'}: upload .xlsx, .xlsm or .csv")
-        with tempfile.TemporaryDirectory(prefix="survey-") as work:
-            path = Path(work) / ("upload" + Path(name).suffix.lower())
+    with tempfile.TemporaryDirectory(prefix="survey-") as work:
+        path = Path(work) / ("upload" + Path(name).suffix.lower())
+        try:
+            if head["ContentLength"] > config.max_upload_bytes:
+                raise Refused(
+                    f"the file is {head['ContentLength']:,} bytes, over the {config.max_upload_bytes:,}-byte limit"
+                )
+            if not name.lower().endswith(SUPPORTED_SUFFIXES):
+                raise Refused(f"unsupported file type {Path(name).suffix or '(none)'}: upload .xlsx, .xlsm or .csv")
             s3.download_file(upload.bucket, upload.key, str(path), ExtraArgs=_this_version(upload) or None)
             parsed = read_survey(path, name, upload.key, config.forms, config.memory_budget_bytes)
-    except Refused as refusal:
-        return quarantine(s3, upload, outcome, _located(refusal), announce)
-    if seconds_left() < WRITE_RESERVE_SECONDS:
-        raise OutOfTimeError(
-            f"reading {name} took so long that the function would have timed out while writing it; nothing was "
-            "written and the file is still in the inbox"
-        )
+        except Refused as refusal:
+            return quarantine(s3, upload, outcome, _located(refusal), announce)
+        if seconds_left() < WRITE_RESERVE_SECONDS:
+            raise OutOfTimeError(
+                f"reading {name} took so long that the function would have timed out while writing it; nothing "
+                "was written and the file is still in the inbox"
+            )
+        return _take(s3, upload, config, outcome, parsed, path, announce, seconds_left)
+
+
+def _take(  # noqa: PLR0917 - one upload's whole state, passed on from `ingest`
+    s3: Any,
+    upload: ObjectCreated,
+    config: IngestConfig,
+    outcome: Outcome,
+    parsed: Parsed,
+    path: Path,
+    announce: Announce,
+    seconds_left: Callable[[], float],
+) -> Outcome:
     layout, problems = parsed.layout, parsed.problems
     form = layout.form
     outcome.form, outcome.sheet, outcome.reader = form.key, layout.sheet, parsed.reader
@@ -334,12 +311,15 @@ def ingest(
     total = parsed.rows + outcome.rows_rejected
     if total == 0:
         return quarantine(s3, upload, outcome, Refused("no data rows under the header", sheet=layout.sheet), announce)
+    # Making the copy may take what time is left, less what writing and telling need.
+    deadline = time.monotonic() + seconds_left() - WRITE_RESERVE_SECONDS
     if outcome.rows_rejected / total > form.max_reject_ratio:
         too_many = Refused(
             f"{outcome.rows_rejected} of {total} rows failed validation, more than the form's "
             f"{form.max_reject_ratio:.0%} limit; nothing was ingested",
             sheet=layout.sheet,
         )
+        keep_marked_copy(s3, upload, config, outcome, parsed=parsed, path=path, emptied=False, deadline=deadline)
         return quarantine(s3, upload, outcome, too_many, announce)
     table_prefix = lake_layout.survey_table_prefix(form.table)
     for day, body in parsed.partitions.items():
@@ -364,6 +344,7 @@ def ingest(
             ContentType="application/json",
         )
         outcome.rejects = f"s3://{config.lake_bucket}/{rejects_key}"
+        keep_marked_copy(s3, upload, config, outcome, parsed=parsed, path=path, emptied=True, deadline=deadline)
     outcome.original_now = f"s3://{upload.bucket}/{_filed_key(upload, lake_layout.SURVEY_PROCESSED)}"
     announce(outcome)
     file_away(s3, upload, lake_layout.SURVEY_PROCESSED)

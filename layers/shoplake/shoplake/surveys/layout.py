@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from shoplake.surveys.forms import Column, Form, normalise_label
 from shoplake.surveys.workbook import Refused, Row, SheetRows
 
+# The first sheet of a marked-up copy (`markup`): shoplake's own list of what to fix, never answers.
+MARKUP_SHEET = "shoplake - fix these"
 _STATES = {"hidden": "hidden", "veryHidden": "very hidden (only a macro can show it)"}
 
 
@@ -82,6 +84,8 @@ def _examine(sheet: SheetRows, forms: Sequence[Form]) -> _Head:
 
 def _skipped(sheet: SheetRows, head: _Head, forms: Sequence[Form], taken: str | None) -> SkippedSheet:
     answers = head.layout.form.key if head.layout else None
+    if sheet.name == MARKUP_SHEET:
+        return SkippedSheet(sheet.name, "shoplake's list of what to fix in an earlier upload")
     if not sheet.visible:
         state = _STATES.get(sheet.state, sheet.state)
         reason = f"{state}; it holds answers to {answers}, not ingested" if answers else state
