@@ -59,7 +59,8 @@ class Stack:
         return [
             logical_id
             for logical_id in self.resources
-            if self.template["Resources"][logical_id]["Type"] == resource_type
+            if logical_id in self.template["Resources"]  # not SAM's generated resources (a function's Url)
+            and self.template["Resources"][logical_id]["Type"] == resource_type
         ]
 
 
@@ -235,6 +236,8 @@ def _order(resources: Mapping[str, Any]) -> list[str]:
     visiting: set[str] = set()
 
     def visit(logical_id: str) -> None:
+        if logical_id not in resources and logical_id.removesuffix("Url") in resources:
+            logical_id = logical_id.removesuffix("Url")  # SAM's <Function>Url, made with its function
         if logical_id in ordered or logical_id not in resources:
             return
         if logical_id in visiting:
@@ -288,4 +291,13 @@ def provision(
             stack.resources[logical_id] = Created(ref=f"{logical_id}-local", attrs={"Arn": _arn("local", logical_id)})
             continue
         stack.resources[logical_id] = creator(session, logical_id, props)
+        if spec["Type"] == "AWS::Serverless::Function" and props.get("FunctionUrlConfig"):
+            # SAM's generated AWS::Lambda::Url; locally the function is invoked in-process with a URL event.
+            url = f"https://{local_function_url_host(stack.ref(logical_id))}/"
+            stack.resources[f"{logical_id}Url"] = Created(ref=url, attrs={"FunctionUrl": url})
     return stack
+
+
+def local_function_url_host(function_name: str) -> str:
+    """The stand-in host of a function URL in the local stack (AWS's form: `<url-id>.lambda-url.<region>.on.aws`)."""
+    return f"{function_name}.lambda-url.{REGION}.on.aws"

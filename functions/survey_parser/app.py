@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shoplake.notices import publish
 from shoplake.s3_notifications import IDEMPOTENCY_KEY, ObjectCreated, objects_created
+from shoplake.surveys import links
 from shoplake.surveys.forms import all_forms
 from shoplake.surveys.ingest import IngestConfig, Outcome, ingest, memory_budget
 from shoplake.surveys.report import notice_for
@@ -29,6 +31,9 @@ s3 = boto3.client("s3")
 sns = boto3.client("sns")
 
 ALERT_TOPIC_ARN = os.environ["ALERT_TOPIC_ARN"]
+# The download function's URL and the secret its links are signed with (shoplake.surveys.links).
+MARKED_COPY_URL = os.environ["MARKED_COPY_URL"]
+LINK_SECRET_ARN = os.environ["LINK_SECRET_ARN"]
 CONFIG = IngestConfig(
     lake_bucket=os.environ["LAKE_BUCKET"],
     forms=all_forms(),
@@ -40,7 +45,12 @@ persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_
 
 
 def announce(outcome: Outcome) -> None:
-    publish(sns, ALERT_TOPIC_ARN, notice_for(outcome))
+    link = None
+    if outcome.marked_copy:
+        key = outcome.marked_copy.split("/", 3)[3]
+        secret = parameters.get_secret(LINK_SECRET_ARN, max_age=300)
+        link = links.link_for(MARKED_COPY_URL, secret, key, links.download_name(outcome.file_name, key))
+    publish(sns, ALERT_TOPIC_ARN, notice_for(outcome, link, links.expires_at()))
 
 
 @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator factory is untyped

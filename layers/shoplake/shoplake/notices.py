@@ -53,7 +53,8 @@ class Notice:
 
     `title` and `summary` are Slack mrkdwn-ready text (`*bold*` and `` `code` `` kept, `&<>` escaped when
     rendered); `resource` names what it is about (an s3:// URI, a job name); `fields` are label -> text pairs
-    shown as Slack section fields, in order; `link` an optional https URL. `notice_id` defaults to a random
+    shown as Slack section fields, in order; `link` an optional https URL, with `link_label` its text when it is
+    for the reader to follow (else it is shown as a console link). `notice_id` defaults to a random
     UUID4 and identifies the notice for deduplication; `occurred_at` defaults to now, RFC 3339 UTC with
     milliseconds (`2026-11-24T09:05:41.123Z`).
     """
@@ -65,6 +66,7 @@ class Notice:
     resource: str
     fields: Mapping[str, str] = field(default_factory=dict)
     link: str | None = None
+    link_label: str | None = None
     notice_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: str = field(default_factory=_now)
 
@@ -72,7 +74,7 @@ class Notice:
         """The notice as the JSON text of an SNS message, non-ASCII kept as is.
 
         One JSON object (RFC 8259) with `schema`, `kind`, `severity`, `title`, `summary`, `resource`, `fields`
-        (an object of text), `link` (text or null), `notice_id` and `occurred_at`.
+        (an object of text), `link` and `link_label` (text or null), `notice_id` and `occurred_at`.
         """
         return json.dumps(
             {
@@ -84,6 +86,7 @@ class Notice:
                 "resource": self.resource,
                 "fields": dict(self.fields),
                 "link": self.link,
+                "link_label": self.link_label,
                 "notice_id": self.notice_id,
                 "occurred_at": self.occurred_at,
             },
@@ -122,6 +125,7 @@ class Notice:
             resource=message["resource"],
             fields={str(k): str(v) for k, v in fields.items()},
             link=message.get("link"),
+            link_label=message["link_label"] if isinstance(message.get("link_label"), str) else None,
             notice_id=message["notice_id"],
             occurred_at=message["occurred_at"],
         )

@@ -38,8 +38,9 @@ class Alert:
     the emitting service as people name it ("CloudWatch alarm"), `detail_type` the message type (an
     EventBridge `detail-type` or shoplake's own); `account` a 12-digit id and `region` a region code when
     known; `occurred_at` an RFC 3339 UTC time with milliseconds and `Z` (`timestamps.to_utc_iso`);
-    `console_url` an https link; `fields` ordered (label, text) pairs shown as Slack fields; `recognised`
-    False when no reader knew the message.
+    `console_url` an https link, shown as "Open in the AWS console" unless `link_label` names it (then as a
+    section of its own, for a link the reader is meant to follow); `fields` ordered (label, text) pairs shown
+    as Slack fields; `recognised` False when no reader knew the message.
     """
 
     title: str
@@ -54,5 +55,6 @@ class Alert:
     region: str | None = None
     occurred_at: str | None = None
     console_url: str | None = None
+    link_label: str | None = None
     fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     recognised: bool = True

@@ -129,7 +129,8 @@ def render(alert: Alert) -> SlackMessage:
     Blocks: a `header` (severity emoji and title, cut to 150 characters); a `section` with the summary as
     mrkdwn (3,000; left out when the summary is empty, which Slack refuses); `section`s of at most 10
     `fields` (2,000 each: severity, resource, time, account/region, then `alert.fields`); and a `context`
-    with the console link, source and detail type. The mrkdwn texts are escaped with `escape` (which keeps
+    with the console link, source and detail type. A link with its own `link_label` is a section of its own
+    after the summary instead of the context's console link. The mrkdwn texts are escaped with `escape` (which keeps
     `*bold*` and `` `code` ``), except the date token and the link; the header is `plain_text`. Raises
     ValueError when `occurred_at` is not ISO 8601 (see `when_text`).
     """
@@ -148,10 +149,13 @@ def render(alert: Alert) -> SlackMessage:
     if alert.summary.strip():  # Slack refuses a section with empty text
         # Summaries carry deliberate *bold* and `code`; only the control characters are escaped.
         blocks.append(SectionBlock(text=_mrkdwn(_cut(escape(alert.summary), _TEXT_MAX))))
+    followed = link(alert.console_url, alert.link_label) if alert.console_url and alert.link_label else None
+    if followed:  # a link the reader is meant to follow gets a section of its own, after the summary
+        blocks.append(SectionBlock(text=_mrkdwn(followed)))
     for start in range(0, len(rendered), _FIELDS_PER_SECTION):
         blocks.append(SectionBlock(fields=rendered[start : start + _FIELDS_PER_SECTION]))
     context = [f"{escape(alert.source)} · {escape(alert.detail_type)}"]
-    console = link(alert.console_url, "Open in the AWS console") if alert.console_url else None
+    console = link(alert.console_url, "Open in the AWS console") if alert.console_url and not followed else None
     if console:
         context.insert(0, console)
     blocks.append(ContextBlock(elements=[_mrkdwn(_cut(" · ".join(context), _TEXT_MAX))]))

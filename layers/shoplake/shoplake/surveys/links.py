@@ -52,6 +52,15 @@ def link_for(base_url: str, secret: str, key: str, download_name: str, clock: Cl
     return f"{base_url.rstrip('/')}/?{TOKEN_PARAMETER}={token}"
 
 
+def download_name(file_name: str, key: str) -> str:
+    """The name the copy at `key` is saved as: the uploaded name's stem, ` (marked)`, the copy's own suffix.
+
+    `설문.csv` with a copy at `marked/설문.<id>.xlsx` -> `설문 (marked).xlsx`.
+    """
+    stem, dot, _ = file_name.rpartition(".")
+    return f"{stem if dot and stem else file_name} (marked).{key.rsplit('.', 1)[-1]}"
+
+
 def expires_at(clock: Clock = time.time) -> datetime:
     """When a link made now stops working, in UTC."""
     return datetime.fromtimestamp(clock(), UTC) + LINK_LIFETIME

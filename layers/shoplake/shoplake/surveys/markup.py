@@ -20,6 +20,7 @@ legacy VML notes (openpyxl's `Comment`).
 from __future__ import annotations
 
 import io
+from copy import copy
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,7 +32,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Color, Font, PatternFill
 
 from shoplake.surveys import strict_ooxml
 from shoplake.surveys.layout import MARKUP_SHEET
@@ -144,7 +145,9 @@ def _whole(path: Path, macros: bool, job: _Job) -> bytes | None:
     for mark in job.marks:
         cell = _merged_origin(answers, answers[f"{mark.letter}{mark.row}"])
         cell.fill = BAD_FILL
-        cell.font = cell.font.copy(color=BAD_FONT_COLOR)
+        font = copy(cell.font)  # the cell's own font (size, face), in the Bad style's colour
+        font.color = Color(BAD_FONT_COLOR)
+        cell.font = font
         earlier = (f"earlier note: {cell.comment.text}",) if cell.comment is not None else ()
         cell.comment = _comment((*mark.notes, *earlier))
     listing = book.create_sheet(MARKUP_SHEET, 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from shoplake.alerts.model import Severity
 from shoplake.notices import Notice, NoticeKind
 from shoplake.surveys.ingest import Outcome
@@ -30,7 +32,35 @@ def _skipped_lines(outcome: Outcome) -> str:
     return "\n".join(f"{s['sheet']}: {s['reason']}" for s in outcome.skipped_sheets)
 
 
-def notice_for(outcome: Outcome) -> Notice:
+def _marked_copy_line(outcome: Outcome, marked_copy_link: str | None) -> dict[str, str]:
+    if outcome.marked_copy and marked_copy_link:
+        return {}
+    return {"Marked-up copy": outcome.marked_copy_note} if outcome.marked_copy_note else {}
+
+
+def _fix_in_copy(outcome: Outcome, marked_copy_link: str | None) -> str:
+    if not (outcome.marked_copy and marked_copy_link):
+        return ""
+    if outcome.status == "quarantined":
+        return " The link below gives your file back with each problem marked: fix those cells and upload it again."
+    return (
+        " The link below gives your file back with each rejected cell marked and the ingested rows left out: "
+        "fix those cells and upload it again to add them."
+    )
+
+
+def _link(outcome: Outcome, marked_copy_link: str | None, link_expires: datetime | None) -> dict[str, str | None]:
+    if not (outcome.marked_copy and marked_copy_link and link_expires):
+        return {}
+    return {"link": marked_copy_link, "link_label": marked_copy_label(link_expires)}
+
+
+def marked_copy_label(expires: datetime) -> str:
+    """The link's text: what it gives and until when (UTC, to the minute)."""
+    return f"Download your file with each problem marked (link valid until {expires:%Y-%m-%d %H:%M} UTC)"
+
+
+def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expires: datetime | None = None) -> Notice:
     """The notice telling the uploader what became of their file.
 
     Its `notice_id` is `survey:<upload_id>:<status>`, so a retry of the same upload repeats the same notice
@@ -38,8 +68,9 @@ def notice_for(outcome: Outcome) -> Notice:
     `survey_rejected` warning saying it was replaced before it could be read. A quarantined file gives a
     `survey_rejected` warning with the reason, the first 3 problems and where the file and report are; any
     other (ingested) one an `ingestion_summary`, success when every row and column was taken, else warning,
-    with row counts, the data folder and the rejects report. Never raises; not meant for `already_handled`
-    outcomes, which the survey parser does not announce.
+    with row counts, the data folder and the rejects report. `marked_copy_link` (an https URL valid until
+    `link_expires`) leads to the uploader's own file with each rejected cell marked; it is the notice's link.
+    Never raises; not meant for `already_handled` outcomes, which the survey parser does not announce.
     """
     name = shown_name(outcome.file_name)
     notice_id = f"survey:{outcome.upload_id}:{outcome.status}"
@@ -68,14 +99,17 @@ def notice_for(outcome: Outcome) -> Notice:
             fields["Skipped sheets"] = _skipped_lines(outcome)
         fields["File now"] = outcome.original_now or "—"
         fields["Report"] = outcome.report or "—"
+        fields |= _marked_copy_line(outcome, marked_copy_link)
         return Notice(
             kind=NoticeKind.SURVEY_REJECTED,
             severity=Severity.WARNING,
             title=f"Survey file quarantined: {name}",
             summary=f"*{name}* was not ingested: {outcome.reason}. "
-            "The original is kept in quarantine with a report beside it; fix the file and upload it again.",
+            "The original is kept in quarantine with a report beside it; fix the file and upload it again."
+            + _fix_in_copy(outcome, marked_copy_link),
             resource=outcome.source,
             fields=fields,
+            **_link(outcome, marked_copy_link, link_expires),
             notice_id=notice_id,
         )
     fields["Rows ingested"] = f"{outcome.rows_ingested:,}"
@@ -95,6 +129,7 @@ def notice_for(outcome: Outcome) -> Notice:
     if outcome.skipped_sheets:
         fields["Skipped sheets"] = _skipped_lines(outcome)
     fields["File now"] = outcome.original_now or "—"
+    fields |= _marked_copy_line(outcome, marked_copy_link)
     rejected = f", {outcome.rows_rejected:,} rejected" if outcome.rows_rejected else ""
     # Answers left in a skipped sheet are worth a look, as rejected rows and ignored columns are.
     unread_answers = any(s["answers"] for s in outcome.skipped_sheets)
@@ -105,8 +140,10 @@ def notice_for(outcome: Outcome) -> Notice:
         else Severity.SUCCESS,
         title=f"Survey ingested: {name} ({outcome.rows_ingested:,} rows{rejected})",
         summary=f"*{name}* is in the lake as {outcome.form}: {outcome.rows_ingested:,} rows ingested"
-        + (f", {outcome.rows_rejected:,} rejected (listed in the rejects file)." if outcome.rows_rejected else "."),
+        + (f", {outcome.rows_rejected:,} rejected (listed in the rejects file)." if outcome.rows_rejected else ".")
+        + _fix_in_copy(outcome, marked_copy_link),
         resource=outcome.source,
         fields=fields,
+        **_link(outcome, marked_copy_link, link_expires),
         notice_id=notice_id,
     )

@@ -30,5 +30,6 @@ def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
         region=console.region_of_arn(topic_arn),
         occurred_at=notice.occurred_at,
         console_url=notice.link,
+        link_label=notice.link_label,
         fields=tuple(notice.fields.items()),
     )
