@@ -11,6 +11,7 @@ import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pyarrow as pa
@@ -297,3 +298,52 @@ def test_the_review_workbook_builder_makes_a_clean_workbook(tmp_path: Path) -> N
     path = _workbook(tmp_path / "clean.xlsx", [_data_row(n) for n in range(1, 4)])
     fast, streamed = _read(path), _read(path, budget=0)
     assert (fast.rows, streamed.rows, fast.problems, streamed.problems) == (3, 3, [], [])
+
+
+# ---------------------------------------------------------------- 7. a folder made in the inbox is quarantined
+
+
+def _versioned_inbox() -> Any:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("surveys", "lake"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket="surveys", VersioningConfiguration={"Status": "Enabled"})
+    return s3
+
+
+@pytest.mark.xfail(strict=True, reason="a folder marker (key ending /) is quarantined as an unsupported file")
+@mock_aws
+def test_a_folder_made_in_the_inbox_is_left_alone_and_nobody_is_warned() -> None:
+    # GIVEN staff make a folder for the month in the inbox (S3 console "Create folder": an empty key ending "/",
+    # which sends an ObjectCreated event under the inbox/ prefix the parser listens to)
+    s3 = _versioned_inbox()
+    put = s3.put_object(Bucket="surveys", Key="inbox/2026-11/", Body=b"")
+    upload = ObjectCreated("surveys", "inbox/2026-11/", put["VersionId"], 0, put["ETag"].strip('"'), "01")
+    told: list[Outcome] = []
+    config = IngestConfig(lake_bucket="lake", forms=FORMS, max_upload_bytes=2**20, memory_budget_bytes=PLENTY)
+    # WHEN its event is handled
+    ingest(s3, upload, config, told.append)
+    # THEN no "Survey file quarantined: " (with no name) reaches Slack, and the folder stays where it was made
+    assert told == []
+    assert s3.head_object(Bucket="surveys", Key="inbox/2026-11/")["ContentLength"] == 0
+
+
+# ---------------------------------------------------------------- 8. a closed multi-line comment refuses the CSV
+
+
+@pytest.mark.xfail(
+    strict=True, reason="a quoted cell's later line with a row's worth of commas is taken for an open quote"
+)
+def test_a_well_quoted_multi_line_comment_listing_things_does_not_refuse_the_csv(tmp_path: Path) -> None:
+    # GIVEN a CSV whose last answer is a comment over two lines, quoted and closed as Excel writes it, whose
+    # second line lists twelve things with commas (as many commas as a row has)
+    row = "R{},2026-11-20 09:05,지하철,2026-11,20대,여성,KR,서울,상의,3,7,"
+    comment = '"좋았던 점:\n색상, 사이즈, 소재, 가격, 배송, 포장, 응대, 교환, 환불, 적립금, 쿠폰, 이벤트 모두 만족"'
+    lines = [",".join(KOREAN_HEADERS), *(row.format(n) + "좋아요" for n in range(1, 5)), row.format(5) + comment]
+    path = tmp_path / "comments.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # WHEN it is read
+    parsed = _read(path)
+    # THEN all five answers are ingested, the comment whole
+    assert parsed.rows == 5
+    assert _column(parsed, "comment")[-1].endswith("이벤트 모두 만족")
