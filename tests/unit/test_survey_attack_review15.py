@@ -346,4 +346,4 @@ def test_a_well_quoted_multi_line_comment_listing_things_does_not_refuse_the_csv
     parsed = _read(path)
     # THEN all five answers are ingested, the comment whole
     assert parsed.rows == 5
-    assert _column(parsed, "comment")[-1].endswith("이벤트 모두 만족")
+    assert str(_column(parsed, "comment")[-1]).endswith("이벤트 모두 만족")
