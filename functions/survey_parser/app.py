@@ -61,7 +61,7 @@ def handle_upload(*, upload: dict[str, Any], seconds_left: Callable[[], float]) 
     logger.info("Survey file handled", extra={"outcome": outcome.as_dict()})
     metrics.add_metric(name="SurveyRowsIngested", unit=MetricUnit.Count, value=outcome.rows_ingested)
     metrics.add_metric(name="SurveyRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
-    if outcome.status != "already_handled":
+    if outcome.status not in ("already_handled", "folder"):
         metrics.add_metric(name=f"SurveyFiles{outcome.status.title()}", unit=MetricUnit.Count, value=1)
     return outcome.as_dict()
 

@@ -235,7 +235,6 @@ def test_a_korean_built_in_date_format_reads_the_same_with_either_reader(tmp_pat
 # ---------------------------------------------------------------- 4. a line break in a name reaches Slack raw
 
 
-@pytest.mark.xfail(strict=True, reason="the notice's resource and 'File now' carry the key's line break unescaped")
 def test_a_file_name_with_a_line_break_reaches_slack_on_one_line_everywhere() -> None:
     # GIVEN a file named with a line break (an S3 key may hold one), ingested
     key = "inbox/a\n[Critical] all surveys lost.xlsx"
@@ -261,7 +260,6 @@ def test_a_file_name_with_a_line_break_reaches_slack_on_one_line_everywhere() ->
 # ---------------------------------------------------------------- 5. a long name cannot be filed
 
 
-@pytest.mark.xfail(strict=True, reason="filed keys add ~35 bytes to the inbox key and can pass S3's 1,024-byte limit")
 def test_every_upload_s3_accepts_can_be_filed_under_a_key_s3_accepts() -> None:
     # GIVEN the longest key S3 takes in the inbox (1,024 bytes of UTF-8: a long Korean name)
     key = "inbox/" + "설" * 334 + ".xlsx"
@@ -311,7 +309,6 @@ def _versioned_inbox() -> Any:
     return s3
 
 
-@pytest.mark.xfail(strict=True, reason="a folder marker (key ending /) is quarantined as an unsupported file")
 @mock_aws
 def test_a_folder_made_in_the_inbox_is_left_alone_and_nobody_is_warned() -> None:
     # GIVEN staff make a folder for the month in the inbox (S3 console "Create folder": an empty key ending "/",

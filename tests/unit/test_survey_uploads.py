@@ -21,6 +21,7 @@ from shoplake.notices import Notice, NoticeKind, publish, subject_text
 from shoplake.s3_notifications import ObjectCreated, objects_created
 from shoplake.surveys.forms import all_forms
 from shoplake.surveys.ingest import IngestConfig, Outcome, OutOfTimeError, ingest
+from shoplake.surveys.links import LINK_LIFETIME
 from shoplake.surveys.report import notice_for
 from tests.conftest import aws_sample
 
@@ -93,8 +94,14 @@ def test_the_lifecycle_never_expires_an_upload_nobody_has_read() -> None:
     # THEN no rule that deletes objects or versions applies to a key in the inbox
     inbox_key = f"{lake_layout.SURVEY_INBOX}2026/survey.xlsx"
     assert [r["Id"] for r in expiring if inbox_key.startswith(_rule_prefix(r))] == []
-    # AND the filed copies' retried versions still expire
-    assert {_rule_prefix(r) for r in expiring} == {lake_layout.SURVEY_PROCESSED, lake_layout.SURVEY_QUARANTINE}
+    # AND the filed copies' retried versions still expire, and the marked-up copies once their link has
+    assert {_rule_prefix(r) for r in expiring} == {
+        lake_layout.SURVEY_PROCESSED,
+        lake_layout.SURVEY_QUARANTINE,
+        lake_layout.SURVEY_MARKED,
+    }
+    (marked,) = [r for r in expiring if _rule_prefix(r) == lake_layout.SURVEY_MARKED]
+    assert marked["ExpirationInDays"] > LINK_LIFETIME.days
 
 
 def test_the_parser_may_remove_the_inbox_version_it_filed() -> None:

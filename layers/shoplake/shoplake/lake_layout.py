@@ -61,6 +61,19 @@ def survey_rejects_prefix(table: str) -> str:
     return f"{SURVEY_REJECTS}{table}/"
 
 
+# S3 refuses keys over 1,024 bytes of UTF-8 (KeyTooLongError).
+S3_KEY_MAX_BYTES = 1024
+# What a filed key may still grow by: the quarantine report's suffix, or `.csv` -> `.xlsx` for a marked copy.
+_FILED_KEY_GROWTH = len(QUARANTINE_REPORT_SUFFIX) + 1
+
+
+def _fit(stem: str, other_bytes: int) -> str:
+    """`stem` cut at a character boundary so `other_bytes` more still fit in a key (the upload id keeps it unique)."""
+    room = S3_KEY_MAX_BYTES - _FILED_KEY_GROWTH - other_bytes
+    encoded = stem.encode()
+    return stem if len(encoded) <= room else encoded[: max(room, 0)].decode("utf-8", "ignore")
+
+
 def moved_key(inbox_key: str, destination: str, upload_id: str) -> str:
     """Where one upload of an inbox file goes: its own name, so that two uploads of one name never meet.
 
@@ -68,12 +81,18 @@ def moved_key(inbox_key: str, destination: str, upload_id: str) -> str:
     the path under the inbox is kept and the upload id (`ObjectCreated.upload_id`) goes before the suffix,
     so the file still opens by its type. `destination` is a prefix with its trailing slash
     (`SURVEY_PROCESSED` or `SURVEY_QUARANTINE`). A key that is not under `inbox/` is kept whole under it.
+    A name too long for the result (with a report's suffix) to fit S3's 1,024 bytes is cut short; the
+    upload id still makes it unique.
     """
     path = inbox_key.removeprefix(SURVEY_INBOX)
     folder, _, name = path.rpartition("/")
     stem, dot, suffix = name.rpartition(".")
-    named = f"{stem}.{upload_id}.{suffix}" if dot and stem else f"{name}.{upload_id}"
-    return destination + (f"{folder}/" if folder else "") + named
+    if not (dot and stem):
+        stem, suffix = name, ""
+    tail = f".{upload_id}" + (f".{suffix}" if suffix else "")
+    # The path under the destination, folders and stem, is what gets cut when the whole would not fit.
+    kept = _fit((f"{folder}/" if folder else "") + stem, len((destination + tail).encode()))
+    return destination + kept + tail
 
 
 def marked_key(inbox_key: str, upload_id: str, suffix: str) -> str:

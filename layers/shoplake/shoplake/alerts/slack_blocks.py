@@ -21,6 +21,7 @@ built with slack_sdk's Block Kit models, which refuse any block past Slack's lim
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +73,14 @@ _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
+def one_line(text: str) -> str:
+    """`text` with each control character (line breaks, tabs, ANSI escapes) as its Python escape (`\\n`).
+
+    For the places Slack shows one line: the header, the notification text, the resource. Never raises.
+    """
+    return "".join(ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode() for ch in text)
+
+
 def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -120,7 +129,9 @@ def fallback_text(alert: Alert) -> str:
     """
     _, label = SEVERITY_LABEL[alert.severity]
     when = _utc_text(alert.occurred_at) if alert.occurred_at else "unknown time"
-    return escape(f"[{label}] {alert.title} — {alert.source} {alert.resource} in {where_text(alert)} at {when}")
+    return escape(
+        one_line(f"[{label}] {alert.title} — {alert.source} {alert.resource} in {where_text(alert)} at {when}")
+    )
 
 
 def render(alert: Alert) -> SlackMessage:
@@ -137,14 +148,14 @@ def render(alert: Alert) -> SlackMessage:
     emoji, label = SEVERITY_LABEL[alert.severity]
     facts = [
         ("Severity", escape(label)),
-        ("Resource", escape(alert.resource)),
+        ("Resource", escape(one_line(alert.resource))),
         ("When", when_text(alert.occurred_at)),
         ("Where", escape(where_text(alert))),
         *((name, escape(value)) for name, value in alert.fields),
     ]
     rendered = [_mrkdwn(_cut(f"*{escape(name)}*\n{value}", _FIELD_MAX)) for name, value in facts]
     blocks: list[Block] = [
-        HeaderBlock(text=PlainTextObject(text=_cut(f"{emoji} {alert.title}", _HEADER_MAX), emoji=True))
+        HeaderBlock(text=PlainTextObject(text=_cut(one_line(f"{emoji} {alert.title}"), _HEADER_MAX), emoji=True))
     ]
     if alert.summary.strip():  # Slack refuses a section with empty text
         # Summaries carry deliberate *bold* and `code`; only the control characters are escaped.

@@ -63,7 +63,7 @@ class Outcome:
     each rejected cell marked (`keep_marked_copy`), or `marked_copy_note` saying why there is none.
     """
 
-    status: str  # ingested | quarantined | already_handled | superseded
+    status: str  # ingested | quarantined | already_handled | superseded | folder
     source: str
     file_name: str
     version_id: str | None = None
@@ -241,8 +241,9 @@ def ingest(
     `max_upload_bytes`, of an unsupported type, refused by the readers, has no data rows, or more than the
     form's `max_reject_ratio` of its rows fail. Status `already_handled` when this version is no longer in the
     bucket (nothing announced); `superseded` (announced) when, in an unversioned bucket, the key now holds
-    another file than the event named. Raises `OutOfTimeError`, having written nothing, when after reading fewer than
-    `WRITE_RESERVE_SECONDS` of `seconds_left()` remain. `s3` is a boto3 S3 client; other S3 errors, and
+    another file than the event named; `folder` (nothing announced, nothing moved) for a key ending in `/`,
+    the empty object the S3 console's "Create folder" makes. Raises `OutOfTimeError`, having written nothing,
+    when after reading fewer than `WRITE_RESERVE_SECONDS` of `seconds_left()` remain. `s3` is a boto3 S3 client; other S3 errors, and
     `announce`'s, are raised.
     """
     name = upload.key.rsplit("/", 1)[-1]
@@ -253,6 +254,11 @@ def ingest(
         version_id=upload.version_id,
         upload_id=upload.upload_id,
     )
+    if upload.key.endswith("/"):
+        # The S3 console's "Create folder" puts an empty object named like this: no file, nobody to tell.
+        outcome.status = "folder"
+        outcome.reason = "a folder, not a file: left where it is"
+        return outcome
     try:
         head = s3.head_object(Bucket=upload.bucket, Key=upload.key, **_this_version(upload))
     except s3.exceptions.ClientError as error:

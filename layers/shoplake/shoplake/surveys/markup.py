@@ -20,10 +20,10 @@ legacy VML notes (openpyxl's `Comment`).
 from __future__ import annotations
 
 import io
-from copy import copy
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

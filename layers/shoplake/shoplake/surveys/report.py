@@ -74,7 +74,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
     """
     name = shown_name(outcome.file_name)
     notice_id = f"survey:{outcome.upload_id}:{outcome.status}"
-    fields: dict[str, str] = {}
+    fields: dict[str, str] = {}  # every S3 key or URI in them is shown with `shown_name`, as the file name is
     if outcome.version_id:
         fields["Version"] = outcome.version_id
     if outcome.status == "superseded":
@@ -83,7 +83,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
             severity=Severity.WARNING,
             title=f"Survey file replaced before it was read: {name}",
             summary=f"*{name}* was not ingested: {outcome.reason}.",
-            resource=outcome.source,
+            resource=shown_name(outcome.source),
             fields=fields,
             notice_id=notice_id,
         )
@@ -97,8 +97,8 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
             fields["First problems"] = _problem_lines(outcome)
         if outcome.skipped_sheets:
             fields["Skipped sheets"] = _skipped_lines(outcome)
-        fields["File now"] = outcome.original_now or "—"
-        fields["Report"] = outcome.report or "—"
+        fields["File now"] = shown_name(outcome.original_now or "—")
+        fields["Report"] = shown_name(outcome.report or "—")
         fields |= _marked_copy_line(outcome, marked_copy_link)
         return Notice(
             kind=NoticeKind.SURVEY_REJECTED,
@@ -107,7 +107,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
             summary=f"*{name}* was not ingested: {outcome.reason}. "
             "The original is kept in quarantine with a report beside it; fix the file and upload it again."
             + _fix_in_copy(outcome, marked_copy_link),
-            resource=outcome.source,
+            resource=shown_name(outcome.source),
             fields=fields,
             **_link(outcome, marked_copy_link, link_expires),
             notice_id=notice_id,
@@ -123,12 +123,12 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
             + (f" ({len(outcome.outputs)} day partitions)" if len(outcome.outputs) > 1 else "")
         )
     if outcome.rejects:
-        fields["Rejected rows"] = outcome.rejects
+        fields["Rejected rows"] = shown_name(outcome.rejects)
     if outcome.ignored_columns:
         fields["Ignored columns"] = ", ".join(outcome.ignored_columns)
     if outcome.skipped_sheets:
         fields["Skipped sheets"] = _skipped_lines(outcome)
-    fields["File now"] = outcome.original_now or "—"
+    fields["File now"] = shown_name(outcome.original_now or "—")
     fields |= _marked_copy_line(outcome, marked_copy_link)
     rejected = f", {outcome.rows_rejected:,} rejected" if outcome.rows_rejected else ""
     # Answers left in a skipped sheet are worth a look, as rejected rows and ignored columns are.
@@ -142,7 +142,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
         summary=f"*{name}* is in the lake as {outcome.form}: {outcome.rows_ingested:,} rows ingested"
         + (f", {outcome.rows_rejected:,} rejected (listed in the rejects file)." if outcome.rows_rejected else ".")
         + _fix_in_copy(outcome, marked_copy_link),
-        resource=outcome.source,
+        resource=shown_name(outcome.source),
         fields=fields,
         **_link(outcome, marked_copy_link, link_expires),
         notice_id=notice_id,
