@@ -243,8 +243,8 @@ def ingest(
     bucket (nothing announced); `superseded` (announced) when, in an unversioned bucket, the key now holds
     another file than the event named; `folder` (nothing announced, nothing moved) for a key ending in `/`,
     the empty object the S3 console's "Create folder" makes. Raises `OutOfTimeError`, having written nothing,
-    when after reading fewer than `WRITE_RESERVE_SECONDS` of `seconds_left()` remain. `s3` is a boto3 S3 client; other S3 errors, and
-    `announce`'s, are raised.
+    when after reading fewer than `WRITE_RESERVE_SECONDS` of `seconds_left()` remain. `s3` is a boto3 S3
+    client; other S3 errors, and `announce`'s, are raised.
     """
     name = upload.key.rsplit("/", 1)[-1]
     outcome = Outcome(
