@@ -26,8 +26,9 @@ from shoplake.alerts.sources.notice import from_sns
 from shoplake.s3_notifications import ObjectCreated
 from shoplake.surveys.datetime_text import parse_datetime_text
 from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import IngestConfig, Outcome, Parsed, ingest, read_survey
+from shoplake.surveys.ingest import IngestConfig, Outcome, ingest
 from shoplake.surveys.report import notice_for
+from shoplake.surveys.survey_file import Parsed, read_survey
 from shoplake.surveys.workbook import column_letter
 
 pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style:UserWarning")

@@ -178,6 +178,7 @@ def _streamed(
     written = 0
     for number, values in rows:
         if number % CLOCK_EVERY_ROWS == 0 and past_deadline():
+            book.save(io.BytesIO())  # closes the sheets' scratch files; what was written is thrown away
             return None
         while written < number - 1:
             answers.append([])

@@ -49,10 +49,12 @@ def _fix_in_copy(outcome: Outcome, marked_copy_link: str | None) -> str:
     )
 
 
-def _link(outcome: Outcome, marked_copy_link: str | None, link_expires: datetime | None) -> dict[str, str | None]:
+def _link(
+    outcome: Outcome, marked_copy_link: str | None, link_expires: datetime | None
+) -> tuple[str | None, str | None]:
     if not (outcome.marked_copy and marked_copy_link and link_expires):
-        return {}
-    return {"link": marked_copy_link, "link_label": marked_copy_label(link_expires)}
+        return None, None
+    return marked_copy_link, marked_copy_label(link_expires)
 
 
 def marked_copy_label(expires: datetime) -> str:
@@ -74,6 +76,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
     """
     name = shown_name(outcome.file_name)
     notice_id = f"survey:{outcome.upload_id}:{outcome.status}"
+    link, link_label = _link(outcome, marked_copy_link, link_expires)
     fields: dict[str, str] = {}  # every S3 key or URI in them is shown with `shown_name`, as the file name is
     if outcome.version_id:
         fields["Version"] = outcome.version_id
@@ -109,7 +112,8 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
             + _fix_in_copy(outcome, marked_copy_link),
             resource=shown_name(outcome.source),
             fields=fields,
-            **_link(outcome, marked_copy_link, link_expires),
+            link=link,
+            link_label=link_label,
             notice_id=notice_id,
         )
     fields["Rows ingested"] = f"{outcome.rows_ingested:,}"
@@ -144,6 +148,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
         + _fix_in_copy(outcome, marked_copy_link),
         resource=shown_name(outcome.source),
         fields=fields,
-        **_link(outcome, marked_copy_link, link_expires),
+        link=link,
+        link_label=link_label,
         notice_id=notice_id,
     )
