@@ -2,7 +2,7 @@
 
 Lambda turns an HTTPS request to `https://<url-id>.lambda-url.<region>.on.aws/...` into a payload 2.0
 event (Lambda Developer Guide, "Invoking Lambda function URLs", request payload); here the request is
-built from `events/survey_download/browser_get.json` (a browser's GET) and the function runs in-process.
+built from `events/survey_download/link_opened.json` (a browser's GET) and the function runs in-process.
 A redirect to moto's S3 is followed over HTTP, as the browser would follow it to S3.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
 
-BROWSER_GET = ROOT / "events" / "survey_download" / "browser_get.json"
+LINK_OPENED = ROOT / "events" / "survey_download" / "link_opened.json"
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Opened:
 def request_event(url: str, method: str = "GET") -> dict[str, Any]:
     """The payload 2.0 event Lambda would give the function for a request to `url`."""
     parts = urlsplit(url)
-    event: dict[str, Any] = copy.deepcopy(json.loads(BROWSER_GET.read_text(encoding="utf-8")))
+    event: dict[str, Any] = copy.deepcopy(json.loads(LINK_OPENED.read_text(encoding="utf-8")))
     query: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value  # Lambda joins repeats with commas
