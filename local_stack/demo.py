@@ -10,21 +10,25 @@ import argparse
 import io
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import openpyxl
 import psycopg
 import pyarrow.parquet as pq
 
 from local_stack import demo_report, sample_clickstream, sample_surveys
+from local_stack.function_urls import open_url
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.sample_history import seed_history
 from local_stack.shoppers import run_shoppers
-from local_stack.slack_sink import SlackSink, api_error, as_text
+from local_stack.slack_sink import SinkMessage, SlackSink, api_error, as_text
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
 from shop.migrate import apply_migrations
@@ -125,7 +129,9 @@ def surveys(demo: Demo) -> None:
     path = sample_surveys.write_survey_workbook(work / "survey.xlsx", rows=300)
     demo.say(f"staff drop {name!r} (Korean headers under a title row, 300 answers, 3 of them wrong) in inbox/")
     stack.client("s3").upload_file(str(path), inbox, f"inbox/{name}")
-    other = sample_surveys.write_survey_workbook(work / "other-store.xlsx", rows=25, bad_rows=False, seed=3)
+    other = sample_surveys.write_survey_workbook(
+        work / "other-store.xlsx", rows=25, bad_rows=False, seed=3, first_id=5001
+    )
     demo.say(f"before it is read, another store uploads its own 25 answers under the same name {name!r}")
     stack.client("s3").upload_file(str(other), inbox, f"inbox/{name}")
     stack.deliver_pending()
@@ -138,9 +144,11 @@ def surveys(demo: Demo) -> None:
         f"  first row: {first['respondent_id']} {first['submitted_at']:%Y-%m-%d %H:%M} UTC, "
         f"heard via {first['first_heard_channel']}, {first['age_group']}, satisfaction {first['satisfaction']}"
     )
-    demo.say(f"each upload is its own version, both kept: {', '.join(_lake_keys(demo, inbox))}")
+    filed = _lake_keys(demo, inbox, lake_layout.SURVEY_PROCESSED)
+    demo.say(f"each upload is its own version, both kept: {', '.join(filed)}")
     demo.say("the parser's summary and the quality job's result in Slack:")
-    seen = demo.show_slack(seen)
+    links_seen = demo.sink.messages[seen:] if demo.sink is not None else []
+    seen = _marked_copy(demo, links_seen, work, name, demo.show_slack(seen))
     template = write_template(find_form("offline_ads"), work / "offline_ads-template.xlsx")
     demo.say(f"a blank template for staff, generated from the form file: {template}")
     bomb = sample_surveys.write_zip_bomb(work / "bomb.xlsx")
@@ -154,6 +162,38 @@ def surveys(demo: Demo) -> None:
     demo.say(f"quarantined unopened: {report['reason']}")
     demo.say(f"kept as {report['quarantined_as']}, report beside it; the uploader is told:")
     demo.show_slack(seen)
+
+
+_MARKED_COPY_LINK = re.compile(r"<(https://[^|>]+)\|Download your file with each problem marked")
+
+
+def _marked_copy(demo: Demo, messages: list[SinkMessage], work: Path, name: str, seen: int) -> int:
+    """The uploader follows the link in their Slack message, fixes the marked cells and uploads the copy.
+
+    Returns how many Slack messages have been shown (as `Demo.show_slack`).
+    """
+    found = [m.group(1) for message in messages for m in [_MARKED_COPY_LINK.search(json.dumps(message.blocks))] if m]
+    if not found:
+        demo.say("(no marked-up copy link: Slack is real here, the link is in the channel)")
+        return seen
+    url = found[0].replace("&amp;", "&")
+    demo.say(f"the uploader opens the 7-day link in that message: {url[:90]}…")
+    opened = open_url(demo.stack, url)
+    copy = work / f"{Path(name).stem} (marked).xlsx"
+    copy.write_bytes(opened.body)
+    book = openpyxl.load_workbook(copy)
+    answers = book["응답"]
+    marked = [c for row in answers.iter_rows() for c in row if c.comment is not None]
+    demo.say(f"their own workbook comes back ({copy}), the ingested rows emptied, {len(marked)} cells marked:")
+    for cell in marked:
+        demo.say(f"  {cell.coordinate} {cell.value!r}: {cell.comment.text.splitlines()[1]}")
+    for cell, fixed in zip(marked, (5, "여성", "2026-11-23 10:00"), strict=False):
+        cell.value = fixed
+    book.save(copy)
+    demo.say("they fix the three cells and upload the copy again:")
+    demo.stack.client("s3").upload_file(str(copy), demo.stack.output("SurveyBucketName"), f"inbox/{copy.name}")
+    demo.stack.deliver_pending()
+    return demo.show_slack(seen)
 
 
 def clickstream(demo: Demo) -> None:

@@ -33,7 +33,8 @@ BAD_ROWS = {  # row offset in the data -> (column index, bad value): one mistake
 START = datetime(2026, 11, 23, 9, 0)
 
 
-def survey_rows(count: int, seed: int = 7, extra_columns: int = 0) -> list[list[object]]:
+def survey_rows(count: int, seed: int = 7, extra_columns: int = 0, first_id: int = 1) -> list[list[object]]:
+    """`count` answers: respondent ids from R{first_id:06d} on (one store's ids never meet another's)."""
     rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
     rows: list[list[object]] = []
     for n in range(count):
@@ -41,7 +42,7 @@ def survey_rows(count: int, seed: int = 7, extra_columns: int = 0) -> list[list[
         moment = START + timedelta(minutes=7 * n + rng.randint(0, 6))
         submitted: object = moment.strftime("%Y-%m-%d %H:%M") if n % 10 == 4 else moment  # some typed as text
         row: list[object] = [
-            f"R{n + 1:06d}",
+            f"R{first_id + n:06d}",
             submitted,
             rng.choice(CHANNELS),
             f"2026-{rng.randint(1, 11):02d}",
@@ -68,6 +69,7 @@ def write_survey_workbook(
     sheet: str = "응답",
     extra_columns: int = 0,
     seed: int = 7,
+    first_id: int = 1,
 ) -> Path:
     """A workbook as staff export it: title row merged across the header, then the header, then data."""
     workbook = openpyxl.Workbook(write_only=True)
@@ -79,7 +81,7 @@ def write_survey_workbook(
         data.append(["2026년 11월 오프라인 광고 설문 결과 (매장 수집)"])
         data.append([])
     data.append(headers)
-    for offset, values in enumerate(survey_rows(rows, seed, extra_columns)):
+    for offset, values in enumerate(survey_rows(rows, seed, extra_columns, first_id)):
         if bad_rows and offset in BAD_ROWS:
             index, bad = BAD_ROWS[offset]
             values[index] = bad
