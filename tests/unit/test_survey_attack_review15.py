@@ -279,7 +279,6 @@ def test_every_upload_s3_accepts_can_be_filed_under_a_key_s3_accepts() -> None:
 # ---------------------------------------------------------------- 6. documented date shapes refused
 
 
-@pytest.mark.xfail(strict=True, reason="zone names in other languages and bare Korean weekdays are not read")
 @pytest.mark.parametrize(
     ("text", "iso"),
     [
