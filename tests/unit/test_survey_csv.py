@@ -3,6 +3,7 @@ Excel numbers them; a file the csv reader cannot split with certainty is refused
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -108,6 +109,18 @@ def test_a_closed_multi_line_comment_listing_things_with_commas_is_read_whole(tm
     # THEN the file is read, the comment whole
     parsed = _read(path)
     assert _column(parsed, "comment") == ["ok", comment, "ok"]
+
+
+@pytest.mark.parametrize("invisible", ["\ufeff", "\u200b", "\u2060"], ids=["doubled-bom", "zwsp", "word-joiner"])
+def test_a_csv_whose_first_header_starts_with_an_invisible_character_is_read(tmp_path: Path, invisible: str) -> None:
+    # GIVEN Excel's CSV UTF-8 (one BOM) whose first header starts with one more invisible character: a BOM
+    # doubled by a tool that re-saved the file, or a zero-width character pasted with the header's text
+    path = _write(tmp_path / "survey.csv", [_row(1), [cell.replace("tv", f"tv{invisible}") for cell in _row(2)]])
+    body = path.read_bytes()
+    path.write_bytes(codecs.BOM_UTF8 + invisible.encode() + body[len(codecs.BOM_UTF8) :])
+    # THEN it is read (not refused as lacking respondent_id), and so is a choice carrying one
+    parsed = _read(path)
+    assert (parsed.rows, parsed.problems) == (2, [])
 
 
 def test_a_quote_followed_by_text_is_refused_naming_its_line(tmp_path: Path) -> None:
