@@ -278,7 +278,6 @@ def test_every_upload_s3_accepts_can_be_filed_under_a_key_s3_accepts() -> None:
 # ---------------------------------------------------------------- 6. documented date shapes refused
 
 
-@pytest.mark.xfail(strict=True, reason="zone names in other languages and bare Korean weekdays are not read")
 @pytest.mark.parametrize(
     ("text", "iso"),
     [
@@ -329,9 +328,6 @@ def test_a_folder_made_in_the_inbox_is_left_alone_and_nobody_is_warned() -> None
 # ---------------------------------------------------------------- 8. a closed multi-line comment refuses the CSV
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a quoted cell's later line with a row's worth of commas is taken for an open quote"
-)
 def test_a_well_quoted_multi_line_comment_listing_things_does_not_refuse_the_csv(tmp_path: Path) -> None:
     # GIVEN a CSV whose last answer is a comment over two lines, quoted and closed as Excel writes it, whose
     # second line lists twelve things with commas (as many commas as a row has)

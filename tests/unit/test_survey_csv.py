@@ -3,6 +3,7 @@ Excel numbers them; a file the csv reader cannot split with certainty is refused
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -78,6 +79,48 @@ def test_rows_swallowed_into_a_cell_that_closes_cleanly_are_refused(tmp_path: Pa
     path.write_text(",".join(HEADER) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(Refused, match=r"the quoted cell opened on line 5 runs over line 6, which holds a whole row"):
         _read(path)
+
+
+def test_rows_swallowed_between_quotes_in_the_same_middle_column_are_refused(tmp_path: Path) -> None:
+    # GIVEN a region typed as  "Berlin  on row 2, and as  Berlin"  on row 4: the record is as wide as a row
+    lines = [",".join(_row(n)) for n in range(5)]
+    lines[1] = lines[1].replace(",Berlin,", ',"Berlin,')
+    lines[3] = lines[3].replace(",Berlin,", ',Berlin",')
+    path = tmp_path / "survey.csv"
+    path.write_text(",".join(HEADER) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    # THEN the rows inside the cell are taken for rows (shaped as the record's own cells), and the file refused
+    with pytest.raises(Refused, match=r"the quoted cell opened on line 3 runs over line 4, which holds a whole row"):
+        _read(path)
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        "colour, size, fabric, price, delivery, packaging, staff, exchange, refund, points, app",
+        "색상, 사이즈, 소재, 가격, 배송, 포장, 응대, 교환, 환불, 적립금, 쿠폰, 이벤트, 모두, 만족",  # wider than a row
+        "1) fit, 2) colour, 3) price, 4) delivery, 5) box, 6) staff, 7) refund, 8) points, 9) app, 10) all, 11) more",
+    ],
+)
+def test_a_closed_multi_line_comment_listing_things_with_commas_is_read_whole(tmp_path: Path, listing: str) -> None:
+    # GIVEN a comment over two lines, quoted and closed as Excel writes it, its second line a list with a
+    # row's worth of commas or more
+    comment = f"What I liked:\n{listing}"
+    path = _write(tmp_path / "survey.csv", [_row(1), _row(2, comment), _row(3)])
+    # THEN the file is read, the comment whole
+    parsed = _read(path)
+    assert _column(parsed, "comment") == ["ok", comment, "ok"]
+
+
+@pytest.mark.parametrize("invisible", ["\ufeff", "\u200b", "\u2060"], ids=["doubled-bom", "zwsp", "word-joiner"])
+def test_a_csv_whose_first_header_starts_with_an_invisible_character_is_read(tmp_path: Path, invisible: str) -> None:
+    # GIVEN Excel's CSV UTF-8 (one BOM) whose first header starts with one more invisible character: a BOM
+    # doubled by a tool that re-saved the file, or a zero-width character pasted with the header's text
+    path = _write(tmp_path / "survey.csv", [_row(1), [cell.replace("tv", f"tv{invisible}") for cell in _row(2)]])
+    body = path.read_bytes()
+    path.write_bytes(codecs.BOM_UTF8 + invisible.encode() + body[len(codecs.BOM_UTF8) :])
+    # THEN it is read (not refused as lacking respondent_id), and so is a choice carrying one
+    parsed = _read(path)
+    assert (parsed.rows, parsed.problems) == (2, [])
 
 
 def test_a_quote_followed_by_text_is_refused_naming_its_line(tmp_path: Path) -> None:

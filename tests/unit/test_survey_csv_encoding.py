@@ -98,3 +98,18 @@ def test_a_legacy_file_whose_later_lines_are_read_differently_is_refused_naming_
     # THEN the French line decides: Windows-1252 and Windows-1250 read it differently
     with pytest.raises(Refused, match=r"line 60002 says 'Très' as Windows-1252"):
         csv_encoding(path)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "where"),
+    [("utf-8", 0), ("utf-8", 3000), ("utf-8-sig", 3000), ("cp949", 3000), ("utf-16", 3000)],
+    ids=["utf-8-first-line", "utf-8-past-64-KiB", "utf-8-bom-past-64-KiB", "cp949-past-64-KiB", "utf-16-bom"],
+)
+def test_a_nul_anywhere_in_a_csv_refuses_it_naming_its_line(tmp_path: Path, encoding: str, where: int) -> None:
+    # GIVEN a CSV with a NUL in one comment, on its first row or past the first 64 KiB (3,000 rows of ~60 bytes)
+    answers = [("서울", f"좋아요 {n}") for n in range(4000)]
+    answers[where] = ("서울", "좋아\x00요")
+    path = _survey(tmp_path / "survey.csv", encoding, answers)
+    # THEN it is refused, wherever the NUL is, naming its line: nothing reaches the lake holding a NUL
+    with pytest.raises(Refused, match=re.escape("the CSV holds NUL bytes: not text") + ".*" + f"line {where + 2}$"):
+        _stored(path)

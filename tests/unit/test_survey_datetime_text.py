@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -86,11 +87,73 @@ def test_the_shapes_read_before_are_still_read(text: str) -> None:
         ("06.05.2026", "could be 2026-06-05 (month first) or 2026-05-06 (day first)"),
         ("11/20/26 9:05 AM", "has a two-digit year: write the whole year"),
         ("13/14/2026", "neither 13 nor 14 is a month"),
-        ("Smarch 20, 2026", "is not a date and time (use 2026-11-24 10:15)"),  # a guard: no month, no guess
+        ("Smarch 20, 2026", "is not a date and time in a form read here: write 2026-11-24 10:15"),  # no guess
     ],
 )
 def test_a_date_whose_order_or_year_cannot_be_known_is_refused_saying_how_to_fix_it(text: str, message: str) -> None:
     with pytest.raises(DateTimeTextError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_datetime_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Korean: the long date's weekday bare (Korean Excel), the short one in parentheses (Naver Form)
+        "2026년 11월 20일 금요일 오전 9:05",
+        "2026년 11월 20일금요일 9시 5분",
+        "2026. 11. 20. (금) 오전 9:05",
+        "2026.11.20 (금요일) 09:05",
+        "2026-11-20 09:05 (금)",
+        # English, before the date, between date and time, after; bare, abbreviated, after a comma, in parentheses
+        "Friday, November 20, 2026 9:05 AM",
+        "Fri, 20 Nov 2026 09:05",
+        "FRI. Nov 20 2026 09:05",
+        "2026-11-20 Fri 09:05",
+        "20 Nov 2026 (Fri) 09:05",
+        "Nov 20, 2026, Friday 9:05 AM",
+    ],
+)
+def test_a_weekday_is_read_wherever_a_tool_writes_it(text: str) -> None:
+    assert parse_datetime_text(text) == NAIVE_0905
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fri Nov 20 2026 09:05:41 GMT+0900 (한국 표준시)",  # JavaScript's Date text in a Korean browser
+        "Fri Nov 20 2026 09:05:41 GMT+0900 (日本標準時)",
+        "Fri Nov 20 2026 09:05:41 GMT+0900 (Korean Standard Time)",
+        "2026-11-20 09:05:41 +09:00 (KST)",
+    ],
+)
+def test_a_zone_name_in_any_language_after_the_offset_is_dropped_the_offset_decides(text: str) -> None:
+    assert parse_datetime_text(text) == NAIVE_0905.replace(second=41, tzinfo=SEOUL)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026.11.20(월) 09:05", "'2026.11.20(월) 09:05' says Monday, but 2026-11-20 is a Friday"),
+        ("2026년 11월 20일 토요일", "says Saturday, but 2026-11-20 is a Friday"),
+        ("Mon Nov 20 2026 09:05:41 GMT+0900 (한국 표준시)", "says Monday, but 2026-11-20 is a Friday"),
+        ("Thursday, November 20, 2026", "says Thursday, but 2026-11-20 is a Friday"),
+    ],
+)
+def test_a_weekday_that_contradicts_the_date_is_refused_naming_both(text: str, message: str) -> None:
+    with pytest.raises(DateTimeTextError, match=re.escape(message)):
+        parse_datetime_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026-11-20 9:05 KTS", "'2026-11-20 9:05 KTS': the date '2026-11-20' is read, but not '9:05 KTS' after it"),
+        ("Smarch 20, 2026", "also read: 2026. 11. 24. 오후 3:05, 2026년 11월 24일 15시 5분, 11/24/2026 3:05 PM"),
+        ("2026.11.20 (금) 아침", "is read, but not '아침' after it (write a time as 10:15, 오후 3:05 or 3:05 PM"),
+    ],
+)
+def test_text_not_read_as_a_date_is_refused_saying_what_is_read(text: str, message: str) -> None:
+    with pytest.raises(DateTimeTextError, match=re.escape(message)):
         parse_datetime_text(text)
 
 

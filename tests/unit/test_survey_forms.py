@@ -67,6 +67,20 @@ def test_the_partition_column_is_a_required_timestamp() -> None:
     assert column.required
 
 
+@pytest.mark.parametrize(
+    "invisible",
+    ["\ufeff", "\ufeff\ufeff", "\u200b", "\u2060", "\u200e", "\u00ad"],
+    ids=["bom", "doubled-bom", "zero-width-space", "word-joiner", "left-to-right-mark", "soft-hyphen"],
+)
+def test_invisible_format_characters_in_a_header_do_not_stop_it_matching(invisible: str) -> None:
+    # GIVEN headers carrying an invisible format character (Unicode category Cf) at the start or inside
+    matched = OFFLINE_ADS.match_header([f"{invisible}응답자 ID", f"응답{invisible} 일시", f"연령대{invisible}"])
+    # THEN they match as the plain headers do
+    assert [c.name for c in matched.values()] == [
+        c.name for c in OFFLINE_ADS.match_header(["응답자 ID", "응답 일시", "연령대"]).values()
+    ]
+
+
 def test_korean_and_english_headers_both_match() -> None:
     korean = OFFLINE_ADS.match_header(["응답자 ID", "응답 일시", "연령대"])
     english = OFFLINE_ADS.match_header(["respondent_id", "Submitted at", "AGE GROUP"])

@@ -105,27 +105,47 @@ def _undecodable(path: Path, encoding: str) -> str | None:
             lines += chunk.count(b"\n")
 
 
+def _refuse_nul(path: Path, encoding: str) -> None:
+    """Refuse a file holding a NUL (U+0000) anywhere, naming the first one's line: no one types it, and a cell
+    holding one would reach the lake. It means a file that is not text, one damaged (a block of zeros), or
+    UTF-16 without a byte-order mark."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    with path.open("rb") as raw:
+        while chunk := raw.read(_CHUNK):
+            text = decoder.decode(chunk)
+            at = text.find("\x00")
+            if at >= 0:
+                line = lines + text.count("\n", 0, at) + 1
+                raise Refused(
+                    "the CSV holds NUL bytes: not text, or UTF-16 without a byte-order mark (save as CSV UTF-8); "
+                    f"the first is on line {line}"
+                )
+            lines += text.count("\n")
+
+
 def csv_encoding(path: Path) -> str:
     """The CSV's encoding, as a Python codec name: its byte-order mark's, else UTF-8, else one certain legacy one.
 
     Returns `utf-8-sig`, `utf-16` or `utf-32` (marked), `utf-8`, or a key of `READ_ENCODINGS`. Raises
     Refused naming the line (and byte) where the file stops being text in the marked encoding; for a
     file that is not text at all (a workbook, NUL bytes); and for a file that is not UTF-8 and that no
-    legacy encoding reads with certainty, quoting its readings and asking for CSV UTF-8.
+    legacy encoding reads with certainty, quoting its readings and asking for CSV UTF-8. A NUL anywhere in the
+    file refuses it (`_refuse_nul`), so no cell in the lake holds one.
     """
     with path.open("rb") as raw:
         head = raw.read(_HEAD)
     marked = next((encoding for bom, encoding in _BOMS if head.startswith(bom)), None)
     if marked:
         problem = _undecodable(path, marked)
-        if problem is None:
-            return marked
-        raise Refused(f"the CSV's byte-order mark says {marked}, but {problem} is not text")
+        if problem is not None:
+            raise Refused(f"the CSV's byte-order mark says {marked}, but {problem} is not text")
+        _refuse_nul(path, marked)
+        return marked
     for magic, reason in _NOT_TEXT:
         if head.startswith(magic):
             raise Refused(reason)
-    if b"\x00" in head:
-        raise Refused("the CSV holds NUL bytes: not text, or UTF-16 without a byte-order mark (save as CSV UTF-8)")
+    _refuse_nul(path, "latin-1")  # one byte, one character: a NUL byte is a NUL in UTF-8 and every code page here
     not_utf8 = _undecodable(path, "utf-8")
     if not_utf8 is None:
         return "utf-8"

@@ -9,8 +9,10 @@ Quoting is RFC 4180's, read by Python's csv module in strict mode: a quote closi
 be followed by a delimiter or the line's end. A quote left open would make the rest of the file one
 cell, so the file is refused, naming the line where the quote opened, when the file ends inside a
 quoted cell, when such a cell outgrows the csv module's field limit, or when a quoted cell's later
-lines hold a whole row's worth of delimiters (rows swallowed until some later quote closed it). No
-error of the csv module or of decoding escapes as anything but `Refused`.
+lines are rows swallowed until some later quote closed it: lines with a whole row's worth of
+delimiters in a record not as wide as the one before, or, in one as wide, lines whose cells are
+shaped like the record's own (`_refuse_swallowed_rows` says why no rule can do better). No error
+of the csv module or of decoding escapes as anything but `Refused`.
 
 Format: RFC 4180 (Common Format and MIME Type for CSV Files); Excel's `sep=` line is Excel's own.
 """
@@ -91,7 +93,7 @@ def _records(path: Path, encoding: str, delimiter: str, skip: int) -> Iterator[t
         for _ in range(skip):
             text.readline()
         reader = csv.reader(text, delimiter=delimiter, strict=True)
-        number = 0
+        number, width = 0, 0
         while True:
             first_line = skip + reader.line_num + 1
             try:
@@ -112,25 +114,60 @@ def _records(path: Path, encoding: str, delimiter: str, skip: int) -> Iterator[t
                 raise Refused(f"the CSV is not {encoding} text: {error}", sheet=SHEET, row=number + 1) from None
             number += 1
             if skip + reader.line_num > first_line:
-                _refuse_swallowed_rows(record, delimiter, first_line, number)
+                _refuse_swallowed_rows(record, width, delimiter, first_line, number)
+            width = len(record)
             yield number, tuple(cell if cell != "" else None for cell in record)
 
 
-def _refuse_swallowed_rows(record: list[str], delimiter: str, first_line: int, number: int) -> None:
-    """Refuse a row whose quoted cell spans lines that each look like a row: a quote left open."""
+def _refuse_swallowed_rows(record: list[str], width: int, delimiter: str, first_line: int, number: int) -> None:
+    """Refuse a record whose quoted cell has swallowed rows: a quote left open until a later quote closed it.
+
+    What is decidable: a quote opened in column c and closed on a later line in column d leaves a record
+    `c - d` cells wider than its rows, so a record as wide as the one before it closed its quote in the
+    column it opened in, as a well-quoted multi-line cell does. When the cell opened in the last column
+    and the quote that closed it ends a later line, the two readings are the same CSV: rows swallowed
+    into a comment, or a comment whose lines list things with commas. Syntax cannot tell them apart,
+    so a later line of the cell is taken for a swallowed row only when it holds a row's worth of
+    delimiters and, if the record is as wide as the one before it, its cells are also shaped like the
+    record's own cells in the same columns (`_like_the_row`): a row has an id, a date and numbers where
+    the rows have them; a list of words typed in a comment does not.
+    """
     line = first_line
     whole_row = max(len(record) - 1, 2)
-    for cell in record:
+    for index, cell in enumerate(record):
         later_lines = _LINE_BREAK.split(cell)[1:]
         for offset, text in enumerate(later_lines, start=1):
-            if text.count(delimiter) >= whole_row:
-                raise Refused(
-                    f"the quoted cell opened on line {line} runs over line {line + offset}, which holds a whole "
-                    f"row ({text[:40]!r}): is a closing quote missing? A quote inside a cell is written twice",
-                    sheet=SHEET,
-                    row=number,
-                )
+            if text.count(delimiter) < whole_row:
+                continue
+            if len(record) == width and not _like_the_row(text.split(delimiter), record, index):
+                continue
+            raise Refused(
+                f"the quoted cell opened on line {line} runs over line {line + offset}, which holds a whole "
+                f"row ({text[:40]!r}): is a closing quote missing? A quote inside a cell is written twice",
+                sheet=SHEET,
+                row=number,
+            )
         line += len(later_lines)
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_DIGITS = re.compile(r"\d+")
+_SPACES = re.compile(r"\s+")
+# The share of compared columns whose cells must be shaped alike for a line to be taken for a row.
+_ROW_LIKENESS = 0.75
+
+
+def _shape(cell: str) -> str:
+    """A cell's shape: each run of letters (any script) `a`, of digits `9`, of spaces one space: `R12` -> `a9`."""
+    return _SPACES.sub(" ", _DIGITS.sub("9", _LETTERS.sub("a", cell.strip())))
+
+
+def _like_the_row(fields: list[str], record: list[str], skipped: int) -> bool:
+    """Whether a line's fields are shaped like the record's cells in the same columns (the cell that holds the
+    line, and columns empty in both, not compared), in `_ROW_LIKENESS` of them."""
+    pairs = [(f, r) for i, (f, r) in enumerate(zip(fields, record, strict=False)) if i != skipped and (f or r)]
+    alike = sum(_shape(f) == _shape(r) for f, r in pairs)
+    return bool(pairs) and alike >= _ROW_LIKENESS * len(pairs)
 
 
 def _quoting_refused(

@@ -10,11 +10,13 @@ What the tools staff use write (a cell typed as a date in Excel arrives as a dat
   CSV they are Excel's text for the locale: `2026-11-20 9:05` (Korean), `11/20/2026 9:05` (US),
   `20/11/2026 09:05` (UK).
 - Naver Form: year-first Korean dates, `2026.11.20 09:05`, `2026.11.20(금) 오전 9:05`, `2026년 11월 20일 오전 9시 5분`.
+- Apps Script or a web page writing JavaScript's `Date` text in a Korean browser: `… GMT+0900 (한국 표준시)`.
 - SurveyMonkey's CSV: "Start Date"/"End Date" as `11/20/2026 09:05:41 AM` (US month-first).
 - Typeform's CSV: "Start Date (UTC)"/"Submit Date (UTC)" as `2026-11-20 00:05:41` (the zone is in the
   header, which `rows` reads: see `header_zone`).
-- Excel in Korean: `2026-11-20 오전 9:05:41`, `2026. 11. 20. 오후 3:05`; in English: `Nov 20, 2026 9:05 AM`,
-  `20-Nov-2026`.
+- Excel in Korean: `2026-11-20 오전 9:05:41`, `2026. 11. 20. 오후 3:05`, the long date
+  `2026년 11월 20일 금요일` (Windows ko-KR `yyyy년 M월 d일 dddd`); in English: `Nov 20, 2026 9:05 AM`,
+  `20-Nov-2026`, `Friday, November 20, 2026`.
 
 Sources: the Google Forms case above (from a public bug report); the Typeform and SurveyMonkey column names
 and value shapes from public repositories holding their exports (code search for `Submit Date (UTC)` and
@@ -22,11 +24,18 @@ and value shapes from public repositories holding their exports (code search for
 locale date formats. Naver Form's and Microsoft Forms' exact CSV shapes could not be confirmed by search:
 the grammar below reads every year-first Korean shape and every locale's month-first or day-first shape.
 
-The grammar: ISO 8601 as Python reads it; else a date, optionally a weekday (`(금)`, `Fri`), then
-optionally a time of day (24-hour, or 12-hour with 오전/오후 or AM/PM before or after it, or
-`9시 5분 41초`), then optionally a UTC offset (`GMT+9`, `UTC+05:30`, `+0900`, `GMT`, `Z`, `KST`).
-The date is year-first (`2026-11-20`, `2026/11/20`, `2026. 11. 20.`, `2026년 11월 20일`), or year-last
-(`11/20/2026`, `20.11.2026`), or with an English month name (`Nov 20, 2026`, `20 Nov 2026`).
+The grammar: ISO 8601 as Python reads it; else a date, then optionally a time of day (24-hour, or
+12-hour with 오전/오후 or AM/PM before or after it, or `9시 5분 41초`), then optionally a UTC offset
+(`GMT+9`, `UTC+05:30`, `+0900`, `GMT`, `Z`, `KST`), which may be followed by the zone's display name
+in parentheses in any language (`GMT+0900 (Korean Standard Time)`, `GMT+0900 (한국 표준시)`: JavaScript's
+Date text in the browser's language; the offset decides). The date is year-first (`2026-11-20`,
+`2026/11/20`, `2026. 11. 20.`, `2026년 11월 20일`), or year-last (`11/20/2026`, `20.11.2026`), or with
+an English month name (`Nov 20, 2026`, `20 Nov 2026`). A weekday may stand anywhere, bare, after a
+comma or in parentheses: Korean `금요일` (Korean Excel's long date `2026년 11월 20일 금요일`), `(금)` (the
+one-syllable name only in parentheses, since bare `월` and `일` are the month and the day), English
+`Fri`, `Fri.`, `Friday` (`Fri Nov 20 2026`, `Friday, November 20, 2026`); one that is not the date's
+weekday is refused, naming both. Text that is not read is refused saying what part of it was not
+understood, or which forms are read.
 
 A year-last date is read day-first or month-first only when its numbers decide it (`20/11/2026`,
 `11/20/2026`, `05/05/2026`); `05/06/2026` is refused, the message saying how to write it. So is a
@@ -65,11 +74,28 @@ _YEAR_LAST = re.compile(
 )
 _KOREAN_DATE = re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일")
 _KOREAN_TIME = re.compile(r"(\d{1,2})\s*시(?:\s*(\d{1,2})\s*분)?(?:\s*(\d{1,2})\s*초)?")
-_WEEKDAY = r"(?:[월화수목금토일](?:요일)?|(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?)"
-_WEEKDAY_IN_PARENTHESES = re.compile(rf"\s*\(\s*{_WEEKDAY}\s*\)", re.IGNORECASE)
-_LEADING_WEEKDAY = re.compile(r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
-# A zone's name after its offset, as JavaScript writes it: `GMT+0900 (Korean Standard Time)`.
-_ZONE_NAME = re.compile(r"(?<=\d)\s*\([A-Za-z][A-Za-z .]*\)$")
+# Weekdays by number (Monday 0, as datetime.weekday counts): Korean, and English by its first three letters.
+_KOREAN_WEEKDAYS = "월화수목금토일"
+_ENGLISH_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_ENGLISH_WEEKDAY = (
+    r"(?<![a-z])(?:mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:r|rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)"
+    r"(?![a-z])\.?"
+)
+_FULL_WEEKDAY = rf"[{_KOREAN_WEEKDAYS}]요일|{_ENGLISH_WEEKDAY}"
+# A weekday anywhere, with the comma or parentheses around it: `Fri Nov 20`, `Friday, November 20`,
+# `2026년 11월 20일 금요일`, `2026.11.20(금)`, `20 Nov 2026 (Fri) 09:05`. A bare one-syllable Korean
+# weekday is read only in parentheses: bare, `월` and `일` are the month and the day.
+_WEEKDAY = re.compile(
+    rf",?\s*(?:\(\s*(?P<enclosed>{_FULL_WEEKDAY}|[{_KOREAN_WEEKDAYS}])\s*\)|(?P<bare>{_FULL_WEEKDAY})),?",
+    re.IGNORECASE,
+)
+# A zone's display name after its offset, as JavaScript's Date text writes it in the browser's language:
+# `GMT+0900 (Korean Standard Time)`, `GMT+0900 (한국 표준시)`. Any script: the offset decides, the name is dropped.
+_ZONE_NAME = re.compile(
+    r"(?P<offset>(?:GMT|UTC)\s*[+-]\d{1,2}(?::?\d{2})?|(?<=\s)[+-]\d{2}:?\d{2}|GMT|UTC|Z)\s*\([^()]+\)$"
+)
+_DATE_AT_START = re.compile(r"\d{4}\s*([-./])\s*\d{1,2}\s*\1\s*\d{1,2}\.?|\d{1,2}\s*([-./])\s*\d{1,2}\s*\2\s*\d{2,4}")
 _KST = re.compile(r"\s*\(?\bKST\)?$")
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 _MONTH = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
@@ -113,32 +139,66 @@ def parse_datetime_text(text: str) -> datetime:
         if offset is not None and not _in_use(offset):
             raise DateTimeTextError(f"{text!r}: {_shown(offset)} is not a UTC offset in use")
         return moment
-    plain = _normalised(text)
+    plain, weekdays = _normalised(text)
     match = _YEAR_FIRST.fullmatch(plain)
     if match is not None:
-        return _moment(text, match, int(match["year"]), int(match["month"]), int(match["day"]))
+        moment = _moment(text, match, int(match["year"]), int(match["month"]), int(match["day"]))
+        return _check_weekdays(text, moment, weekdays)
     match = _YEAR_LAST.fullmatch(plain)
     if match is None:
-        raise DateTimeTextError(f"{text!r} is not a date and time (use 2026-11-24 10:15)")
+        raise DateTimeTextError(_unreadable(text, plain))
     if len(match["year"]) == 2:
         raise DateTimeTextError(f"{text!r} has a two-digit year: write the whole year (2026-11-24 10:15)")
     month, day = _month_and_day(text, int(match["first"]), int(match["second_part"]), int(match["year"]))
-    return _moment(text, match, int(match["year"]), month, day)
+    return _check_weekdays(text, _moment(text, match, int(match["year"]), month, day), weekdays)
 
 
-def _normalised(text: str) -> str:
-    """Korean date and time words, weekdays, zone names and English month names rewritten as the grammar reads."""
+def _normalised(text: str) -> tuple[str, list[int]]:
+    """The text as the grammar reads it (Korean date and time words, zone names, weekdays and English month
+    names rewritten), and the weekdays it names (0 Monday to 6 Sunday)."""
     plain = _KOREAN_DATE.sub(r"\1-\2-\3", text.strip())
     plain = _KOREAN_TIME.sub(lambda m: f"{m[1]}:{int(m[2] or 0):02d}" + (f":{int(m[3]):02d}" if m[3] else ""), plain)
-    plain = _WEEKDAY_IN_PARENTHESES.sub("", _LEADING_WEEKDAY.sub("", plain))
-    plain = _ZONE_NAME.sub("", _KST.sub(" +09:00", plain))
+    plain = _KST.sub(" +09:00", _ZONE_NAME.sub(r"\g<offset>", plain))
+    weekdays: list[int] = []
+
+    def weekday(match: re.Match[str]) -> str:
+        name = (match["enclosed"] or match["bare"]).lower()
+        korean = _KOREAN_WEEKDAYS.find(name[0])
+        weekdays.append(korean if korean >= 0 else _ENGLISH_WEEKDAYS.index(name[:3]))
+        return " "
+
+    plain = " ".join(_WEEKDAY.sub(weekday, plain).split())
     for pattern in (_MONTH_FIRST, _DAY_FIRST):
         named = pattern.match(plain)
         if named:
             month = _MONTHS[named["mon"][:3].lower()]
             plain = f"{named['year']}-{month}-{named['day']}{plain[named.end() :]}"
             break
-    return plain
+    return plain, weekdays
+
+
+def _check_weekdays(text: str, moment: datetime, weekdays: list[int]) -> datetime:
+    """`moment`, if every weekday the text names is its date's; else DateTimeTextError naming both."""
+    for said in weekdays:
+        if said != moment.weekday():
+            day = f"{moment.date().isoformat()} is a {_DAY_NAMES[moment.weekday()]}"
+            raise DateTimeTextError(f"{text!r} says {_DAY_NAMES[said]}, but {day}: check the date")
+    return moment
+
+
+def _unreadable(text: str, plain: str) -> str:
+    """Why text the grammar does not read is not a date and time, with the forms that are read."""
+    date = _DATE_AT_START.match(plain)
+    if date is not None and plain[date.end() :].strip():
+        rest = plain[date.end() :].strip()
+        return (
+            f"{text!r}: the date {date[0]!r} is read, but not {rest!r} after it (write a time as 10:15, "
+            "오후 3:05 or 3:05 PM, a zone as GMT+9: 2026-11-24 10:15)"
+        )
+    return (
+        f"{text!r} is not a date and time in a form read here: write 2026-11-24 10:15 (year first; also read: "
+        "2026. 11. 24. 오후 3:05, 2026년 11월 24일 15시 5분, 11/24/2026 3:05 PM, Nov 24, 2026 3:05 PM)"
+    )
 
 
 def _month_and_day(text: str, first: int, second: int, year: int) -> tuple[int, int]:

@@ -58,10 +58,14 @@ class FormError(ValueError):
 def normalise_label(text: object) -> str:
     """The form of a header or choice label that matching compares: case, width, spacing and punctuation folded.
 
-    Unicode NFKC (UAX #15) and case-folded (full-width `ＡＢＣ` -> `abc`), and runs of whitespace, `_ - : . / ( )`
-    made one space, trimmed: `"Visit_Date (방문일)"` -> `"visit date 방문일"`. Any object is turned to text first.
+    Unicode NFKC (UAX #15) and case-folded (full-width `ＡＢＣ` -> `abc`), format characters (category Cf:
+    a byte-order mark U+FEFF left by a doubled BOM, zero-width spaces U+200B, word joiners U+2060, direction
+    marks, soft hyphens) removed, and runs of whitespace, `_ - : . / ( )` made one space, trimmed:
+    `"\\ufeffVisit_Date (방문일)"` -> `"visit date 방문일"`. Any object is turned to text first.
     """
-    folded = unicodedata.normalize("NFKC", str(text)).casefold().strip()
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    if not folded.isascii():  # every format character is outside ASCII
+        folded = "".join(character for character in folded if unicodedata.category(character) != "Cf")
     return re.sub(r"[\s_\-:./()]+", " ", folded).strip()
 
 
