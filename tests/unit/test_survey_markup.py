@@ -60,7 +60,9 @@ def test_both_ways_of_making_the_copy_mark_the_same_cells_with_the_same_rules(tm
         assert marked == {
             "J7": "shoplake:\n만족도: 6 is above the maximum 5",
             "F9": "shoplake:\n성별: '몰라요' is not one of female, male, other, undisclosed",
-            "B12": "shoplake:\n응답 일시: '어제 저녁' is not a date and time (use 2026-11-24 10:15)",
+            "B12": "shoplake:\n응답 일시: '어제 저녁' is not a date and time in a form read here: write "
+            "2026-11-24 10:15 (year first; also read: 2026. 11. 24. 오후 3:05, 2026년 11월 24일 15시 5분, "
+            "11/24/2026 3:05 PM, Nov 24, 2026 3:05 PM)",
         }
         assert book.sheetnames[0] == MARKUP_SHEET
     # the whole copy keeps the workbook as it was: its other sheet, its merged title
