@@ -4,7 +4,9 @@ Hypothesis writes workbooks as raw SpreadsheetML (ECMA-376 Part 1: shared string
 text 18.3.1.53/18.4.4, cell types 18.18.11 including ISO 8601 `t="d"`, `date1904` 18.2.28, number formats
 18.8.30), with what openpyxl cannot write: ISO date cells with and without a zone, inline strings, rich
 text runs, numbers stored as text, `_xHHHH_` escapes, serial dates under date and non-date formats in 1900
-and 1904 workbooks. Each is read once with room for calamine and once streamed through openpyxl, and the
+and 1904 workbooks, the built-in CJK date and time formats (numFmtId 27-36, 50-58, no format code written),
+ISO times of day, and damaged cells a reader may still read (`NaN`, `inf`, ` 3 `, `t="b"` holding `TRUE`).
+Each is read once with room for calamine and once streamed through openpyxl, and the
 two must give the same Parquet, the same row count and the same problems.
 """
 
@@ -32,9 +34,12 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Cell styles: 0 General, 1 a date (14), 2 a date and time (22), 3 Korean Excel's dotted date and time,
-# 4 text (@), 5 a Korean long date with 오전/오후, 6 a number with two decimals, 7 a duration.
+# 4 text (@), 5 a Korean long date with 오전/오후, 6 a number with two decimals, 7 a duration; 8-11 the
+# built-in CJK formats ko-KR shows as `yyyy"년" mm"월" dd"일"` (31), `h"시" mm"분"` (32), `h"시" mm"분" ss"초"`
+# (33) and `yyyy-mm-dd` (57) (ECMA-376 Part 1, 18.8.30), which the file names by id alone.
 _FORMATS = {164: "yyyy. m. d. h:mm", 165: '[$-412]yyyy"년" m"월" d"일" AM/PM h:mm', 166: "[h]:mm:ss"}
-_XFS = (0, 14, 22, 164, 49, 165, 2, 166)
+_XFS = (0, 14, 22, 164, 49, 165, 2, 166, 31, 32, 33, 57)
+_TIME_XFS = (10, 9, 2)  # styles a time of day is typed under: 33, 32, a date and time
 
 # A cell as written: (type attribute or None, style, inner XML).
 Cell = tuple[str | None, int, str]
@@ -75,14 +80,18 @@ def _number_text(number: float) -> str:
 def _moment_cell(draw: st.DrawFn, strings: list[str]) -> Cell:
     """A date and time the ways workbooks hold one: a serial under some format, ISO text (`t="d"`), or text."""
     serial = draw(st.floats(min_value=1, max_value=60_000, allow_nan=False).map(lambda s: round(s * 86400) / 86400))
-    how = draw(st.sampled_from(["serial", "iso", "iso-zone", "iso-date", "text"]))
-    if how == "serial":
-        return (None, draw(st.sampled_from(range(len(_XFS)))), f"<v>{_number_text(serial)}</v>")
+    how = draw(st.sampled_from(["serial", "serial-time", "iso", "iso-zone", "iso-date", "iso-time", "text"]))
+    if how.startswith("serial"):  # serial-time: a time of day alone, a serial below 1 under a time format
+        styles, value = (range(len(_XFS)), serial) if how == "serial" else (_TIME_XFS, serial % 1)
+        return (None, draw(st.sampled_from(styles)), f"<v>{_number_text(value)}</v>")
     year, month, day = draw(st.integers(1905, 2100)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
     hour, minute, second = draw(st.integers(0, 23)), draw(st.integers(0, 59)), draw(st.integers(0, 59))
     day_text = f"{year:04d}-{month:02d}-{day:02d}"
     if how == "iso-date":
         return ("d", draw(st.sampled_from([0, 1, 2])), f"<v>{day_text}</v>")
+    if how == "iso-time":
+        clock = draw(st.sampled_from([f"{hour:02d}:{minute:02d}:{second:02d}", f"{hour}:{minute:02d}", "24:00:00"]))
+        return ("d", draw(st.sampled_from([0, 2, 10])), f"<v>{clock}</v>")
     moment = f"{day_text}T{hour:02d}:{minute:02d}:{second:02d}"
     if how == "iso":
         return ("d", draw(st.sampled_from([0, 2, 3])), f"<v>{moment}</v>")
@@ -97,11 +106,14 @@ def _moment_cell(draw: st.DrawFn, strings: list[str]) -> Cell:
 def _number_cell(draw: st.DrawFn, strings: list[str]) -> Cell:
     """A number, typed or stored as text (padded, with a decimal point, or not a number at all)."""
     number = draw(st.one_of(st.integers(-3, 12).map(float), st.floats(-1e6, 1e6, allow_nan=False), st.just(1e20)))
-    how = draw(st.sampled_from(["n", "n", "text", "bool", "error"]))
+    how = draw(st.sampled_from(["n", "n", "text", "bool", "error", "damaged"]))
     if how == "n":
-        return (None, draw(st.sampled_from([0, 6, 1])), f"<v>{_number_text(number)}</v>")
+        return (None, draw(st.sampled_from([0, 6, 1, 8])), f"<v>{_number_text(number)}</v>")
     if how == "bool":
-        return ("b", 0, f"<v>{draw(st.sampled_from(['0', '1']))}</v>")
+        return ("b", 0, f"<v>{draw(st.sampled_from(['0', '1', 'TRUE', 'true', 'False']))}</v>")
+    if how == "damaged":  # a number's text no writer of Excel's writes, which calamine still reads its own way
+        text = draw(st.sampled_from(["NaN", "inf", "-inf", " 3 ", "1_000", "+3", "3.", ".5", "1e400", "0x10"]))
+        return (draw(st.sampled_from([None, "n"])), draw(st.sampled_from([0, 6, 1, 8])), f"<v>{text}</v>")
     if how == "error":
         return ("e", 0, "<v>#DIV/0!</v>")
     text = draw(st.sampled_from([_number_text(number), f" {_number_text(number)} ", f"{number:,.2f}", "5점"]))

@@ -11,9 +11,20 @@ otherwise than calamine and Excel do, the streaming reader is corrected here:
 - a date- or duration-formatted number is made a value by calamine's arithmetic (`excel_moment`): openpyxl
   rounds halves of a millisecond to even, gives a number below 0 as a day before 1900 and one beyond the
   calendar as `#VALUE!`; an error cell (`#DIV/0!`) is empty, as calamine gives it;
-- an ISO 8601 date cell (`t="d"`, 18.18.11) is the naive datetime it writes when it has no zone, and
-  its text when it has one (`rows` reads the zone from it); openpyxl drops the zone, and raises on
-  text that is no date.
+- a workbook counts dates from 1904 only when `workbookPr date1904` is `1` or `true` (xsd:boolean, as
+  calamine reads it: `declares_1904`); openpyxl takes any other text but `0`/`false` (`yes`) for true;
+- an ISO 8601 date cell (`t="d"`, 18.18.11) is read as calamine reads it (chrono's `FromStr`): a date
+  and time with seconds, a date, or a time of day (`09:05:41`); anything else, a zone included, stays
+  text (`rows` reads the zone from it); openpyxl drops the zone, and raises on text that is no date;
+- the built-in CJK date formats (numFmtId 27-36 and 50-58, ECMA-376 Part 1, 18.8.30; for ko-KR
+  `yyyy"년" mm"월" dd"일"`, `h"시" mm"분"` and the like) are dates, as Excel and calamine read them;
+  openpyxl knows no format code for them and gives the number;
+- a damaged cell is read as calamine reads it: a number's text as Rust's `f64` parses it (`NaN`, `inf`),
+  else the text; a boolean's `true`/`false`/`1`/`0` (any case); a shared string's negative index is an
+  IndexError, as one past the table is. A cell calamine cannot read (`t="b"` holding `yes`, an unknown
+  type or error) hands the sheet to the streaming reader from that row on, and what that cannot read
+  either refuses the file (`workbook._lazy`). One damage still reads two ways: a shared string index
+  that is no number (`<v>abc</v>`) is string 0 to calamine and refuses the file when streamed.
 
 The property test `tests/unit/test_survey_reader_equivalence.py` holds the two readers to one answer.
 """
@@ -26,13 +37,14 @@ import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from defusedxml.ElementTree import fromstring
 from openpyxl.cell.text import Text
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.functions import iterparse
 
@@ -45,6 +57,16 @@ _EPOCH_1900 = datetime(1899, 12, 30)
 _MS_PER_DAY = 86_400_000
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _ESCAPE_BYTES = re.compile(rb"x[0-9A-Fa-f]{4}_")
+# What Rust's `f64::from_str` (calamine's reading of a number cell) accepts; no spaces, no `_`.
+_RUST_FLOAT = re.compile(r"[+-]?(?:(?i:inf|infinity|nan)|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+# chrono's `NaiveDateTime`, `NaiveDate` and `NaiveTime` `FromStr`, which calamine tries in turn on a `t="d"` cell.
+_ISO_DAY = r"(\d{4})-(\d{1,2})-(\d{1,2})"
+_ISO_DATETIME = re.compile(_ISO_DAY + r"T(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d+))?")
+_ISO_DATE = re.compile(_ISO_DAY)
+_ISO_TIME = re.compile(r"(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?")
+_BOOLEANS = {"1": True, "true": True, "0": False, "false": False}
+# ECMA-376 Part 1, 18.8.30: the built-in number formats of East Asian locales that are dates or times.
+CJK_DATE_FORMAT_IDS = frozenset((*range(27, 37), *range(50, 59)))
 # openpyxl warns of each such cell; the number is kept (see `_SheetParser`), and `rows` says what is wrong.
 warnings.filterwarnings("ignore", message=r"Cell \S+ is marked as a date", category=UserWarning, module="openpyxl")
 
@@ -77,6 +99,16 @@ def unescape(text: str) -> str:
     )
 
 
+def declares_1904(workbook_part: Any) -> bool:
+    """Whether the parsed `xl/workbook.xml` counts dates from 1904: its `workbookPr date1904` is `1` or `true`.
+
+    ECMA-376 Part 1, 18.2.28 types it xsd:boolean, whose true is `1` or `true`; anything else (`yes`,
+    `TRUE`) is invalid and taken, as calamine takes it, for the default: 1900.
+    """
+    properties = workbook_part.find(f"{{{_MAIN}}}workbookPr")
+    return properties is not None and properties.get("date1904") in ("1", "true")
+
+
 def calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
     """The sheet at `position`, read whole by calamine, row by row from row 1 (an empty row is `()`).
 
@@ -84,6 +116,26 @@ def calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterato
     workbook with two sheets of one name to `openpyxl_rows`, and so does this function when calamine
     lists the sheets otherwise than `facts` do.
     """
+    read = 0
+    try:
+        data = _calamine_sheet(path, facts, position)
+        if data is not None:
+            for row in _from_row_one(data):
+                yield row
+                read += 1
+            return
+    except BaseException as error:
+        if not _beyond_calamine(error):
+            raise
+        # calamine cannot read the sheet, or make a Python value of some cell (a duration beyond timedelta,
+        # a cell type it does not know): the streaming reader goes on from the row calamine stopped at.
+    for number, row in enumerate(openpyxl_rows(path, facts, position)):
+        if number >= read:
+            yield row
+
+
+def _calamine_sheet(path: Path, facts: list[SheetFacts], position: int) -> Any:
+    """calamine's range for the sheet at `position`; None when calamine lists the sheets otherwise than `facts`."""
     from python_calamine import CalamineWorkbook, SheetVisibleEnum  # noqa: PLC0415 - only the fast path needs it
 
     workbook = CalamineWorkbook.from_path(str(path))
@@ -94,20 +146,17 @@ def calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterato
         for m, f in zip(listed, facts, strict=True)
     ):
         workbook.close()
-        yield from openpyxl_rows(path, facts, position)
-        return
-    data = workbook.get_sheet_by_index(position)
-    read = 0
-    try:
-        for row in _from_row_one(data):
-            yield row
-            read += 1
-    except (OverflowError, ValueError):
-        # calamine cannot make a Python value of some cell (a duration beyond the range of timedelta):
-        # the streaming reader goes on from the row calamine stopped at, and reads that cell as a number.
-        for number, row in enumerate(openpyxl_rows(path, facts, position)):
-            if number >= read:
-                yield row
+        return None
+    return workbook.get_sheet_by_index(position)
+
+
+def _beyond_calamine(error: BaseException) -> bool:
+    """Whether `error` is calamine failing on the file (its own errors, a value Python cannot hold, a Rust panic)."""
+    from python_calamine import CalamineError  # noqa: PLC0415 - only the fast path needs it
+
+    # pyo3 raises a Rust panic (chrono's range, on a date-formatted -inf) as a BaseException of no importable class.
+    panic = type(error).__name__ == "PanicException"
+    return panic or isinstance(error, CalamineError | OverflowError | ValueError)
 
 
 def _from_row_one(data: Any) -> Iterator[Row]:
@@ -132,33 +181,71 @@ class _SheetParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl is untype
 
     def parse_cell(self, element: Any) -> dict[str, Any]:
         kind = element.get("t")
+        stored = element.find(_VALUE)
+        text = stored.text if stored is not None else None
         if kind == "d":
             element.set("t", "str")  # read as its text, never through openpyxl's zone-dropping parser
+        elif kind in (None, "n", "b") and text:
+            stored.text = "0"  # openpyxl's int() refuses what calamine reads (NaN, TRUE) and reads what it does not
+        elif kind == "s" and text and text.lstrip().startswith("-"):
+            raise IndexError(f"shared string {text} is not in the table")
         cell: dict[str, Any] = super().parse_cell(element)
         value = cell["value"]
         if kind == "e":
             cell["value"] = None  # calamine gives an error cell (#DIV/0!) as an empty one
-        elif kind in (None, "n") and cell["data_type"] in ("d", "e"):
-            # A date- or duration-formatted number, made a value as calamine makes it (see `excel_moment`).
-            cell["value"] = excel_moment(float(element.findtext(_VALUE)), self._1904, isinstance(value, timedelta))
+        elif kind == "b" and text:
+            if text.strip().lower() not in _BOOLEANS:
+                raise ValueError(f"a boolean cell holds {text[:20]!r}")
+            cell["value"] = _BOOLEANS[text.strip().lower()]
+        elif kind in (None, "n") and text:
+            cell["value"] = self._number(text, cell["data_type"], isinstance(value, timedelta))
         elif kind == "str" and isinstance(value, str):
             cell["value"] = unescape(value)
         elif kind == "inlineStr" and isinstance(value, str) and "_x" in value:
             # openpyxl joins the runs as written; an escape is decoded within its own run.
             cell["value"] = _plain_text(Text.from_tree(element.find(_INLINE_STRING)))
         elif kind == "d" and isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                return cell
-            if moment.tzinfo is None:
-                cell["value"] = moment
+            cell["value"] = iso_moment(value)
         return cell
+
+    def _number(self, text: str, data_type: str, duration: bool) -> object:
+        if not _RUST_FLOAT.fullmatch(text):
+            return text  # calamine keeps a number it cannot read as its text
+        if data_type in ("d", "e"):  # a date- or duration-formatted number, as calamine makes it (`excel_moment`)
+            return excel_moment(float(text), self._1904, duration)
+        return float(text)
+
+
+def iso_moment(text: str) -> object:
+    """An ISO 8601 cell's text (`t="d"`) as calamine reads it: a naive datetime, or a time of day; else the text.
+
+    calamine tries chrono's `NaiveDateTime` (`2026-11-20T09:05:41.5`, seconds required), `NaiveDate`
+    (`2026-11-20`, as midnight) and `NaiveTime` (`09:05`, `9:05:41`); a zone, a space for `T`, or a
+    field out of range leaves the text as written.
+    """
+    try:
+        if match := _ISO_DATETIME.fullmatch(text):
+            year, month, day, hour, minute, second, fraction = match.groups()
+            return datetime.combine(date(int(year), int(month), int(day)), _clock(hour, minute, second, fraction))
+        if match := _ISO_DATE.fullmatch(text):
+            year, month, day = (int(part) for part in match.groups())
+            return datetime(year, month, day)
+        if match := _ISO_TIME.fullmatch(text):
+            return _clock(*match.groups())
+    except ValueError:  # a field out of range: 2026-02-30, 25:00
+        pass
+    return text
+
+
+def _clock(hour: str, minute: str, second: str | None, fraction: str | None) -> time:
+    return time(int(hour), int(minute), int(second or 0), int((fraction or "0")[:6].ljust(6, "0")))
 
 
 def _whole_ms(days: float) -> int:
     """Days as whole milliseconds, halves rounded away from zero (Rust's `f64::round`, which calamine uses)."""
     ms = days * float(_MS_PER_DAY)
+    if math.isnan(ms):
+        return 0  # Rust's `as i64` makes NaN 0: calamine gives a date-formatted NaN as 1899-12-30
     return math.floor(ms + 0.5) if ms >= 0 else -math.floor(-ms + 0.5)
 
 
@@ -219,6 +306,21 @@ def _shared_strings(path: Path, read_by_openpyxl: list[str]) -> list[str]:
         return strings
 
 
+def _date_formats(workbook: Any) -> set[int]:
+    """The cell styles that are dates: openpyxl's, and those of a built-in CJK date format it does not know.
+
+    openpyxl renumbers every custom format past the built-ins (164 on), so a style left with an id of
+    `CJK_DATE_FORMAT_IDS` uses the built-in, which has no format code in the file.
+    """
+    cjk = {i for i, style in enumerate(workbook._cell_styles) if style.numFmtId in CJK_DATE_FORMAT_IDS}
+    return set(workbook._date_formats) | cjk
+
+
+def _1904(path: Path) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        return declares_1904(fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True))
+
+
 def openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
     """The sheet at `position`, streamed by openpyxl from the part its relationship names (flat memory).
 
@@ -237,8 +339,8 @@ def openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterato
                 source,
                 _shared_strings(path, worksheet._shared_strings),
                 data_only=True,
-                epoch=workbook.epoch,
-                date_formats=workbook._date_formats,
+                epoch=MAC_EPOCH if _1904(path) else WINDOWS_EPOCH,
+                date_formats=_date_formats(workbook),
                 timedelta_formats=workbook._timedelta_formats,
             )
             expected = 1

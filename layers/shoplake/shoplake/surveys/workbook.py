@@ -4,9 +4,13 @@ Before a workbook is opened its ZIP directory is checked (sizes, ratios, entry c
 so a zip bomb is refused without being inflated. XML is parsed only with defusedxml.
 Cells are read as the values Excel stored; formulas are never evaluated. Sheets whose
 cells fit the memory budget are read with calamine (fast, holds the sheet); larger ones
-stream through openpyxl's read-only mode (flat memory). Both yield the same raw values,
+stream through openpyxl's read-only mode (flat memory); a sheet's size is the larger of what its
+`<dimension>` declares and what its part's uncompressed size can hold, since many writers declare
+`A1`. Both yield the same raw values,
 and `rows` types them the same way; a "Strict Open XML" workbook is read through a
-Transitional copy (`strict_ooxml`). Each sheet says whether Excel shows it (`state`).
+Transitional copy (`strict_ooxml`). Each sheet says whether Excel shows it (`state`). A package, part
+or cell no reader can read (cut short, a part missing, a CRC error) refuses the file with the sheet and
+the damage named (`Refused`); a cell one reader reads and the other would not is read alike by both.
 
 A CSV is read by `csv_file` (its encoding decided by `csv_encoding`), as one sheet named `csv`.
 
@@ -17,15 +21,20 @@ RFC 4180 text by Python's `csv` module.
 
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
 
 import defusedxml
 from defusedxml.ElementTree import fromstring
 from openpyxl.xml import DEFUSEDXML
+from python_calamine import CalamineError
 
 from shoplake.surveys import sheet_readers, strict_ooxml
 from shoplake.surveys.cells import canonical_row
@@ -39,11 +48,34 @@ if not DEFUSEDXML:  # pragma: no cover - the layer always installs defusedxml
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv",)
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES + CSV_SUFFIXES
-# What a calamine cell costs in memory, measured: the fast path is taken while rows × columns fits.
+# What a calamine cell costs in memory, measured: the fast path is taken while a sheet's cells (rows ×
+# columns, `SheetFacts.cells`) times this fit the memory budget.
 CALAMINE_BYTES_PER_CELL = 160
+# The fewest bytes of sheet XML a cell holding a value takes, so a part's uncompressed size (from the ZIP
+# directory, which `check_archive` has bounded) over this is at least the cells it holds, whatever its
+# <dimension> says. Measured: `<c><v>1</v></c>` is 15 bytes (`r` is optional) and each row adds its
+# `<row>` tags; Excel writes about 25 bytes a one-digit cell, openpyxl 32 (numbers) to 50 (short text).
+SHEET_XML_BYTES_PER_CELL = 16
 _MAX_ZIP_ENTRIES = 10_000
 _XML_HEAD_BYTES = 8192
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+# What the readers raise on a damaged package, part or cell: the ZIP (a CRC or inflate error, a member
+# cut short), the XML (malformed, cut short), a missing part (KeyError), a cell no reader can read
+# (calamine's errors; openpyxl's IndexError and ValueError). Refusals for these are logged with the
+# traceback and keep the exception's type, so a fault of our own code is never mistaken quietly for one.
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    ParseError,
+    ExpatError,
+    CalamineError,
+    KeyError,
+    IndexError,
+    ValueError,
+)
+_SAVE_AGAIN = "open it in Excel, save it again (File > Save As, Excel Workbook), and upload the saved copy"
+logger = logging.getLogger(__name__)
 
 
 class Refused(Exception):  # noqa: N818 - "the file is refused" reads better than RefusedError
@@ -147,6 +179,21 @@ def check_archive(path: Path, limits: Limits) -> None:
                     raise Refused(f"XML entity attack refused: {entry.filename} declares a DTD or entities")
 
 
+def damaged(error: BaseException, sheet: str | None = None, part: str | None = None) -> Refused:
+    """The refusal of a workbook a reader could not read (`error`, one of `_DAMAGE`); logged with its traceback.
+
+    The reason names what looks damaged (`part`, else the sheet or the package) and the exception's type and
+    message, and says how to fix it: open the file in Excel and save it again.
+    """
+    logger.warning("survey workbook refused as damaged (sheet %r, part %r)", sheet, part, exc_info=error)
+    where = f"its part {part}" if part else "the sheet" if sheet else "the workbook's package"
+    detail = str(error).strip() or "no detail"
+    return Refused(
+        f"the workbook looks damaged: {where} cannot be read ({type(error).__name__}: {detail[:200]}); {_SAVE_AGAIN}",
+        sheet=sheet,
+    )
+
+
 def _read_xml(archive: zipfile.ZipFile, name: str) -> object:
     return fromstring(archive.read(name), forbid_dtd=True)
 
@@ -154,13 +201,12 @@ def _read_xml(archive: zipfile.ZipFile, name: str) -> object:
 def workbook_facts(path: Path) -> tuple[bool, list[SheetFacts]]:
     """Whether dates count from 1904, and each sheet's facts (`SheetFacts`), in workbook order, from the XML.
 
-    Call after `check_archive`; raises what defusedxml raises for malformed XML and KeyError without
-    `xl/_rels/workbook.xml.rels`.
+    Call after `check_archive`; raises what defusedxml raises for malformed XML, KeyError without
+    `xl/_rels/workbook.xml.rels`, and zipfile's or zlib's errors for a damaged package (see `damaged`).
     """
     with zipfile.ZipFile(path) as archive:
         workbook = _read_xml(archive, "xl/workbook.xml")
-        properties = workbook.find("m:workbookPr", _NS)  # type: ignore[attr-defined]
-        date1904 = properties is not None and properties.get("date1904") in ("1", "true")
+        date1904 = sheet_readers.declares_1904(workbook)
         rels = _read_xml(archive, "xl/_rels/workbook.xml.rels")
         targets = {r.get("Id"): r.get("Target") for r in rels}  # type: ignore[attr-defined]
         sheets: list[SheetFacts] = []
@@ -169,30 +215,39 @@ def workbook_facts(path: Path) -> tuple[bool, list[SheetFacts]]:
             target = str(targets.get(sheet.get(rel_attr), "")).lstrip("/")
             member = target if target.startswith("xl/") else f"xl/{target}"
             state = sheet.get("state") or "visible"
-            sheets.append(SheetFacts(sheet.get("name"), member, _declared_cells(archive, member), state))
+            sheets.append(SheetFacts(sheet.get("name"), member, _sheet_cells(archive, member), state))
     return date1904, sheets
 
 
-def _declared_cells(archive: zipfile.ZipFile, member: str) -> int:
-    """Rows × columns from the sheet's <dimension ref>, read from its first bytes only."""
+def _sheet_cells(archive: zipfile.ZipFile, member: str) -> int:
+    """At least the cells the sheet holds: the larger of its <dimension ref>'s rows × columns and its size's.
+
+    A dimension is read from the part's first 4 KiB; one cell (`L5000`, as LibreOffice writes it) is
+    the range from A1. Streaming writers declare `A1` whatever they write, so the part's uncompressed
+    size over `SHEET_XML_BYTES_PER_CELL` bounds it too. 0 when the part is missing.
+    """
     try:
-        with archive.open(member) as stream:
-            head = stream.read(4096).decode("utf-8", "replace")
+        size = archive.getinfo(member).file_size
     except KeyError:
         return 0
-    match = re.search(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"', head)
-    if not match:
-        return -1  # unknown: stream it
-    first_col, first_row, last_col, last_row = match.groups()
-    last_col, last_row = last_col or first_col, last_row or first_row
+    with archive.open(member) as stream:
+        head = stream.read(4096).decode("utf-8", "replace")
+    match = re.search(r'<dimension ref="\$?([A-Z]{1,3})\$?(\d{1,7})(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?"', head)
+    declared = 0
+    if match:
+        first_col, first_row, last_col, last_row = match.groups()
+        if last_col is None:  # one cell: the range from A1 to it
+            first_col, first_row, last_col, last_row = "A", "1", first_col, first_row
+        rows = int(last_row) - int(first_row) + 1
+        declared = max(rows, 0) * max(_column_number(last_col) - _column_number(first_col) + 1, 0)
+    return max(declared, size // SHEET_XML_BYTES_PER_CELL)
 
-    def col_number(letters: str) -> int:
-        number = 0
-        for letter in letters:
-            number = number * 26 + ord(letter) - 64
-        return number
 
-    return (int(last_row) - int(first_row) + 1) * (col_number(last_col) - col_number(first_col) + 1)
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
 
 
 def _numbered(rows: Iterator[Row]) -> Iterator[tuple[int, Row]]:
@@ -202,22 +257,26 @@ def _numbered(rows: Iterator[Row]) -> Iterator[tuple[int, Row]]:
 def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir: Path) -> tuple[list[SheetRows], str]:
     """The workbook's sheets, in order, each read lazily; and which reader was chosen.
 
-    The reader is `"calamine"` when the largest declared cell count x `CALAMINE_BYTES_PER_CELL` fits in
-    `memory_budget_bytes`, else `"openpyxl-streaming"`. A Strict workbook is first rewritten as a
+    The reader is `"calamine"` when the largest sheet's cells (`SheetFacts.cells`) x `CALAMINE_BYTES_PER_CELL`
+    fit in `memory_budget_bytes`, else `"openpyxl-streaming"`. A Strict workbook is first rewritten as a
     Transitional one in `work_dir`, which must outlive the reading of the sheets. Raises Refused (see
-    `check_archive`); reader errors surface while rows are read.
+    `check_archive`, and `damaged` for a package no reader can read); a sheet's rows raise Refused, naming
+    the sheet, when its part or a cell cannot be read.
     """
-    check_archive(path, limits)
-    if strict_ooxml.is_strict(path):
-        transitional = work_dir / f"transitional{path.suffix}"
-        strict_ooxml.to_transitional(path, transitional)
-        path = transitional
-    date1904, facts = workbook_facts(path)
+    try:
+        check_archive(path, limits)
+        if strict_ooxml.is_strict(path):
+            transitional = work_dir / f"transitional{path.suffix}"
+            strict_ooxml.to_transitional(path, transitional)
+            path = transitional
+        date1904, facts = workbook_facts(path)
+    except _DAMAGE as error:
+        raise damaged(error) from error
     largest = max((sheet.cells for sheet in facts), default=0)
     # calamine finds a sheet by its name, even when asked for it by position: two sheets of one name
     # (Excel never writes them; a crafted or repaired file may) are read by the streaming reader.
     unique = len({sheet.name.casefold() for sheet in facts}) == len(facts)
-    fast = unique and 0 <= largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
+    fast = unique and largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
     reader = sheet_readers.calamine_rows if fast else sheet_readers.openpyxl_rows
     sheets = [
         SheetRows(sheet.name, _numbered(_lazy(reader, path, facts, position)), date1904, sheet.state)
@@ -228,12 +287,16 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
 
 def _lazy(reader: object, path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
     # Opening a sheet happens on the first row asked for, so unread sheets cost nothing. Each reader's
-    # cells leave in one shared form (`cells`): the reader chosen never changes what is converted.
+    # cells leave in one shared form (`cells`): the reader chosen never changes what is converted. Every
+    # reader error surfaces here, so here is where a damaged sheet becomes a refusal.
+    sheet = facts[position]
     try:
         for row in reader(path, facts, position):  # type: ignore[operator]
             yield canonical_row(row)
     except sheet_readers.MissingPart as missing:
-        raise Refused(f"the sheet's part {missing} is not in the workbook", sheet=facts[position].name) from None
+        raise Refused(f"the sheet's part {missing} is not in the workbook", sheet=sheet.name) from None
+    except _DAMAGE as error:
+        raise damaged(error, sheet.name, sheet.part) from error
 
 
 def open_survey_file(
