@@ -78,7 +78,8 @@ def test_a_survey_becomes_parquet_and_the_uploader_is_told(stack: LocalStack, si
         (7, "J", "만족도"), (9, "F", "성별"), (12, "B", "응답 일시"),
     ]  # fmt: skip
     # AND the original is kept under processed/, named for this upload
-    (kept,) = _keys(stack, bucket)
+    (marked, kept) = _keys(stack, bucket)
+    assert marked == _filed([marked], "marked/", SURVEY_NAME)  # the uploader's copy, its bad cells marked
     assert kept == _filed([kept], "processed/", SURVEY_NAME)
     assert _body(stack, bucket, kept) == path.read_bytes()
     # AND Slack has one summary naming the counts and the first problems, and the quality result
@@ -207,7 +208,8 @@ def test_a_hostile_file_is_quarantined_with_its_reason_and_kept(
     bucket = _drop(stack, path, name)
     # THEN the original is kept, byte for byte, in quarantine, with a report beside it naming the reason
     kept = _filed(_keys(stack, bucket), "quarantine/", name)
-    assert _keys(stack, bucket) == [kept, f"{kept}.report.json"]
+    filed = [k for k in _keys(stack, bucket) if not k.startswith("marked/")]  # a copy with bad cells marked
+    assert filed == [kept, f"{kept}.report.json"]
     assert _body(stack, bucket, kept) == path.read_bytes()
     report: dict[str, Any] = json.loads(_body(stack, bucket, f"{kept}.report.json"))
     assert reason in report["reason"]
