@@ -15,12 +15,14 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shoplake.surveys import links
 
 logger = Logger()
-s3 = boto3.client("s3")
+# SigV4 in every region: boto3 presigns with SigV2 where a region allows it, and S3 refuses SigV2 for SSE-KMS.
+s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
 
 SURVEY_BUCKET = os.environ["SURVEY_BUCKET"]
 LINK_SECRET_ARN = os.environ["LINK_SECRET_ARN"]
