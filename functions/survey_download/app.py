@@ -16,7 +16,6 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from shoplake.surveys import links
 
@@ -29,13 +28,10 @@ LINK_SECRET_ARN = os.environ["LINK_SECRET_ARN"]
 
 
 def exists(key: str) -> bool:
-    try:
-        s3.head_object(Bucket=SURVEY_BUCKET, Key=key)
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
+    # A listing, not HeadObject: the role may list marked/ only, and without s3:ListBucket S3 answers a
+    # missing key 403, which would hide "gone" among real denials.
+    listed = s3.list_objects_v2(Bucket=SURVEY_BUCKET, Prefix=key, MaxKeys=1)
+    return any(item["Key"] == key for item in listed.get("Contents", []))
 
 
 def presign(key: str, disposition: str, content_type: str) -> str:

@@ -20,11 +20,11 @@ from typing import Any
 
 import openpyxl
 import pytest
-from botocore.exceptions import ClientError
 from openpyxl.utils.datetime import to_excel
 
 from local_stack.sample_surveys import KOREAN_HEADERS, survey_rows, write_survey_workbook
-from local_stack.template import ROOT
+from local_stack.template import ROOT, load_template
+from shoplake import lake_layout
 from shoplake.surveys import links
 from shoplake.surveys.forms import all_forms
 from shoplake.surveys.markup import MarkedCopy, marked_copy
@@ -91,7 +91,6 @@ def _fix_j7_and_read_again(body: bytes, tmp_path: Path) -> Parsed:
 # ---------------------------------------------------------------- formulas in the rows kept
 
 
-@pytest.mark.xfail(strict=True, reason="the row-by-row copy writes a formula's text as the cell's value")
 def test_a_formula_in_a_rejected_row_keeps_its_value_in_a_row_by_row_copy(tmp_path: Path) -> None:
     # GIVEN row 7, rejected for J7 only, whose B7 and K7 are formulas the parser read by their stored values
     path = write_survey_workbook(tmp_path / "s.xlsx", rows=40)
@@ -104,7 +103,6 @@ def test_a_formula_in_a_rejected_row_keeps_its_value_in_a_row_by_row_copy(tmp_pa
     assert [(p.column, p.value) for p in again.problems if p.row == 7] == []
 
 
-@pytest.mark.xfail(strict=True, reason="emptying the ingested rows empties what formulas in the kept rows read")
 def test_a_rejected_row_keeps_a_value_its_formula_took_from_an_emptied_row(tmp_path: Path) -> None:
     # GIVEN row 7, rejected for J7 only, whose time B7 is `=B6`, and row 6 ingested
     path = write_survey_workbook(tmp_path / "s.xlsx", rows=40)
@@ -122,7 +120,6 @@ def test_a_rejected_row_keeps_a_value_its_formula_took_from_an_emptied_row(tmp_p
 # ---------------------------------------------------------------- merged cells, control characters
 
 
-@pytest.mark.xfail(strict=True, reason="the mark lands on the merge's top-left cell, in the emptied row above")
 def test_a_merged_cell_over_an_ingested_row_and_a_rejected_row_can_be_fixed_and_uploaded(tmp_path: Path) -> None:
     # GIVEN two respondents' time shown once, B5:B6 merged: row 5 is ingested, row 6 rejected (B6 reads empty)
     path = write_survey_workbook(tmp_path / "s.xlsx", rows=40, bad_rows=False)
@@ -145,7 +142,6 @@ def test_a_merged_cell_over_an_ingested_row_and_a_rejected_row_can_be_fixed_and_
     assert (again.rows, again.problems) == (1, [])
 
 
-@pytest.mark.xfail(strict=True, reason="openpyxl refuses XML-illegal control characters (IllegalCharacterError)")
 def test_a_control_character_in_a_kept_cell_does_not_cost_the_whole_copy(tmp_path: Path) -> None:
     # GIVEN a CSV, accepted, whose rejected row 5 has a comment with a vertical tab (FileMaker's line break)
     rows = survey_rows(20)
@@ -182,7 +178,6 @@ def _with_side_sheet_declared_a1(path: Path, rows: int) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="the whole-or-row-by-row choice trusts every sheet's <dimension>")
 def test_a_side_sheet_whose_dimension_says_a1_is_not_loaded_whole_past_the_memory_budget(tmp_path: Path) -> None:
     # GIVEN an accepted workbook whose answers fit a 2 MiB budget, beside a 40,000-cell sheet declared as A1
     budget = 2 << 20
@@ -202,7 +197,6 @@ def test_a_side_sheet_whose_dimension_says_a1_is_not_loaded_whole_past_the_memor
     assert peak <= budget
 
 
-@pytest.mark.xfail(strict=True, reason="a workbook loaded whole never looks at the deadline")
 def test_a_copy_made_whole_is_given_up_once_its_deadline_has_passed(tmp_path: Path) -> None:
     # GIVEN a workbook that fits the memory budget, and a deadline already passed (the parser used the time)
     path = write_survey_workbook(tmp_path / "s.xlsx", rows=2000)
@@ -245,23 +239,33 @@ def _context() -> SimpleNamespace:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="the role has no s3:ListBucket, so S3 answers a missing copy 403, raised")
 def test_a_copy_no_longer_kept_is_answered_410_by_the_deployed_role(monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN the download function, whose role may only s3:GetObject marked/* (template.yaml), and a good link
-    # to a copy that is gone: without s3:ListBucket, S3 answers HEAD for a missing key 403, not 404
-    # (Amazon S3 API Reference, HeadObject: "If you don't have the s3:ListBucket permission ... 403")
+    # GIVEN the download function and a good link to a copy that is gone. HeadObject would answer 403 for a
+    # missing key without s3:ListBucket (Amazon S3 API Reference, HeadObject), hiding "gone" among denials,
+    # so it asks by listing the key itself, which its role may do under marked/ only
     app = _download_app(monkeypatch)
+    asked: list[dict[str, object]] = []
 
-    def head_object(**kwargs: object) -> None:
-        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+    def list_objects_v2(**kwargs: object) -> dict[str, object]:
+        asked.append(kwargs)
+        return {"KeyCount": 0}
 
-    monkeypatch.setattr(app, "s3", SimpleNamespace(head_object=head_object))
+    monkeypatch.setattr(app, "s3", SimpleNamespace(list_objects_v2=list_objects_v2))
     url = links.link_for("https://x.lambda-url.ap-northeast-2.on.aws/", SECRET, "marked/설문.0123.xlsx", "설문.xlsx")
     event = our_event("survey_download/link_opened.json")
     event["queryStringParameters"] = {"copy": url.split("copy=", 1)[1]}
     # WHEN the link is opened
-    # THEN the documented 410 "no longer kept" (observed: the ClientError escapes, a 500 from Lambda)
+    # THEN the documented 410 "no longer kept" (it was: the ClientError escaped, a 500 from Lambda)
     assert app.lambda_handler(event, _context())["statusCode"] == 410
+    assert asked == [{"Bucket": "shoplake-dev-surveys-123456789012", "Prefix": "marked/설문.0123.xlsx", "MaxKeys": 1}]
+    # AND the role may list nothing but marked/
+    statements = [
+        statement
+        for policy in load_template()["Resources"]["SurveyDownloadFunction"]["Properties"]["Policies"]
+        for statement in policy.get("Statement", [])
+    ]
+    (listing,) = [st for st in statements if st["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "marked/*"}}
 
 
 def test_the_redirect_is_signed_with_sigv4_in_every_region(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -271,3 +275,14 @@ def test_the_redirect_is_signed_with_sigv4_in_every_region(monkeypatch: pytest.M
     url = app.presign("marked/설문.0123.xlsx", links.content_disposition("설문.xlsx"), links.CONTENT_TYPES[".xlsx"])
     # THEN the URL is SigV4: S3 refuses any other signature for an SSE-KMS object (it was SigV2, AWSAccessKeyId=)
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url
+
+
+def test_a_dot_folder_in_an_uploaded_name_survives_in_every_filed_key() -> None:
+    # GIVEN an inbox key with `.` and `..` folders (S3 keeps them; a browser resolves them away in a link)
+    key = "inbox/../2026/./설문.xlsx"
+    # THEN neither the filed copy nor the marked-up copy has a folder a browser would resolve
+    for filed in (
+        lake_layout.moved_key(key, lake_layout.SURVEY_PROCESSED, "0123456789abcdef0123"),
+        lake_layout.marked_key(key, "0123456789abcdef0123", ".xlsx"),
+    ):
+        assert not {".", ".."} & set(filed.split("/")), filed

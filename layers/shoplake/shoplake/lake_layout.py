@@ -81,10 +81,12 @@ def moved_key(inbox_key: str, destination: str, upload_id: str) -> str:
     the path under the inbox is kept and the upload id (`ObjectCreated.upload_id`) goes before the suffix,
     so the file still opens by its type. `destination` is a prefix with its trailing slash
     (`SURVEY_PROCESSED` or `SURVEY_QUARANTINE`). A key that is not under `inbox/` is kept whole under it.
-    A name too long for the result (with a report's suffix) to fit S3's 1,024 bytes is cut short; the
-    upload id still makes it unique.
+    A name too long for the result (with a report's suffix) to fit S3's 1,024 bytes is cut short, and a
+    `.` or `..` folder becomes `_.` or `_..`; the upload id still makes the key unique.
     """
     path = inbox_key.removeprefix(SURVEY_INBOX)
+    # A `.` or `..` folder would be resolved away by a browser opening a link to the key.
+    path = "/".join(f"_{part}" if part in (".", "..") else part for part in path.split("/"))
     folder, _, name = path.rpartition("/")
     stem, dot, suffix = name.rpartition(".")
     if not (dot and stem):

@@ -7,8 +7,8 @@ ingested, those rows are emptied in the copy, so that uploading it again, fixed,
 were rejected (the form skips empty rows); row numbers stay the ones the Slack message names.
 
 Two ways to make it, chosen by size:
-- a workbook that fits the memory budget is loaded whole and saved back, keeping its formatting, its other
-  sheets and, for `.xlsm`, its macros (openpyxl drops charts and pictures);
+- a workbook that fits the memory budget and the time left is loaded whole and saved back, keeping its
+  formatting, its other sheets and, for `.xlsm`, its macros (openpyxl drops charts and pictures);
 - a larger workbook, and every CSV, is copied row by row into a new workbook (flat memory): the answers
   sheet's values and number formats only. A CSV's cells are all written as text, as the parser read them.
 
@@ -19,6 +19,7 @@ legacy VML notes (openpyxl's `Comment`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tempfile
 import time
@@ -30,7 +31,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Color, Font, PatternFill
 
@@ -45,6 +46,9 @@ BAD_FONT_COLOR = "9C0006"
 # What a cell costs openpyxl when a workbook is loaded whole (measured with tracemalloc: about 1 KiB per
 # styled cell, with room for the saved copy); larger workbooks are copied row by row.
 OPENPYXL_BYTES_PER_CELL = 2048
+# What loading and saving a workbook whole costs openpyxl, measured here: about 33 µs a cell (8 s for a
+# 240,000-cell survey); a workbook is loaded whole only when that fits the time left before the deadline.
+OPENPYXL_SECONDS_PER_CELL = 40e-6
 # The row-by-row copy looks at the clock this often, and gives up once the deadline has passed.
 CLOCK_EVERY_ROWS = 500
 COMMENT_AUTHOR = "shoplake"
@@ -83,8 +87,19 @@ def marks_for(problems: Iterable[Problem]) -> list[Mark]:
     return [Mark(row, letter, tuple(notes[(row, letter)])) for row, letter in ordered]
 
 
+def xml_safe(value: object) -> object:
+    """Text as a workbook can hold it: XML 1.0 forbids most C0 controls (openpyxl refuses them).
+
+    A vertical tab or form feed (FileMaker's and some exports' line break) becomes a line break; any other
+    forbidden control character is dropped. Other values are returned as they are.
+    """
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        return ILLEGAL_CHARACTERS_RE.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "", value)
+    return value
+
+
 def _text_cell(sheet: Any, value: object) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=xml_safe(value))
     if isinstance(value, str):
         cell.data_type = "s"  # never a formula, whatever the text starts with
     return cell
@@ -129,19 +144,23 @@ def _merged_origin(sheet: Any, cell: Any) -> Any:
     return cell
 
 
-def _whole(path: Path, macros: bool, job: _Job) -> bytes | None:
-    book = load_workbook(path, keep_vba=macros, keep_links=False, rich_text=False)
-    if job.sheet not in book.sheetnames:
-        return None
-    answers = book[job.sheet]
-    if MARKUP_SHEET in book.sheetnames:  # a marked copy uploaded again: its old list goes
-        del book[MARKUP_SHEET]
+def _clean(book: Any) -> None:
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and ILLEGAL_CHARACTERS_RE.search(cell.value):
+                    cell.value = xml_safe(cell.value)
+
+
+def _mark_answers(answers: Any, job: _Job) -> None:
+    for merged in list(answers.merged_cells.ranges):
+        if merged.max_row > job.header_row:  # answers are one cell each: each row fixed and taken on its own
+            answers.unmerge_cells(str(merged))
     marked_rows = {m.row for m in job.marks}
     for row in answers.iter_rows(min_row=job.header_row + 1):
         if row and job.empties(row[0].row, row[0].row in marked_rows):
             for cell in row:
-                if not isinstance(cell, MergedCell):
-                    cell.value = None
+                cell.value = None
     for mark in job.marks:
         cell = _merged_origin(answers, answers[f"{mark.letter}{mark.row}"])
         cell.fill = BAD_FILL
@@ -150,9 +169,20 @@ def _whole(path: Path, macros: bool, job: _Job) -> bytes | None:
         cell.font = font
         earlier = (f"earlier note: {cell.comment.text}",) if cell.comment is not None else ()
         cell.comment = _comment((*mark.notes, *earlier))
+
+
+def _whole(path: Path, macros: bool, job: _Job) -> bytes:
+    # The values Excel stored, as the parser read them: a formula reading an emptied row would change.
+    book = load_workbook(path, keep_vba=macros, keep_links=False, rich_text=False, data_only=True)
+    if job.sheet not in book.sheetnames:
+        raise LookupError(f"openpyxl finds no sheet {job.sheet!r} in the workbook")
+    if MARKUP_SHEET in book.sheetnames:  # a marked copy uploaded again: its old list goes
+        del book[MARKUP_SHEET]
+    _clean(book)
+    _mark_answers(book[job.sheet], job)
     listing = book.create_sheet(MARKUP_SHEET, 0)
     for line in job.intro:
-        listing.append(line)
+        listing.append([xml_safe(value) for value in line])
         for cell in listing[listing.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
@@ -168,6 +198,22 @@ def _streamed(
     rows: Iterator[tuple[int, Sequence[object]]], job: _Job, past_deadline: Callable[[], bool]
 ) -> bytes | None:
     book = Workbook(write_only=True)
+    try:
+        return _stream_into(book, rows, job, past_deadline)
+    except BaseException:
+        _discard(book)
+        raise
+
+
+def _discard(book: Workbook) -> None:
+    """Close a write-only workbook's scratch files, throwing away what was written."""
+    with contextlib.suppress(Exception):  # the content is being thrown away; only the files must close
+        book.save(io.BytesIO())
+
+
+def _stream_into(
+    book: Workbook, rows: Iterator[tuple[int, Sequence[object]]], job: _Job, past_deadline: Callable[[], bool]
+) -> bytes | None:
     listing = book.create_sheet(MARKUP_SHEET)
     for line in job.intro:
         listing.append([_text_cell(listing, value) for value in line])
@@ -178,7 +224,7 @@ def _streamed(
     written = 0
     for number, values in rows:
         if number % CLOCK_EVERY_ROWS == 0 and past_deadline():
-            book.save(io.BytesIO())  # closes the sheets' scratch files; what was written is thrown away
+            _discard(book)
             return None
         while written < number - 1:
             answers.append([])
@@ -216,10 +262,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Sequence[object]]]:
 
 
 def _workbook_rows(path: Path, sheet: str) -> Iterator[tuple[int, Sequence[object]]]:
-    book = load_workbook(path, read_only=True, keep_links=False)
+    book = load_workbook(path, read_only=True, keep_links=False, data_only=True)
     try:
         if sheet not in book.sheetnames:
-            return
+            raise LookupError(f"openpyxl finds no sheet {sheet!r} in the workbook")
         for row in book[sheet].iter_rows():
             cells = [c for c in row if getattr(c, "row", None)]
             if cells:
@@ -243,10 +289,13 @@ def marked_copy(
 
     `file_name` is the uploaded name (its suffix says CSV, xlsx or xlsm); `sheet` the answers sheet
     (`csv` for a CSV); `header_row` its header's Excel row; `emptied` empties every data row with no
-    problem (for a file whose good rows were ingested). A workbook whose declared cells (every sheet's
-    `<dimension>`) × `OPENPYXL_BYTES_PER_CELL` fit `memory_budget_bytes` is loaded whole; otherwise it is
-    copied row by row, giving up (None) once `time.monotonic()` passes `deadline`. None, too, when the
-    sheet is not in the workbook. Raises what openpyxl raises for a workbook it cannot load.
+    problem (for a file whose good rows were ingested). A workbook whose cells (at least each sheet's
+    `workbook_facts` count) fit `memory_budget_bytes` at `OPENPYXL_BYTES_PER_CELL` and the time left
+    before `deadline` (on `time.monotonic()`) at `OPENPYXL_SECONDS_PER_CELL` is loaded whole; otherwise it
+    is copied row by row, giving up (None) once the deadline passes (at once if it has). Formulas give
+    the values Excel stored, as the parser read them; merged ranges among the answers are unmerged, so
+    each row is fixed on its own; control characters XML forbids become line breaks or go. Raises
+    LookupError when openpyxl finds no such sheet, and what openpyxl raises for a workbook it cannot load.
     """
     suffix = Path(file_name).suffix.lower()
     marks = marks_for(problems)
@@ -270,9 +319,11 @@ def marked_copy(
             transitional = Path(work) / f"transitional{suffix}"
             strict_ooxml.to_transitional(path, transitional)
             path = transitional
-        declared = [facts.cells for facts in workbook_facts(path)[1]]
-        if min(declared, default=0) >= 0 and sum(declared) * OPENPYXL_BYTES_PER_CELL <= memory_budget_bytes:
-            body = _whole(path, suffix == ".xlsm", job)
-            return MarkedCopy(body, suffix, len(marks), True) if body is not None else None
+        if past_deadline():
+            return None
+        cells = sum(facts.cells for facts in workbook_facts(path)[1])  # at least what each sheet holds
+        in_time = time.monotonic() + cells * OPENPYXL_SECONDS_PER_CELL <= deadline
+        if cells * OPENPYXL_BYTES_PER_CELL <= memory_budget_bytes and in_time:
+            return MarkedCopy(_whole(path, suffix == ".xlsm", job), suffix, len(marks), True)
         body = _streamed(_workbook_rows(path, sheet), job, past_deadline)
     return MarkedCopy(body, ".xlsx", len(marks), False) if body is not None else None
