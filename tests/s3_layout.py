@@ -16,7 +16,12 @@ from local_stack.template import load_template
 from shoplake import glue_library, lake_layout
 
 PREFIXES_BY_BUCKET: dict[str, tuple[str, ...]] = {
-    "SurveyBucket": (lake_layout.SURVEY_INBOX, lake_layout.SURVEY_PROCESSED, lake_layout.SURVEY_QUARANTINE),
+    "SurveyBucket": (
+        lake_layout.SURVEY_INBOX,
+        lake_layout.SURVEY_PROCESSED,
+        lake_layout.SURVEY_QUARANTINE,
+        lake_layout.SURVEY_MARKED,
+    ),
     "LakeBucket": (
         lake_layout.SURVEY_DATA,
         lake_layout.SURVEY_REJECTS,

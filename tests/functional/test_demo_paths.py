@@ -22,7 +22,7 @@ pytestmark = pytest.mark.server
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Demo]:
-    with SlackSink() as sink, LocalStack(slack_sink=sink, work_dir=tmp_path, server=False) as stack:
+    with SlackSink() as sink, LocalStack(slack_sink=sink, work_dir=tmp_path) as stack:  # the link is followed over HTTP
         yield Demo(stack, sink, dsn="")  # these stages use no shop database
 
 
