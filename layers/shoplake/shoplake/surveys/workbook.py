@@ -60,9 +60,10 @@ _MAX_ZIP_ENTRIES = 10_000
 _XML_HEAD_BYTES = 8192
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 # What the readers raise on a damaged package, part or cell: the ZIP (a CRC or inflate error, a member
-# cut short), the XML (malformed, cut short), a missing part (KeyError), a cell no reader can read
-# (calamine's errors; openpyxl's IndexError and ValueError). Refusals for these are logged with the
-# traceback and keep the exception's type, so a fault of our own code is never mistaken quietly for one.
+# cut short), the XML (malformed, cut short, an encoding Python does not know: LookupError), a missing part
+# (KeyError), a cell no reader can read (calamine's errors; openpyxl's IndexError and ValueError). Refusals
+# for these are logged with the traceback and keep the exception's type, so a fault of our own code is
+# never mistaken quietly for one.
 _DAMAGE = (
     zipfile.BadZipFile,
     zlib.error,
@@ -70,8 +71,7 @@ _DAMAGE = (
     ParseError,
     ExpatError,
     CalamineError,
-    KeyError,
-    IndexError,
+    LookupError,  # KeyError, IndexError, and an unknown XML encoding
     ValueError,
 )
 _SAVE_AGAIN = "open it in Excel, save it again (File > Save As, Excel Workbook), and upload the saved copy"
