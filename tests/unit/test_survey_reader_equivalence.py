@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Sequence
 from datetime import time
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -150,10 +151,14 @@ def workbooks(draw: st.DrawFn) -> dict[str, bytes]:
         ]
         rows.append(row)
     date1904 = draw(st.booleans())
-    return _parts(rows, strings, date1904)
+    # Rows are numbered by `r`, whatever order they are written in (a crafted or badly merged file's).
+    order = draw(st.permutations(range(len(rows))) | st.just(range(len(rows))))
+    return _parts(rows, strings, date1904, order)
 
 
-def _parts(rows: list[list[Cell | None]], strings: list[str], date1904: bool) -> dict[str, bytes]:
+def _parts(
+    rows: list[list[Cell | None]], strings: list[str], date1904: bool, order: Sequence[int] = ()
+) -> dict[str, bytes]:
     sheet_rows = []
     for number, row in enumerate(rows, start=1):
         cells = "".join(
@@ -162,6 +167,7 @@ def _parts(rows: list[list[Cell | None]], strings: list[str], date1904: bool) ->
             if c is not None
         )
         sheet_rows.append(f'<row r="{number}">{cells}</row>')
+    sheet_rows = [sheet_rows[i] for i in order] if order else sheet_rows
     last = f"{column_letter(len(KOREAN_HEADERS) - 1)}{len(rows)}"
     formats = "".join(
         f'<numFmt numFmtId="{k}" formatCode="{escape(v, {chr(34): "&quot;"})}"/>' for k, v in _FORMATS.items()

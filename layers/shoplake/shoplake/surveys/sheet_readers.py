@@ -2,8 +2,10 @@
 
 Both take the workbook's sheets as `workbook_facts` lists them and a sheet's position in that list,
 never its name: a crafted workbook may give a hidden sheet the visible one's name. Both yield
-rows of raw cells that `cells.canonical_row` puts in one shared form; where openpyxl reads a cell
-otherwise than calamine and Excel do, the streaming reader is corrected here:
+(row number, row) from row 1 up, numbered by `r` as `row_order` says (rows out of order come by
+number; a number written twice is refused), each row of raw cells that `cells.canonical_row` puts
+in one shared form; where openpyxl reads a cell otherwise than calamine and Excel do, the streaming
+reader is corrected here:
 
 - text escapes `_xHHHH_` (ECMA-376 Part 1, 22.9.2.19 ST_Xstring: `_x000D_` is a carriage return,
   `_x005F_` a literal underscore) are decoded in shared strings, inline strings and formula text;
@@ -22,22 +24,25 @@ otherwise than calamine and Excel do, the streaming reader is corrected here:
 - a damaged cell is read as calamine reads it: a number's text as Rust's `f64` parses it (`NaN`, `inf`),
   else the text; a boolean's `true`/`false`/`1`/`0` (any case); a shared string's negative index is an
   IndexError, as one past the table is. A cell calamine cannot read (`t="b"` holding `yes`, an unknown
-  type or error) hands the sheet to the streaming reader from that row on, and what that cannot read
-  either refuses the file (`workbook._lazy`). One damage still reads two ways: a shared string index
-  that is no number (`<v>abc</v>`) is string 0 to calamine and refuses the file when streamed.
+  type or error) hands the sheet to the streaming reader after the last row number calamine gave, and
+  what that cannot read either refuses the file (`workbook._lazy`). One damage still reads two ways: a
+  shared string index that is no number (`<v>abc</v>`) is string 0 to calamine and refuses the file when streamed.
 
 The property test `tests/unit/test_survey_reader_equivalence.py` holds the two readers to one answer.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +52,8 @@ from openpyxl.cell.text import Text
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.functions import iterparse
+
+from shoplake.surveys.row_order import row_runs
 
 Row = Sequence[object]
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -109,29 +116,33 @@ def declares_1904(workbook_part: Any) -> bool:
     return properties is not None and properties.get("date1904") in ("1", "true")
 
 
-def calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
-    """The sheet at `position`, read whole by calamine, row by row from row 1 (an empty row is `()`).
+def calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[tuple[int, Row]]:
+    """The sheet at `position`, read whole by calamine: (row number, row) from row 1 up (an empty row is `()`).
 
     calamine finds a sheet by name even when asked by position: `workbook.open_workbook` sends a
     workbook with two sheets of one name to `openpyxl_rows`, and so does this function when calamine
-    lists the sheets otherwise than `facts` do.
+    lists the sheets otherwise than `facts` do. Rows are numbered as `row_order` says (RowOrderError).
     """
-    read = 0
+    try:
+        row_runs(path, facts[position].part)  # refuses what calamine would read silently (a row written twice)
+    except KeyError:
+        raise MissingPart(facts[position].part) from None
+    last = 0
     try:
         data = _calamine_sheet(path, facts, position)
         if data is not None:
-            for row in _from_row_one(data):
-                yield row
-                read += 1
+            for number, row in enumerate(_from_row_one(data), start=1):
+                yield number, row
+                last = number
             return
     except BaseException as error:
         if not _beyond_calamine(error):
             raise
         # calamine cannot read the sheet, or make a Python value of some cell (a duration beyond timedelta,
-        # a cell type it does not know): the streaming reader goes on from the row calamine stopped at.
-    for number, row in enumerate(openpyxl_rows(path, facts, position)):
-        if number >= read:
-            yield row
+        # a cell type it does not know): the streaming reader goes on after the last row NUMBER calamine gave.
+    for number, row in openpyxl_rows(path, facts, position):
+        if number > last:
+            yield number, row
 
 
 def _calamine_sheet(path: Path, facts: list[SheetFacts], position: int) -> Any:
@@ -321,11 +332,12 @@ def _1904(path: Path) -> bool:
         return declares_1904(fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True))
 
 
-def openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
+def openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[tuple[int, Row]]:
     """The sheet at `position`, streamed by openpyxl from the part its relationship names (flat memory).
 
-    Rows come from row 1 (a row the sheet leaves out is `()`). Raises MissingPart when the part is not
-    in the package.
+    Yields (row number, row) from row 1 up, a row the sheet leaves out as `()`; rows written out of order
+    come in the order of their numbers, one parser per ascending run (`row_order`). Raises MissingPart
+    when the part is not in the package, RowOrderError as `row_runs` does.
     """
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
@@ -333,24 +345,30 @@ def openpyxl_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterato
         worksheet = next((s for s in workbook._sheets if getattr(s, "_worksheet_path", "").lstrip("/") == part), None)
         if worksheet is None:
             raise MissingPart(part)
+        runs = row_runs(path, part)
+        shared = _shared_strings(path, worksheet._shared_strings)
+        epoch = MAC_EPOCH if _1904(path) else WINDOWS_EPOCH
         # What ReadOnlyWorksheet._cells_by_row does, with our parser (openpyxl 3.1's read-only internals).
-        with worksheet._get_source() as source:
-            parser = _SheetParser(
-                source,
-                _shared_strings(path, worksheet._shared_strings),
-                data_only=True,
-                epoch=MAC_EPOCH if _1904(path) else WINDOWS_EPOCH,
-                date_formats=_date_formats(workbook),
-                timedelta_formats=workbook._timedelta_formats,
-            )
+        with ExitStack() as sources:
+            streams = []
+            for first, end in runs:
+                parser = _SheetParser(
+                    sources.enter_context(worksheet._get_source()),
+                    shared,
+                    data_only=True,
+                    epoch=epoch,
+                    date_formats=_date_formats(workbook),
+                    timedelta_formats=workbook._timedelta_formats,
+                )
+                streams.append(islice(parser.parse(), first, end))
             expected = 1
-            for number, cells in parser.parse():
-                for _ in range(expected, number):
-                    yield ()  # rows the sheet leaves out are empty
+            for number, cells in heapq.merge(*streams, key=lambda numbered: numbered[0]):
+                for empty in range(expected, number):
+                    yield empty, ()  # rows the sheet leaves out are empty
                 row: list[object] = [None] * max((c["column"] for c in cells), default=0)
                 for cell in cells:
                     row[cell["column"] - 1] = cell["value"]
-                yield row
+                yield number, row
                 expected = number + 1
     finally:
         workbook.close()

@@ -1,7 +1,11 @@
 """Open survey files safely, and read their rows lazily.
 
 Before a workbook is opened its ZIP directory is checked (sizes, ratios, entry count),
-so a zip bomb is refused without being inflated. XML is parsed only with defusedxml.
+so a zip bomb is refused without being inflated; so is a member zipfile cannot open (encrypted, or
+compressed by a method Excel never uses, Deflate64), saying how to mend it. XML is parsed only with
+defusedxml. A part not in UTF-8 (`encoding="EUC-KR"`, UTF-16) is read through a UTF-8 copy (`xml_encoding`).
+Rows are numbered by their `r` attribute, never their position: rows written out of order are read in the
+order of their numbers, and a number written twice refuses the file naming the row (`row_order`).
 Cells are read as the values Excel stored; formulas are never evaluated. Sheets whose
 cells fit the memory budget are read with calamine (fast, holds the sheet); larger ones
 stream through openpyxl's read-only mode (flat memory); a sheet's size is the larger of what its
@@ -36,9 +40,10 @@ from defusedxml.ElementTree import fromstring
 from openpyxl.xml import DEFUSEDXML
 from python_calamine import CalamineError
 
-from shoplake.surveys import sheet_readers, strict_ooxml
+from shoplake.surveys import sheet_readers, strict_ooxml, xml_encoding
 from shoplake.surveys.cells import canonical_row
 from shoplake.surveys.forms import Limits
+from shoplake.surveys.row_order import RowOrderError
 from shoplake.surveys.sheet_readers import SheetFacts
 
 # openpyxl parses workbook XML with defusedxml only when it is installed; refuse to run without it.
@@ -73,6 +78,13 @@ _DAMAGE = (
     CalamineError,
     LookupError,  # KeyError, IndexError, and an unknown XML encoding
     ValueError,
+)
+# Excel saves a workbook encrypted with a password ("Encrypt with Password") as an OLE compound file, as it
+# saved the old .xls (MS-OFFCRYPTO 2.1; MS-CFB 2.2: the file starts with these 8 bytes).
+_OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_OLE_REASON = (
+    "not an Excel workbook we can read: the file is password-protected or an old .xls; remove the password "
+    "(File > Info > Protect Workbook) and save it as an Excel Workbook (.xlsx)"
 )
 _SAVE_AGAIN = "open it in Excel, save it again (File > Save As, Excel Workbook), and upload the saved copy"
 logger = logging.getLogger(__name__)
@@ -152,9 +164,13 @@ def check_archive(path: Path, limits: Limits) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
+        with path.open("rb") as start:
+            if start.read(len(_OLE_MAGIC)) == _OLE_MAGIC:
+                raise Refused(_OLE_REASON) from None
         raise Refused("not an Excel workbook: the file is not a ZIP archive (is it an old .xls, or renamed?)") from None
     with archive:
         entries = archive.infolist()
+        _check_members_readable(entries)
         if len(entries) > _MAX_ZIP_ENTRIES:
             raise Refused(f"zip bomb refused: {len(entries)} entries in the archive (limit {_MAX_ZIP_ENTRIES})")
         total = sum(e.file_size for e in entries)
@@ -177,6 +193,22 @@ def check_archive(path: Path, limits: Limits) -> None:
                     head = stream.read(_XML_HEAD_BYTES)
                 if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                     raise Refused(f"XML entity attack refused: {entry.filename} declares a DTD or entities")
+
+
+def _check_members_readable(entries: list[zipfile.ZipInfo]) -> None:
+    """Refuse a package a member of which is encrypted (ZIP general purpose flag bit 0) or compressed otherwise
+    than stored or deflated (APPNOTE 4.4.4-4.4.5): zipfile cannot open them, and Excel writes neither."""
+    for entry in entries:
+        if entry.flag_bits & 0x1:
+            raise Refused(
+                f"the workbook is password-protected ({entry.filename} is encrypted): remove the password "
+                "(File > Info > Protect Workbook) and save it again"
+            )
+        if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise Refused(
+                f"the workbook is compressed in a way Excel does not write ({entry.filename}: ZIP method "
+                f"{entry.compress_type}, as a re-zipping tool may use): open it in Excel and save it again"
+            )
 
 
 def damaged(error: BaseException, sheet: str | None = None, part: str | None = None) -> Refused:
@@ -250,10 +282,6 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def _numbered(rows: Iterator[Row]) -> Iterator[tuple[int, Row]]:
-    return ((number, row) for number, row in enumerate(rows, start=1))
-
-
 def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir: Path) -> tuple[list[SheetRows], str]:
     """The workbook's sheets, in order, each read lazily; and which reader was chosen.
 
@@ -265,6 +293,7 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
     """
     try:
         check_archive(path, limits)
+        path = xml_encoding.to_utf8(path, work_dir)
         if strict_ooxml.is_strict(path):
             transitional = work_dir / f"transitional{path.suffix}"
             strict_ooxml.to_transitional(path, transitional)
@@ -279,22 +308,25 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
     fast = unique and largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
     reader = sheet_readers.calamine_rows if fast else sheet_readers.openpyxl_rows
     sheets = [
-        SheetRows(sheet.name, _numbered(_lazy(reader, path, facts, position)), date1904, sheet.state)
+        SheetRows(sheet.name, _lazy(reader, path, facts, position), date1904, sheet.state)
         for position, sheet in enumerate(facts)
     ]
     return sheets, "calamine" if fast else "openpyxl-streaming"
 
 
-def _lazy(reader: object, path: Path, facts: list[SheetFacts], position: int) -> Iterator[Row]:
+def _lazy(reader: object, path: Path, facts: list[SheetFacts], position: int) -> Iterator[tuple[int, Row]]:
     # Opening a sheet happens on the first row asked for, so unread sheets cost nothing. Each reader's
     # cells leave in one shared form (`cells`): the reader chosen never changes what is converted. Every
     # reader error surfaces here, so here is where a damaged sheet becomes a refusal.
     sheet = facts[position]
     try:
-        for row in reader(path, facts, position):  # type: ignore[operator]
-            yield canonical_row(row)
+        for number, row in reader(path, facts, position):  # type: ignore[operator]
+            yield number, canonical_row(row)
     except sheet_readers.MissingPart as missing:
         raise Refused(f"the sheet's part {missing} is not in the workbook", sheet=sheet.name) from None
+    except RowOrderError as error:
+        reason = f"the sheet's rows are numbered in a way Excel never writes: {error.reason}; {_SAVE_AGAIN}"
+        raise Refused(reason, sheet=sheet.name, row=error.row) from None
     except _DAMAGE as error:
         raise damaged(error, sheet.name, sheet.part) from error
 
