@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shoplake.surveys.forms import Limits
-from shoplake.surveys.row_order import MAX_RUNS, RowOrderError, row_number
+from shoplake.surveys.row_order import MAX_RUNS, RowOrderError, row_number, row_runs
 from shoplake.surveys.workbook import Refused, open_workbook
 from shoplake.surveys.xml_encoding import part_encoding
 from tests.unit.test_survey_attack_review15 import _data_row, _workbook
@@ -120,3 +120,25 @@ def test_the_helpers_write_what_they_say(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as archive:
         numbers = re.findall(rb'<row r="(\d+)"', archive.read(SHEET))
     assert numbers == [b"1", b"4", b"3", b"2"]
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        b"<!-- <row r='2'/> -->",  # a comment holding a row tag
+        b"<![CDATA[<row r='2'/>]]>",
+        b"<?shoplake <row r='2'/> ?>",  # a processing instruction holding one
+        b"",  # nothing: only the `>` inside row 2's attribute
+    ],
+)
+def test_what_could_hide_a_row_tag_is_read_by_the_xml_parser(tmp_path: Path, noise: bytes) -> None:
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><sheetData><row r="1"/>' + noise + b'<row r="3"/><row r="2" spans=">"/>'
+        b"</sheetData></worksheet>"
+    )
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    # the rows are 1, 3, 2: two ascending runs; nothing in the noise is counted as a row
+    assert row_runs(path, "xl/worksheets/sheet1.xml") == [(0, 2), (2, 3)]

@@ -11,13 +11,18 @@ rows in ascending order, and Excel writes them so; a crafted or badly merged fil
   answers without a word (calamine kept the last, openpyxl both);
 - a number beyond Excel's 1,048,576 rows, below 1, or no whole number refuses the file.
 
-The part is read with expat in chunks, elements only (nothing kept but a bit per row number), after
-`workbook.check_archive` has refused DTDs; what expat cannot parse raises `ExpatError` (damage).
+The part is scanned in chunks for its `<row>` start tags (nothing kept but a bit per row number): a
+pattern over the bytes where the part holds no comment, CDATA section, processing instruction or
+prefixed row tag, which could hide or disguise one (what Excel and the usual writers produce); expat
+otherwise, after `workbook.check_archive` has refused DTDs. What expat cannot parse raises `ExpatError`
+(damage); a part the pattern passes is parsed by the readers themselves, which report damage.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from xml.parsers import expat
 
@@ -26,6 +31,14 @@ EXCEL_MAX_ROWS = 1_048_576
 # Each run costs the streaming reader one more pass over the part (up to the run's end).
 MAX_RUNS = 32
 _CHUNK = 1 << 20
+_ROW_TAG = re.compile(rb"<row(?=[\s/>])([^>]*)>")
+_R_ATTRIBUTE = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
+# What could hide a row tag from the pattern, or be one it does not see: then expat reads the part.
+_NOT_PLAIN = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml[\s?])|<[\w.-]+:row[\s/>]")
+
+
+class _NotPlain(Exception):  # noqa: N818 - a signal to read the part with expat, not an error
+    pass
 
 
 class RowOrderError(ValueError):
@@ -67,38 +80,77 @@ def row_runs(path: Path, part: str) -> list[tuple[int, int]]:
     number written twice (naming it), out of range, or more than `MAX_RUNS` runs; KeyError when the part
     is missing; ExpatError for XML expat cannot parse; zipfile's and zlib's errors for a damaged member.
     """
-    seen = bytearray(EXCEL_MAX_ROWS // 8 + 1)
-    runs: list[tuple[int, int]] = []
+    try:
+        return _runs(path, part, _scan_plain)
+    except _NotPlain:
+        return _runs(path, part, _scan_with_expat)
+
+
+class _Runs:
+    def __init__(self) -> None:
+        self.seen = bytearray(EXCEL_MAX_ROWS // 8 + 1)
+        self.runs: list[tuple[int, int]] = []
+        self.count = self.previous = self.start = 0
+
+    def row(self, written: str | None) -> None:
+        # openpyxl takes a row at its end tag, and numbers it from the row that ended before it.
+        number = row_number(written, self.previous)
+        if self.seen[number >> 3] & (1 << (number & 7)):
+            raise RowOrderError(f"row {number} is written twice in the sheet", number)
+        self.seen[number >> 3] |= 1 << (number & 7)
+        if number < self.previous:
+            self.runs.append((self.start, self.count))
+            self.start = self.count
+            if len(self.runs) >= MAX_RUNS:
+                raise RowOrderError(f"the rows are written out of order more than {MAX_RUNS} times", number)
+        self.previous = number
+        self.count += 1
+
+
+Scan = Callable[[zipfile.ZipExtFile, _Runs], None]
+
+
+def _runs(path: Path, part: str, scan: Scan) -> list[tuple[int, int]]:
+    runs = _Runs()
+    with zipfile.ZipFile(path) as archive, archive.open(part) as source:
+        scan(source, runs)
+    if runs.count > runs.start:
+        runs.runs.append((runs.start, runs.count))
+    return runs.runs
+
+
+def _scan_plain(source: zipfile.ZipExtFile, runs: _Runs) -> None:
+    carried = b""
+    while chunk := source.read(_CHUNK):
+        text = carried + chunk
+        cut = text.rfind(b"<")  # a tag may run on into the next chunk: from its `<` on, it waits
+        cut = len(text) if cut < 0 else cut
+        region, carried = text[:cut], text[cut:]
+        if _NOT_PLAIN.search(text[: cut + 16]):
+            raise _NotPlain
+        for match in _ROW_TAG.finditer(region):
+            if match.group(1).count(b'"') % 2 or match.group(1).count(b"'") % 2:
+                raise _NotPlain  # a `>` inside an attribute's value ended the match early
+            attribute = _R_ATTRIBUTE.search(match.group(1))
+            runs.row(attribute.group(1).decode("ascii", "replace") if attribute else None)
+    if _NOT_PLAIN.search(carried) or _ROW_TAG.search(carried):
+        raise _NotPlain
+
+
+def _scan_with_expat(source: zipfile.ZipExtFile, runs: _Runs) -> None:
     open_rows: list[str | None] = []
-    state = {"count": 0, "previous": 0, "start": 0}
 
     def start(name: str, attributes: dict[str, str]) -> None:
         if name == _ROW:
             open_rows.append(attributes.get("r"))
 
     def end(name: str) -> None:
-        if name != _ROW:
-            return
-        # openpyxl takes a row at its end tag, and numbers it from the row that ended before it.
-        number = row_number(open_rows.pop(), state["previous"])
-        if seen[number >> 3] & (1 << (number & 7)):
-            raise RowOrderError(f"row {number} is written twice in the sheet", number)
-        seen[number >> 3] |= 1 << (number & 7)
-        if number < state["previous"]:
-            runs.append((state["start"], state["count"]))
-            state["start"] = state["count"]
-            if len(runs) >= MAX_RUNS:
-                raise RowOrderError(f"the rows are written out of order more than {MAX_RUNS} times", number)
-        state["previous"] = number
-        state["count"] += 1
+        if name == _ROW:
+            runs.row(open_rows.pop())
 
     parser = expat.ParserCreate(namespace_separator="}")
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    with zipfile.ZipFile(path) as archive, archive.open(part) as source:
-        while chunk := source.read(_CHUNK):
-            parser.Parse(chunk, False)
-        parser.Parse(b"", True)
-    if state["count"] > state["start"]:
-        runs.append((state["start"], state["count"]))
-    return runs
+    while chunk := source.read(_CHUNK):
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
