@@ -211,7 +211,6 @@ _HEADER = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason="_like_the_row: optional cells filled where the row left them empty")
 def test_rows_swallowed_by_a_quote_left_open_are_never_ingested_silently(tmp_path: Path) -> None:
     # GIVEN R1's comment opening a quote never closed, until R3's comment ends in an inch mark (55")
     # and R2, R3 answering the optional questions R1 left empty
@@ -233,7 +232,6 @@ def test_rows_swallowed_by_a_quote_left_open_are_never_ingested_silently(tmp_pat
     assert _ids(parsed) == ["R1", "R2", "R3", "R4"]
 
 
-@pytest.mark.xfail(strict=True, reason="_refuse_nul counts \\n only: a Mac CR-only CSV's NUL is 'on line 1'")
 def test_a_nul_in_a_csv_with_cr_line_endings_is_placed_on_its_line(tmp_path: Path) -> None:
     # GIVEN a CSV from Excel for Mac (CR line endings) with a NUL on line 3
     row = "R{n},2026-11-21 10:15,TV,,20대,여성,KR,,,5,9,ok"
