@@ -94,6 +94,34 @@ def test_rows_swallowed_between_quotes_in_the_same_middle_column_are_refused(tmp
 
 
 @pytest.mark.parametrize(
+    "swallowed",
+    [
+        "R2,2026/11/21,TV-광고,2026-10,30대,남,KR-11,경기 남부,상의/하의,4점,8점,ok",  # an id like R1's, little else
+        "web-7,2026-11-21 10:15,tv,2026-10,30s,male,KR,경기 남부,상의/하의,4,8,ok",  # cells like R1's where R1 has any
+    ],
+    ids=["its-first-cell", "its-filled-cells"],
+)
+def test_rows_swallowed_into_a_last_column_comment_are_refused_whatever_optional_answers_they_give(
+    tmp_path: Path, swallowed: str
+) -> None:
+    # GIVEN R1's comment opening a quote that a later row's comment, ending in an inch mark (55"), closes;
+    # R1 skipped the optional questions that the swallowed row answers
+    header = ",".join(HEADER[:3]) + ",First heard on," + ",".join(HEADER[3:])
+    lines = [
+        header,
+        'R1,2026-11-20 09:05,tv,,20s,female,KR,,,5,9,"Great shop',
+        swallowed,
+        'R3,2026-11-22 11:00,tv,2026-09,40s,female,KR,서울 강남,신발,5,10,bought a 55"',
+        "R4,2026-11-23 12:00,tv,,20s,female,KR,,,3,5,fine",
+    ]
+    path = tmp_path / "survey.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # THEN the file is refused naming the line the quote opened on, not read as R1 and R4
+    with pytest.raises(Refused, match=r"the quoted cell opened on line 2 runs over line 3, which holds a whole row"):
+        _read(path)
+
+
+@pytest.mark.parametrize(
     "listing",
     [
         "colour, size, fabric, price, delivery, packaging, staff, exchange, refund, points, app",

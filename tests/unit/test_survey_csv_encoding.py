@@ -113,3 +113,23 @@ def test_a_nul_anywhere_in_a_csv_refuses_it_naming_its_line(tmp_path: Path, enco
     # THEN it is refused, wherever the NUL is, naming its line: nothing reaches the lake holding a NUL
     with pytest.raises(Refused, match=re.escape("the CSV holds NUL bytes: not text") + ".*" + f"line {where + 2}$"):
         _stored(path)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r", "\r\n"], ids=["LF", "CR", "CRLF"])
+@pytest.mark.parametrize("fault", ["NUL", "not UTF-8"])
+def test_a_fault_is_placed_on_its_line_whatever_the_line_endings(tmp_path: Path, ending: str, fault: str) -> None:
+    # GIVEN a CSV whose lines end as Windows (CRLF), Unix (LF) or Excel for Mac (CR) end them, the fault on
+    # line 40,002, past the first 1 MiB read, a CRLF cut between two reads (the csv reader counts lines so)
+    line = "R1,2026-11-24 10:15,tv,20s,female,KR,서울,4,9,ok"
+    lines = [line.replace("R1", f"R{n}") for n in range(40_000)]
+    head = (HEADER.rstrip() + ending + ending.join(lines) + ending).encode()
+    cut = (1 << 20) - 1
+    if ending == "\r\n":  # move the bytes so that a CR ends the first 1 MiB and its LF starts the next
+        head = head.replace(b"R0,", b"R0," + b"x" * (cut - head.rindex(b"\r", 0, cut + 1)), 1)
+        assert head[cut : cut + 2] == b"\r\n"
+    bad = "좋아\x00요".encode() if fault == "NUL" else b"\xbf\xe4"
+    path = tmp_path / "survey.csv"
+    path.write_bytes(head + b"R40000,2026-11-24 10:15,tv,20s,female,KR,x,4,9," + bad + ending.encode())
+    # THEN the refusal names line 40,002
+    with pytest.raises(Refused, match=r"on line 40002$" if fault == "NUL" else r"from line 40002 \(byte"):
+        csv_encoding(path)

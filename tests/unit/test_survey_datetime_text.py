@@ -6,9 +6,11 @@ refused, saying how to write the date instead.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from shoplake.surveys.survey_file import read_survey
 
 SEOUL = timezone(timedelta(hours=9))
 NAIVE_0905 = datetime(2026, 11, 20, 9, 5)
+HONOLULU = timezone(timedelta(hours=-10))
 
 
 @pytest.mark.parametrize(
@@ -155,6 +158,64 @@ def test_a_weekday_that_contradicts_the_date_is_refused_naming_both(text: str, m
 def test_text_not_read_as_a_date_is_refused_saying_what_is_read(text: str, message: str) -> None:
     with pytest.raises(DateTimeTextError, match=re.escape(message)):
         parse_datetime_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20 09:05:41-10:00", datetime(2026, 11, 20, 9, 5, 41, tzinfo=HONOLULU)),
+        ("2026-11-20 9:05:41.5 -10:00", datetime(2026, 11, 20, 9, 5, 41, 500000, tzinfo=HONOLULU)),
+        ("2026-11-20 9:05 GMT-10", datetime(2026, 11, 20, 9, 5, tzinfo=HONOLULU)),
+        ("2026-11-20 9:05 +0900", NAIVE_0905.replace(tzinfo=SEOUL)),  # a plus is no span's
+    ],
+)
+def test_an_offset_is_read_where_survey_tools_write_one(text: str, expected: datetime) -> None:
+    assert parse_datetime_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026-11-20 09:00-10:00", "holds a span of time ('09:00-10:00'), not one time"),  # ISO would say -10:00
+        ("2026-11-20T09:00:00-10:00:00", "holds a span of time"),
+        ("2026-11-20 9:00 - 10:00", "holds a span of time"),
+        ("2026-11-20 9:00~10:00", "holds a span of time"),
+        ("2026-11-20 오전 9시-10시", "holds a span of time"),
+        ("2026-11-20 9:00 AM - 10:00 AM", "holds a span of time"),
+        ("2026-11-20 9:00-10", "'-10' is read as a UTC offset only after GMT or UTC (GMT-9), or as ±HH:MM after"),
+        ("2026-11-20 9:05 -0900", "'-0900' is read as a UTC offset only after GMT or UTC"),
+        ("2026-11-20 9:05:41 +9", "'+9' is read as a UTC offset only after GMT or UTC"),
+    ],
+)
+def test_a_span_of_time_or_a_number_after_a_time_is_not_read_as_an_offset(text: str, message: str) -> None:
+    with pytest.raises(DateTimeTextError, match=re.escape(message)):
+        parse_datetime_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-20" + " \t" * 5000,
+        "2026-11-20" + " " * 9990 + "09:05",
+        "2026-11-20 " + "(" * 9989,
+        "20" + "-" * 9990 + "Nov 2026",
+        "Nov" + "a" * 9990 + " 20 2026",
+        "2026-11-20 " + "9시 " * 3300,
+        "2026-11-20 " + "12:00-" * 1660,
+        "2026-11-20 09:05 GMT+9 (" + "a" * 9970,
+        "2026-11-20 " + "Z(a" * 3300 + ")",
+        "2026-11-20 " + ", " * 4990 + "KST",
+        "2026-11-20 09:05:41" + "1 " * 4990,
+    ],
+    ids=lambda text: repr(text[10:16]),
+)
+def test_a_hostile_cell_of_the_cell_limit_is_read_or_refused_at_once(text: str) -> None:
+    # GIVEN 10,000 characters (a cell's limit) built to make a pattern backtrack: runs of spaces, brackets,
+    # dashes, letters, Korean hours, time spans, open zone names; WHEN read, THEN it is done in well under a second
+    started = time.perf_counter()
+    with contextlib.suppress(DateTimeTextError):
+        parse_datetime_text(text)
+    assert time.perf_counter() - started < 0.5
 
 
 @pytest.mark.parametrize(

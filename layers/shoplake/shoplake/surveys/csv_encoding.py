@@ -87,6 +87,7 @@ def _undecodable(path: Path, encoding: str) -> str | None:
     """Where the file stops being `encoding` text (its line and byte offset); None if all of it is."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = lines = 0
+    after_cr = False
     with path.open("rb") as raw:
         while True:
             chunk = raw.read(_CHUNK)
@@ -97,12 +98,14 @@ def _undecodable(path: Path, encoding: str) -> str | None:
                 start = max(error.start - len(error.object) + len(chunk), 0)
                 if encoding.startswith(("utf-16", "utf-32")):  # a newline byte is no line break there
                     return f"byte {offset + start:,}"
-                line = lines + chunk[:start].count(b"\n") + 1
+                line = lines + _line_breaks(chunk[:start].decode("latin-1"), after_cr) + 1
                 return f"line {line} (byte {offset + start:,})"
             if not chunk:
                 return None
             offset += len(chunk)
-            lines += chunk.count(b"\n")
+            # Latin-1 keeps each byte: CR and LF are those bytes in every encoding here but UTF-16/32.
+            lines += _line_breaks(chunk.decode("latin-1"), after_cr)
+            after_cr = chunk.endswith(b"\r")
 
 
 def _refuse_nul(path: Path, encoding: str) -> None:
@@ -111,17 +114,25 @@ def _refuse_nul(path: Path, encoding: str) -> None:
     UTF-16 without a byte-order mark."""
     decoder = codecs.getincrementaldecoder(encoding)()
     lines = 0
+    after_cr = False
     with path.open("rb") as raw:
         while chunk := raw.read(_CHUNK):
             text = decoder.decode(chunk)
             at = text.find("\x00")
             if at >= 0:
-                line = lines + text.count("\n", 0, at) + 1
+                line = lines + _line_breaks(text[:at], after_cr) + 1
                 raise Refused(
                     "the CSV holds NUL bytes: not text, or UTF-16 without a byte-order mark (save as CSV UTF-8); "
                     f"the first is on line {line}"
                 )
-            lines += text.count("\n")
+            lines += _line_breaks(text, after_cr)
+            after_cr = text.endswith("\r") if text else after_cr
+
+
+def _line_breaks(text: str, after_cr: bool) -> int:
+    """The line breaks in `text` as the csv module counts lines: CR, LF, or CRLF as one; a LF first in `text`
+    ends no line when the text before it ended in CR (`after_cr`: a CRLF cut between two chunks)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n") - (after_cr and text.startswith("\n"))
 
 
 def csv_encoding(path: Path) -> str:

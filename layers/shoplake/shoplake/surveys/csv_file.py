@@ -10,8 +10,9 @@ be followed by a delimiter or the line's end. A quote left open would make the r
 cell, so the file is refused, naming the line where the quote opened, when the file ends inside a
 quoted cell, when such a cell outgrows the csv module's field limit, or when a quoted cell's later
 lines are rows swallowed until some later quote closed it: lines with a whole row's worth of
-delimiters in a record not as wide as the one before, or, in one as wide, lines whose cells are
-shaped like the record's own (`_refuse_swallowed_rows` says why no rule can do better). No error
+delimiters in a record not as wide as the one before, or, in one as wide, lines that start with a
+cell shaped like the record's first (a respondent id: `R12`, `114`) or whose cells are shaped like the
+record's own (`_refuse_swallowed_rows` says why no rule can do better, and why it refuses when in doubt). No error
 of the csv module or of decoding escapes as anything but `Refused`.
 
 Format: RFC 4180 (Common Format and MIME Type for CSV Files); Excel's `sep=` line is Excel's own.
@@ -127,10 +128,13 @@ def _refuse_swallowed_rows(record: list[str], width: int, delimiter: str, first_
     column it opened in, as a well-quoted multi-line cell does. When the cell opened in the last column
     and the quote that closed it ends a later line, the two readings are the same CSV: rows swallowed
     into a comment, or a comment whose lines list things with commas. Syntax cannot tell them apart,
-    so a later line of the cell is taken for a swallowed row only when it holds a row's worth of
-    delimiters and, if the record is as wide as the one before it, its cells are also shaped like the
-    record's own cells in the same columns (`_like_the_row`): a row has an id, a date and numbers where
-    the rows have them; a list of words typed in a comment does not.
+    so a later line of the cell holding a row's worth of delimiters is taken for a swallowed row when
+    the record is not as wide as the one before it, or when the line reads as a row (`_reads_as_a_row`):
+    it starts with a cell shaped like the record's first (each row starts with a respondent id; a list
+    typed in a comment starts with a word), or its cells are shaped like the record's where both hold
+    something (optional answers one row skipped and another gave are not compared). Losing rows inside
+    a comment is worse than refusing a comment whose list starts like an id: the refusal names the line
+    the quote opened on, and the uploader mends the quote or puts the list on one line.
     """
     line = first_line
     whole_row = max(len(record) - 1, 2)
@@ -139,11 +143,12 @@ def _refuse_swallowed_rows(record: list[str], width: int, delimiter: str, first_
         for offset, text in enumerate(later_lines, start=1):
             if text.count(delimiter) < whole_row:
                 continue
-            if len(record) == width and not _like_the_row(text.split(delimiter), record, index):
+            if len(record) == width and not _reads_as_a_row(text.split(delimiter), record, index):
                 continue
             raise Refused(
                 f"the quoted cell opened on line {line} runs over line {line + offset}, which holds a whole "
-                f"row ({text[:40]!r}): is a closing quote missing? A quote inside a cell is written twice",
+                f"row ({text[:40]!r}): is a closing quote missing? A quote inside a cell is written twice; "
+                "a list inside one cell is put on one line",
                 sheet=SHEET,
                 row=number,
             )
@@ -162,10 +167,16 @@ def _shape(cell: str) -> str:
     return _SPACES.sub(" ", _DIGITS.sub("9", _LETTERS.sub("a", cell.strip())))
 
 
-def _like_the_row(fields: list[str], record: list[str], skipped: int) -> bool:
-    """Whether a line's fields are shaped like the record's cells in the same columns (the cell that holds the
-    line, and columns empty in both, not compared), in `_ROW_LIKENESS` of them."""
-    pairs = [(f, r) for i, (f, r) in enumerate(zip(fields, record, strict=False)) if i != skipped and (f or r)]
+def _reads_as_a_row(fields: list[str], record: list[str], skipped: int) -> bool:
+    """Whether a line's fields read as a row beside the record: its first cell shaped like the record's first
+    cell (the first line of it), or the fields shaped like the record's cells in the same columns in
+    `_ROW_LIKENESS` of the columns where both hold something (the cell that holds the line not compared)."""
+    first = _LINE_BREAK.split(record[0])[0]
+    if fields[0].strip() and first.strip() and _shape(fields[0]) == _shape(first):
+        return True
+    pairs = [
+        (f, r) for i, (f, r) in enumerate(zip(fields, record, strict=False)) if i != skipped and f.strip() and r.strip()
+    ]
     alike = sum(_shape(f) == _shape(r) for f, r in pairs)
     return bool(pairs) and alike >= _ROW_LIKENESS * len(pairs)
 

@@ -28,14 +28,17 @@ The grammar: ISO 8601 as Python reads it; else a date, then optionally a time of
 12-hour with 오전/오후 or AM/PM before or after it, or `9시 5분 41초`), then optionally a UTC offset
 (`GMT+9`, `UTC+05:30`, `+0900`, `GMT`, `Z`, `KST`), which may be followed by the zone's display name
 in parentheses in any language (`GMT+0900 (Korean Standard Time)`, `GMT+0900 (한국 표준시)`: JavaScript's
-Date text in the browser's language; the offset decides). The date is year-first (`2026-11-20`,
-`2026/11/20`, `2026. 11. 20.`, `2026년 11월 20일`), or year-last (`11/20/2026`, `20.11.2026`), or with
-an English month name (`Nov 20, 2026`, `20 Nov 2026`). A weekday may stand anywhere, bare, after a
-comma or in parentheses: Korean `금요일` (Korean Excel's long date `2026년 11월 20일 금요일`), `(금)` (the
-one-syllable name only in parentheses, since bare `월` and `일` are the month and the day), English
-`Fri`, `Fri.`, `Friday` (`Fri Nov 20 2026`, `Friday, November 20, 2026`); one that is not the date's
-weekday is refused, naming both. Text that is not read is refused saying what part of it was not
-understood, or which forms are read.
+Date text in the browser's language; the offset decides; parentheses holding a weekday alone are a
+weekday's). Without GMT or UTC an offset is ±HH:MM or ±HHMM, and a minus one only after seconds
+(`09:05:41-10:00`, as ISO 8601 writers put it): `9:00-10:00` is a span of time, and text holding a span
+(two times joined by `-`, `~` or a dash, `9시-10시` too) is refused, as one time is asked for.
+The date is year-first (`2026-11-20`, `2026/11/20`, `2026. 11. 20.`, `2026년 11월 20일`), or year-last
+(`11/20/2026`, `20.11.2026`), or with an English month name (`Nov 20, 2026`, `20 Nov 2026`). A weekday
+may stand anywhere, bare, after a comma or in parentheses: Korean `금요일` (Korean Excel's long date
+`2026년 11월 20일 금요일`), `(금)` (the one-syllable name only in parentheses, since bare `월` and `일` are the month
+and the day), English `Fri`, `Fri.`, `Friday` (`Fri Nov 20 2026`, `Friday, November 20, 2026`); one that
+is not the date's weekday is refused, naming both. Text that is not read is refused saying what part of
+it was not understood, or which forms are read.
 
 A year-last date is read day-first or month-first only when its numbers decide it (`20/11/2026`,
 `11/20/2026`, `05/05/2026`); `05/06/2026` is refused, the message saying how to write it. So is a
@@ -61,7 +64,7 @@ _TIME = rf"""
         (?:\s*(?P<before>{_MERIDIEM})\s*)?
         (?P<hour>\d{{1,2}}):(?P<minute>\d{{2}})(?::(?P<second>\d{{2}})(?:[.,](?P<fraction>\d{{1,6}}))?)?
         (?:\s*(?P<after>{_MERIDIEM}))?
-        (?:\s*(?P<zone>Z|(?:GMT|UTC)?\s*(?P<sign>[+-])(?P<zh>\d{{1,2}})(?::?(?P<zm>\d{{2}}))?|GMT|UTC))?
+        (?:\s*(?P<zone>Z|(?P<prefix>GMT|UTC)?\s*(?P<sign>[+-])(?P<zh>\d{{1,2}})(?::?(?P<zm>\d{{2}}))?|GMT|UTC))?
     )?
 """
 _YEAR_FIRST = re.compile(
@@ -92,11 +95,21 @@ _WEEKDAY = re.compile(
 )
 # A zone's display name after its offset, as JavaScript's Date text writes it in the browser's language:
 # `GMT+0900 (Korean Standard Time)`, `GMT+0900 (한국 표준시)`. Any script: the offset decides, the name is dropped.
+# Parentheses holding a weekday alone are a weekday's (`GMT+9 (토)`), checked against the date, never a zone's name.
 _ZONE_NAME = re.compile(
-    r"(?P<offset>(?:GMT|UTC)\s*[+-]\d{1,2}(?::?\d{2})?|(?<=\s)[+-]\d{2}:?\d{2}|GMT|UTC|Z)\s*\([^()]+\)$"
+    r"(?P<offset>(?:GMT|UTC)\s*[+-]\d{1,2}(?::?\d{2})?|(?<=\s)[+-]\d{2}:?\d{2}|GMT|UTC|Z)\s*"
+    rf"\((?!\s*(?i:{_FULL_WEEKDAY}|[{_KOREAN_WEEKDAYS}])\s*\))[^()]+\)$"
+)
+# Two times joined by a dash or tilde: a span (`9:00-10:00`, `9시~10시`), not a time at a UTC offset. A dash
+# after seconds and before HH:MM is an offset (`09:05:41-10:00`, as ISO 8601 writers put it); one after a
+# time without seconds, or before a time with them, is a span's.
+_TIME_SPAN = re.compile(
+    rf"(?<![\d:])\d{{1,2}}:\d{{2}}(?P<seconds>:\d{{2}})?\s?(?:{_MERIDIEM})?\s?(?P<dash>[-–—~])\s?"
+    rf"(?:(?:{_MERIDIEM})\s?)?\d{{1,2}}:\d{{2}}(?P<end_seconds>:\d{{2}})?",
+    re.IGNORECASE,
 )
 _DATE_AT_START = re.compile(r"\d{4}\s*([-./])\s*\d{1,2}\s*\1\s*\d{1,2}\.?|\d{1,2}\s*([-./])\s*\d{1,2}\s*\2\s*\d{2,4}")
-_KST = re.compile(r"\s*\(?\bKST\)?$")
+_KST = re.compile(r"\s?\(?\bKST\)?$")
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 _MONTH = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _MONTH_FIRST = re.compile(rf"^{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})", re.IGNORECASE)
@@ -130,6 +143,8 @@ def parse_datetime_text(text: str) -> datetime:
 
     Raises DateTimeTextError naming the text and what is wrong with it, with how to write it instead.
     """
+    plain, weekdays = _normalised(text)
+    _refuse_time_span(text, plain)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -139,7 +154,6 @@ def parse_datetime_text(text: str) -> datetime:
         if offset is not None and not _in_use(offset):
             raise DateTimeTextError(f"{text!r}: {_shown(offset)} is not a UTC offset in use")
         return moment
-    plain, weekdays = _normalised(text)
     match = _YEAR_FIRST.fullmatch(plain)
     if match is not None:
         moment = _moment(text, match, int(match["year"]), int(match["month"]), int(match["day"]))
@@ -156,9 +170,10 @@ def parse_datetime_text(text: str) -> datetime:
 def _normalised(text: str) -> tuple[str, list[int]]:
     """The text as the grammar reads it (Korean date and time words, zone names, weekdays and English month
     names rewritten), and the weekdays it names (0 Monday to 6 Sunday)."""
-    plain = _KOREAN_DATE.sub(r"\1-\2-\3", text.strip())
+    # Whitespace runs collapsed first: the patterns' `\s*` then never meet a run, and none backtracks over one.
+    plain = _KOREAN_DATE.sub(r"\1-\2-\3", " ".join(text.split()))
     plain = _KOREAN_TIME.sub(lambda m: f"{m[1]}:{int(m[2] or 0):02d}" + (f":{int(m[3]):02d}" if m[3] else ""), plain)
-    plain = _KST.sub(" +09:00", _ZONE_NAME.sub(r"\g<offset>", plain))
+    plain = _KST.sub(" GMT+09:00", _ZONE_NAME.sub(r"\g<offset>", plain))
     weekdays: list[int] = []
 
     def weekday(match: re.Match[str]) -> str:
@@ -175,6 +190,15 @@ def _normalised(text: str) -> tuple[str, list[int]]:
             plain = f"{named['year']}-{month}-{named['day']}{plain[named.end() :]}"
             break
     return plain, weekdays
+
+
+def _refuse_time_span(text: str, plain: str) -> None:
+    """DateTimeTextError if the text holds a span of time (`9:00-10:00`): one time is one instant, a span none."""
+    span = _TIME_SPAN.search(plain)
+    if span is not None and not (span["seconds"] and span["dash"] == "-" and not span["end_seconds"]):
+        raise DateTimeTextError(
+            f"{text!r} holds a span of time ({span[0]!r}), not one time: write when it happened (2026-11-24 10:15)"
+        )
 
 
 def _check_weekdays(text: str, moment: datetime, weekdays: list[int]) -> datetime:
@@ -228,6 +252,11 @@ def _moment(text: str, match: re.Match[str], year: int, month: int, day: int) ->
             raise DateTimeTextError(f"{text!r}: hour {hour} with {meridiem} is not a 12-hour time (1 to 12)")
         hour = hour % 12 + (12 if meridiem == "오후" or meridiem[0] in "pP" else 0)
     zone = None
+    if part("sign") and not part("prefix") and not _bare_offset(part("sign"), part("zh"), part("zm"), part("second")):
+        raise DateTimeTextError(
+            f"{text!r}: {part('zone').strip()!r} is read as a UTC offset only after GMT or UTC (GMT-9), "
+            "or as ±HH:MM after seconds (09:05:41-09:00)"
+        )
     if part("zone"):
         minutes = int(part("zm") or 0)
         offset = timedelta(hours=int(part("zh") or 0), minutes=minutes)
@@ -248,6 +277,12 @@ def _moment(text: str, match: re.Match[str], year: int, month: int, day: int) ->
         )
     except ValueError as error:
         raise DateTimeTextError(f"{text!r} is not a date and time: {error}") from None
+
+
+def _bare_offset(sign: str, hours: str, minutes: str | None, seconds: str | None) -> bool:
+    """Whether a sign and number after a time, without GMT or UTC, are an offset as survey tools write one:
+    ±HH:MM or ±HHMM, a minus only after seconds (`09:05:41-10:00`; `9:00-10:00` is a span, `9:00-10` too)."""
+    return len(hours) == 2 and minutes is not None and (sign == "+" or seconds is not None)
 
 
 def _in_use(offset: timedelta) -> bool:
