@@ -24,6 +24,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 from xml.parsers import expat
 
 _ROW = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
@@ -107,7 +108,7 @@ class _Runs:
         self.count += 1
 
 
-Scan = Callable[[zipfile.ZipExtFile, _Runs], None]
+Scan = Callable[[IO[bytes], _Runs], None]
 
 
 def _runs(path: Path, part: str, scan: Scan) -> list[tuple[int, int]]:
@@ -119,7 +120,7 @@ def _runs(path: Path, part: str, scan: Scan) -> list[tuple[int, int]]:
     return runs.runs
 
 
-def _scan_plain(source: zipfile.ZipExtFile, runs: _Runs) -> None:
+def _scan_plain(source: IO[bytes], runs: _Runs) -> None:
     carried = b""
     while chunk := source.read(_CHUNK):
         text = carried + chunk
@@ -137,7 +138,7 @@ def _scan_plain(source: zipfile.ZipExtFile, runs: _Runs) -> None:
         raise _NotPlain
 
 
-def _scan_with_expat(source: zipfile.ZipExtFile, runs: _Runs) -> None:
+def _scan_with_expat(source: IO[bytes], runs: _Runs) -> None:
     open_rows: list[str | None] = []
 
     def start(name: str, attributes: dict[str, str]) -> None:
