@@ -1,8 +1,8 @@
 """The clickstream transform run both ways, for the tests that hold its canonical path to the general path.
 
-`both_ways` runs a batch as the transform runs it (the compiled canonical path first, the general
+`both_ways` runs a batch as the transform runs it (the msgspec canonical path first, the general
 path for what it passes on) and through the general path alone; `assert_same_answers` demands
-the same answer record for record: result, stored record, partition keys, failure reasons.
+the same answer record for record: result, stored line (byte for byte), partition keys, failure reasons.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
+from shoplake.clickstream import canonical
 from shoplake.clickstream import transform as transform_module
 from shoplake.clickstream.transform import BatchResult, transform
 
@@ -38,7 +39,7 @@ DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, 
 
 @contextmanager
 def general_path_only() -> Iterator[None]:
-    with mock.patch.object(transform_module, "_native", None):
+    with mock.patch.object(canonical, "decider", lambda _memo: lambda _payload, _arrived_ms: None):
         yield
 
 
@@ -54,9 +55,11 @@ def assert_same_answers(ours: BatchResult, general: BatchResult) -> None:
         assert mine["recordId"] == reference["recordId"]
         assert mine["result"] == reference["result"], (mine, reference)
         if mine["result"] == "Ok":
-            assert json.loads(base64.b64decode(mine["data"], validate=True)) == json.loads(
-                base64.b64decode(reference["data"])
+            assert mine["data"] == reference["data"], (
+                base64.b64decode(mine["data"]),
+                base64.b64decode(reference["data"]),
             )
+            assert json.loads(base64.b64decode(mine["data"], validate=True))["event_id"]
             assert mine["metadata"] == reference["metadata"]
         else:
             assert mine["data"] == reference["data"]
@@ -70,12 +73,18 @@ def item(payload: bytes | str, record_id: object = "r", arrival: object = ARRIVE
     return {"recordId": record_id, "approximateArrivalTimestamp": arrival, "data": data}
 
 
-def native_run(batch: list[dict[str, Any]], fallback_ms: int = 0) -> tuple[list[Any], list[int], int]:
-    """The canonical path alone: its results (None where it passes on), what it passes on, and its drops."""
-    native = transform_module._native
-    assert native is not None, "build it: python layers/shoplake/build_native.py"
-    memo = transform_module._BatchMemo()
-    return native.run(batch, fallback_ms, memo.agents, memo.network, memo.metadata)
+def canonical_run(batch: list[dict[str, Any]], fallback_ms: int = ARRIVED_MS) -> tuple[list[Any], list[int], int]:
+    """The batch as the transform runs it: its results, the records the general path decided, and the drops."""
+    general: list[int] = []
+    decide_generally = transform_module._general
+
+    def recorded(item: object, *rest: Any) -> dict[str, Any]:
+        general.append(next(i for i, given in enumerate(batch) if given is item))
+        return decide_generally(item, *rest)
+
+    with mock.patch.object(transform_module, "_general", recorded):
+        result = transform(batch, now=datetime.fromtimestamp(fallback_ms / 1000, UTC))
+    return result.records, general, result.counts["duplicate"]
 
 
 def canonical_event(**changes: Any) -> dict[str, Any]:

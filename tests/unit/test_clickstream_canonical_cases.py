@@ -1,4 +1,4 @@
-"""The transform's canonical path (the compiled `_canonical` module) answers as the general path: named cases.
+"""The transform's canonical path (msgspec, `canonical`) answers as the general path: named cases.
 
 Each case, hostile JSON, every base64 and arrival-time form is run both ways (tests/canonical_path.py)
 and must get the same answer record for record.
@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from local_stack.sample_clickstream import day_of_traffic
-from shoplake.clickstream import transform as transform_module
 from tests.canonical_path import (
     ARRIVED_MS,
     DESKTOP,
@@ -23,30 +21,25 @@ from tests.canonical_path import (
     both_ways,
     canonical_event,
     item,
-    native_run,
+    canonical_run,
 )
 
 
-def test_the_canonical_path_is_built_and_used_here() -> None:
-    # The tests must exercise the compiled module, not only the general path (make builds it).
-    assert transform_module.NATIVE, "build it: python layers/shoplake/build_native.py"
-    sanitized = os.environ.get("SHOPLAKE_SANITIZED")
-    if sanitized:  # the run under sanitizers (below) must test that build
-        assert transform_module._native is not None and transform_module._native.__file__ == sanitized
+def test_the_canonical_path_decides_canonical_records_and_their_repeats() -> None:
     batch = [item(json.dumps(canonical_event()).encode(), f"r{i}") for i in range(3)]
-    results, passed_on, dropped = native_run(batch, ARRIVED_MS)
+    results, passed_on, dropped = canonical_run(batch, ARRIVED_MS)
     assert passed_on == [] and dropped == 2
     assert [r["result"] for r in results] == ["Ok", "Dropped", "Dropped"]
 
 
-def test_a_day_of_shop_traffic_is_decided_natively_but_for_its_malformed_records() -> None:
+def test_a_day_of_shop_traffic_is_decided_canonically_but_for_its_malformed_records() -> None:
     # GIVEN a day of traffic as the shop sends it, with its few malformed records
     day = datetime(2026, 11, 24)
     payloads = day_of_traffic(day, sessions=200)
     batch = [
         item(p, f"r{i}", int(day.replace(tzinfo=UTC).timestamp() * 1000) + 86_400_000) for i, p in enumerate(payloads)
     ]
-    _results, passed_on, _dropped = native_run(batch)
+    _results, passed_on, _dropped = canonical_run(batch)
     # THEN only the malformed ones are left to the general path, and the answers are the general path's
     assert len(passed_on) == 6
     assert_same_answers(*both_ways(batch))

@@ -141,8 +141,12 @@ def test_an_event_time_is_always_stored_as_stored_time_of_its_instant(value: obj
         with pytest.raises(ValueError):
             event_time_utc(value)
         return
-    # THEN the stored text is business.stored_time of that instant, whatever spelling it came in
-    assert event_time_utc(value) == (stored_time(moment), int(moment.timestamp() * 1000))
+    # THEN the stored text is business.stored_time of that instant, whatever spelling it came in, and its
+    # milliseconds are exactly those the stored text names (whole ones, floored: no float rounding)
+    stored, milliseconds = event_time_utc(value)
+    assert stored == stored_time(moment)
+    assert milliseconds == (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    assert datetime.fromisoformat(stored) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=milliseconds)
 
 
 def test_the_window_around_the_arrival_still_holds_for_every_spelling() -> None:

@@ -1,7 +1,7 @@
 """The transform's safety net: whatever one record raises fails that record alone, never its batch.
 
 A record that breaks the contract fails naming the field; a fault of ours met on one record (an
-exception nobody foresaw) fails that record with `unexpected: <type>: <message>`. Either way its
+exception nobody foresaw) fails that record with `<field>: unexpected <type>: <message>`. Either way its
 neighbours get the answers they get without it, by the canonical path and the general path alike.
 """
 
@@ -56,8 +56,8 @@ def test_a_fault_met_on_one_record_fails_that_record_alone_naming_the_fault() ->
     ours, general = both_ways(batch)
     # THEN that record fails with a reason naming the fault, and the others are stored
     assert [r["result"] for r in ours.records] == ["Ok", "ProcessingFailed", "Ok"]
-    assert ours.failures == [("r1", "unexpected: RuntimeError: a fault of ours")]
-    assert ours.counts["unexpected"] == 1 and ours.counts["ok"] == 2
+    assert ours.failures == [("r1", "client_ip: unexpected RuntimeError: a fault of ours")]
+    assert ours.counts["client_ip"] == 1 and ours.counts["ok"] == 2
     assert_same_answers(ours, general)
     # AND the others are stored exactly as without it
     answers, clean = _answers(ours), _answers(transform([batch[0], batch[2]], now=ARRIVED))
@@ -68,10 +68,10 @@ def test_a_fault_before_the_record_is_even_read_fails_it_alone() -> None:
     # GIVEN a batch with an entry that is not a Firehose record at all, between two good ones
     good = [item(_payload(canonical_event(event_id=f"e{i}")), f"r{i}") for i in range(2)]
     batch: list[Any] = [good[0], None, good[1]]
-    # WHEN transformed THEN it alone fails, unexpectedly, and the batch is answered in full
+    # WHEN transformed THEN it alone fails, saying what it is not, and the batch is answered in full
     result = transform(batch, now=ARRIVED)
     assert [r["result"] for r in result.records] == ["Ok", "ProcessingFailed", "Ok"]
-    assert result.failures == [("", "unexpected: AttributeError: 'NoneType' object has no attribute 'get'")]
+    assert result.failures == [("", "record: not a Firehose record (an object with recordId and data)")]
 
 
 # Property-based: batches of hostile records, each answered as it is answered alone.

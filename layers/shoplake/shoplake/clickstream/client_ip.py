@@ -36,8 +36,7 @@ import re
 
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
-# What follows an IPv4 address's first three parts in its network; the canonical path
-# (_canonical.c) writes IPv4 networks this way without parsing them, so a /24 it must be.
+# What follows an IPv4 address's first three parts in its network (a /24 it must be).
 IPV4_NETWORK_SUFFIX = f".0/{IPV4_PREFIX}"
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -47,6 +46,10 @@ _THIS_NETWORK = 1 << 24  # 0.0.0.0/8 (RFC 1122 3.2.1.3): never a client, so ::/1
 _UPPER_48 = IPV6_PREFIX  # the part of an IPv6 address its stored /48 keeps
 _WITH_PORT = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[^\]]*\]):\d{1,5}$")
 _SHOWN = 45  # the longest textual IPv6 address with an embedded IPv4 one
+# Dotted-decimal IPv4 exactly as ipaddress reads it (four parts 0-255, ASCII digits, no leading zeros):
+# most clients' addresses, whose /24 is their first three parts. A shortcut only: everything else,
+# and anything this does not match, is read by ipaddress (a property test holds the two to one answer).
+_PLAIN_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)", re.ASCII)
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -72,6 +75,8 @@ def client_network(text: str) -> str | None:
     of that reserved block): it names no network a visitor is in. Raises ValueError, its message
     quoting `text` (cut to 45 characters) and saying why it is not an address.
     """
+    if _PLAIN_IPV4.fullmatch(text):
+        return text[: text.rindex(".")] + IPV4_NETWORK_SUFFIX
     given = text.strip()
     literal = given[1:-1] if given.startswith("[") and given.endswith("]") else given
     try:
@@ -79,6 +84,9 @@ def client_network(text: str) -> str | None:
     except ValueError:
         hint = " (a port is not part of it)" if _WITH_PORT.match(given) else ""
         raise ValueError(f"{text[:_SHOWN]!r} is not an IP address{hint}") from None
+    if isinstance(address, ipaddress.IPv4Address):
+        # ipaddress read it as four decimal parts, no leading zeros: its first three are the network's.
+        return literal[: literal.rindex(".")] + IPV4_NETWORK_SUFFIX
     if isinstance(address, ipaddress.IPv6Address):
         carried = embedded_ipv4(address)
         if carried is None:

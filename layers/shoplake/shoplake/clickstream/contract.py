@@ -1,8 +1,10 @@
 """The clickstream event contract: what the shop sends, and what the lake stores.
 
-Declared once: the transform validates against it, the local Firehose writes Parquet with
-its schema, and template.yaml's Glue table (which Firehose's Parquet conversion reads)
-must list the same columns (a test holds them together).
+Declared once, here: each stored field says how it is read from the event (`Source`), its Glue type,
+whether it is required and its longest text. The transform's rules (`rules`) and its msgspec
+validator (`canonical`, generated from `FIELDS`) read it; the local Firehose writes Parquet with
+its schema; template.yaml's Glue table (which Firehose's Parquet conversion reads) must list the
+same columns (a test holds them together).
 """
 
 from __future__ import annotations
@@ -38,44 +40,69 @@ NEEDS_PRICE_AND_QUANTITY = frozenset({EventType.ADD_TO_CART, EventType.REMOVE_FR
 NEEDS_SEARCH_TERM = frozenset({EventType.SEARCH})
 
 
+class Source(StrEnum):
+    """How a stored field is read from the event the shop sends (the field of the same name)."""
+
+    TEXT = "text"  # JSON text (a whole JSON number is read as its digits), trimmed; empty text is absent
+    LOWER = "lower"  # TEXT, stored lower-cased (its stored length is what counts)
+    CODE = "code"  # TEXT of exactly two ASCII letters, stored upper-cased (ISO 3166-1 alpha-2)
+    EVENT_TYPE = "event_type"  # TEXT naming an EventType, any ASCII case
+    EVENT_TIME = "event_time"  # ISO 8601 text with a UTC offset, or epoch milliseconds (see event_time)
+    NUMBER = "number"  # a JSON number from `minimum` to `maximum`; a whole one for an integer column
+    DERIVED = "derived"  # worked out by the transform; a value the event sends under this name is ignored
+
+
 @dataclass(frozen=True)
 class Field:
-    """One stored column: its name, Glue (Hive) type, whether it is required, its longest text.
+    """One stored column: its name, Glue (Hive) type, whether it is required, its longest text, its source.
 
     `glue` is the one declared type (the Glue table's, which Firehose's Parquet conversion reads); the
     Arrow type follows from it (`arrow_schema`). `max_length` is in characters (Python `len`), None for no
-    limit or no text.
+    limit or no text. `minimum` and `maximum` bound a NUMBER (None: unbounded on that side).
     """
 
     name: str
     glue: str
     required: bool
     max_length: int | None = None
+    source: Source = Source.TEXT
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 # The stored record, in column order. `client_ip_prefix` (a /24 or /48 network) replaces the
 # client IP, which is never stored whole.
+# The Parquet column `quantity` is a 32-bit integer.
+MAX_QUANTITY = 2**31 - 1
 FIELDS: tuple[Field, ...] = (
     Field("event_id", "string", True, 64),
-    Field("event_time", "timestamp", True),
-    Field("event_type", "string", True),
+    Field("event_time", "timestamp", True, source=Source.EVENT_TIME),
+    Field("event_type", "string", True, source=Source.EVENT_TYPE),
     Field("session_id", "string", True, 64),
     Field("user_id", "string", False, 64),
     Field("page", "string", False, 2048),
     Field("referrer", "string", False, 2048),
     Field("product_id", "string", False, 64),
-    Field("category", "string", False, 64),
+    Field("category", "string", False, 64, Source.LOWER),
     Field("search_term", "string", False, 256),
-    Field("price", "double", False),
-    Field("quantity", "int", False),
+    Field("price", "double", False, source=Source.NUMBER, minimum=0),
+    Field("quantity", "int", False, source=Source.NUMBER, minimum=1, maximum=MAX_QUANTITY),
     Field("user_agent", "string", False, 1024),
-    Field("client_ip_prefix", "string", False),
-    Field("country", "string", False, 2),
-    Field("device_class", "string", True),
-    Field("is_bot", "boolean", True),
-    Field("schema_version", "smallint", True),
+    Field("client_ip_prefix", "string", False, source=Source.DERIVED),  # from client_ip (see client_ip.py)
+    Field("country", "string", False, 2, Source.CODE),
+    Field("device_class", "string", True, source=Source.DERIVED),  # from user_agent, else the event's own
+    Field("is_bot", "boolean", True, source=Source.DERIVED),  # from user_agent
+    Field("schema_version", "smallint", True, source=Source.DERIVED),  # SCHEMA_VERSION
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
+# What the event sends that is read but never stored: the client's address, of which only its network
+# (`client_ip_prefix`) is kept, and the event's own device class, used when the user agent says nothing.
+# Text, at most this many characters: the longest IPv6 address with a zone or brackets fits well within it.
+CLIENT_IP = "client_ip"
+CLIENT_IP_MAX_LENGTH = 64
+SENT_DEVICE_CLASS = "device_class"
+# Every field of the event the transform reads: those stored as read, then the read-only ones.
+READ_FIELDS = (*(f.name for f in FIELDS if f.source is not Source.DERIVED), CLIENT_IP, SENT_DEVICE_CLASS)
 PARTITION_KEYS = ("year", "month", "day", "hour")
 
 

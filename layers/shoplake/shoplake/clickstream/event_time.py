@@ -14,6 +14,10 @@ from datetime import UTC, datetime, timedelta
 from shoplake.business import stored_time
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+# ISO 8601 text is ASCII and short: the longest form datetime reads (`+HH:MM:SS.ffffff` offset, seven
+# fraction digits) is well within this; anything longer, or any other script's digits, is not a time.
+MAX_TEXT = 64
 # The stored form exactly, ASCII digits in every place: such text, once datetime reads it as a real time,
 # is business.stored_time of its own instant, and is kept as sent (the form the shop sends, most of the time).
 _STORED_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
@@ -22,9 +26,10 @@ _STORED_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
 def parse_event_time(value: object) -> datetime:
     """An event time as an aware UTC datetime.
 
-    `value` is ISO 8601 text with a UTC offset or a number of epoch milliseconds. Raises ValueError,
-    saying why, for a boolean, another type, unreadable text, text without an offset, or a time whose
-    UTC instant lies outside datetime's range (years 1 to 9999), such as `0001-01-01T00:00:00+09:00`.
+    `value` is ISO 8601 text with a UTC offset (ASCII, at most `MAX_TEXT` characters) or a number of epoch
+    milliseconds. Raises ValueError, saying why, for a boolean, another type, unreadable or non-ASCII text,
+    text without an offset, or a time whose UTC instant lies outside datetime's range (years 1 to 9999),
+    such as `0001-01-01T00:00:00+09:00`.
     """
     if isinstance(value, bool):
         raise ValueError("expected ISO-8601 with an offset, or epoch milliseconds")
@@ -35,6 +40,8 @@ def parse_event_time(value: object) -> datetime:
             raise ValueError(f"{value!r} milliseconds is not a time") from None
     if not isinstance(value, str):
         raise ValueError("expected ISO-8601 with an offset, or epoch milliseconds")
+    if len(value) > MAX_TEXT or not value.isascii():
+        raise ValueError(f"{value[:40]!r} is not ISO-8601 (ASCII, at most {MAX_TEXT} characters)")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -49,7 +56,7 @@ def parse_event_time(value: object) -> datetime:
 
 def event_time_utc(value: object) -> tuple[str, int]:
     """The event time as stored (`business.stored_time`: RFC 3339 UTC, milliseconds, sub-millisecond
-    digits dropped) and as epoch milliseconds (`int(timestamp * 1000)`).
+    digits dropped) and as whole epoch milliseconds (floored: the millisecond the stored text names).
 
     Text is kept as sent only when it is exactly the stored form; anything else, including text that
     merely has its shape (an ISO week date such as `2026-W48-2T05:29:58.123Z`), is stored as
@@ -57,8 +64,8 @@ def event_time_utc(value: object) -> tuple[str, int]:
     """
     if value.__class__ is str and _STORED_FORM.fullmatch(value):
         try:
-            return value, int(datetime.fromisoformat(value).timestamp() * 1000)
+            return value, (datetime.fromisoformat(value) - _EPOCH) // _MILLISECOND
         except ValueError:
             pass  # no such day or time: parse_event_time says so
     moment = parse_event_time(value)
-    return stored_time(moment), int(moment.timestamp() * 1000)
+    return stored_time(moment), (moment - _EPOCH) // _MILLISECOND
