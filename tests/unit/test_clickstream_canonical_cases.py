@@ -20,8 +20,8 @@ from tests.canonical_path import (
     assert_same_answers,
     both_ways,
     canonical_event,
-    item,
     canonical_run,
+    item,
 )
 
 
