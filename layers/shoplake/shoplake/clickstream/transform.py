@@ -80,7 +80,7 @@ _Fields = msgspec.defstruct("Fields", [(name, msgspec.Raw, msgspec.UNSET) for na
 _read_fields = msgspec.json.Decoder(_Fields).decode
 _read_value = msgspec.json.Decoder().decode
 _BOM = b"\xef\xbb\xbf"
-_DUPLICATE = ("", {})  # an exact repeat of a record stored earlier in the batch
+_DUPLICATE: canonical.Decided = ("", {})  # an exact repeat of a record stored earlier in the batch
 
 
 def _not_json(payload: bytes, error: Exception) -> ContractError:
