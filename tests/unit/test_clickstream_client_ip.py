@@ -104,3 +104,34 @@ def test_addresses_near_the_plain_ipv4_form_get_one_answer_from_both_paths() -> 
     assert [r["result"] for r in ours.records] == ["ProcessingFailed", "Ok", "Ok", "Ok", "Ok"]
     assert ours.failures == [(request["records"][0]["recordId"], "client_ip: '203.0.113.77.' is not an IP address")]
     assert [decoded(r).get("client_ip_prefix") for r in ours.records[1:]] == ["203.0.113.0/24"] * 3 + [None]
+
+
+def _by_ipaddress_alone(text: str) -> str | ValueError | None:
+    """The network as ipaddress alone reads it: the answer the plain-IPv4 shortcut must never change."""
+    given = text.strip()
+    literal = given[1:-1] if given.startswith("[") and given.endswith("]") else given
+    try:
+        address = ipaddress.ip_address(literal)
+    except ValueError as error:
+        return error
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(ipaddress.IPv4Network((int(address), 24), strict=False))
+    return client_network(text)  # IPv6: the shortcut never applies
+
+
+@given(
+    st.one_of(
+        st.ip_addresses(v=4).map(str),
+        st.from_regex(r"\A[0-9.]{1,18}\Z"),
+        st.text(alphabet="0123456789.²١٣０ \n[]:", max_size=18),
+    )
+)
+def test_the_plain_ipv4_shortcut_answers_as_ipaddress_does(text: str) -> None:
+    # GIVEN any text near a dotted-decimal IPv4 address (other scripts' digits, leading zeros, spaces)
+    expected = _by_ipaddress_alone(text)
+    # WHEN the client's network is worked out THEN it is ipaddress's answer, or refused as ipaddress refuses it
+    if isinstance(expected, ValueError):
+        with pytest.raises(ValueError, match="is not an IP address"):
+            client_network(text)
+    else:
+        assert client_network(text) == expected
