@@ -14,14 +14,16 @@ from moto import mock_aws
 
 from local_stack.template import load_template
 from shoplake import lake_layout
-from shoplake.clickstream.redrive import FORMAT_CONVERSION_FAILED, PROCESSING_FAILED, main, redrive
-from shoplake.clickstream.transform import OLDEST, transform
+from shoplake.clickstream import redrive as redrive_module
+from shoplake.clickstream.producer import MAX_RECORD_BYTES
+from shoplake.clickstream.redrive import FORMAT_CONVERSION_FAILED, NO_SESSION_KEY, PROCESSING_FAILED, main, redrive
+from shoplake.clickstream.transform import OK, OLDEST, BatchResult, transform
 
 BUCKET, STREAM = "shoplake-dev-lake-123456789012", "shoplake-dev-clickstream"
 KEY = "clickstream/errors/processing-failed/year=2026/month=11/day=24/hour=05/outage-1"
 
 
-def _failed(event: dict[str, Any]) -> str:
+def _failed(event: object) -> str:
     """One line of an error object, in Firehose's processing-failed format."""
     raw = base64.b64encode(json.dumps(event).encode()).decode()
     return json.dumps({"attemptsMade": 4, "errorCode": "Lambda.InvokeLimitExceeded", "rawData": raw}) + "\n"
@@ -65,6 +67,8 @@ def test_the_help_names_the_command_and_the_places_it_reads_and_writes(capsys: p
     # AND it says what it leaves alone, and that a run cut off puts records again
     assert f"Not redriven: {lake_layout.CLICKSTREAM_ERRORS}{FORMAT_CONVERSION_FAILED}/" in text
     assert "at least once" in text and "count each event_id once" in text
+    # AND that a damaged line does not stop it
+    assert "does not stop the run" in text and "rawLine" in text
 
 
 def test_the_error_types_are_the_folders_firehose_writes_under_the_error_prefix() -> None:
@@ -84,7 +88,8 @@ def test_a_prefix_outside_the_error_objects_is_refused(capsys: pytest.CaptureFix
 def test_the_command_redrives_and_prints_its_report(aws: tuple[Any, Any], capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN an error object with one record that now passes, one that never will, and a duplicate
     s3, _ = aws
-    body = _failed(_event("e-1")) + _failed(_event("e-2", event_type="teleport")) + _failed(_event("e-1"))
+    once = _failed(_event("e-1"))  # built once: its event_time is the clock's, which may move between two calls
+    body = once + _failed(_event("e-2", event_type="teleport")) + once
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=body.encode())
     # WHEN the command runs over one day's part of the errors
     day = "clickstream/errors/processing-failed/year=2026/month=11/day=24/"
@@ -107,17 +112,6 @@ def test_the_command_redrives_and_prints_its_report(aws: tuple[Any, Any], capsys
     assert [(step["step"], step["object"]) for step in steps] == [("put", KEY), ("kept", KEY), ("moved", KEY)]
 
 
-def test_a_damaged_error_object_is_named_and_left_where_it_is(aws: tuple[Any, Any]) -> None:
-    # GIVEN an error object whose second line is not a failed record
-    s3, kinesis = aws
-    s3.put_object(Bucket=BUCKET, Key=KEY, Body=(_failed(_event("e-1")) + '{"attemptsMade": 4}\n').encode())
-    # WHEN redriven
-    with pytest.raises(ValueError, match=rf"s3://{BUCKET}/{KEY} line 2 has no field 'rawData'"):
-        redrive(s3, kinesis, BUCKET, STREAM)
-    # THEN nothing moved
-    assert _keys(s3) == [KEY]
-
-
 class _CopyFailsOnce:
     """An S3 client whose first copy_object fails as a dropped connection does: the move is cut off."""
 
@@ -134,13 +128,135 @@ class _CopyFailsOnce:
         return getattr(self.real, name)
 
 
-def _on_stream(kinesis: Any) -> list[str]:
-    """The event_id of every record on the stream, in order."""
+def _stream_records(kinesis: Any) -> list[dict[str, Any]]:
+    """Every record on the stream, in order."""
     shard = kinesis.describe_stream(StreamName=STREAM)["StreamDescription"]["Shards"][0]["ShardId"]
     at = kinesis.get_shard_iterator(StreamName=STREAM, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-    return [
-        json.loads(r["Data"])["event_id"] for r in kinesis.get_records(ShardIterator=at["ShardIterator"])["Records"]
+    records: list[dict[str, Any]] = kinesis.get_records(ShardIterator=at["ShardIterator"])["Records"]
+    return records
+
+
+def _on_stream(kinesis: Any) -> list[str]:
+    """The event_id of every record on the stream, in order."""
+    return [json.loads(r["Data"])["event_id"] for r in _stream_records(kinesis)]
+
+
+def test_a_damaged_line_is_reported_and_kept_and_the_run_goes_on_to_the_next_object(aws: tuple[Any, Any]) -> None:
+    # GIVEN an error object whose lines 2, 4 and 6 are not processing-failed records (not JSON, no rawData,
+    # bytes that are not UTF-8) between good ones, its last line cut off, and a second object after it
+    s3, kinesis = aws
+    cut = _failed(_event("e-5"))[:40]
+    body = (
+        _failed(_event("e-1")).encode()
+        + b"{not json\n"
+        + _failed(_event("e-2")).encode()
+        + b'{"attemptsMade": 4}\n'
+        + _failed(_event("e-3", event_type="teleport")).encode()
+        + b'{"rawData": "\xff"}\n'
+        + cut.encode()
+    )
+    second = KEY.replace("outage-1", "outage-2")
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=body)
+    s3.put_object(Bucket=BUCKET, Key=second, Body=_failed(_event("e-4")).encode())
+    # WHEN redriven
+    steps: list[dict[str, Any]] = []
+    report = redrive(s3, kinesis, BUCKET, STREAM, progress=steps.append)
+    # THEN both objects are redriven: every good record is back on the stream, the run went past the damage
+    assert report.objects == 2 and report.repaired == 3
+    assert _on_stream(kinesis) == ["e-1", "e-2", "e-4"]
+    # AND each damaged line is reported, by object and line, with why, in the report and in the steps
+    assert [(d["object"], d["line"]) for d in report.damaged] == [(KEY, 2), (KEY, 4), (KEY, 6), (KEY, 7)]
+    reasons = [d["reason"] for d in report.damaged]
+    assert reasons[0].startswith("not JSON") and "no text field 'rawData'" in reasons[1]
+    assert "UnicodeDecodeError" in reasons[2] and reasons[3].startswith("not JSON")
+    told = [(step["object"], step["line"]) for step in steps if step["step"] == "damaged"]
+    assert told == [(KEY, 2), (KEY, 4), (KEY, 6), (KEY, 7)]
+    assert [d["line"] for d in report.unrepaired] == [5] and "teleport" in report.unrepaired[0]["reason"]
+    # AND kept under errors-unrepaired/, in line order: the lines as text beside the record still failing
+    suffix = KEY.removeprefix(lake_layout.CLICKSTREAM_ERRORS)
+    kept = s3.get_object(Bucket=BUCKET, Key=lake_layout.CLICKSTREAM_ERRORS_UNREPAIRED + suffix)["Body"].read()
+    lines = [json.loads(line) for line in kept.splitlines()]
+    assert [line.get("line") for line in lines] == [2, 4, None, 6, 7]
+    assert [line.get("rawLine") for line in lines] == [
+        "{not json",
+        '{"attemptsMade": 4}',
+        None,
+        '{"rawData": "\ufffd"}',
+        cut,
     ]
+    assert all(line["redriveReason"] for line in lines) and "rawData" in lines[2]
+    # AND both objects moved, whole, so nothing is lost and a second run reads neither again
+    moved = s3.get_object(Bucket=BUCKET, Key=lake_layout.CLICKSTREAM_ERRORS_REDRIVEN + suffix)["Body"].read()
+    assert moved == body
+    assert lake_layout.CLICKSTREAM_ERRORS_REDRIVEN + second.removeprefix(lake_layout.CLICKSTREAM_ERRORS) in _keys(s3)
+    assert not any(key.startswith(lake_layout.CLICKSTREAM_ERRORS) for key in _keys(s3))
+    assert redrive(s3, kinesis, BUCKET, STREAM).objects == 0
+
+
+def test_crlf_lines_a_bom_and_blank_lines_are_read_as_the_records_they_hold(aws: tuple[Any, Any]) -> None:
+    # GIVEN an error object saved by a Windows tool: a BOM, CRLF line ends, a blank line
+    s3, kinesis = aws
+    body = (
+        "\ufeff" + _failed(_event("e-1")).replace("\n", "\r\n") + "\r\n" + _failed(_event("e-2")).replace("\n", "\r\n")
+    )
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=body.encode())
+    # WHEN redriven
+    report = redrive(s3, kinesis, BUCKET, STREAM)
+    # THEN both records go back, and no line is damaged
+    assert report.repaired == 2 and report.damaged == [] and report.unrepaired == []
+    assert _on_stream(kinesis) == ["e-1", "e-2"]
+
+
+def test_an_empty_error_object_is_moved_and_nothing_else_happens(aws: tuple[Any, Any]) -> None:
+    s3, kinesis = aws
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"")
+    steps: list[dict[str, Any]] = []
+    report = redrive(s3, kinesis, BUCKET, STREAM, progress=steps.append)
+    assert report.objects == 1 and report.repaired == 0 and [step["step"] for step in steps] == ["put", "moved"]
+    assert _keys(s3) == [lake_layout.CLICKSTREAM_ERRORS_REDRIVEN + KEY.removeprefix(lake_layout.CLICKSTREAM_ERRORS)]
+
+
+def test_a_record_whose_raw_data_is_not_base64_is_kept_and_its_neighbours_go_back(aws: tuple[Any, Any]) -> None:
+    s3, kinesis = aws
+    line = json.dumps({"attemptsMade": 4, "rawData": "not base64 at all!"}) + "\n"
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=(line + _failed(_event("e-1"))).encode())
+    report = redrive(s3, kinesis, BUCKET, STREAM)
+    assert report.unrepaired == [{"object": KEY, "line": 1, "reason": "data: not base64"}]
+    assert report.repaired == 1 and _on_stream(kinesis) == ["e-1"]
+
+
+def _passing_everything(records: list[dict[str, Any]]) -> BatchResult:
+    """A transform that passes every record: as a future contract might pass one without a text session_id."""
+    return BatchResult(records=[{"recordId": r["recordId"], "result": OK, "data": r["data"]} for r in records])
+
+
+def test_a_repaired_record_without_a_text_session_id_goes_back_under_the_stand_in_key(
+    aws: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN records the transform passes though their session_id is missing, a number, or they are no JSON object
+    s3, kinesis = aws
+    monkeypatch.setattr(redrive_module, "transform", _passing_everything)
+    lines = [_failed({"event_id": "e-1"}), _failed({"event_id": "e-2", "session_id": 7}), _failed(["e-3"])]
+    lines.append(_failed(_event("e-4", session_id="s-9")))
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body="".join(lines).encode())
+    # WHEN redriven
+    report = redrive(s3, kinesis, BUCKET, STREAM)
+    # THEN all go back, those without a text session_id under the stand-in partition key
+    assert report.repaired == 4 and report.unrepaired == []
+    assert [r["PartitionKey"] for r in _stream_records(kinesis)] == [NO_SESSION_KEY] * 3 + ["s-9"]
+
+
+def test_a_repaired_record_kinesis_would_refuse_is_kept_and_does_not_hold_back_the_others(
+    aws: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3, kinesis = aws
+    monkeypatch.setattr(redrive_module, "transform", _passing_everything)
+    huge = _failed(_event("e-1", page_url="x" * MAX_RECORD_BYTES))
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=(huge + _failed(_event("e-2"))).encode())
+    report = redrive(s3, kinesis, BUCKET, STREAM)
+    assert [(d["line"], d["reason"].split(":")[0]) for d in report.unrepaired] == [(1, "rawData")]
+    assert "over Kinesis's" in report.unrepaired[0]["reason"]
+    assert report.repaired == 1 and _on_stream(kinesis) == ["e-2"]
 
 
 def test_a_redrive_cut_off_before_the_move_shows_how_far_it_got_and_a_second_run_finishes(aws: tuple[Any, Any]) -> None:

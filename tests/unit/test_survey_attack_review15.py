@@ -1,14 +1,14 @@
 """Attack review 15 of survey ingestion: each test is a fault found, failing until the lead fixes it.
 
-Workbooks are written as raw SpreadsheetML parts (ECMA-376 Part 1) where openpyxl cannot write the
-shape under test: a damaged part, a `<dimension>` as streaming writers state it, a built-in CJK date format.
+Workbooks are written as raw SpreadsheetML parts (ECMA-376 Part 1; `tests/spreadsheetml.py`) where openpyxl
+cannot write the shape under test: a damaged part, a `<dimension>` as streaming writers state it, a built-in CJK
+date format.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,102 +29,11 @@ from shoplake.surveys.forms import all_forms
 from shoplake.surveys.ingest import IngestConfig, Outcome, ingest
 from shoplake.surveys.report import notice_for
 from shoplake.surveys.survey_file import Parsed, read_survey
-from shoplake.surveys.workbook import column_letter
+from tests.spreadsheetml import data_row, truncate_sheet, workbook
 
 pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style:UserWarning")
 FORMS = all_forms()
 PLENTY = 1 << 30
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-# Cell styles: 0 General, 1 a date and time (built-in 22), 2 the Korean built-in date 31
-# (`yyyy"년" mm"월" dd"일"`, ECMA-376 Part 1, 18.8.30: ids 27-36 and 50-58 are CJK dates, no formatCode written).
-_XFS = (0, 22, 31)
-
-
-def _inline(text: str) -> str:
-    return f'<c r="{{ref}}" t="inlineStr"><is><t>{text}</t></is></c>'
-
-
-def _data_row(number: int, comment_cell: str | None = None) -> list[str]:
-    cells = [
-        _inline(f"R{number}"),
-        '<c r="{ref}" s="1"><v>46346.37847222222</v></c>',  # 2026-11-20 09:05 in Seoul
-        _inline("지하철"),
-        _inline("2026-11"),
-        _inline("20대"),
-        _inline("여성"),
-        _inline("KR"),
-        _inline("서울"),
-        _inline("상의"),
-        '<c r="{ref}"><v>3</v></c>',
-        '<c r="{ref}"><v>7</v></c>',
-        comment_cell or _inline("좋아요"),
-    ]
-    return cells
-
-
-def _sheet_xml(rows: list[list[str]], dimension: str | None) -> str:
-    body = []
-    for number, cells in enumerate(rows, start=1):
-        filled = "".join(cell.replace("{ref}", f"{column_letter(i)}{number}") for i, cell in enumerate(cells))
-        body.append(f'<row r="{number}">{filled}</row>')
-    declared = f'<dimension ref="{dimension}"/>' if dimension else ""
-    return f'{_DECLARATION}<worksheet xmlns="{_MAIN}">{declared}<sheetData>{"".join(body)}</sheetData></worksheet>'
-
-
-def _workbook(
-    path: Path,
-    data: list[list[str]],
-    *,
-    dimension: str | None = "",
-    damage: Callable[[dict[str, bytes]], None] | None = None,
-) -> Path:
-    """A one-sheet workbook `응답`: the Korean header as shared strings, then `data` rows; `damage` edits the parts."""
-    rows = [[f'<c r="{{ref}}" t="s"><v>{i}</v></c>' for i in range(len(KOREAN_HEADERS))], *data]
-    last = f"{column_letter(len(KOREAN_HEADERS) - 1)}{len(rows)}"
-    xfs = "".join(
-        f'<xf numFmtId="{f}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' for f in _XFS
-    )
-    parts = {
-        "[Content_Types].xml": f'{_DECLARATION}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        '<Override PartName="/xl/sharedStrings.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-        "_rels/.rels": f'{_DECLARATION}<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
-        f'Type="{_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": f'{_DECLARATION}<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}">'
-        '<sheets><sheet name="응답" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": f'{_DECLARATION}<Relationships xmlns="{_PKG}">'
-        f'<Relationship Id="rId1" Type="{_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_RELS}/styles" Target="styles.xml"/>'
-        f'<Relationship Id="rId3" Type="{_RELS}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-        "xl/styles.xml": f'{_DECLARATION}<styleSheet xmlns="{_MAIN}">'
-        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
-        '<borders count="1"><border/></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        f'<cellXfs count="{len(_XFS)}">{xfs}</cellXfs></styleSheet>',
-        "xl/sharedStrings.xml": f'{_DECLARATION}<sst xmlns="{_MAIN}">'
-        + "".join(f"<si><t>{header}</t></si>" for header in KOREAN_HEADERS)
-        + "</sst>",
-        "xl/worksheets/sheet1.xml": _sheet_xml(rows, dimension if dimension != "" else f"A1:{last}"),
-    }
-    encoded = {name: text.encode() for name, text in parts.items()}
-    if damage is not None:
-        damage(encoded)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data_bytes in encoded.items():
-            archive.writestr(name, data_bytes)
-    return path
 
 
 def _read(path: Path, budget: int = PLENTY) -> Parsed:
@@ -137,10 +46,6 @@ def _column(parsed: Parsed, name: str) -> list[object]:
 
 
 # ---------------------------------------------------------------- 1. a damaged workbook crashes the parser
-
-
-def _truncate_sheet(parts: dict[str, bytes]) -> None:
-    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:-300]
 
 
 def _drop_workbook_rels(parts: dict[str, bytes]) -> None:
@@ -165,7 +70,7 @@ def _boolean_spelled_out(parts: dict[str, bytes]) -> None:
 
 
 _DAMAGES = [
-    ("truncated-sheet-xml", _truncate_sheet),
+    ("truncated-sheet-xml", truncate_sheet),
     ("no-workbook-rels", _drop_workbook_rels),
     ("shared-string-past-table", _shared_string_past_the_table),
     ("nan-number", _not_a_number),  # either reader reads it, and the row is rejected
@@ -186,7 +91,7 @@ def test_a_damaged_workbook_is_quarantined_or_its_row_rejected_never_a_crash(
     tmp_path: Path, damage: Callable[[dict[str, bytes]], None], budget: int
 ) -> None:
     # GIVEN a damaged workbook in a versioned inbox (a part cut short, a part missing, a cell no reader reads)
-    body = _workbook(tmp_path / "damaged.xlsx", [_data_row(n) for n in range(1, 6)], damage=damage).read_bytes()
+    body = workbook(tmp_path / "damaged.xlsx", [data_row(n) for n in range(1, 6)], damage=damage).read_bytes()
     s3 = boto3.client("s3", region_name="us-east-1")
     for bucket in ("surveys", "lake"):
         s3.create_bucket(Bucket=bucket)
@@ -208,7 +113,7 @@ def test_a_damaged_workbook_is_quarantined_or_its_row_rejected_never_a_crash(
 def test_a_sheet_whose_dimension_says_a1_is_not_held_whole_past_the_memory_budget(tmp_path: Path) -> None:
     # GIVEN 2,000 answers in a sheet whose <dimension> says "A1", as streaming writers write it (dhatim
     # fastexcel hard-codes it; excelize's StreamWriter, R openxlsx and OpenXLSX leave it so)
-    path = _workbook(tmp_path / "streamed.xlsx", [_data_row(n) for n in range(1, 2001)], dimension="A1")
+    path = workbook(tmp_path / "streamed.xlsx", [data_row(n) for n in range(1, 2001)], dimension="A1")
     # WHEN it is read with a memory budget for 1,000 cells (the sheet holds 24,012)
     parsed = _read(path, budget=1_000 * 160)
     # THEN every row is read, by the reader that does not hold the sheet
@@ -222,7 +127,7 @@ def test_a_sheet_whose_dimension_says_a1_is_not_held_whole_past_the_memory_budge
 def test_a_korean_built_in_date_format_reads_the_same_with_either_reader(tmp_path: Path) -> None:
     # GIVEN a comment typed as "2026년 11월 20일" in Korean Excel: a date under the built-in Korean format 31
     comment = '<c r="{ref}" s="2"><v>46346</v></c>'
-    path = _workbook(tmp_path / "korean-date.xlsx", [_data_row(1, comment_cell=comment), _data_row(2)])
+    path = workbook(tmp_path / "korean-date.xlsx", [data_row(1, comment_cell=comment), data_row(2)])
     # WHEN it is read with room for the fast reader, and with none
     fast, streamed = _read(path), _read(path, budget=0)
     # THEN the lake gets the same comment whichever reader the file's size chose
@@ -290,7 +195,7 @@ def test_documented_date_shapes_in_korean_are_read(text: str, iso: str) -> None:
 
 def test_the_review_workbook_builder_makes_a_clean_workbook(tmp_path: Path) -> None:
     # The builder itself: an undamaged workbook reads whole with both readers (so the failures above are the fault's)
-    path = _workbook(tmp_path / "clean.xlsx", [_data_row(n) for n in range(1, 4)])
+    path = workbook(tmp_path / "clean.xlsx", [data_row(n) for n in range(1, 4)])
     fast, streamed = _read(path), _read(path, budget=0)
     assert (fast.rows, streamed.rows, fast.problems, streamed.problems) == (3, 3, [], [])
 

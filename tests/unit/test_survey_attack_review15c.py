@@ -1,8 +1,8 @@
 """Attack review 15c of survey ingestion (damaged workbooks, dates as text, CSV quoting): each strict xfail
 is a fault found, failing until the lead fixes it.
 
-Workbooks are written as raw SpreadsheetML parts by the review-15 builder, then damaged or reshaped the
-ways a broken writer, a re-zipping tool or a crafted file leaves them.
+Workbooks are written as raw SpreadsheetML parts by the review builder (`tests/spreadsheetml.py`), then damaged
+or reshaped the ways a broken writer, a re-zipping tool or a crafted file leaves them.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from shoplake.surveys.datetime_text import DateTimeTextError, parse_datetime_tex
 from shoplake.surveys.forms import Limits, all_forms
 from shoplake.surveys.survey_file import Parsed, read_survey
 from shoplake.surveys.workbook import Refused, open_workbook
-from tests.unit import test_survey_attack_review15 as builder
-from tests.unit.test_survey_attack_review15 import _data_row, _workbook
+from tests.spreadsheetml import REVIEW_XFS, data_row, workbook
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Workbook contains no default style:UserWarning"),
@@ -84,7 +83,7 @@ def _swap_rows_4_and_5(parts: dict[str, bytes]) -> None:
 @BUDGETS
 def test_a_workbook_whose_zip_members_are_encrypted_is_refused_not_a_crash(tmp_path: Path, budget: int) -> None:
     # GIVEN a workbook re-zipped with a password (ZipCrypto: the members' "encrypted" flag set)
-    path = _workbook(tmp_path / "zipcrypto.xlsx", [_data_row(n) for n in range(1, 4)])
+    path = workbook(tmp_path / "zipcrypto.xlsx", [data_row(n) for n in range(1, 4)])
     _set_zip_field(path, "flags", 0x01)
     # WHEN it is read, THEN it is refused (quarantined with a report), not a RuntimeError out of `ingest`
     with pytest.raises(Refused, match=r"password|encrypted"):
@@ -94,7 +93,7 @@ def test_a_workbook_whose_zip_members_are_encrypted_is_refused_not_a_crash(tmp_p
 @BUDGETS
 def test_a_workbook_compressed_with_deflate64_is_refused_not_a_crash(tmp_path: Path, budget: int) -> None:
     # GIVEN a workbook re-zipped by a tool using Deflate64 (method 9; Windows Explorer and 7-Zip write it)
-    path = _workbook(tmp_path / "deflate64.xlsx", [_data_row(n) for n in range(1, 4)])
+    path = workbook(tmp_path / "deflate64.xlsx", [data_row(n) for n in range(1, 4)])
     _set_zip_field(path, "method", 9)
     # WHEN it is read, THEN it is refused saying how to mend it, not a NotImplementedError out of `ingest`
     with pytest.raises(Refused, match="save it again"):
@@ -110,7 +109,7 @@ def test_a_part_declaring_an_unknown_xml_encoding_is_refused_not_a_crash(
     def unknown_encoding(parts: dict[str, bytes]) -> None:
         parts[part] = parts[part].replace(b'encoding="UTF-8"', b'encoding="x-unknown"', 1)
 
-    path = _workbook(tmp_path / "encoding.xlsx", [_data_row(n) for n in range(1, 4)], damage=unknown_encoding)
+    path = workbook(tmp_path / "encoding.xlsx", [data_row(n) for n in range(1, 4)], damage=unknown_encoding)
     # WHEN it is read, THEN it is read (calamine ignores the declaration) or refused; never a crash
     try:
         _read(path, budget)
@@ -123,7 +122,7 @@ def test_a_sheet_declaring_euc_kr_is_read_alike_by_both_readers(tmp_path: Path) 
     def euc_kr(parts: dict[str, bytes]) -> None:
         parts[SHEET] = parts[SHEET].replace(b'encoding="UTF-8"', b'encoding="EUC-KR"', 1)
 
-    path = _workbook(tmp_path / "euckr.xlsx", [_data_row(n) for n in range(1, 4)], damage=euc_kr)
+    path = workbook(tmp_path / "euckr.xlsx", [data_row(n) for n in range(1, 4)], damage=euc_kr)
 
     def outcome(budget: int) -> object:
         try:
@@ -138,14 +137,12 @@ def test_a_sheet_declaring_euc_kr_is_read_alike_by_both_readers(tmp_path: Path) 
 # ---------------------------------------------------------------- 2. the hand-over and row numbering
 
 
-def test_the_hand_over_from_calamine_to_openpyxl_repeats_no_row(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_hand_over_from_calamine_to_openpyxl_repeats_no_row(tmp_path: Path) -> None:
     # GIVEN rows written out of order (5 before 4), and in row 5 a duration calamine cannot make a timedelta of
-    monkeypatch.setattr(builder, "_XFS", (0, 22, 31, 46))  # style 3: [h]:mm:ss
-    rows = [_data_row(n) for n in range(1, 8)]
-    rows[3] = _data_row(4, comment_cell='<c r="{ref}" s="3"><v>1e20</v></c>')
-    path = _workbook(tmp_path / "handover.xlsx", rows, damage=_swap_rows_4_and_5)
+    rows = [data_row(n) for n in range(1, 8)]
+    rows[3] = data_row(4, comment_cell='<c r="{ref}" s="3"><v>1e20</v></c>')
+    durations = (*REVIEW_XFS, 46)  # style 3: [h]:mm:ss
+    path = workbook(tmp_path / "handover.xlsx", rows, damage=_swap_rows_4_and_5, cell_styles=durations)
     # WHEN calamine reads rows 1-4, fails at row 5, and openpyxl goes on from there
     read = [str(cell) for _, cell in _first_ids(path, PLENTY) if cell]
     # THEN every respondent is read once (observed: R3 twice, at rows 4 and 6)
@@ -154,7 +151,7 @@ def test_the_hand_over_from_calamine_to_openpyxl_repeats_no_row(
 
 def test_rows_written_out_of_order_keep_their_row_numbers_in_the_streaming_reader(tmp_path: Path) -> None:
     # GIVEN rows 4 and 5 written in the wrong order
-    path = _workbook(tmp_path / "order.xlsx", [_data_row(n) for n in range(1, 8)], damage=_swap_rows_4_and_5)
+    path = workbook(tmp_path / "order.xlsx", [data_row(n) for n in range(1, 8)], damage=_swap_rows_4_and_5)
     # WHEN each reader reads it, THEN both give R3 at row 4 (observed: openpyxl gives row 4 empty, R3 at row 6)
     assert _first_ids(path, 0) == _first_ids(path, PLENTY)
 
@@ -167,7 +164,7 @@ def test_two_rows_of_one_number_are_read_alike_by_both_readers(tmp_path: Path) -
         assert three
         parts[SHEET] = sheet.replace(three[0], three[0] + three[0].replace(">R2<", ">R2bis<")).encode()
 
-    path = _workbook(tmp_path / "doubled.xlsx", [_data_row(n) for n in range(1, 8)], damage=doubled)
+    path = workbook(tmp_path / "doubled.xlsx", [data_row(n) for n in range(1, 8)], damage=doubled)
 
     def outcome(budget: int) -> object:
         try:
@@ -253,7 +250,7 @@ def test_a_nul_in_a_csv_with_cr_line_endings_is_placed_on_its_line(tmp_path: Pat
 
 def test_zip_field_helper_finds_members(tmp_path: Path) -> None:
     # The helper above edits every member: the damage tests test what they say.
-    path = _workbook(tmp_path / "plain.xlsx", [_data_row(1)])
+    path = workbook(tmp_path / "plain.xlsx", [data_row(1)])
     _set_zip_field(path, "flags", 0x01)
     with zipfile.ZipFile(path) as archive:
         assert all(info.flag_bits & 0x01 for info in archive.infolist())

@@ -13,7 +13,6 @@ two must give the same Parquet, the same row count and the same problems.
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Sequence
 from datetime import time
 from pathlib import Path
@@ -29,11 +28,9 @@ from local_stack.sample_surveys import KOREAN_HEADERS
 from shoplake.surveys.forms import Limits, all_forms
 from shoplake.surveys.survey_file import Parsed, read_survey
 from shoplake.surveys.workbook import Refused, column_letter, open_workbook
+from tests.spreadsheetml import MAIN, package_parts, write_parts
 
 FORMS = all_forms()
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 # Cell styles: 0 General, 1 a date (14), 2 a date and time (22), 3 Korean Excel's dotted date and time,
 # 4 text (@), 5 a Korean long date with 오전/오후, 6 a number with two decimals, 7 a duration; 8-11 the
 # built-in CJK formats ko-KR shows as `yyyy"년" mm"월" dd"일"` (31), `h"시" mm"분"` (32), `h"시" mm"분" ss"초"`
@@ -176,66 +173,17 @@ def _parts(
         f'<xf numFmtId="{f}" fontId="0" fillId="0" borderId="0" xfId="0"{' applyNumberFormat="1"' if f else ""}/>'
         for f in _XFS
     )
-    declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    return {
-        "[Content_Types].xml": (
-            declaration + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            '<Override PartName="/xl/sharedStrings.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-            "</Types>"
-        ).encode(),
-        "_rels/.rels": (
-            declaration + f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
-            'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>'
-        ).encode(),
-        "xl/workbook.xml": (
-            declaration + f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELS}">'
-            f'<workbookPr date1904="{int(date1904)}"/>'
-            '<sheets><sheet name="응답" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ).encode(),
-        "xl/_rels/workbook.xml.rels": (
-            declaration + f'<Relationships xmlns="{_PKG}">'
-            f'<Relationship Id="rId1" Type="{_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{_RELS}/styles" Target="styles.xml"/>'
-            f'<Relationship Id="rId3" Type="{_RELS}/sharedStrings" Target="sharedStrings.xml"/>'
-            "</Relationships>"
-        ).encode(),
-        "xl/styles.xml": (
-            declaration + f'<styleSheet xmlns="{_MAIN}"><numFmts count="{len(_FORMATS)}">{formats}</numFmts>'
-            '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
-            '<borders count="1"><border/></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            f'<cellXfs count="{len(_XFS)}">{xfs}</cellXfs>'
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
-        ).encode(),
-        "xl/sharedStrings.xml": (
-            declaration
-            + f'<sst xmlns="{_MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">'
-            + "".join(f"<si>{s}</si>" for s in strings)
-            + "</sst>"
-        ).encode(),
-        "xl/worksheets/sheet1.xml": (
-            declaration + f'<worksheet xmlns="{_MAIN}"><dimension ref="A1:{last}"/>'
-            f"<sheetData>{''.join(sheet_rows)}</sheetData></worksheet>"
-        ).encode(),
-    }
-
-
-def _write(parts: dict[str, bytes], path: Path) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return path
+    return package_parts(
+        sheet=f'<worksheet xmlns="{MAIN}"><dimension ref="A1:{last}"/>'
+        f"<sheetData>{''.join(sheet_rows)}</sheetData></worksheet>",
+        shared_strings=f'<sst xmlns="{MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">'
+        + "".join(f"<si>{s}</si>" for s in strings)
+        + "</sst>",
+        cell_formats=f'<cellXfs count="{len(_XFS)}">{xfs}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>',
+        number_formats=f'<numFmts count="{len(_FORMATS)}">{formats}</numFmts>',
+        workbook_properties=f'<workbookPr date1904="{int(date1904)}"/>',
+    )
 
 
 def _read(path: Path, budget: int) -> Parsed | str:
@@ -264,7 +212,7 @@ def _answer(parsed: Parsed | str) -> object:
 @given(parts=workbooks())
 def test_both_readers_give_the_same_parquet_rows_and_problems(tmp_path: Path, parts: dict[str, bytes]) -> None:
     # GIVEN a generated workbook
-    path = _write(parts, tmp_path / "generated.xlsx")
+    path = write_parts(parts, tmp_path / "generated.xlsx")
     # WHEN it is read with room for the fast reader, and with none
     fast, streamed = _read(path, 1 << 30), _read(path, 0)
     # THEN both readers ran, and the lake and the uploader get the same answer from each
@@ -290,7 +238,7 @@ def test_the_generated_workbooks_are_read_at_all(tmp_path: Path) -> None:
     row: list[Cell | None] = [shared("R1"), ("d", 0, "<v>2026-11-20T09:00:00.000Z</v>"), shared("TV"), None]
     row += [shared("20대")]
     row += [shared("여성"), shared("KR"), None, None, (None, 0, "<v>5</v>"), (None, 0, "<v>9</v>"), None]
-    path = _write(_parts([header, row], strings, date1904=False), tmp_path / "plain.xlsx")
+    path = write_parts(_parts([header, row], strings, date1904=False), tmp_path / "plain.xlsx")
     # THEN both readers take its one row, at the instant written
     for budget in (1 << 30, 0):
         parsed = _read(path, budget)
@@ -302,7 +250,7 @@ def test_the_generated_workbooks_are_read_at_all(tmp_path: Path) -> None:
 def _cells(tmp_path: Path, cells: list[Cell | None]) -> list[tuple[object, ...]]:
     """The second row's cells as each reader gives them, under the header row."""
     header: list[Cell | None] = [("s", 0, f"<v>{i}</v>") for i in range(len(KOREAN_HEADERS))]
-    path = _write(_parts([header, cells], [_t(h) for h in KOREAN_HEADERS], False), tmp_path / "one.xlsx")
+    path = write_parts(_parts([header, cells], [_t(h) for h in KOREAN_HEADERS], False), tmp_path / "one.xlsx")
     read = []
     for budget in (1 << 30, 0):
         sheets, _ = open_workbook(path, Limits(), budget, tmp_path)

@@ -240,7 +240,7 @@ def test_a_strict_workbook_reads_exactly_as_its_transitional_twin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     # GIVEN a realistic workbook, and the same saved as Strict Open XML
-    monkeypatch.setattr(strict_ooxml, "_CHUNK", chunk)
+    monkeypatch.setattr(strict_ooxml, "CHUNK", chunk)  # the chunk its rewrite reads
     transitional = write_survey_workbook(tmp_path / "survey.xlsx", rows=30)
     strict = _as_strict(transitional, tmp_path / "strict.xlsx")
     assert strict_ooxml.is_strict(strict) and not strict_ooxml.is_strict(transitional)

@@ -13,7 +13,7 @@ from shoplake.surveys.forms import Limits
 from shoplake.surveys.row_order import MAX_RUNS, RowOrderError, row_number, row_runs
 from shoplake.surveys.workbook import Refused, open_workbook
 from shoplake.surveys.xml_encoding import part_encoding
-from tests.unit.test_survey_attack_review15 import _data_row, _workbook
+from tests.spreadsheetml import data_row, workbook
 
 pytestmark = [pytest.mark.filterwarnings("ignore:Workbook contains no default style:UserWarning")]
 BUDGETS = pytest.mark.parametrize("budget", [1 << 30, 0], ids=["calamine", "streaming"])
@@ -35,7 +35,7 @@ def _reverse_rows(parts: dict[str, bytes]) -> None:
 @BUDGETS
 def test_rows_written_in_reverse_are_read_in_the_order_of_their_numbers(tmp_path: Path, budget: int) -> None:
     # GIVEN the data rows written last first (each its own run for the streaming reader)
-    path = _workbook(tmp_path / "reverse.xlsx", [_data_row(n) for n in range(1, 6)], damage=_reverse_rows)
+    path = workbook(tmp_path / "reverse.xlsx", [data_row(n) for n in range(1, 6)], damage=_reverse_rows)
     # WHEN read, THEN rows come by number, each respondent at its own row
     assert _rows(path, budget)[1:] == [(n + 1, f"R{n}") for n in range(1, 6)]
 
@@ -43,7 +43,7 @@ def test_rows_written_in_reverse_are_read_in_the_order_of_their_numbers(tmp_path
 @BUDGETS
 def test_rows_out_of_order_too_many_times_are_refused_by_both_readers(tmp_path: Path, budget: int) -> None:
     # GIVEN more ascending runs than the streaming reader makes passes
-    path = _workbook(tmp_path / "many.xlsx", [_data_row(n) for n in range(1, MAX_RUNS + 3)], damage=_reverse_rows)
+    path = workbook(tmp_path / "many.xlsx", [data_row(n) for n in range(1, MAX_RUNS + 3)], damage=_reverse_rows)
     # WHEN read, THEN refused, saying how to mend it
     with pytest.raises(Refused, match=r"out of order more than 32 times.*save it again"):
         _rows(path, budget)
@@ -54,7 +54,7 @@ def test_a_row_numbered_beyond_excel_is_refused_naming_it(tmp_path: Path, budget
     def beyond(parts: dict[str, bytes]) -> None:
         parts[SHEET] = parts[SHEET].replace(b'<row r="3">', b'<row r="2000000">')
 
-    path = _workbook(tmp_path / "beyond.xlsx", [_data_row(n) for n in range(1, 4)], damage=beyond)
+    path = workbook(tmp_path / "beyond.xlsx", [data_row(n) for n in range(1, 4)], damage=beyond)
     with pytest.raises(Refused, match="numbered 2000000") as refused:
         _rows(path, budget)
     assert refused.value.row == 2_000_000
@@ -79,7 +79,7 @@ def test_a_sheet_in_a_korean_encoding_is_read_as_its_text(tmp_path: Path, budget
         text = parts[SHEET].decode().replace('encoding="UTF-8"', f'encoding="{encoding}"', 1)
         parts[SHEET] = text.replace("R2<", "응답2<").encode(encoding)
 
-    path = _workbook(tmp_path / "korean.xlsx", [_data_row(n) for n in range(1, 4)], damage=encoded)
+    path = workbook(tmp_path / "korean.xlsx", [data_row(n) for n in range(1, 4)], damage=encoded)
     # WHEN read, THEN the text is the Korean written
     assert [cell for _, cell in _rows(path, budget)[1:]] == ["R1", "응답2", "R3"]
 
@@ -116,7 +116,7 @@ def test_a_workbook_encrypted_by_excel_is_refused_saying_how_to_remove_the_passw
 
 
 def test_the_helpers_write_what_they_say(tmp_path: Path) -> None:
-    path = _workbook(tmp_path / "reverse.xlsx", [_data_row(n) for n in range(1, 4)], damage=_reverse_rows)
+    path = workbook(tmp_path / "reverse.xlsx", [data_row(n) for n in range(1, 4)], damage=_reverse_rows)
     with zipfile.ZipFile(path) as archive:
         numbers = re.findall(rb'<row r="(\d+)"', archive.read(SHEET))
     assert numbers == [b"1", b"4", b"3", b"2"]

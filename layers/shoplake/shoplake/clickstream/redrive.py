@@ -17,6 +17,12 @@ Nothing is deleted: each error object read is moved under `clickstream/errors-re
 the records that still fail are written, with today's reason, under `clickstream/errors-unrepaired/`,
 each at the path it had under `clickstream/errors/`.
 
+The redrive never stops at a record. A line of an error object that is not a processing-failed record
+(not JSON, a line cut off at the end of the object, no text `rawData`) is reported with its line number
+and kept, as text, in the object's errors-unrepaired/ file; the rest of the object is redriven and the
+run goes on. The line is kept decoded from UTF-8 with undecodable bytes replaced (U+FFFD), so that
+the file reads as text: its exact bytes stay in the object moved to errors-redriven/, at that line.
+
 The clickstream is at least once (the producer retries, and a redrive cut off between putting an
 object's records and moving the object puts them again when run again): its consumers count each
 `event_id` once.
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import codecs
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -36,8 +43,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shoplake import lake_layout
-from shoplake.clickstream.producer import Entry, batches, put_with_retries
-from shoplake.clickstream.transform import OK, OLDEST, transform
+from shoplake.clickstream.producer import MAX_RECORD_BYTES, Entry, batches, put_with_retries
+from shoplake.clickstream.transform import DROPPED, OK, OLDEST, transform
 
 ERRORS_PREFIX = lake_layout.CLICKSTREAM_ERRORS
 REDRIVEN_PREFIX = lake_layout.CLICKSTREAM_ERRORS_REDRIVEN
@@ -52,20 +59,26 @@ NOT_REDRIVEN = {
     "clickstream_events: fix the table's schema (contract.FIELDS); a redrive would transform it again",
 }
 Progress = Callable[[dict[str, Any]], None]
+# A damaged line's reason is cut to this many characters (a JSON error can quote the line).
+_REASON_LENGTH = 200
+# A repaired record goes back keyed by its session_id, as the producer keys it; this key stands in for none.
+NO_SESSION_KEY = "redrive"
 
 
 @dataclass
 class RedriveReport:
     """What a redrive did: error objects read, records put back on the stream, each record still failing,
-    and each error object left alone.
+    each damaged line, and each error object left alone.
 
-    `unrepaired` holds `{"object": <error object key>, "reason": <today's reason>}` per record;
+    `unrepaired` holds `{"object": <error object key>, "line": <its line, from 1>, "reason": <today's
+    reason>}` per record; `damaged` holds the same per line that is not a processing-failed record;
     `not_redriven` holds `{"object": <key>, "reason": <why>}` per object outside `processing-failed/`.
     """
 
     objects: int = 0
     repaired: int = 0
-    unrepaired: list[dict[str, str]] = field(default_factory=list)
+    unrepaired: list[dict[str, Any]] = field(default_factory=list)
+    damaged: list[dict[str, Any]] = field(default_factory=list)
     not_redriven: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -75,20 +88,52 @@ def _error_objects(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
             yield item["Key"]
 
 
-def _failed_records(body: bytes, where: str) -> list[dict[str, Any]]:
-    """The JSON lines of one error object; ValueError naming the object and line if one is not a failed record."""
-    records = []
-    for number, line in enumerate(body.splitlines(), start=1):
+def _failed_records(body: bytes) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """One error object's lines: its processing-failed records and its damaged lines. Never raises.
+
+    Lines end at LF, a CR before it is dropped, a UTF-8 BOM opening the object is skipped and blank lines
+    are passed over; numbers count from 1, as an editor shows them. Returns `[(number, record)]` for each
+    JSON object with a text `rawData`, and `[{"line": number, "rawLine": <the line as text, undecodable
+    bytes as U+FFFD>, "redriveReason": <why it is not a record>}]` for each other line.
+    """
+    records: list[tuple[int, dict[str, Any]]] = []
+    damaged: list[dict[str, Any]] = []
+    for number, ended in enumerate(body.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
+        line = ended.removesuffix(b"\r")
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except ValueError as error:
-            raise ValueError(f"{where} line {number} is not JSON ({error}); nothing was redriven from it") from None
-        if not isinstance(record, dict) or not isinstance(record.get("rawData"), str):
-            raise ValueError(f"{where} line {number} has no field 'rawData'; nothing was redriven from it")
-        records.append(record)
-    return records
+        except (
+            ValueError,
+            RecursionError,
+        ) as error:  # UnicodeDecodeError is a ValueError; RecursionError: deep nesting
+            reason = f"not JSON ({type(error).__name__}: {error})"
+        else:
+            if isinstance(record, dict) and isinstance(record.get("rawData"), str):
+                records.append((number, record))
+                continue
+            reason = "not a processing-failed record: no text field 'rawData'"
+        text = line.decode("utf-8", errors="replace")
+        damaged.append({"line": number, "rawLine": text, "redriveReason": reason[:_REASON_LENGTH]})
+    return records, damaged
+
+
+def _entry(raw_data: str) -> Entry | str:
+    """The Kinesis record for a repaired `rawData`, keyed by its text `session_id` (else NO_SESSION_KEY), or
+    why it cannot go back (a record Kinesis would refuse, which would hold back the object's other records)."""
+    try:
+        payload = base64.b64decode(raw_data, validate=True)
+    except ValueError:  # binascii.Error is one; the transform decodes alike, so this is only a safety net
+        return "rawData: not base64"
+    try:
+        session = json.loads(payload).get("session_id")
+    except (ValueError, RecursionError, AttributeError):  # AttributeError: JSON but not an object
+        session = None
+    entry = Entry(payload, session[:256] if isinstance(session, str) and session else NO_SESSION_KEY)
+    if entry.size > MAX_RECORD_BYTES:
+        return f"rawData: {entry.size} bytes with its partition key, over Kinesis's {MAX_RECORD_BYTES} per record"
+    return entry
 
 
 def _error_type(key: str) -> str:
@@ -105,18 +150,21 @@ def redrive(
     https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html). Records
     are judged as if arriving now; repaired ones go to Kinesis keyed by their `session_id`; still-failing
     ones are written, with `redriveReason`, under `clickstream/errors-unrepaired/<same path>`; duplicates
-    within an object are left out. The object then moves to `clickstream/errors-redriven/<same path>`.
+    within an object are left out. A line that is not such a record (see `_failed_records`) is written
+    there too, as `{"line", "rawLine", "redriveReason"}`, in line order with the records, and the rest of
+    the object is redriven. The object then moves to `clickstream/errors-redriven/<same path>`.
     Objects under `prefix` but outside `processing-failed/` are not read: `report.not_redriven` names them.
 
     `progress`, if given, hears each step once it is done, so that a run cut off shows how far it got:
-    `{"step": "put", "object", "records"}` (Kinesis took them all), `{"step": "kept", "object", "records",
-    "at"}` (the still-failing ones written), `{"step": "moved", "object", "to"}` and `{"step": "skipped",
-    "object", "reason"}`. A run cut off after "put" and before "moved" puts that object's records again
-    when run again: the clickstream's consumers count each `event_id` once.
+    `{"step": "damaged", "object", "line", "reason"}` (a line read that is not a record), `{"step": "put",
+    "object", "records"}` (Kinesis took them all), `{"step": "kept", "object", "records", "damaged", "at"}`
+    (the still-failing records and damaged lines written), `{"step": "moved", "object", "to"}` and
+    `{"step": "skipped", "object", "reason"}`. A run cut off after "put" and before "moved" puts that
+    object's records again when run again: the clickstream's consumers count each `event_id` once.
 
-    `s3` and `kinesis` are boto3 clients. Raises RuntimeError naming the object when Kinesis still refuses
-    repaired records (that object is not moved; earlier ones are), ValueError naming the object and line
-    for a line that is not JSON or has no `rawData`, and the clients' errors as they come.
+    `s3` and `kinesis` are boto3 clients. No record's content stops the run. Raises RuntimeError naming the
+    object when Kinesis still refuses repaired records (that object is not moved; earlier ones are), and
+    the clients' errors as they come.
     """
     report = RedriveReport()
     tell = progress or (lambda _step: None)
@@ -128,36 +176,44 @@ def redrive(
             report.not_redriven.append({"object": key, "reason": reason})
             tell({"step": "skipped", "object": key, "reason": reason})
             continue
-        lines = _failed_records(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), f"s3://{bucket}/{key}")
+        records, damaged = _failed_records(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         report.objects += 1
+        for line in damaged:
+            report.damaged.append({"object": key, "line": line["line"], "reason": line["redriveReason"]})
+            tell({"step": "damaged", "object": key, "line": line["line"], "reason": line["redriveReason"]})
         # Re-run the transform as Firehose will when the record comes back: arriving now.
         attempt = transform(
             [
-                {"recordId": str(i), "approximateArrivalTimestamp": now_ms, "data": line["rawData"]}
-                for i, line in enumerate(lines)
+                {"recordId": str(i), "approximateArrivalTimestamp": now_ms, "data": record["rawData"]}
+                for i, (_, record) in enumerate(records)
             ]
         )
         reasons = dict(attempt.failures)
         repaired: list[Entry] = []
-        still_failing: list[dict[str, Any]] = []
-        for i, (line, result) in enumerate(zip(lines, attempt.records, strict=True)):
-            if result["result"] == OK:
-                payload = base64.b64decode(line["rawData"])
-                session = json.loads(payload).get("session_id") or "redrive"
-                repaired.append(Entry(payload, str(session)[:256]))
-            elif result["result"] != "Dropped":
-                still_failing.append({**line, "redriveReason": reasons.get(str(i), "unknown")})
+        still_failing: list[tuple[int, dict[str, Any]]] = []
+        for i, ((number, record), result) in enumerate(zip(records, attempt.records, strict=True)):
+            entry = _entry(record["rawData"]) if result["result"] == OK else reasons.get(str(i), "unknown")
+            if isinstance(entry, Entry):
+                repaired.append(entry)
+            elif result["result"] != DROPPED:
+                still_failing.append((number, {**record, "redriveReason": entry}))
         refused = [e for batch in batches(repaired) for e in put_with_retries(kinesis, stream, batch)]
         if refused:
             raise RuntimeError(f"Kinesis refused {len(refused)} repaired records from {key}; nothing was moved")
         report.repaired += len(repaired)
         tell({"step": "put", "object": key, "records": len(repaired)})
         suffix = key.removeprefix(ERRORS_PREFIX)  # the path under errors/ is kept, whatever part of it was asked for
-        if still_failing:
-            body = "".join(json.dumps(line) + "\n" for line in still_failing)
+        report.unrepaired += [
+            {"object": key, "line": number, "reason": record["redriveReason"]} for number, record in still_failing
+        ]
+        if still_failing or damaged:
+            kept = sorted(
+                [*still_failing, *((line["line"], line) for line in damaged)], key=lambda numbered: numbered[0]
+            )
+            body = "".join(json.dumps(line) + "\n" for _, line in kept)
             s3.put_object(Bucket=bucket, Key=UNREPAIRED_PREFIX + suffix, Body=body.encode())
-            report.unrepaired += [{"object": key, "reason": line["redriveReason"]} for line in still_failing]
-            tell({"step": "kept", "object": key, "records": len(still_failing), "at": UNREPAIRED_PREFIX + suffix})
+            at = UNREPAIRED_PREFIX + suffix
+            tell({"step": "kept", "object": key, "records": len(still_failing), "damaged": len(damaged), "at": at})
         s3.copy_object(Bucket=bucket, Key=REDRIVEN_PREFIX + suffix, CopySource={"Bucket": bucket, "Key": key})
         s3.delete_object(Bucket=bucket, Key=key)
         tell({"step": "moved", "object": key, "to": REDRIVEN_PREFIX + suffix})
@@ -185,11 +241,16 @@ and all): they need the Glue table clickstream_events fixed to match the contrac
 which would transform them again and lose fields. Such objects, and any other error type, are
 named in the report (not_redriven) and stay where they are.
 
-Prints each step to stderr as one JSON line once it is done (put, kept, moved, skipped), then the
-report to stdout as JSON: objects read, records repaired, each unrepaired record's object and
-reason, each object not redriven. An object with a line that is not such a record stops the run,
-named, and stays where it is. If Kinesis keeps refusing repaired records, it stops with an error
-and leaves that object where it is.
+A damaged line, one that is not such a record (not JSON, cut off at the end of the object, no
+rawData), does not stop the run: it is reported with its line number and written under
+{UNREPAIRED_PREFIX} as {{"line", "rawLine", "redriveReason"}}, rawLine being the line as UTF-8
+text (undecodable bytes replaced; the exact bytes stay in the object under {REDRIVEN_PREFIX});
+the object's other records are redriven and the run goes on to the next object.
+
+Prints each step to stderr as one JSON line once it is done (damaged, put, kept, moved, skipped),
+then the report to stdout as JSON: objects read, records repaired, each unrepaired record's object,
+line and reason, each damaged line's, each object not redriven. If Kinesis keeps refusing repaired
+records, it stops with an error and leaves that object where it is.
 
 The clickstream is at least once: a run stopped between an object's "put" and its "moved" (Kinesis
 refusing records, a lost connection, Ctrl-C) puts that object's records again when run again, so

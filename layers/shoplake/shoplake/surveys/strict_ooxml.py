@@ -15,10 +15,11 @@ a small one; the caller has already checked the archive's sizes (`workbook.check
 from __future__ import annotations
 
 import re
-import shutil
 import zipfile
 from pathlib import Path
 from typing import IO
+
+from shoplake.surveys.workbook_copy import CHUNK, XML_PARTS, PartRewrite, copy_rewriting
 
 _STRICT = "http://purl.oclc.org/ooxml/"
 _TRANSITIONAL = "http://schemas.openxmlformats.org/"
@@ -49,9 +50,9 @@ _REPLACEMENTS = {(_STRICT + k).encode(): (_TRANSITIONAL + v).encode() for k, v i
 _NAMES = re.compile(b"|".join(re.escape(k) for k in sorted(_REPLACEMENTS, key=len, reverse=True)))
 # A chunk's last bytes wait for the next chunk, in case a name is cut between the two.
 _HELD_BACK = max(len(k) for k in _REPLACEMENTS)
-_CHUNK = 1 << 20
-_XML_PARTS = (".xml", ".rels", ".vml")
 _HEAD = 4096
+# Renaming adds a few bytes per name: a part near 2 GiB may need ZIP64 once rewritten.
+_GROWTH = 2
 
 
 def is_strict(path: Path) -> bool:
@@ -63,7 +64,7 @@ def is_strict(path: Path) -> bool:
 def _rewrite(source: IO[bytes], target: IO[bytes]) -> None:
     held = b""
     while True:
-        chunk = source.read(_CHUNK)
+        chunk = source.read(CHUNK)
         data = held + chunk
         # Matches starting before `settled` are whole: a name is shorter than what is held back.
         settled = len(data) if not chunk else max(len(data) - _HELD_BACK, 0)
@@ -83,14 +84,8 @@ def _rewrite(source: IO[bytes], target: IO[bytes]) -> None:
 
 def to_transitional(path: Path, target: Path) -> None:
     """Write the Strict workbook at `path` to `target` with every Strict namespace name made Transitional."""
-    with zipfile.ZipFile(path) as strict, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-        for entry in strict.infolist():
-            copy = zipfile.ZipInfo(entry.filename, entry.date_time)
-            copy.compress_type = zipfile.ZIP_DEFLATED
-            # Renaming adds a few bytes per name: a part near 2 GiB may need ZIP64 once rewritten.
-            large = entry.file_size > zipfile.ZIP64_LIMIT // 2
-            with strict.open(entry) as source, out.open(copy, "w", force_zip64=large) as sink:
-                if entry.filename.endswith(_XML_PARTS):
-                    _rewrite(source, sink)
-                else:
-                    shutil.copyfileobj(source, sink, _CHUNK)
+
+    def rewrite_for(name: str) -> PartRewrite | None:
+        return _rewrite if name.endswith(XML_PARTS) else None
+
+    copy_rewriting(path, target, rewrite_for, _GROWTH)

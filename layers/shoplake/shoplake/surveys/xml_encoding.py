@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import codecs
 import re
-import shutil
 import zipfile
+from functools import partial
 from pathlib import Path
+from typing import IO
 
-_XML_PARTS = (".xml", ".rels", ".vml")
+from shoplake.surveys.workbook_copy import CHUNK, XML_PARTS, PartRewrite, copy_rewriting
+
 _HEAD = 1024
-_CHUNK = 1 << 20
+# A single-byte encoding's letter can take three bytes in UTF-8.
+_GROWTH = 3
 _DECLARED = re.compile(rb"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']{0,40})["']""")
 _DECLARED_TEXT = re.compile(r"""\A(<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])[^"']{0,40}\2""")
 # UTF-16 without a declaration is told by its byte order mark, or by `<` as its first character.
@@ -60,7 +63,7 @@ def _encodings(path: Path) -> dict[str, str]:
     found = {}
     with zipfile.ZipFile(path) as archive:
         for entry in archive.infolist():
-            if entry.filename.endswith(_XML_PARTS):
+            if entry.filename.endswith(XML_PARTS):
                 with archive.open(entry) as part:
                     encoding = part_encoding(part.read(_HEAD))
                 if encoding != "utf-8":
@@ -78,24 +81,24 @@ def to_utf8(path: Path, work_dir: Path) -> Path:
     if not encodings:
         return path
     target = work_dir / f"utf8{path.suffix}"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-        for entry in source.infolist():
-            copy = zipfile.ZipInfo(entry.filename, entry.date_time)
-            copy.compress_type = zipfile.ZIP_DEFLATED
-            large = entry.file_size > zipfile.ZIP64_LIMIT // 3
-            with source.open(entry) as part, out.open(copy, "w", force_zip64=large) as sink:
-                if entry.filename in encodings:
-                    decoder = codecs.getincrementaldecoder(encodings[entry.filename])("strict")
-                    first = True
-                    while True:
-                        chunk = part.read(_CHUNK)
-                        text = decoder.decode(chunk, final=not chunk)
-                        if first and text:
-                            text = _DECLARED_TEXT.sub(r'\1"UTF-8"', text.removeprefix("\ufeff"), count=1)
-                            first = False
-                        sink.write(text.encode("utf-8"))
-                        if not chunk:
-                            break
-                else:
-                    shutil.copyfileobj(part, sink, _CHUNK)
+
+    def rewrite_for(name: str) -> PartRewrite | None:
+        return partial(_to_utf8, encodings[name]) if name in encodings else None
+
+    copy_rewriting(path, target, rewrite_for, _GROWTH)
     return target
+
+
+def _to_utf8(encoding: str, part: IO[bytes], sink: IO[bytes]) -> None:
+    """Decode `part` as `encoding` and write it as UTF-8, its BOM dropped and its declaration saying UTF-8."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    first = True
+    while True:
+        chunk = part.read(CHUNK)
+        text = decoder.decode(chunk, final=not chunk)
+        if first and text:
+            text = _DECLARED_TEXT.sub(r'\1"UTF-8"', text.removeprefix("\ufeff"), count=1)
+            first = False
+        sink.write(text.encode("utf-8"))
+        if not chunk:
+            break
