@@ -8,15 +8,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shoplake.clickstream.transform import NATIVE, transform
+from shoplake.clickstream.transform import transform
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 # A batch of thousands of bad records logs its first reasons; the metric counts them all.
 LOGGED_FAILURES_PER_BATCH = 50
-if not NATIVE:  # the layer was built without its native module (see layers/shoplake/Makefile)
-    logger.warning("Clickstream transform without its canonical path: every record takes the general path, slower")
 
 
 @logger.inject_lambda_context

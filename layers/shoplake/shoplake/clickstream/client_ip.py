@@ -36,8 +36,7 @@ import re
 
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
-# What follows an IPv4 address's first three parts in its network; the canonical path
-# (_canonical.c) writes IPv4 networks this way without parsing them, so a /24 it must be.
+# What follows an IPv4 address's first three parts in its network (the stored /24).
 IPV4_NETWORK_SUFFIX = f".0/{IPV4_PREFIX}"
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
