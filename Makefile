@@ -50,12 +50,6 @@ $(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt pyproject.t
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
-# The clickstream transform's native module, built for this machine beside its source (the layer's
-# Makefile builds it for Lambda's arm64 at `sam build`): the tests, the demo and the benchmark use it.
-NATIVE := layers/shoplake/shoplake/clickstream/_canonical.abi3.so
-$(NATIVE): layers/shoplake/shoplake/clickstream/_canonical.c layers/shoplake/build_native.py $(BIN)/.ready
-	$(BIN)/python layers/shoplake/build_native.py
-
 $(TOOLS_BIN)/.ready: requirements/tools.txt
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS_BIN)/pip install --quiet -r requirements/tools.txt
@@ -107,14 +101,14 @@ $(NGINX):
 	  echo "note: install nginx (Debian: apt-get install nginx); the shop's tests, demo and benchmark need it"; \
 	fi
 
-pytest: $(BIN)/.ready $(NATIVE) $(JDBC_JAR) $(CHROMEDRIVER) $(NGINX)
+pytest: $(BIN)/.ready $(JDBC_JAR) $(CHROMEDRIVER) $(NGINX)
 	$(BIN)/pytest
 
 # The fast loop: every test but those marked spark, server, browser or build (pyproject.toml says what
 # each means; tests/conftest.py applies them). Sockets are off, so a test that starts a server without
 # its mark fails here; one that hangs instead (moto's server waits for its socket) has its stack printed.
 UNIT_MARKERS := not (spark or server or browser or build)
-unit: $(BIN)/.ready $(NATIVE) $(NGINX)
+unit: $(BIN)/.ready $(NGINX)
 	$(BIN)/pytest -m "$(UNIT_MARKERS)" --disable-socket --allow-hosts= -o faulthandler_timeout=60
 
 report: $(BIN)/.ready
@@ -124,13 +118,13 @@ report: $(BIN)/.ready
 survey-template: $(BIN)/.ready
 	$(BIN)/python -m shoplake.surveys.template "$(FORM)" --out .local/templates/$(FORM).xlsx
 
-demo: $(BIN)/.ready $(NATIVE) $(NGINX)
+demo: $(BIN)/.ready $(NGINX)
 	$(BIN)/python -m local_stack.demo
 
-bench: $(BIN)/.ready $(NATIVE) $(NGINX)
+bench: $(BIN)/.ready $(NGINX)
 	$(BIN)/python bench/run.py
 
-invoke: $(BIN)/.ready $(NATIVE)
+invoke: $(BIN)/.ready
 	$(BIN)/python -m local_stack.invoke $(FUNCTION) $(EVENT) $(if $(UPLOAD),--upload "$(UPLOAD)")
 
 # sam build needs the runtime's interpreter (python3.12) on PATH; the tools venv provides it.
@@ -142,4 +136,4 @@ cost: $(BIN)/.ready
 	$(BIN)/python -m infra_core.cost
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache $(NATIVE)
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
