@@ -157,15 +157,18 @@ def render(changes: list[tuple[str, str, str]], wrap: str, cut: int) -> bytes:
 
 
 # The record around the payload: Firehose's shape, and the odd ones a careless caller makes.
-DATA_FORMS = st.sampled_from(["standard"] * 6 + ["unpadded", "urlsafe", "spaced", "not-base64", "none", "number"])
+FORM_NAMES = ["standard"] * 6 + ["unpadded", "urlsafe", "spaced", "not-base64", "none", "number"]
+DATA_FORMS = st.sampled_from(FORM_NAMES)
 RECORD_IDS = st.one_of(
     st.just(None),  # numbered in order
     st.sampled_from(["", "r0", "same", "🦆", "x" * 300]),
     st.sampled_from([7, None, 1.5]).map(lambda v: ("raw", v)),
 )
-ARRIVALS = st.sampled_from(
-    [ARRIVED_MS] * 6 + [None, "missing", str(ARRIVED_MS), float(ARRIVED_MS), True, 10**30, -(10**30), 0]
-)
+ARRIVAL_VALUES: list[object] = [
+    *[ARRIVED_MS] * 6,
+    *[None, "missing", str(ARRIVED_MS), float(ARRIVED_MS), True, 10**30, -(10**30), 0],
+]
+ARRIVALS = st.sampled_from(ARRIVAL_VALUES)
 
 
 def item(payload: bytes, form: str, record_id: object, arrival: object, i: int) -> dict[str, Any]:
