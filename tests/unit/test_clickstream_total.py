@@ -202,7 +202,7 @@ def test_any_bytes_get_one_answer_each_and_nothing_outside_the_contract(
 
 
 @CURRENT_FAULTS
-@SETTINGS
+@settings(SETTINGS, max_examples=80)
 @given(
     st.lists(st.tuples(CHANGES, WRAPS, st.integers(0, 400), DATA_FORMS, RECORD_IDS, ARRIVALS), min_size=1, max_size=6),
     st.lists(st.integers(0, 5), max_size=3),
