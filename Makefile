@@ -29,13 +29,14 @@ FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml analytics/quicksight.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
-.PHONY: help test unit demo bench build invoke lint typecheck templates pytest format clean cost report survey-template
+.PHONY: help test unit fuzz demo bench build invoke lint typecheck templates pytest format clean cost report survey-template
 
 help:
 	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
 	@echo "make unit    - the fast tests only (no Spark, browser, servers or build), in about a minute"
 	@echo "make demo    - the whole system, locally, end to end"
 	@echo "make bench   - the benchmarks in bench/"
+	@echo "make fuzz    - coverage-guided fuzzing of the clickstream transform (FUZZ_SECONDS=180), not in make test"
 	@echo "make build   - sam build"
 	@echo "make invoke FUNCTION=SlackNotifierFunction EVENT=events/slack_notifier/sns_alarm_web_5xx.json"
 	@echo "make format  - apply ruff's formatting and fixes"
@@ -110,6 +111,16 @@ pytest: $(BIN)/.ready $(JDBC_JAR) $(CHROMEDRIVER) $(NGINX)
 UNIT_MARKERS := not (spark or server or browser or build)
 unit: $(BIN)/.ready $(NGINX)
 	$(BIN)/pytest -m "$(UNIT_MARKERS)" --disable-socket --allow-hosts= -o faulthandler_timeout=60
+
+# Coverage-guided fuzzing of the clickstream transform (atheris; tests/fuzz/), outside `make test`: the
+# properties of tests/clickstream_oracle.py on batches libFuzzer makes; findings go to .local/fuzz/crash-*.
+FUZZ_SECONDS ?= 180
+$(BIN)/.fuzz-ready: requirements/fuzz.txt $(BIN)/.ready
+	$(BIN)/pip install --quiet -r requirements/fuzz.txt
+	touch $@
+
+fuzz: $(BIN)/.fuzz-ready $(NATIVE)
+	$(BIN)/python -m tests.fuzz.fuzz_clickstream_transform --seconds $(FUZZ_SECONDS)
 
 report: $(BIN)/.ready
 	$(BIN)/python -m analytics --lake "$(LAKE)" --from "$(FROM)" --to "$(TO)" --out .local/report-$(FROM)-$(TO).html
