@@ -1,0 +1,155 @@
+"""Attack review of the clickstream transform (issue 16): each strict xfail is a fault found, failing until
+the lead fixes it.
+
+Records are built as the shop (or a hostile sender) writes them and run through `transform`, both paths
+(`tests/canonical_path.py`), the Lambda handler or the redrive, as each fault needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shoplake.clickstream import transform as transform_module
+from shoplake.clickstream.redrive import redrive
+from shoplake.clickstream.transform import FAILED, OK, transform
+from tests.canonical_path import ARRIVED, assert_same_answers, both_ways, canonical_event, item
+
+BUCKET, STREAM = "shoplake-dev-lake-123456789012", "shoplake-dev-clickstream"
+ERROR_KEY = "clickstream/errors/processing-failed/year=2026/month=11/day=24/hour=05/outage-1"
+
+
+def _payload(event: dict[str, Any], raw: str = "") -> bytes:
+    """The event as JSON, with `raw` (already JSON text: `, "name": value`) written in before its end."""
+    return (json.dumps(event, ensure_ascii=False)[:-1] + raw + "}").encode()
+
+
+# ---------------------------------------------------------------- totality: one result per record, no exception
+
+
+class _UnprintableError(Exception):
+    """An exception that cannot say what it is: its str() raises."""
+
+    def __str__(self) -> str:
+        raise ValueError("no words for it")
+
+
+class _RecordIdThatCannotBeText:
+    def __str__(self) -> str:
+        raise _UnprintableError
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the safety net formats the exception it caught (f'{error}'); an exception whose str() raises "
+    "escapes _general and transform() raises, losing the whole batch",
+)
+def test_an_exception_that_cannot_be_printed_fails_its_record_not_the_batch() -> None:
+    # GIVEN a record whose recordId cannot be made text, and the exception that says so cannot be either
+    good = item(_payload(canonical_event()), record_id="good")
+    odd = item(_payload(canonical_event(event_id="e-2")), record_id=_RecordIdThatCannotBeText())
+    # WHEN the batch is transformed
+    result = transform([good, odd], now=ARRIVED)
+    # THEN the odd record fails alone and its neighbour is stored
+    assert [r["result"] for r in result.records] == [OK, FAILED]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_not_json counts the documents of a record by slicing the rest of the text once per document "
+    "(text[at:].lstrip(), text.rstrip()): quadratic, ~28 s for one 1000 KiB record of '{} 1 1 1 ...' here, "
+    "past the function's 60 s Timeout on Lambda's share of a CPU at 512 MB, so one record times the batch out",
+)
+def test_counting_the_documents_of_a_record_is_linear_in_its_length() -> None:
+    # GIVEN a record of many small JSON documents (a tool writing JSON lines, or a hostile sender); the work
+    # is measured, not timed: the characters copied while its documents are counted
+    copied = [0]
+
+    class Text(str):
+        def __getitem__(self, index: Any) -> str:
+            part = str.__getitem__(self, index)
+            copied[0] += len(part)
+            return part
+
+        def rstrip(self, chars: str | None = None) -> str:
+            copied[0] += len(self)
+            return str.rstrip(self, chars)
+
+        def lstrip(self, chars: str | None = None) -> str:
+            copied[0] += len(self)
+            return str.lstrip(self, chars)
+
+    class Payload(bytes):
+        def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+            return Text(bytes.decode(self, encoding, errors))
+
+    payload = Payload(b"{}" + b" 1" * 20_000)
+    # WHEN the reason is worked out
+    reason = str(transform_module._not_json(payload, ValueError("trailing characters")))
+    # THEN it names the documents, having copied no more than a few times the record's length
+    assert reason.startswith("data: 20001 JSON documents")
+    assert copied[0] <= 10 * len(payload)
+
+
+def test_a_record_of_many_documents_is_named_as_such() -> None:
+    # (holds: the reason itself is right; only the work to find it is quadratic, above)
+    result = transform([item(b"{}" + b" 1" * 1000)], now=ARRIVED)
+    assert result.failures[0][1].startswith("data: 1001 JSON documents in one record")
+
+
+# ---------------------------------------------------------------- failure reasons: the field, foreseen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a whole price past a float's range (10**400) reaches the safety net: math.isfinite(int) raises "
+    "OverflowError, reported as 'price: unexpected OverflowError: int too large to convert to float', "
+    "a fault of ours by the transform's own account; the same number written 1e400 is refused plainly",
+)
+def test_a_whole_price_past_a_floats_range_is_refused_plainly() -> None:
+    # GIVEN a purchase whose price is a whole number of 401 digits
+    payload = _payload(canonical_event(price=None), ', "price": 1' + "0" * 400)
+    # WHEN it is transformed, both ways
+    ours, general = both_ways([item(payload)])
+    assert_same_answers(ours, general)
+    # THEN it fails naming price, as a value out of range, not as a fault of ours
+    (_, reason) = ours.failures[0]
+    assert reason.startswith("price:")
+    assert "unexpected" not in reason
+
+
+# ---------------------------------------------------------------- the redrive never stops at a record
+
+
+@pytest.fixture
+def aws() -> Iterator[tuple[Any, Any]]:
+    with mock_aws():
+        s3, kinesis = boto3.client("s3"), boto3.client("kinesis")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+        kinesis.create_stream(StreamName=STREAM, ShardCount=1)
+        yield s3, kinesis
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a processing-failed line nested just within json.loads's depth is read, its record still fails, "
+    "and json.dumps of it, writing it under errors-unrepaired/, raises RecursionError (the encoder reaches "
+    "its limit where the decoder did not): the redrive stops there and later objects are never reached",
+)
+def test_the_redrive_goes_past_a_deeply_nested_failed_record(aws: tuple[Any, Any]) -> None:
+    s3, kinesis = aws
+    # GIVEN an error object whose lines are failed records with an extra field nested at every depth near
+    # the standard json module's limit (the exact one depends on the stack), and a later object
+    raw = base64.b64encode(b"not json").decode()
+    lines = [f'{{"rawData": "{raw}", "x": {"[" * depth}{"]" * depth}}}\n' for depth in range(1300, 1600, 5)]
+    s3.put_object(Bucket=BUCKET, Key=ERROR_KEY, Body="".join(lines).encode())
+    s3.put_object(Bucket=BUCKET, Key=ERROR_KEY + "-later", Body=b"")
+    # WHEN the redrive runs, THEN it reads both objects
+    report = redrive(s3, kinesis, BUCKET, STREAM)
+    assert report.objects == 2
