@@ -1,0 +1,251 @@
+"""Attack review of the clickstream transform (issue 16): each strict xfail is a fault found, failing until
+the lead fixes it.
+
+Records are built as the shop (or a hostile sender) writes them and run through `transform`, both paths
+(`tests/canonical_path.py`), the Lambda handler or the redrive, as each fault needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local_stack.template import ROOT
+from shoplake.clickstream import transform as transform_module
+from shoplake.clickstream.redrive import redrive
+from shoplake.clickstream.rules import REASON_LENGTH
+from shoplake.clickstream.transform import FAILED, OK, transform
+from tests.canonical_path import ARRIVED, assert_same_answers, both_ways, canonical_event, item
+
+BUCKET, STREAM = "shoplake-dev-lake-123456789012", "shoplake-dev-clickstream"
+ERROR_KEY = "clickstream/errors/processing-failed/year=2026/month=11/day=24/hour=05/outage-1"
+
+
+def _payload(event: dict[str, Any], raw: str = "") -> bytes:
+    """The event as JSON, with `raw` (already JSON text: `, "name": value`) written in before its end."""
+    return (json.dumps(event, ensure_ascii=False)[:-1] + raw + "}").encode()
+
+
+# ---------------------------------------------------------------- totality: one result per record, no exception
+
+
+class _UnprintableError(Exception):
+    """An exception that cannot say what it is: its str() raises."""
+
+    def __str__(self) -> str:
+        raise ValueError("no words for it")
+
+
+class _RecordIdThatCannotBeText:
+    def __str__(self) -> str:
+        raise _UnprintableError
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the safety net formats the exception it caught (f'{error}'); an exception whose str() raises "
+    "escapes _general and transform() raises, losing the whole batch",
+)
+def test_an_exception_that_cannot_be_printed_fails_its_record_not_the_batch() -> None:
+    # GIVEN a record whose recordId cannot be made text, and the exception that says so cannot be either
+    good = item(_payload(canonical_event()), record_id="good")
+    odd = item(_payload(canonical_event(event_id="e-2")), record_id=_RecordIdThatCannotBeText())
+    # WHEN the batch is transformed
+    result = transform([good, odd], now=ARRIVED)
+    # THEN the odd record fails alone and its neighbour is stored
+    assert [r["result"] for r in result.records] == [OK, FAILED]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_not_json counts the documents of a record by slicing the rest of the text once per document "
+    "(text[at:].lstrip(), text.rstrip()): quadratic, ~28 s for one 1000 KiB record of '{} 1 1 1 ...' here, "
+    "past the function's 60 s Timeout on Lambda's share of a CPU at 512 MB, so one record times the batch out",
+)
+def test_counting_the_documents_of_a_record_is_linear_in_its_length() -> None:
+    # GIVEN a record of many small JSON documents (a tool writing JSON lines, or a hostile sender); the work
+    # is measured, not timed: the characters copied while its documents are counted
+    copied = [0]
+
+    class Text(str):
+        def __getitem__(self, index: Any) -> str:
+            part = str.__getitem__(self, index)
+            copied[0] += len(part)
+            return part
+
+        def rstrip(self, chars: str | None = None) -> str:
+            copied[0] += len(self)
+            return str.rstrip(self, chars)
+
+        def lstrip(self, chars: str | None = None) -> str:
+            copied[0] += len(self)
+            return str.lstrip(self, chars)
+
+    class Payload(bytes):
+        def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+            return Text(bytes.decode(self, encoding, errors))
+
+    payload = Payload(b"{}" + b" 1" * 20_000)
+    # WHEN the reason is worked out
+    reason = str(transform_module._not_json(payload, ValueError("trailing characters")))
+    # THEN it names the documents, having copied no more than a few times the record's length
+    assert reason.startswith("data: 20001 JSON documents")
+    assert copied[0] <= 10 * len(payload)
+
+
+def test_a_record_of_many_documents_is_named_as_such() -> None:
+    # (holds: the reason itself is right; only the work to find it is quadratic, above)
+    result = transform([item(b"{}" + b" 1" * 1000)], now=ARRIVED)
+    assert result.failures[0][1].startswith("data: 1001 JSON documents in one record")
+
+
+# ---------------------------------------------------------------- failure reasons: the field, foreseen
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a whole price past a float's range (10**400) reaches the safety net: math.isfinite(int) raises "
+    "OverflowError, reported as 'price: unexpected OverflowError: int too large to convert to float', "
+    "a fault of ours by the transform's own account; the same number written 1e400 is refused plainly",
+)
+def test_a_whole_price_past_a_floats_range_is_refused_plainly() -> None:
+    # GIVEN a purchase whose price is a whole number of 401 digits
+    payload = _payload(canonical_event(price=None), ', "price": 1' + "0" * 400)
+    # WHEN it is transformed, both ways
+    ours, general = both_ways([item(payload)])
+    assert_same_answers(ours, general)
+    # THEN it fails naming price, as a value out of range, not as a fault of ours
+    (_, reason) = ours.failures[0]
+    assert reason.startswith("price:")
+    assert "unexpected" not in reason
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a lone UTF-16 surrogate escape (valid JSON grammar, RFC 8259 section 8.2) fails the record as "
+    "'data: not JSON (Input data was truncated)' or '(... unexpected end of hex escape ...)': msgspec's words, "
+    "naming neither the field nor the surrogate, and the first of them untrue",
+)
+def test_a_lone_surrogate_in_a_field_fails_naming_that_field() -> None:
+    # GIVEN an event whose page ends in a lone high surrogate, as a UTF-16 string cut in two is sent
+    payload = _payload(canonical_event(page=None), ', "page": "/products/\\ud83d"')
+    # WHEN it is transformed, both ways
+    ours, general = both_ways([item(payload)])
+    assert_same_answers(ours, general)
+    # THEN it fails naming page
+    (_, reason) = ours.failures[0]
+    assert reason.startswith("page:"), reason
+
+
+# ---------------------------------------------------------------- the redrive never stops at a record
+
+
+@pytest.fixture
+def aws() -> Iterator[tuple[Any, Any]]:
+    with mock_aws():
+        s3, kinesis = boto3.client("s3"), boto3.client("kinesis")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+        kinesis.create_stream(StreamName=STREAM, ShardCount=1)
+        yield s3, kinesis
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a processing-failed line nested just within json.loads's depth is read, its record still fails, "
+    "and json.dumps of it, writing it under errors-unrepaired/, raises RecursionError (the encoder reaches "
+    "its limit where the decoder did not): the redrive stops there and later objects are never reached",
+)
+def test_the_redrive_goes_past_a_deeply_nested_failed_record(aws: tuple[Any, Any]) -> None:
+    s3, kinesis = aws
+    # GIVEN an error object whose lines are failed records with an extra field nested at every depth near
+    # the standard json module's limit (the exact one depends on the stack), and a later object
+    raw = base64.b64encode(b"not json").decode()
+    lines = [f'{{"rawData": "{raw}", "x": {"[" * depth}{"]" * depth}}}\n' for depth in range(1300, 1600, 5)]
+    s3.put_object(Bucket=BUCKET, Key=ERROR_KEY, Body="".join(lines).encode())
+    s3.put_object(Bucket=BUCKET, Key=ERROR_KEY + "-later", Body=b"")
+    # WHEN the redrive runs, THEN it reads both objects
+    report = redrive(s3, kinesis, BUCKET, STREAM)
+    assert report.objects == 2
+
+
+# ---------------------------------------------------------------- Ok records: what the shop meant, as promised
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="epoch milliseconds sent as a float go through timedelta(milliseconds=...), which rounds to the "
+    "microsecond: 1763963999999.9995 (05:59:59.9999995) is stored as 06:00:00.000Z in hour 06, after the "
+    "instant, where event_time_utc promises the floored millisecond and stored_time 'never after the instant'",
+)
+def test_a_float_epoch_millisecond_is_floored_never_rounded_up() -> None:
+    # GIVEN an event whose time is a float number of epoch milliseconds just before an hour's end
+    sent = 1763963999999.9995  # 2025-11-24T05:59:59.999+ (the float is 1763963999999.99951171875)
+    payload = _payload(canonical_event(event_time=sent))
+    # WHEN it arrives at that moment, both ways
+    ours, general = both_ways([item(payload, arrival=1763963999999)])
+    assert_same_answers(ours, general)
+    # THEN it is stored at the millisecond it lies in, in that hour
+    stored = json.loads(base64.b64decode(ours.records[0]["data"]))
+    assert stored["event_time"] == "2025-11-24T05:59:59.999Z"
+    assert ours.records[0]["metadata"]["partitionKeys"]["hour"] == "05"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="with no user agent the event's own device_class is stored, but is_bot is worked out from the user "
+    "agent alone: a record stored as device_class 'bot' says is_bot false, and a query for humans "
+    "(is_bot = false) counts it",
+)
+def test_a_record_stored_as_a_bot_says_it_is_a_bot() -> None:
+    # GIVEN an event without a user agent that says its device class is bot
+    payload = _payload(canonical_event(user_agent=None, device_class="bot"))
+    # WHEN it is transformed
+    ours, general = both_ways([item(payload)])
+    assert_same_answers(ours, general)
+    stored = json.loads(base64.b64decode(ours.records[0]["data"]))
+    # THEN device_class and is_bot agree
+    assert stored["device_class"] == "bot"
+    assert stored["is_bot"] is True
+
+
+# ---------------------------------------------------------------- failure reasons
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="parse_event_time quotes a number whole ({value!r} milliseconds is not a time): a 4,299-digit "
+    "event_time gives a 4,300-character reason, where every other reason quotes at most 40 characters "
+    "and the safety net cuts to REASON_LENGTH (200): each goes to the logs and to errors-unrepaired/",
+)
+def test_a_reason_quotes_a_huge_number_cut_short() -> None:
+    payload = _payload(canonical_event(event_time=None), ', "event_time": 1' + "0" * 4298)
+    result = transform([item(payload)], now=ARRIVED)
+    (_, reason) = result.failures[0]
+    assert reason.startswith("event_time:")
+    assert len(reason) <= REASON_LENGTH
+
+
+# ---------------------------------------------------------------- issue 16's "done when"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16: 'There is no C in the repository'; _canonical.c (no longer imported by the transform), "
+    "build_native.py, the layer Makefile's zig step, the $(NATIVE) prerequisite of make unit/pytest/bench, "
+    "scripts/native_check.py (which calls transform._configure_canonical, gone) and "
+    "test_clickstream_canonical_build.py remain",
+)
+def test_there_is_no_c_in_the_repository() -> None:
+    native = [
+        "layers/shoplake/shoplake/clickstream/_canonical.c",
+        "layers/shoplake/build_native.py",
+        "scripts/native_check.py",
+    ]
+    assert [path for path in native if (ROOT / path).exists()] == []
+    assert "_canonical" not in (ROOT / "Makefile").read_text()
