@@ -27,8 +27,8 @@ DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Colour-blind-safe categorical palette (Okabe–Ito), one colour per channel or star rating.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans KR",sans-serif;margin:0}
-body{color:#1d2733;background:#f5f7fa}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Apple SD Gothic Neo","Malgun Gothic",
+"Noto Sans CJK KR","Noto Sans KR",sans-serif;margin:0;color:#1d2733;background:#f5f7fa}
 header{background:#1d2733;color:#fff;padding:20px 32px}
 header h1{margin:0;font-size:24px}
 header p{margin:4px 0 0;opacity:.8}
@@ -276,7 +276,7 @@ def _sales_rate(rows: list[Row]) -> str:
     for row in rows:
         by_day[row["business_date"]].append(row)
         by_category[(row["category"],)].append(row)
-        by_product[(row["product_id"], row["category"])].append(row)
+        by_product[(row["product"], row["category"])].append(row)  # the name as the shop lists it
     revenue = [(day, float(sum(Decimal(r["revenue"]) for r in rs))) for day, rs in sorted(by_day.items())]
     units = [(day, float(sum(r["units"] for r in rs))) for day, rs in sorted(by_day.items())]
     products = _funnel_rows(by_product)
@@ -381,7 +381,7 @@ def _reviews(rows: list[Row]) -> str:
 def _low_rated_comments(rows: list[Row]) -> str:
     return _table(
         rows,
-        ("business_date", "product_id", "category", "rating", "body"),
+        ("business_date", "product", "category", "rating", "body"),
         ("day", "product", "category", "rating", "comment"),
     )
 

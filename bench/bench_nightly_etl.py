@@ -34,7 +34,7 @@ from local_stack.template import load_template
 from shop.migrate import apply_migrations
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
 from shoplake_etl.steps import run_quality
-from shoplake_etl.tables import SOURCE_TABLES
+from shoplake_etl.tables import ETL_DATABASE_ROLE, SOURCE_TABLES
 
 NAME = "nightly_etl"
 DAY = date(2026, 11, 24)
@@ -118,7 +118,7 @@ def main() -> None:
             for scale in (1, 10, 100):  # 1 is the warm-up (10,000 lines); 10 is "1x", 100 is "10x"
                 schema = f"bench_etl_{scale}"
                 rows = seed(dsn, schema, scale)["purchase"]
-                shop = ShopDatabase(jdbc_url(dsn, schema), jdbc_properties(dsn), salt="bench")
+                shop = ShopDatabase(jdbc_url(dsn, schema), jdbc_properties(dsn, ETL_DATABASE_ROLE), salt="bench")
                 try:
                     with memory.measuring():
                         seconds = night(spark, shop, (work / f"lake-{scale}").as_uri() + "/")

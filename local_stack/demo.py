@@ -39,6 +39,7 @@ from shoplake.notices import Notice, publish
 from shoplake.surveys.template import find_form, write_template
 from shoplake_etl.catalog import partition_values
 from shoplake_etl.night import ShopDatabase
+from shoplake_etl.tables import ETL_DATABASE_ROLE
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ def nightly_etl(demo: Demo) -> None:
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date()  # the day the clickstream stage sent
     seen = 0 if demo.sink is None else len(demo.sink.messages)
     stack.glue.shop_database = ShopDatabase(
-        jdbc_url(demo.dsn, DEMO_SCHEMA), jdbc_properties(demo.dsn), salt="local-demo-pepper"
+        jdbc_url(demo.dsn, DEMO_SCHEMA), jdbc_properties(demo.dsn, ETL_DATABASE_ROLE), salt="local-demo-pepper"
     )
     runs = _night(demo, yesterday, "yesterday's history")
     published = [r["result"] for r in runs.values() if r["step"] == "publish"]

@@ -100,9 +100,10 @@ def jdbc_url(dsn: str, schema: str | None = None) -> str:
     return f"jdbc:postgresql://{url.hostname}:{url.port or 5432}{url.path}{suffix}"
 
 
-def jdbc_properties(dsn: str) -> dict[str, str]:
+def jdbc_properties(dsn: str, user: str | None = None) -> dict[str, str]:
+    """Spark's JDBC options for `dsn`'s server: as `user` (the extract's `shop_etl`), else as the DSN's user."""
     url = urlparse(dsn)
-    properties = {"user": url.username or "postgres", "driver": "org.postgresql.Driver"}
+    properties = {"user": user or url.username or "postgres", "driver": "org.postgresql.Driver"}
     if url.password:
         properties["password"] = url.password
     return properties

@@ -160,13 +160,19 @@ def _publish(lake: Path, table: str, day: date, rows: list[dict[str, Any]], vers
     pq.write_table(pa.Table.from_pylist(rows, schema=curated.arrow_schema(table)), folder / "part-00000.parquet")
 
 
+# The products as the shop lists them; the rows above give ids, and each row takes its product's name from here.
+PRODUCT_NAMES: dict[Any, str] = {10: "Linen shirt", 11: "울 코트 Wool coat", 12: "Canvas sneakers"}
+
+
 def _rows(table: str, values: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    names = [name for name, _ in curated.COLUMNS[table]]
+    names = [name for name, _ in curated.COLUMNS[table] if name != "product_name"]
     decimals = {name for name, kind in curated.COLUMNS[table] if kind.startswith("decimal")}
-    return [
+    rows = [
         {n: Decimal(v) if n in decimals and v is not None else v for n, v in zip(names, row, strict=True)}
         for row in values
     ]
+    named = "product_name" in dict(curated.COLUMNS[table])
+    return [row | {"product_name": PRODUCT_NAMES.get(row["product_id"])} if named else row for row in rows]
 
 
 def write_curated(lake: Path) -> None:

@@ -9,6 +9,7 @@ WITH sales AS (
     coalesce(country, '--') AS country,
     CASE WHEN is_new_customer THEN 'new' ELSE 'returning' END AS customer,
     CAST(product_id AS varchar) AS product_id,
+    product_name,
     category,
     quantity,
     revenue
@@ -16,7 +17,8 @@ WITH sales AS (
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
 items AS (
-  SELECT age_group, gender, country, customer, 'product' AS level, product_id AS item,
+  -- a product is named as the shop lists it; its id only when the name is unknown
+  SELECT age_group, gender, country, customer, 'product' AS level, coalesce(max(product_name), product_id) AS item,
     sum(quantity) AS units, sum(revenue) AS revenue
   FROM sales GROUP BY age_group, gender, country, customer, product_id
   UNION ALL

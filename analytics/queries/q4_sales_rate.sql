@@ -5,7 +5,7 @@
 -- The clickstream is partitioned by UTC day, so a Seoul day also reads the UTC day before it.
 -- parameters: first_key, last_key, first_utc_key, last_key, first_key, last_key
 WITH sold AS (
-  SELECT business_date, CAST(product_id AS varchar) AS product_id, category, units, revenue, orders
+  SELECT business_date, CAST(product_id AS varchar) AS product_id, product_name, category, units, revenue, orders
   FROM daily_product_stats
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
@@ -39,6 +39,7 @@ funnel AS (
 SELECT
   coalesce(sold.business_date, funnel.business_date) AS business_date,
   coalesce(sold.product_id, funnel.product_id) AS product_id,
+  coalesce(sold.product_name, coalesce(sold.product_id, funnel.product_id)) AS product,
   coalesce(sold.category, funnel.category, '{business.UNKNOWN_CATEGORY}') AS category,
   coalesce(sold.units, 0) AS units,
   coalesce(sold.revenue, 0) AS revenue,

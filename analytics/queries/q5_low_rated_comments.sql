@@ -5,6 +5,7 @@ SELECT
   created_at,
   business_date,
   CAST(product_id AS varchar) AS product_id,
+  coalesce(product_name, CAST(product_id AS varchar)) AS product,
   category,
   rating,
   body

@@ -6,6 +6,7 @@
 WITH reviews AS (
   SELECT
     CAST(product_id AS varchar) AS product_id,
+    product_name,
     category,
     CAST(date_trunc('week', business_date) AS date) AS week,
     rating
@@ -13,7 +14,7 @@ WITH reviews AS (
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
 rated AS (
-  SELECT 'product' AS level, product_id AS item, max(category) AS category,
+  SELECT 'product' AS level, coalesce(max(product_name), product_id) AS item, max(category) AS category,
     count(*) AS reviews, round(avg(CAST(rating AS double)), 2) AS average_rating,
     count_if(rating = 1) AS one_star, count_if(rating = 2) AS two_stars, count_if(rating = 3) AS three_stars,
     count_if(rating = 4) AS four_stars, count_if(rating = 5) AS five_stars

@@ -91,10 +91,12 @@ def clean_customers(frame: DataFrame, run_date: date) -> DataFrame:
 def clean_products(frame: DataFrame) -> DataFrame:
     """The extracted products: latest version per `product_id`, category standardised, price as decimal(10,2).
 
-    Columns: `product_id`, `category`, `price`, `currency` (upper-case ISO 4217 code), `updated_at`.
+    Columns: `product_id`, `name` (as the shop lists it), `category`, `price`, `currency` (upper-case ISO 4217
+    code), `updated_at`.
     """
     return latest_version(frame, "product_id").select(
         "product_id",
+        "name",
         standard_category(F.col("category")).alias("category"),
         F.col("price").cast("decimal(10,2)").alias("price"),
         F.upper("currency").alias("currency"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import urlparse
 
 import boto3
 
@@ -28,7 +29,8 @@ def glue_night_services(  # pragma: no cover - needs Glue's runtime
 
     `args` are the resolved arguments (`lake_root`, `database` the Glue database) and `argv` the raw ones,
     from which the extract alone resolves `--jdbc_url`, `--database_secret` (a Secrets Manager secret
-    whose JSON has `username` and `password`, as for RDS) and `--pseudonym_secret` (a plain-text salt).
+    whose JSON has the read-only ETL role's `username`, `shop_etl`; its password is an RDS IAM token made
+    here) and `--pseudonym_secret` (a plain-text salt).
     `evaluate_rulesets` takes {table: Glue ruleset name}, evaluates with Glue Data Quality (results
     published under the context `"<table> <run_date>"`) and raises `steps.DayFailedChecks` naming each
     failed rule; otherwise it returns {table: rules passed}. Partitions are pointed in the Glue Data Catalog.
@@ -42,7 +44,13 @@ def glue_night_services(  # pragma: no cover - needs Glue's runtime
         secrets = boto3.client("secretsmanager")
         login = json.loads(secrets.get_secret_value(SecretId=extra["database_secret"])["SecretString"])
         salt = secrets.get_secret_value(SecretId=extra["pseudonym_secret"])["SecretString"]
-        properties = {"user": login["username"], "password": login["password"], "driver": "org.postgresql.Driver"}
+        # The read-only ETL role holds no password: an RDS IAM token, good for 15 minutes of new
+        # connections, made just before the read (the URL's sslmode=require gives the TLS it needs).
+        address = urlparse(extra["jdbc_url"].removeprefix("jdbc:"))
+        token = boto3.client("rds").generate_db_auth_token(
+            DBHostname=address.hostname, Port=address.port or 5432, DBUsername=login["username"]
+        )
+        properties = {"user": login["username"], "password": token, "driver": "org.postgresql.Driver"}
         return ShopDatabase(extra["jdbc_url"], properties, salt)
 
     def with_glue_data_quality(rulesets: dict[str, str]) -> dict[str, int]:

@@ -50,7 +50,11 @@ SOURCE_TABLES: tuple[SourceTable, ...] = (
         ),
     ),
     SourceTable(
-        "product", "product_id", ("product_id", "category", "price", "currency", "created_at", "updated_at"), False
+        "product",
+        "product_id",
+        # The name travels to the curated tables: a marketer reads "Linen shirt", not product 3.
+        ("product_id", "name", "category", "price", "currency", "created_at", "updated_at"),
+        incremental=False,
     ),
     SourceTable(
         "purchase",
@@ -84,6 +88,9 @@ SOURCE_TABLES: tuple[SourceTable, ...] = (
     ),
 )
 PERSONAL_KEYS = {"customer_id": "customer_key"}
+# The database role the extract logs in as: SELECT on exactly the columns above (shop/migrations/0004_roles.sql,
+# held to SOURCE_TABLES by tests/functional/shop/test_shop_database_roles.py), never the master user.
+ETL_DATABASE_ROLE = "shop_etl"
 
 
 def extract_query(table: SourceTable, since: datetime | None, until: datetime) -> str:

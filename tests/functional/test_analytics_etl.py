@@ -12,6 +12,7 @@ import pyarrow.fs as pafs
 from analytics.lake import Lake, run_query
 from analytics.queries import query
 from shoplake_etl.steps import run_clean, run_clickstream_hourly, run_curate, run_extract, run_publish
+from shoplake_etl.tables import ETL_DATABASE_ROLE
 from tests.analytics_lake import write_clickstream
 
 RUN_DATE = date(2026, 11, 23)
@@ -24,7 +25,7 @@ def test_the_questions_read_the_published_day(spark: Any, shop: tuple[Any, str],
     database.execute("UPDATE purchase SET status = 'paid', paid_at = ordered_at")
     write_clickstream(tmp_path)
     root = tmp_path.as_uri() + "/"
-    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
     run_extract(spark, jdbc, properties, lake_root=root, run_date=RUN_DATE, salt="pepper")
     run_clean(spark, root, RUN_DATE)
     run_curate(spark, root, RUN_DATE)

@@ -71,11 +71,11 @@ def test_popular_products_per_group_new_and_returning(lake: Lake) -> None:
     # (age group, gender, country, customer, level, place, item, units, revenue)
     assert rows == [
         ("20s", "male", "KR", "returning", "category", 1, "tops", 3, Decimal("90.00")),  # Bob first bought on the 22nd
-        ("20s", "male", "KR", "returning", "product", 1, "10", 3, Decimal("90.00")),
+        ("20s", "male", "KR", "returning", "product", 1, "Linen shirt", 3, Decimal("90.00")),
         ("30s", "female", "US", "new", "category", 1, "tops", 2, Decimal("60.00")),
-        ("30s", "female", "US", "new", "product", 1, "10", 2, Decimal("60.00")),
+        ("30s", "female", "US", "new", "product", 1, "Linen shirt", 2, Decimal("60.00")),
         ("30s", "female", "US", "returning", "category", 1, "outerwear", 1, Decimal("80.00")),
-        ("30s", "female", "US", "returning", "product", 1, "11", 1, Decimal("80.00")),
+        ("30s", "female", "US", "returning", "product", 1, "울 코트 Wool coat", 1, Decimal("80.00")),
     ]
 
 
@@ -83,9 +83,9 @@ def test_sales_rate_puts_units_and_revenue_beside_the_funnel(lake: Lake) -> None
     rows = _rows(lake, "q4_sales_rate")
     # (day, product, category, units, revenue, orders, viewing, carting, buying sessions, view→cart, cart→purchase)
     assert rows == [
-        (date(2026, 11, 23), "10", "tops", 2, Decimal("60.00"), 1, 2, 1, 1, 0.5, 1.0),
-        (date(2026, 11, 24), "10", "tops", 3, Decimal("90.00"), 1, 0, 0, 0, None, None),
-        (date(2026, 11, 24), "11", "outerwear", 1, Decimal("80.00"), 1, 0, 0, 0, None, None),
+        (date(2026, 11, 23), "10", "Linen shirt", "tops", 2, Decimal("60.00"), 1, 2, 1, 1, 0.5, 1.0),
+        (date(2026, 11, 24), "10", "Linen shirt", "tops", 3, Decimal("90.00"), 1, 0, 0, 0, None, None),
+        (date(2026, 11, 24), "11", "울 코트 Wool coat", "outerwear", 1, Decimal("80.00"), 1, 0, 0, 0, None, None),
     ]
 
 
@@ -95,17 +95,17 @@ def test_review_ratings_distribution_worst_products_and_trend(lake: Lake) -> Non
     assert rows == [
         ("category", "outerwear", "outerwear", 1, 5.0, 0, 0, 0, 0, 1, None),
         ("category", "tops", "tops", 3, 2.0, 1, 1, 1, 0, 0, None),
-        ("product", "10", "tops", 3, 2.0, 1, 1, 1, 0, 0, 1),  # three reviews: enough to rank
-        ("product", "11", "outerwear", 1, 5.0, 0, 0, 0, 0, 1, None),
+        ("product", "Linen shirt", "tops", 3, 2.0, 1, 1, 1, 0, 0, 1),  # three reviews: enough to rank
+        ("product", "울 코트 Wool coat", "outerwear", 1, 5.0, 0, 0, 0, 0, 1, None),
         ("week", "2026-11-23", "all", 4, 2.75, 1, 1, 1, 0, 1, None),
     ]
 
 
 def test_latest_low_rated_comments_come_first(lake: Lake) -> None:
     rows = _rows(lake, "q5_low_rated_comments")
-    assert [(r[1], r[2], r[4], r[5]) for r in rows] == [
-        (date(2026, 11, 24), "10", 1, "too small"),
-        (date(2026, 11, 23), "10", 2, "seams came apart"),
+    assert [(r[1], r[3], r[5], r[6]) for r in rows] == [
+        (date(2026, 11, 24), "Linen shirt", 1, "too small"),
+        (date(2026, 11, 23), "Linen shirt", 2, "seams came apart"),
     ]
 
 

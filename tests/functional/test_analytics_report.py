@@ -34,13 +34,24 @@ def test_the_report_shows_every_answer(report: Path) -> None:
     # the heat map's busiest cell, a channel share, a group's top product, the funnel, the ratings, a comment
     assert "Mon 10:00 · 2 visitors, 2 sessions" in html
     assert "KR · subway: 2 answers, 67%" in html
-    assert "<td>tops (3)</td><td>10 (3)</td>" in html
+    assert "<td>tops (3)</td><td>Linen shirt (3)</td>" in html
     assert (
         "<td class='n'>2</td><td class='n'>1</td><td class='n'>1</td><td class='n'>50%</td><td class='n'>100%</td>"
         in html
     )
-    assert "<td class='n'>1</td><td>10</td><td>tops</td><td class='n'>3</td><td class='n'>2.0</td>" in html
+    assert "<td class='n'>1</td><td>Linen shirt</td><td>tops</td><td class='n'>3</td><td class='n'>2.0</td>" in html
     assert "<td>too small</td>" in html and "after the range" not in html
+
+
+def test_the_report_names_products_as_the_shop_lists_them_korean_included(report: Path) -> None:
+    # GIVEN curated tables carrying each product's name (one of them in Korean)
+    html = report.read_text(encoding="utf-8")
+    # THEN every section names products, never by their bare ids
+    assert "<td>Linen shirt</td><td>tops</td>" in html  # the sales rate's product table
+    assert "울 코트 Wool coat" in html
+    assert not re.search(r"<td>1[0-2](?: \(\d+\))?</td>", html)
+    # AND the fonts show Hangul where a CJK font is installed, a plain sans-serif everywhere else
+    assert re.search(r'"Noto Sans CJK KR"[^;]*sans-serif;', html)
 
 
 def test_the_report_fetches_nothing_when_viewed(report: Path) -> None:

@@ -23,6 +23,7 @@ from shoplake_etl.steps import (
     run_quality,
     table_path,
 )
+from shoplake_etl.tables import ETL_DATABASE_ROLE
 
 RUN_DATE = date(2026, 11, 23)
 RULESETS = {
@@ -62,7 +63,7 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     database.execute("UPDATE purchase SET status = 'paid', paid_at = ordered_at")
     _clickstream(tmp_path)
     lake = tmp_path.as_uri() + "/"
-    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
     run_extract(spark, jdbc, properties, lake_root=lake, run_date=RUN_DATE, salt="pepper")
     run_clean(spark, lake, RUN_DATE)
     assert run_curate(spark, lake, RUN_DATE) == {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1}

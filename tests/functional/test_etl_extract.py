@@ -7,14 +7,14 @@ from typing import Any
 
 from shoplake_etl.extract import pseudonymise, read_table
 from shoplake_etl.steps import day_window, run_clean, run_extract
-from shoplake_etl.tables import SOURCE_TABLES
+from shoplake_etl.tables import ETL_DATABASE_ROLE, SOURCE_TABLES
 
 TABLES = {t.name: t for t in SOURCE_TABLES}
 
 
 def test_incremental_extract_reads_only_the_window_and_no_personal_data(spark: Any, shop: tuple[Any, str]) -> None:
     _, jdbc = shop
-    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
     since, until = datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)
     purchases = pseudonymise(read_table(spark, jdbc, properties, TABLES["purchase"], since, until), "pepper")
     rows = purchases.collect()
@@ -39,7 +39,7 @@ def test_a_day_is_extracted_to_raw_and_cleaned_into_its_partition(spark: Any, sh
     )
     lake = tmp_path.as_uri() + "/"
     run_date = date(2026, 11, 23)  # in Seoul: 2026-11-22T15:00Z to 2026-11-23T15:00Z
-    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
     raw = run_extract(spark, jdbc, properties, lake_root=lake, run_date=run_date, salt="pepper")
     assert raw == {"customer": 2, "product": 1, "purchase": 1, "review": 0}
     cleaned = run_clean(spark, lake, run_date)
@@ -69,7 +69,7 @@ def test_a_review_brings_what_was_bought_and_by_whom_from_an_earlier_day(spark: 
         "VALUES (%s, 2, 'Shrank', '2026-11-23T11:00Z', '2026-11-23T11:00Z')",
         (purchase_id,),
     )
-    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
     since, until = datetime(2026, 11, 23, tzinfo=UTC), datetime(2026, 11, 24, tzinfo=UTC)
     # WHEN the 23rd's reviews and customers are extracted
     (review,) = pseudonymise(read_table(spark, jdbc, properties, TABLES["review"], since, until), "pepper").collect()
@@ -86,7 +86,7 @@ def test_a_catching_up_extract_reads_every_day_since_the_last_success(
     # GIVEN order lines changed on the 22nd, 23rd and 24th (10:00 UTC), and the 22nd's night failed
     _, jdbc = shop
     lake = tmp_path.as_uri() + "/"
-    properties = {"user": "postgres", "driver": "org.postgresql.Driver"}
+    properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
     # WHEN the 23rd's night extracts from the 22nd, and a re-run of the 23rd extracts its own day
     caught_up = run_extract(
         spark, jdbc, properties, lake_root=lake, run_date=date(2026, 11, 23), salt="pepper",

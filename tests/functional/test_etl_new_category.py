@@ -23,6 +23,7 @@ from local_stack.template import load_template
 from shoplake import business
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
 from shoplake_etl.steps import run_quality
+from shoplake_etl.tables import ETL_DATABASE_ROLE
 
 RUN_DATE = date(2026, 11, 23)  # in Seoul: 2026-11-22T15:00Z to 2026-11-23T15:00Z
 RESOURCES = load_template()["Resources"]
@@ -50,7 +51,7 @@ def _night(spark: Any, jdbc: str, lake: Path) -> dict[str, Any]:
     ruleset_names = re.sub(r"\$\{(\w+)\}", r"\1", quality_job["--rulesets"]["Fn::Sub"])  # logical ids as names
     published: list[tuple[str, date]] = []
     services = NightServices(
-        database=lambda: ShopDatabase(jdbc, {"user": "postgres", "driver": "org.postgresql.Driver"}, "pepper"),
+        database=lambda: ShopDatabase(jdbc, {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}, "pepper"),
         evaluate_rulesets=lambda names: run_quality(
             spark,
             root,

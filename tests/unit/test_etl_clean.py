@@ -64,24 +64,28 @@ def test_customers_get_their_segment_and_test_accounts_go(spark: Any) -> None:
 
 def _products(spark: Any, *categories: str) -> Any:
     return spark.createDataFrame(
-        [(number, category, "15.5", "usd", T) for number, category in enumerate(categories, start=1)],
-        "product_id long, category string, price string, currency string, updated_at timestamp",
+        [(number, "Shirt", category, "15.5", "usd", T) for number, category in enumerate(categories, start=1)],
+        "product_id long, name string, category string, price string, currency string, updated_at timestamp",
     )
 
 
 def test_categories_are_standardised_and_one_that_cannot_be_is_unknown(spark: Any) -> None:
     # GIVEN products as sellers spell their categories, one of them no category of the shop's
     frame = spark.createDataFrame(
-        [(1, "T-Shirts ", "39.90", "usd", T), (2, "Jackets", "120", "USD", T), (3, "scarves", "15.5", "USD", T)],
-        "product_id long, category string, price string, currency string, updated_at timestamp",
+        [
+            (1, "Tee", "T-Shirts ", "39.90", "usd", T),
+            (2, "Coat", "Jackets", "120", "USD", T),
+            (3, "Scarf", "scarves", "15.5", "USD", T),
+        ],
+        "product_id long, name string, category string, price string, currency string, updated_at timestamp",
     )
     # WHEN they are cleaned
     rows = _rows(clean_products(frame), "product_id")
     # THEN the spellings are the shop's categories, and the one it cannot map is unknown, not kept as it came
-    assert [(r["category"], r["price"], r["currency"]) for r in rows] == [
-        ("tops", Decimal("39.90"), "USD"),
-        ("outerwear", Decimal("120.00"), "USD"),
-        (business.UNKNOWN_CATEGORY, Decimal("15.50"), "USD"),
+    assert [(r["name"], r["category"], r["price"], r["currency"]) for r in rows] == [
+        ("Tee", "tops", Decimal("39.90"), "USD"),
+        ("Coat", "outerwear", Decimal("120.00"), "USD"),
+        ("Scarf", business.UNKNOWN_CATEGORY, Decimal("15.50"), "USD"),
     ]
 
 

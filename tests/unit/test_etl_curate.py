@@ -27,7 +27,9 @@ def _frames(spark: Any) -> tuple[Any, Any, Any]:
          (5, "o5", "staff", 10, 9, Decimal("30.00"), "USD", "paid", T, T, D2)],
         PURCHASE_SCHEMA,
     )  # fmt: skip
-    products = spark.createDataFrame([(10, "tops"), (11, "outerwear")], "product_id long, category string")
+    products = spark.createDataFrame(
+        [(10, "Linen shirt", "tops"), (11, "Wool coat", "outerwear")], "product_id long, name string, category string"
+    )
     customers = spark.createDataFrame(
         [("alice", "30s", "female", "US", "Ohio", D1), ("bob", "20s", "male", "KR", "서울", D2)],
         "customer_key string, age_group string, gender string, country string, region string, first_order_date date",

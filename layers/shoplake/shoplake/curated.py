@@ -28,6 +28,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("region", "string"),
         ("is_new_customer", "boolean"),
         ("product_id", "bigint"),
+        ("product_name", "string"),
         ("category", "string"),
         ("quantity", "int"),
         ("unit_price", "decimal(10,2)"),
@@ -41,6 +42,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("created_at", "timestamp"),
         ("customer_key", "string"),
         ("product_id", "bigint"),
+        ("product_name", "string"),
         ("category", "string"),
         ("rating", "int"),
         ("body", "string"),
@@ -48,6 +50,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "daily_product_stats": (
         ("business_date", "date"),
         ("product_id", "bigint"),
+        ("product_name", "string"),
         ("category", "string"),
         ("units", "bigint"),
         ("revenue", "decimal(14,2)"),

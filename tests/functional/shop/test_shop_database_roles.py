@@ -11,7 +11,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from shop.migrate import apply_migrations
-from shoplake_etl.tables import SOURCE_TABLES
+from shoplake_etl.tables import ETL_DATABASE_ROLE, SOURCE_TABLES
 
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 # What shop_app may do with each table of the shop's schema: the decision for each table, made in
@@ -166,3 +166,17 @@ def test_on_rds_both_roles_may_log_in_with_iam_tokens(database: Any) -> None:
         assert members == (True, True)
         raise _RollbackError
     assert database.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'rds_iam'").fetchone() == (0,)
+
+
+def test_the_etl_roles_column_grants_are_exactly_what_the_extract_declares(database: Any, migrated: str) -> None:
+    # GIVEN the extract's declaration (shoplake_etl.tables, its one source) WHEN the ETL role's grants are read
+    rows = database.execute(
+        "SELECT table_name, column_name FROM information_schema.column_privileges "
+        "WHERE grantee = %s AND table_schema = %s AND privilege_type = 'SELECT'",
+        (ETL_DATABASE_ROLE, migrated),
+    ).fetchall()
+    granted = {(table, column) for table, column in rows}
+    declared = {(table.name, column) for table in SOURCE_TABLES for column in table.columns}
+    # THEN they are the same, column for column: nothing the extract does not read (a password hash), nothing missing
+    assert granted == declared
+    assert not any(column == "password_hash" for _, column in granted)
