@@ -52,6 +52,7 @@ class GlueCatalog:
     root: str
 
     def location(self, table: str, day: date) -> str | None:
+        """The key the partition's location names under `root` (a foreign location whole), or None (GetPartition)."""
         try:
             partition = self.glue.get_partition(
                 DatabaseName=self.database, TableName=table, PartitionValues=partition_values(day)
@@ -62,9 +63,11 @@ class GlueCatalog:
         return location.removeprefix(self.root)
 
     def point(self, table: str, day: date, key: str) -> None:
+        """Create or move the partition to `root` + `key` (a location with a scheme is taken as it is)."""
         point_partition(self.glue, self.database, table, day, key if "://" in key else self.root + key)
 
     def drop(self, table: str, day: date) -> None:
+        """DeletePartition; a partition that is not there is no error."""
         with contextlib.suppress(self.glue.exceptions.EntityNotFoundException):
             self.glue.delete_partition(
                 DatabaseName=self.database, TableName=table, PartitionValues=partition_values(day)
@@ -78,12 +81,15 @@ class MemoryCatalog:
     partitions: dict[tuple[str, date], str] = field(default_factory=dict)
 
     def location(self, table: str, day: date) -> str | None:
+        """The key the partition points at, or None."""
         return self.partitions.get((table, day))
 
     def point(self, table: str, day: date, key: str) -> None:
+        """Create or move the partition to `key`."""
         self.partitions[(table, day)] = key
 
     def drop(self, table: str, day: date) -> None:
+        """Forget the partition, if there is one."""
         self.partitions.pop((table, day), None)
 
 
@@ -104,6 +110,7 @@ class LakeFiles:
         return cls(filesystem, root.rstrip("/"))
 
     def path(self, key: str) -> str:
+        """The file system's path of a lake key: `root/key`, without a trailing slash."""
         return f"{self.root}/{key.strip('/')}"
 
     def read_text(self, key: str) -> str | None:
@@ -147,6 +154,7 @@ class DayManifest:
     tables: Mapping[str, str]
 
     def to_json(self) -> str:
+        """The manifest as JSON: {"day": "YYYY-MM-DD", "run_id", "version", "tables": {table: lake key}}."""
         body = {"day": self.day.isoformat(), "run_id": self.run_id, "version": self.version, "tables": self.tables}
         return json.dumps(body, sort_keys=True, indent=2)
 
