@@ -24,6 +24,7 @@ from analytics.queries import DUCKDB_SETTINGS, Query, athena_to_duckdb, paramete
 from shoplake import business, curated, lake_layout
 from shoplake.clickstream import contract
 from shoplake.surveys.forms import Form, all_forms
+from shoplake_etl.publication import DayManifest
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,39 @@ class Lake:
             if info.type == pafs.FileType.File and base.endswith(".parquet") and not base.startswith(("_", ".")):
                 yield info.path
 
+    def _published(self, files: list[str]) -> list[str]:
+        """Of a curated day's version folders (curated/<table>/<day>/version=<v>/), only the one its day manifest
+        names; a day without a manifest was never published whole and gives nothing. Other tables' files stay.
+
+        As Athena reads one whole version through the catalog, the local queries read what the ETL published
+        whole (`shoplake_etl.publication`): never one table of a day new and another old.
+        """
+        curated_root = self.path(lake_layout.ETL_CURATED) + "/"
+        manifests: dict[str, DayManifest | None] = {}
+        kept = []
+        for path in files:
+            found = _version_of(path)
+            if found is None or not path.startswith(curated_root):
+                kept.append(path)
+                continue
+            day_folder, version_folder = found
+            partition = "/".join(day_folder.removeprefix(curated_root).split("/")[1:]) + "/"
+            if partition not in manifests:
+                manifests[partition] = self._manifest(f"{lake_layout.ETL_PUBLISHED_DAYS}{partition}")
+            manifest = manifests[partition]
+            if manifest is not None and version_folder.removeprefix(self.root.rstrip("/") + "/") in set(
+                manifest.tables.values()
+            ):
+                kept.append(path)
+        return kept
+
+    def _manifest(self, folder: str) -> DayManifest | None:
+        path = self.path(folder, lake_layout.DAY_MANIFEST)
+        if self.filesystem.get_file_info(path).type != pafs.FileType.File:
+            return None
+        with self.filesystem.open_input_stream(path) as stream:
+            return DayManifest.from_json(bytes(stream.read()).decode())
+
     def dataset(self, table: LakeTable, first_day: date, last_day: date) -> ds.Dataset:
         """The table's files for the days asked for, partition columns included."""
         table_root = self.path(table.prefix)
@@ -139,7 +173,7 @@ class Lake:
         else:
             files = list(self._files(table_root))
         return ds.dataset(
-            _newest_versions(files),
+            self._published(files),
             schema=_with_partition_keys(table.schema, table),
             format="parquet",
             filesystem=self.filesystem,
@@ -148,24 +182,10 @@ class Lake:
         )
 
 
-def _newest_versions(files: list[str]) -> list[str]:
-    """Of a curated day's version folders (curated/<table>/<day>/version=<v>/), only the newest.
-
-    The ETL writes a new version beside the old and then points the catalog at it, so Athena
-    reads one whole version; versions sort by the time they were written.
-    """
-    newest: dict[str, str] = {}
-    for path in files:
-        if (found := _version_of(path)) is not None:
-            day, version = found
-            newest[day] = max(newest.get(day, version), version)
-    return [path for path in files if (found := _version_of(path)) is None or newest[found[0]] == found[1]]
-
-
 def _version_of(path: str) -> tuple[str, str] | None:
-    """(the day folder, the version) of a file in a version folder; None for other tables' files."""
+    """(the day folder, the version folder's key) of a file in a version folder; None for other tables' files."""
     day, marker, rest = path.partition(f"/{lake_layout.PUBLISHED_VERSION_KEY}=")
-    return (day, rest.split("/", 1)[0]) if marker else None
+    return (day, f"{day}/{lake_layout.PUBLISHED_VERSION_KEY}={rest.split('/', 1)[0]}/") if marker else None
 
 
 def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:

@@ -33,6 +33,7 @@ from local_stack.spark import local_spark
 from local_stack.template import load_template
 from shop.migrate import apply_migrations
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
+from shoplake_etl.publication import MemoryCatalog
 from shoplake_etl.steps import run_quality
 from shoplake_etl.tables import ETL_DATABASE_ROLE, SOURCE_TABLES
 
@@ -95,16 +96,16 @@ def night(spark: Any, shop: ShopDatabase, lake: str) -> float:
     """The whole night for DAY, step by step as the state machine runs it; returns seconds."""
     resources = load_template()["Resources"]
 
-    def evaluate(logical_ids: dict[str, str]) -> dict[str, int]:
+    def evaluate(logical_ids: dict[str, str], run_id: str) -> dict[str, int]:
         texts = {table: str(resources[name]["Properties"]["Ruleset"]) for table, name in logical_ids.items()}
-        return run_quality(spark, lake, DAY, texts)
+        return run_quality(spark, lake, DAY, texts, run_id=run_id)
 
     started = time.perf_counter()
     for step in STEPS:
         tables = [t.name for t in SOURCE_TABLES] if step == "extract" else [""]
         for table in tables:  # the state machine extracts the tables as parallel runs
-            arguments = {"table": table, "rulesets": json.dumps(RULESETS)}
-            run_step(spark, step, DAY, lake, arguments, NightServices(lambda: shop, evaluate, lambda *_: None, list))
+            arguments = {"table": table, "rulesets": json.dumps(RULESETS), "run_id": "bench"}
+            run_step(spark, step, DAY, lake, arguments, NightServices(lambda: shop, evaluate, MemoryCatalog))
     return time.perf_counter() - started
 
 

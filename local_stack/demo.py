@@ -271,18 +271,42 @@ def shop(demo: Demo) -> None:
     demo.say("their orders are in the shop database now, and their clicks on the clickstream, for the stages below")
 
 
-def _night(demo: Demo, day: date, title: str) -> dict[str, dict[str, Any]]:
-    """Run the state machine for `day` and show what each step did; returns the runs by id."""
+def _start(demo: Demo, day: date, name: str) -> str:
+    """Start the state machine for `day`; returns the execution's ARN."""
+    execution = demo.stack.client("stepfunctions").start_execution(
+        stateMachineArn=demo.stack.stack.ref("NightlyEtlStateMachine"),
+        name=f"{name}-{day}-{int(time.time())}",
+        input=json.dumps({"run_date": day.isoformat()}),
+    )
+    return str(execution["executionArn"])
+
+
+def _backfill_during_the_night(demo: Demo, day: date, timeout: float = 120) -> None:
+    """Once the night holds `day`, start a back-fill of the same day: it is refused, and says so in Slack."""
+    dynamodb, table = demo.stack.client("dynamodb"), demo.stack.stack.ref("EtlDayLockTable")
+    deadline = time.monotonic() + timeout
+    while "Item" not in dynamodb.get_item(TableName=table, Key={"run_date": {"S": day.isoformat()}}):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the night did not hold {day} in {timeout:.0f} s")
+        time.sleep(0.2)
+    demo.say(f"meanwhile someone starts a back-fill of {day}, while the night still runs it...")
+    outcome = _finished(demo, _start(demo, day, "backfill"))
+    demo.say(f"the back-fill {outcome['status']}: refused, since the night holds the day (Slack below says so)")
+
+
+def _night(demo: Demo, day: date, title: str, *, backfill: bool = False) -> dict[str, dict[str, Any]]:
+    """Run the state machine for `day` and show what each step did; returns the runs by id.
+
+    With `backfill`, a second run of the same day is started while the night runs, and is refused.
+    """
     stack = demo.stack
     done = set(stack.glue.results)
     demo.say(f"Step Functions runs the night for {day}, {title} (Glue's jobs on local Spark, the same job code)...")
     started = time.monotonic()
-    execution = stack.client("stepfunctions").start_execution(
-        stateMachineArn=stack.stack.ref("NightlyEtlStateMachine"),
-        name=f"demo-{day}-{int(time.time())}",
-        input=json.dumps({"run_date": day.isoformat()}),
-    )
-    outcome = _finished(demo, execution["executionArn"])
+    execution_arn = _start(demo, day, "demo")
+    if backfill:
+        _backfill_during_the_night(demo, day)
+    outcome = _finished(demo, execution_arn)
     runs = {run_id: run for run_id, run in stack.glue.results.items() if run_id not in done}
     demo.say(f"execution {outcome['status']} in {time.monotonic() - started:.0f} s; the steps, in order:")
     for run in runs.values():
@@ -299,7 +323,7 @@ def nightly_etl(demo: Demo) -> None:
     stack.glue.shop_database = ShopDatabase(
         jdbc_url(demo.dsn, DEMO_SCHEMA), jdbc_properties(demo.dsn, ETL_DATABASE_ROLE), salt="local-demo-pepper"
     )
-    runs = _night(demo, yesterday, "yesterday's history")
+    runs = _night(demo, yesterday, "yesterday's history", backfill=True)
     published = [r["result"] for r in runs.values() if r["step"] == "publish"]
     quality = [r["result"] for r in runs.values() if r["step"] == "quality"]
     if quality:
@@ -307,7 +331,8 @@ def nightly_etl(demo: Demo) -> None:
         demo.say(f"data quality: every rule passed ({rules}), so the day was published")
     if published:
         glue, catalog = stack.client("glue"), stack.stack.ref("LakeDatabase")
-        demo.say("published: each table's day in the Glue catalog, pointing at the version just written")
+        demo.say("published whole: every table's day in the Glue catalog points at the version just written,")
+        demo.say(f"then the day's manifest ({lake_layout.day_manifest_key(yesterday)}) made it the published day")
         for table, rows in published[-1].items():
             values = partition_values(yesterday)
             partition = glue.get_partition(DatabaseName=catalog, TableName=table, PartitionValues=values)

@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +126,8 @@ class LakeMirror:
 
 def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
     from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
-    from shoplake import lake_layout  # noqa: PLC0415
-    from shoplake_etl.catalog import point_partition, published_days  # noqa: PLC0415
     from shoplake_etl.night import NightServices, resolve_run_date, run_step  # noqa: PLC0415
+    from shoplake_etl.publication import GlueCatalog  # noqa: PLC0415
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]
@@ -142,20 +141,17 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
             raise RuntimeError("the local stack has no shop database (GlueRunner.shop_database)")
         return runner.shop_database
 
-    def evaluate_rulesets(names: dict[str, str]) -> dict[str, int]:
+    def evaluate_rulesets(names: dict[str, str], run_id: str) -> dict[str, int]:
         # The deployed text; run_quality adds the rules composed from shoplake.business (night_ruleset), as Glue's does.
-        return run_quality(spark, lake, run_date, {table: runner.ruleset(name) for table, name in names.items()})
+        texts = {table: runner.ruleset(name) for table, name in names.items()}
+        return run_quality(spark, lake, run_date, texts, run_id=run_id)
 
-    def in_the_catalog(table: str, day: date, location: str) -> object:
+    def in_the_catalog() -> GlueCatalog:
         # The catalog names the bucket's objects, which the mirror is about to upload.
-        s3_location = location.replace(lake, f"s3://{bucket}/", 1)
-        return point_partition(runner.session.client("glue"), arguments["--database"], table, day, s3_location)
-
-    def published() -> list[date]:
-        return published_days(runner.session.client("glue"), arguments["--database"], lake_layout.CURATED_TABLES[0])
+        return GlueCatalog(runner.session.client("glue"), arguments["--database"], f"s3://{bucket}/")
 
     options = {name.removeprefix("--"): value for name, value in arguments.items()}
-    services = NightServices(database, evaluate_rulesets, in_the_catalog, published)
+    services = NightServices(database, evaluate_rulesets, in_the_catalog)
     result = run_step(spark, options["step"], run_date, lake, options, services)
     runner.results[run_id] = {"job": arguments["JOB_NAME"], "step": options["step"], "result": result}
     mirror.push()

@@ -18,11 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from shoplake import curated, lake_layout
 from shoplake.clickstream.contract import NEEDS_PRICE_AND_QUANTITY, arrow_schema
 from shoplake.surveys.forms import all_forms
+from shoplake_etl.publication import DayManifest, LakeFiles, version_key
 
 FIRST_DAY, LAST_DAY = date(2026, 11, 23), date(2026, 11, 24)
 
@@ -68,7 +70,7 @@ SALES = [
     (5, "o5", D22, T, T, "bob", "20s", "male", "KR", SEOUL_REGION, True, 12, "shoes", 1, "50.00", "50.00", "USD"),
     (6, "o6", D25, T, T, "alice", "30s", "female", "US", OHIO, False, 12, "shoes", 5, "50.00", "250.00", "USD"),
 ]
-# An older publication of the 24th, left beside the newest (as during a re-run): never read.
+# An older publication of the 24th, left beside the one its manifest names (as during a re-run): never read.
 STALE_SALES = [
     (
         99,
@@ -194,6 +196,9 @@ def write_curated(lake: Path) -> None:
         for day, day_rows in by_day.items():
             _publish(lake, table, day, day_rows)
     _publish(lake, "sales_fact", D24, _rows("sales_fact", STALE_SALES), version="v1")
+    for day in (D22, D23, D24, D25):
+        manifest = DayManifest(day, "night", "v2", {t: version_key(t, day, "v2") for t in lake_layout.CURATED_TABLES})
+        LakeFiles(pafs.LocalFileSystem(), str(lake)).write_text(lake_layout.day_manifest_key(day), manifest.to_json())
 
 
 def write_lake(lake: Path) -> Path:

@@ -1,8 +1,9 @@
 """Publication in the Glue Data Catalog: a day's partition points at the version just written.
 
 Athena reads a partition from the location the catalog gives it. Writing a new version
-beside the old one and then pointing the partition at it is the one step a query can see,
-and it is atomic: a query finds the whole old day or the whole new one, never half of each.
+beside the old one and then pointing the partition at it is the one step a query of that table
+can see: it finds the whole old day or the whole new one. The four tables of a day move together
+through `shoplake_etl.publication`, whose day manifest is what the catch-up counts.
 """
 
 from __future__ import annotations
@@ -46,22 +47,10 @@ def point_partition(glue: Any, database: str, table: str, day: date, location: s
     return True
 
 
-def published_days(glue: Any, database: str, table: str) -> list[date]:
-    """The days whose partition of `table` is in the catalog: the nights that succeeded, in order.
-
-    Reads every page of Glue's `GetPartitions`. Raises ValueError for a partition whose values are not a
-    year, month and day, and the client's errors as they come.
-    """
-    days = []
-    for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table):
-        for partition in page["Partitions"]:
-            year, month, day = (int(v) for v in partition["Values"])
-            days.append(date(year, month, day))
-    return sorted(days)
-
-
 def catch_up_since(run_date: date, published: Iterable[date]) -> date:
-    """The first day whose changes a scheduled night must extract: the day after the last night that succeeded.
+    """The first day whose changes a scheduled night must extract: the day after the last day published whole.
+
+    `published` are the days with a manifest (`publication.published_days`).
 
     Without any earlier success (the first night), or after a re-run of a published day, just the day itself.
     Never earlier than `MAX_CATCH_UP_DAYS - 1` days before `run_date`.

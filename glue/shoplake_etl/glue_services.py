@@ -16,9 +16,8 @@ from urllib.parse import urlparse
 
 import boto3
 
-from shoplake import lake_layout
-from shoplake_etl.catalog import point_partition, published_days
 from shoplake_etl.night import NightServices, ShopDatabase
+from shoplake_etl.publication import GlueCatalog
 from shoplake_etl.rulesets import night_ruleset
 
 
@@ -31,7 +30,8 @@ def glue_night_services(  # pragma: no cover - needs Glue's runtime
     from which the extract alone resolves `--jdbc_url`, `--database_secret` (a Secrets Manager secret
     whose JSON has the read-only ETL role's `username`, `shop_etl`; its password is an RDS IAM token made
     here) and `--pseudonym_secret` (a plain-text salt).
-    `evaluate_rulesets` takes {table: Glue ruleset name}, evaluates with Glue Data Quality (results
+    `evaluate_rulesets` takes {table: Glue ruleset name} and the run id,
+    evaluates the run's staging with Glue Data Quality (results
     published under the context `"<table> <run_date>"`) and raises `steps.DayFailedChecks` naming each
     failed rule; otherwise it returns {table: rules passed}. Partitions are pointed in the Glue Data Catalog.
     """
@@ -53,30 +53,27 @@ def glue_night_services(  # pragma: no cover - needs Glue's runtime
         properties = {"user": login["username"], "password": token, "driver": "org.postgresql.Driver"}
         return ShopDatabase(extra["jdbc_url"], properties, salt)
 
-    def with_glue_data_quality(rulesets: dict[str, str]) -> dict[str, int]:
-        return _evaluate_with_glue_data_quality(spark, glue_context, lake, run_date, rulesets)
+    def with_glue_data_quality(rulesets: dict[str, str], run_id: str) -> dict[str, int]:
+        return _evaluate_with_glue_data_quality(spark, glue_context, lake, run_date, rulesets, run_id)
 
-    def in_glue_catalog(table: str, day: date, location: str) -> object:
-        return point_partition(boto3.client("glue"), args["database"], table, day, location)
+    def glue_catalog() -> GlueCatalog:
+        return GlueCatalog(boto3.client("glue"), args["database"], lake)
 
-    def published() -> list[date]:
-        return published_days(boto3.client("glue"), args["database"], lake_layout.CURATED_TABLES[0])
-
-    return NightServices(database, with_glue_data_quality, in_glue_catalog, published)
+    return NightServices(database, with_glue_data_quality, glue_catalog)
 
 
-def _evaluate_with_glue_data_quality(
-    spark: object, glue_context: object, lake: str, run_date: date, rulesets: dict[str, str]
+def _evaluate_with_glue_data_quality(  # noqa: PLR0917 - one run's own parameters
+    spark: object, glue_context: object, lake: str, run_date: date, rulesets: dict[str, str], run_id: str
 ) -> dict[str, int]:  # pragma: no cover
     from awsglue.dynamicframe import DynamicFrame  # noqa: PLC0415
     from awsgluedq.transforms import EvaluateDataQuality  # noqa: PLC0415
 
-    from shoplake_etl.steps import DayFailedChecks, table_path  # noqa: PLC0415
+    from shoplake_etl.steps import DayFailedChecks, staged_path  # noqa: PLC0415
 
     glue = boto3.client("glue")  # rulesets: table -> ruleset name
     failed, passed = [], {}
     for table, name in rulesets.items():
-        frame = spark.read.parquet(table_path(lake, lake_layout.ETL_STAGING, table, run_date))  # type: ignore[attr-defined]
+        frame = spark.read.parquet(staged_path(lake, run_id, table, run_date))  # type: ignore[attr-defined]
         outcome = EvaluateDataQuality().process_rows(
             frame=DynamicFrame.fromDF(frame, glue_context, table),
             ruleset=night_ruleset(table, glue.get_data_quality_ruleset(Name=name)["Ruleset"]),

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shoplake import business
+from shoplake_etl.publication import Catalog
 
 STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
 
@@ -47,12 +48,11 @@ class NightServices:
 
     # The shop database; asked for only by the extract.
     database: Callable[[], ShopDatabase]
-    # The staged tables' ruleset names (`--rulesets`) evaluated: Glue Data Quality in Glue, DQDL locally.
-    evaluate_rulesets: Callable[[dict[str, str]], dict[str, int]]
-    # (table, day, location): the catalog's partition for a day moved to a published version.
-    point_partition: Callable[[str, date, str], object]
-    # The days already published (the nights that succeeded), for a scheduled night's catch-up.
-    published_days: Callable[[], list[date]]
+    # (ruleset names by table (`--rulesets`), run id): the run's staged tables evaluated, Glue Data Quality
+    # in Glue, DQDL locally.
+    evaluate_rulesets: Callable[[dict[str, str], str], dict[str, int]]
+    # The catalog whose partitions publish moves: Glue's in AWS, moto's locally; asked for only by publish.
+    catalog: Callable[[], Catalog]
 
 
 def run_step(  # noqa: PLR0917 - one run's own parameters
@@ -61,33 +61,39 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
     """One step of the night for one business day; returns what it wrote (row counts), or rules passed.
 
     `arguments` are the job's, without their dashes: `table` (extract one table), `catch_up`
-    ("true": also extract the changes of nights that failed since the last success), `rulesets`.
+    ("true": also extract the changes of nights that failed since the last day published whole, by the
+    day manifests under `lake_root`), `rulesets`, `run_id` (the run whose `staging/<run_id>/` the curate,
+    clickstream_hourly, quality and publish steps write and read: the state machine's execution name).
 
     `rulesets` is JSON, {table: ruleset name}, read by the quality step only; `lake_root` ends with `/`.
     Returns {table: rows written} (extract, clean, curate, publish), `{"clickstream_hourly": rows}`, or
     {table: rules passed} (quality). Raises SystemExit for an unknown step, KeyError or ValueError for a
-    quality step without valid `rulesets`, and what the step raises (`steps.DayFailedChecks` when checks fail).
+    quality step without valid `rulesets` or a staged step without a valid `run_id`,
+    and what the step raises (`steps.DayFailedChecks` when checks fail).
     """
     from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
     from shoplake_etl.catalog import catch_up_since  # noqa: PLC0415
+    from shoplake_etl.publication import LakeFiles, published_days  # noqa: PLC0415
 
     if step not in STEPS:
         raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
     if step == "extract":
         shop = services.database()
         tables = [arguments["table"]] if arguments.get("table") else None
-        since = catch_up_since(run_date, services.published_days()) if arguments.get("catch_up") == "true" else None
+        catch_up = arguments.get("catch_up") == "true"
+        since = catch_up_since(run_date, published_days(LakeFiles.from_uri(lake_root))) if catch_up else None
         return steps.run_extract(
             spark, shop.jdbc_url, shop.properties, lake_root=lake_root, run_date=run_date, salt=shop.salt,
             tables=tables, since_date=since,
         )  # fmt: skip
     if step == "clean":
         return steps.run_clean(spark, lake_root, run_date)
+    run_id = arguments["run_id"]
     if step == "curate":
-        return steps.run_curate(spark, lake_root, run_date)
+        return steps.run_curate(spark, lake_root, run_date, run_id=run_id)
     if step == "clickstream_hourly":
-        return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date)}
+        return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date, run_id=run_id)}
     if step == "quality":
-        return services.evaluate_rulesets(json.loads(arguments["rulesets"]))
+        return services.evaluate_rulesets(json.loads(arguments["rulesets"]), run_id)
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; a re-run is a new version
-    return steps.run_publish(spark, lake_root, run_date, services.point_partition, version)
+    return steps.run_publish(spark, lake_root, run_date, services.catalog(), version, run_id)

@@ -7,7 +7,6 @@ re-running a day never duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -22,11 +21,9 @@ from shoplake_etl.clean import clean_customers, clean_products, clean_purchases,
 from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
+from shoplake_etl.publication import Catalog, LakeFiles, publish_day, version_key
 from shoplake_etl.rulesets import night_ruleset
 from shoplake_etl.tables import SOURCE_TABLES
-
-# Moves a curated table's partition for a day to a location: (table, day, location) -> None.
-PointPartition = Callable[[str, date, str], object]
 
 
 def day_window(run_date: date) -> tuple[datetime, datetime]:
@@ -108,16 +105,22 @@ def _clean(spark: SparkSession, lake_root: str, table: str, run_date: date) -> D
     return spark.read.parquet(table_path(lake_root, lake_layout.ETL_CLEAN, table, run_date))
 
 
-def _stage(frame: DataFrame, lake_root: str, table: str, run_date: date) -> int:
-    frame.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
+def staged_path(lake_root: str, run_id: str, table: str, run_date: date) -> str:
+    """`<lake_root>staging/<run_id>/<table>/year=/month=/day=/`: one run's staged table for the day."""
+    return table_path(lake_root, lake_layout.staging_prefix(run_id), table, run_date)
+
+
+def _stage(frame: DataFrame, lake_root: str, table: str, run_date: date, run_id: str) -> int:
+    frame.write.mode("overwrite").parquet(staged_path(lake_root, run_id, table, run_date))
     return int(frame.count())
 
 
-def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str, int]:
+def run_curate(spark: SparkSession, lake_root: str, run_date: date, *, run_id: str) -> dict[str, int]:
     """The day's curated tables, staged until they pass their checks; returns row counts.
 
     Writes `sales_fact`, `review_fact` and `daily_product_stats` (columns: `shoplake.curated.COLUMNS`)
-    under `staging/`, replacing the day. Raises Spark's AnalysisException when a clean table is missing.
+    under the run's own `staging/<run_id>/`, replacing the day there. Raises Spark's AnalysisException when
+    a clean table is missing, ValueError for a run id `lake_layout.staging_prefix` refuses.
     """
     purchases = _clean(spark, lake_root, "purchase", run_date)
     products = _clean(spark, lake_root, "product", run_date)
@@ -125,9 +128,11 @@ def run_curate(spark: SparkSession, lake_root: str, run_date: date) -> dict[str,
     sales = sales_fact(purchases, products, customers)
     reviews = review_fact(_clean(spark, lake_root, "review", run_date), products, customers)
     return {
-        "sales_fact": _stage(sales, lake_root, "sales_fact", run_date),
-        "review_fact": _stage(reviews, lake_root, "review_fact", run_date),
-        "daily_product_stats": _stage(daily_product_stats(sales, reviews), lake_root, "daily_product_stats", run_date),
+        "sales_fact": _stage(sales, lake_root, "sales_fact", run_date, run_id),
+        "review_fact": _stage(reviews, lake_root, "review_fact", run_date, run_id),
+        "daily_product_stats": _stage(
+            daily_product_stats(sales, reviews), lake_root, "daily_product_stats", run_date, run_id
+        ),
     }
 
 
@@ -143,13 +148,13 @@ def _exists(spark: SparkSession, path: str) -> bool:
     return bool(files.exists(hadoop_path))
 
 
-def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) -> int:
+def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date, *, run_id: str) -> int:
     """Visitors, sessions and page views per hour of the Seoul day, from the clickstream's UTC hours.
 
     The Seoul day spans two UTC days; a UTC day without events has no partition, and no hours.
 
     Reads the `clickstream/events/` day partitions that exist, keeps events in `day_window`, and stages
-    `clickstream_hourly`; returns its row count (hours with traffic, at most 24).
+    `clickstream_hourly` under the run's `staging/<run_id>/`; returns its row count (hours with traffic, at most 24).
     """
     since, until = day_window(run_date)
     days = {since.date(), (until - timedelta(seconds=1)).date()}
@@ -160,7 +165,7 @@ def run_clickstream_hourly(spark: SparkSession, lake_root: str, run_date: date) 
     else:
         events = spark.createDataFrame([], _clickstream_schema())
     in_day = events.where((F.col("event_time") >= F.lit(since)) & (F.col("event_time") < F.lit(until)))
-    return _stage(hourly_traffic(in_day), lake_root, "clickstream_hourly", run_date)
+    return _stage(hourly_traffic(in_day), lake_root, "clickstream_hourly", run_date, run_id)
 
 
 def _clickstream_schema() -> str:
@@ -168,44 +173,36 @@ def _clickstream_schema() -> str:
     return ", ".join(f"`{field.name}` {field.glue}" for field in FIELDS)
 
 
-def run_publish(
-    spark: SparkSession, lake_root: str, run_date: date, point_partition: PointPartition, version: str
+def run_publish(  # noqa: PLR0917 - one run's own parameters
+    spark: SparkSession, lake_root: str, run_date: date, catalog: Catalog, version: str, run_id: str
 ) -> dict[str, int]:
-    """Publish the checked day table by table: a new version beside the old, the catalog moved to it, the old removed.
+    """Publish the run's checked day: every curated table at once, or none (`publication.publish_day`).
 
-    `point_partition(table, day, location)` moves the catalog's partition (Glue's catalog in AWS);
-    until it does, readers keep the previous version whole. Returns each table's published rows.
-
-    Each table goes to `curated/<table>/<day>/version=<version>/`; `version` must be new for the day
-    (Spark's `errorifexists` mode raises if that folder exists). Tables are published one after another:
-    a failure midway leaves earlier tables on the new version and later ones on the old.
+    Copies each table staged under `staging/<run_id>/` to `curated/<table>/<day>/version=<version>/`, then
+    points all partitions at them and writes the day manifest; until then readers keep the previous day
+    whole. Then removes the run's staging. `version` must be new for the day (Spark's `errorifexists` mode
+    raises if its folder exists). Returns each table's published rows. Raises what `publish_day` raises.
     """
     counts = {}
     for table in lake_layout.CURATED_TABLES:
-        staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
-        day_folder = table_path(lake_root, lake_layout.ETL_CURATED, table, run_date)
-        location = f"{day_folder}{lake_layout.PUBLISHED_VERSION_KEY}={version}/"
-        staged.write.mode("errorifexists").parquet(location)
-        point_partition(table, run_date, location)
-        _remove_other_versions(spark, day_folder, keep=location)
+        staged = spark.read.parquet(staged_path(lake_root, run_id, table, run_date))
+        staged.write.mode("errorifexists").parquet(f"{lake_root}{version_key(table, run_date, version)}")
         counts[table] = staged.count()
+    files = LakeFiles.from_uri(lake_root)
+    publish_day(catalog, files, run_date, run_id, version)
+    files.delete_folder(lake_layout.staging_prefix(run_id))
     return counts
-
-
-def _remove_other_versions(spark: SparkSession, day_folder: str, keep: str) -> None:
-    files, folder = _hadoop(spark, day_folder)
-    kept = _hadoop(spark, keep)[1].getName()
-    for status in files.listStatus(folder):
-        if status.getPath().getName() != kept:
-            files.delete(status.getPath(), True)
 
 
 class DayFailedChecks(RuntimeError):  # noqa: N818 - "the day failed its checks" is the message
     """A staged table broke a data-quality rule: the day is not published. The message names each rule."""
 
 
-def run_quality(spark: SparkSession, lake_root: str, run_date: date, rulesets: dict[str, str]) -> dict[str, int]:
-    """Evaluate each staged table's DQDL ruleset; raise naming every failed rule, else return rules passed.
+def run_quality(
+    spark: SparkSession, lake_root: str, run_date: date, rulesets: dict[str, str], *, run_id: str
+) -> dict[str, int]:
+    """Evaluate each table the run staged with its DQDL ruleset; raise naming every failed rule, else return
+    rules passed.
 
     `rulesets` maps table -> DQDL text (the deployed template.yaml text, not a ruleset name as in Glue),
     completed by `night_ruleset` with the rules composed from `shoplake.business`. In Glue, Glue Data
@@ -216,7 +213,7 @@ def run_quality(spark: SparkSession, lake_root: str, run_date: date, rulesets: d
     failed: list[str] = []
     passed: dict[str, int] = {}
     for table, ruleset in rulesets.items():
-        staged = spark.read.parquet(table_path(lake_root, lake_layout.ETL_STAGING, table, run_date))
+        staged = spark.read.parquet(staged_path(lake_root, run_id, table, run_date))
         batches = staged._collect_as_arrow()
         # A table without rows that day (no reviews) comes back without batches: its declared columns, empty.
         arrow = pa.Table.from_batches(batches) if batches else curated.arrow_schema(table).empty_table()

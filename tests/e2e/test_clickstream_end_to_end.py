@@ -17,11 +17,10 @@ from local_stack.firehose import _prefix
 from local_stack.glue_jobs import LakeMirror
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
-from shoplake import lake_layout
 from shoplake.business import business_date, stored_time
 from shoplake.clickstream.producer import ClickstreamProducer
 from shoplake.clickstream.redrive import REDRIVEN_PREFIX, UNREPAIRED_PREFIX, redrive
-from shoplake_etl.steps import run_clickstream_hourly, table_path
+from shoplake_etl.steps import run_clickstream_hourly, staged_path
 from tests.unit.test_clickstream_redrive import _CopyFailsOnce
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -147,8 +146,8 @@ def test_a_redrive_cut_off_and_run_again_lands_records_twice_and_the_hourly_etl_
     root = tmp_path / "lake"
     LakeMirror(s3, lake, root).pull()
     run_date = business_date(NOW)
-    assert run_clickstream_hourly(spark, root.as_uri() + "/", run_date) == 1
-    staged = table_path(root.as_uri() + "/", lake_layout.ETL_STAGING, "clickstream_hourly", run_date)
+    assert run_clickstream_hourly(spark, root.as_uri() + "/", run_date, run_id="night-1") == 1
+    staged = staged_path(root.as_uri() + "/", "night-1", "clickstream_hourly", run_date)
     (hour,) = spark.read.parquet(staged).collect()
     assert (hour["page_views"], hour["sessions"], hour["visitors"]) == (2, 2, 2)
 

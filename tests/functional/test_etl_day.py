@@ -13,6 +13,7 @@ import pytest
 from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake.clickstream.contract import arrow_schema
+from shoplake_etl.publication import MemoryCatalog, version_key
 from shoplake_etl.steps import (
     DayFailedChecks,
     run_clean,
@@ -21,7 +22,7 @@ from shoplake_etl.steps import (
     run_extract,
     run_publish,
     run_quality,
-    table_path,
+    staged_path,
 )
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 
@@ -66,43 +67,47 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
     run_extract(spark, jdbc, properties, lake_root=lake, run_date=RUN_DATE, salt="pepper")
     run_clean(spark, lake, RUN_DATE)
-    assert run_curate(spark, lake, RUN_DATE) == {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1}
-    assert run_clickstream_hourly(spark, lake, RUN_DATE) == 1  # one hour with people in it
-    passed = run_quality(spark, lake, RUN_DATE, {k: v for k, v in _rulesets().items() if k != "review_fact"})
-    assert passed == {"sales_fact": 10, "daily_product_stats": 6}
-    catalog: dict[str, str] = {}
-    published = run_publish(spark, lake, RUN_DATE, lambda t, _, location: catalog.__setitem__(t, location), "v1")
+    assert run_curate(spark, lake, RUN_DATE, run_id="n1") == {
+        "sales_fact": 1,
+        "review_fact": 0,
+        "daily_product_stats": 1,
+    }
+    assert run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n1") == 1  # one hour with people in it
+    rulesets = {k: v for k, v in _rulesets().items() if k != "review_fact"}
+    assert run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1") == {"sales_fact": 10, "daily_product_stats": 6}
+    catalog = MemoryCatalog()
+    published = run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
     assert published == {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1, "clickstream_hourly": 1}
-    hourly = spark.read.parquet(catalog["clickstream_hourly"]).collect()
+    hourly = spark.read.parquet(lake + str(catalog.location("clickstream_hourly", RUN_DATE))).collect()
     assert [(r["visitors"], r["page_views"]) for r in hourly] == [(1, 2)]
-    sales = spark.read.parquet(catalog["sales_fact"]).collect()
+    sales = spark.read.parquet(lake + str(catalog.location("sales_fact", RUN_DATE))).collect()
     assert [(r["category"], r["country"]) for r in sales] == [("tops", "US")]
-    # Re-running the day publishes a new version, moves the catalog to it and leaves no other behind.
-    run_publish(spark, lake, RUN_DATE, lambda t, _, location: catalog.__setitem__(t, location), "v2")
+    assert not (tmp_path / lake_layout.staging_prefix("n1")).exists()  # the run's staging goes once published
+    # Re-running the day (its own staging) publishes a new version, moves the catalog to it, leaves no other.
+    run_curate(spark, lake, RUN_DATE, run_id="n2")
+    run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n2")
+    run_publish(spark, lake, RUN_DATE, catalog, "v2", "n2")
     day = tmp_path / lake_layout.ETL_CURATED / "sales_fact" / lake_layout.partition_path(RUN_DATE)
     assert [p.name for p in day.iterdir()] == ["version=v2"]
-    assert (
-        catalog["sales_fact"]
-        == f"{lake}{lake_layout.ETL_CURATED}sales_fact/{lake_layout.partition_path(RUN_DATE)}version=v2/"
-    )
+    assert catalog.location("sales_fact", RUN_DATE) == version_key("sales_fact", RUN_DATE, "v2")
 
 
 def test_a_day_that_breaks_a_rule_is_not_published(spark: Any, tmp_path: Path) -> None:
     lake = tmp_path.as_uri() + "/"
     bad = spark.createDataFrame([(1, -5, 1, 0)], "product_id long, units long, revenue long, orders long")
     bad = bad.selectExpr("date'2026-11-23' AS business_date", "*")
-    bad.write.parquet(table_path(lake, lake_layout.ETL_STAGING, "daily_product_stats", RUN_DATE))
+    bad.write.parquet(staged_path(lake, "n1", "daily_product_stats", RUN_DATE))
     rulesets = {"daily_product_stats": _rulesets()["daily_product_stats"]}
     with pytest.raises(DayFailedChecks, match=r'daily_product_stats: ColumnValues "units" >= 0 \(1 rows fail\)'):
-        run_quality(spark, lake, RUN_DATE, rulesets)
+        run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1")
 
 
 def test_a_day_without_clickstream_has_no_busy_hours(spark: Any, tmp_path: Path) -> None:
     # GIVEN a lake where Firehose has written nothing for the Seoul day's two UTC days
     lake = tmp_path.as_uri() + "/"
     # WHEN the hourly clickstream step runs
-    hours = run_clickstream_hourly(spark, lake, RUN_DATE)
+    hours = run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n1")
     # THEN it stages an empty table with the curated columns, rather than failing the night
     assert hours == 0
-    staged = spark.read.parquet(table_path(lake, lake_layout.ETL_STAGING, "clickstream_hourly", RUN_DATE))
+    staged = spark.read.parquet(staged_path(lake, "n1", "clickstream_hourly", RUN_DATE))
     assert staged.columns == ["hour", "visitors", "sessions", "page_views"]

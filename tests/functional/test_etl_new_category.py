@@ -22,6 +22,7 @@ from analytics.report import collect, render
 from local_stack.template import load_template
 from shoplake import business
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
+from shoplake_etl.publication import MemoryCatalog
 from shoplake_etl.steps import run_quality
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 
@@ -49,22 +50,20 @@ def _night(spark: Any, jdbc: str, lake: Path) -> dict[str, Any]:
     root = lake.as_uri() + "/"
     quality_job = RESOURCES["EtlQualityJob"]["Properties"]["DefaultArguments"]
     ruleset_names = re.sub(r"\$\{(\w+)\}", r"\1", quality_job["--rulesets"]["Fn::Sub"])  # logical ids as names
-    published: list[tuple[str, date]] = []
+    catalog = MemoryCatalog()
+
+    def evaluate(names: dict[str, str], run_id: str) -> dict[str, int]:
+        texts = {table: str(RESOURCES[name]["Properties"]["Ruleset"]) for table, name in names.items()}
+        return run_quality(spark, root, RUN_DATE, texts, run_id=run_id)
+
     services = NightServices(
         database=lambda: ShopDatabase(jdbc, {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}, "pepper"),
-        evaluate_rulesets=lambda names: run_quality(
-            spark,
-            root,
-            RUN_DATE,
-            {table: str(RESOURCES[name]["Properties"]["Ruleset"]) for table, name in names.items()},
-        ),
-        point_partition=lambda table, day, _location: published.append((table, day)),
-        published_days=list,
+        evaluate_rulesets=evaluate,
+        catalog=lambda: catalog,
     )
-    results: dict[str, Any] = {
-        step: run_step(spark, step, RUN_DATE, root, {"rulesets": ruleset_names}, services) for step in STEPS
-    }
-    return results | {"published": published}
+    arguments = {"rulesets": ruleset_names, "run_id": "night-1"}
+    results: dict[str, Any] = {step: run_step(spark, step, RUN_DATE, root, arguments, services) for step in STEPS}
+    return results | {"published": sorted(catalog.partitions)}
 
 
 def _category_results(lake: Path) -> tuple[dict[str, list[dict[str, Any]]], str]:

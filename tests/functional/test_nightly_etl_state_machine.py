@@ -66,10 +66,10 @@ def stack(tmp_path: Any) -> Iterator[tuple[LocalStack, SlackSink]]:
         yield running, sink
 
 
-def _run(local: LocalStack, payload: dict[str, Any]) -> dict[str, Any]:
+def _run(local: LocalStack, payload: dict[str, Any], name: str = "nightly-2026-11-24") -> dict[str, Any]:
     sfn = local.client("stepfunctions")
     arn = local.stack.ref("NightlyEtlStateMachine")
-    execution = sfn.start_execution(stateMachineArn=arn, name="nightly-2026-11-24", input=json.dumps(payload))
+    execution = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         described = sfn.describe_execution(executionArn=execution["executionArn"])
@@ -141,7 +141,7 @@ def test_a_job_run_that_fails_is_caught_with_glues_error_message(
     notice = next(m for m in _etl_notices(local, sink) if "failed at" in m.text)
     assert (
         "The data quality step failed (States.TaskFailed): RuntimeError: 2026-11-24: 1 data-quality rule(s) failed: "
-        'sales_fact: IsComplete "order_id". That day is not published' in as_text(notice)
+        'sales_fact: IsComplete "order_id". Nothing of that day is published' in as_text(notice)
     )
 
 
@@ -165,3 +165,83 @@ def test_a_run_for_a_given_day_extracts_that_day_only(stack: tuple[LocalStack, S
     assert _run(local, {"run_date": "2026-11-20"})["status"] == "SUCCEEDED"
     assert {a["--run_date"] for a in glue.arguments} == {"2026-11-20"}
     assert [a["--catch_up"] for a in glue.arguments if "--table" in a] == ["false"] * 4
+
+
+STEP_NAMES = {
+    "extract": "extract",
+    "clean": "clean",
+    "curate": "curate",
+    "clickstream-hourly": "curate",
+    "quality": "data quality",
+    "publish": "publish",
+}
+
+
+@pytest.mark.parametrize("job", list(STEP_NAMES))
+def test_a_failure_at_any_step_of_a_day_asked_for_names_the_step_and_the_command_to_re_run_it(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns, job: str
+) -> None:
+    # GIVEN the step's Glue job refuses to start (not an error that is retried)
+    local, sink = stack
+    glue.failures[job] = ["EntityNotFoundException"]
+    # WHEN a day asked for by date runs
+    assert _run(local, {"run_date": "2026-11-20"})["status"] == "FAILED"
+    # THEN Slack names the step, and gives the exact command that re-runs the day
+    (message,) = _etl_notices(local, sink)
+    assert message.text.startswith(f"[Critical] Nightly ETL for 2026-11-20 failed at {STEP_NAMES[job]}")
+    arn = local.stack.ref("NightlyEtlStateMachine")
+    command = (
+        f'aws stepfunctions start-execution --state-machine-arn {arn} --input "{{\\"run_date\\":\\"2026-11-20\\"}}"'
+    )
+    assert f"no night will catch it up: re-run it with {command}" in as_text(message)
+    # AND the day is let go, so that the re-run may hold it
+    assert "Item" not in _hold(local, "2026-11-20")
+
+
+def test_a_failed_scheduled_night_says_the_next_night_catches_up(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    local, sink = stack
+    glue.failures["publish"] = ["EntityNotFoundException"]
+    assert _run(local, {"scheduled_time": "2026-11-24T17:00:00Z"})["status"] == "FAILED"
+    (message,) = _etl_notices(local, sink)
+    assert "the next scheduled night catches up" in as_text(message)
+
+
+def _hold(local: LocalStack, day: str) -> dict[str, Any]:
+    table = local.stack.ref("EtlDayLockTable")
+    return dict(local.client("dynamodb").get_item(TableName=table, Key={"run_date": {"S": day}}, ConsistentRead=True))
+
+
+def test_a_second_run_of_a_day_being_run_is_refused_and_slack_is_told_which_run_holds_it(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    # GIVEN the scheduled night of the 24th holds the day (it is still running)
+    local, sink = stack
+    table = local.stack.ref("EtlDayLockTable")
+    holder = {"run_date": {"S": "2026-11-24"}, "execution": {"S": "arn:...:execution:nightly:the-night"}}
+    local.client("dynamodb").put_item(TableName=table, Item=holder | {"held_since": {"S": "2026-11-24T17:00:01Z"}})
+    # WHEN a back-fill of the same day starts
+    result = _run(local, {"run_date": "2026-11-24"}, name="backfill-2026-11-24")
+    # THEN it is refused before any job starts, the night's hold stands, and Slack says who holds the day
+    assert result["status"] == "FAILED" and glue.started == []
+    assert _hold(local, "2026-11-24")["Item"]["execution"] == holder["execution"]
+    (message,) = _etl_notices(local, sink)
+    assert message.text.startswith("[Warning] Nightly ETL for 2026-11-24 refused: another run holds the day")
+    text = as_text(message)
+    assert "backfill-2026-11-24 of 2026-11-24 did not start: arn:...:execution:nightly:the-night" in text
+    assert "re-run the day with aws stepfunctions start-execution" in text
+
+
+def test_a_run_holds_its_day_only_while_it_runs(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
+    local, _ = stack
+    assert _run(local, {"run_date": "2026-11-24"}, name="first")["status"] == "SUCCEEDED"
+    assert "Item" not in _hold(local, "2026-11-24")
+    assert _run(local, {"run_date": "2026-11-24"}, name="second")["status"] == "SUCCEEDED"
+
+
+def test_the_staged_steps_work_in_the_runs_own_staging(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
+    local, _ = stack
+    assert _run(local, {"run_date": "2026-11-24"}, name="night-a")["status"] == "SUCCEEDED"
+    staged = [a for a in glue.arguments if "--table" not in a and a != {"--run_date": "2026-11-24"}]
+    assert len(staged) == 4 and {a["--run_id"] for a in staged} == {"night-a"}

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from local_stack.template import load_template
 from shoplake import curated, lake_layout
-from shoplake_etl.catalog import catch_up_since, partition_values, point_partition, published_days
+from shoplake_etl.catalog import catch_up_since, partition_values, point_partition
 from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, sales_fact
 from tests.unit.test_etl_curate import _frames, day_two_reviews
@@ -103,11 +103,3 @@ def test_publishing_creates_the_days_partition_then_moves_it_to_the_new_version(
 )
 def test_a_scheduled_night_extracts_from_the_day_after_the_last_success(published: list[date], since: date) -> None:
     assert catch_up_since(date(2026, 11, 24), published) == since
-
-
-@mock_aws
-def test_the_published_days_are_the_catalogs_partitions() -> None:
-    glue = _catalog_with_sales_fact()
-    for day in (date(2026, 11, 24), date(2026, 11, 2)):
-        point_partition(glue, "lake", "sales_fact", day, f"s3://lake/curated/sales_fact/{day}/version=a/")
-    assert published_days(glue, "lake", "sales_fact") == [date(2026, 11, 2), date(2026, 11, 24)]

@@ -155,7 +155,9 @@ def test_glue_data_quality_evaluates_the_same_composed_ruleset(monkeypatch: pyte
     spark = SimpleNamespace(read=SimpleNamespace(parquet=lambda path: path))
     # WHEN the quality step evaluates the night's rulesets in Glue
     names = {table: f"shoplake-dev-{table}" for table in TABLES.values()}
-    passed = glue_services._evaluate_with_glue_data_quality(spark, None, "s3://lake/", date(2026, 11, 24), names)
+    passed = glue_services._evaluate_with_glue_data_quality(
+        spark, None, "s3://lake/", date(2026, 11, 24), names, "night-1"
+    )
     # THEN Glue Data Quality was given the very rulesets the local evaluation uses
     assert evaluated == {table: _ruleset(logical) for logical, table in TABLES.items()}
     assert passed["sales_fact"] == len(parse(_ruleset("SalesFactRuleset")))

@@ -30,13 +30,18 @@ CLICKSTREAM_ERRORS_UNREPAIRED = "clickstream/errors-unrepaired/"
 # The nightly ETL's stages: each table's day under raw/, then clean/.
 ETL_RAW = "raw/"
 ETL_CLEAN = "clean/"
-# Curated tables are written to staging/ and move to curated/ only once the day passes its checks.
+# Curated tables are written to staging/<run id>/ (each run its own, so that one run never publishes
+# what another checked) and move to curated/ only once the day passes its checks.
 ETL_STAGING = "staging/"
 ETL_CURATED = "curated/"
 # A published day is a version folder under its partition (curated/<table>/year=/month=/day=/version=<v>/);
-# the catalog's partition points at the newest, and older ones are removed once it does.
+# the catalog's partitions point at it, and older ones are removed once they all do.
 PUBLISHED_VERSION_KEY = "version"
 CURATED_TABLES = ("sales_fact", "review_fact", "daily_product_stats", "clickstream_hourly")
+# The day manifest (curated/_published/year=/month=/day=/manifest.json), written once every curated
+# table's partition points at the day's new version: the one record the catch-up and the analytics trust.
+ETL_PUBLISHED_DAYS = "curated/_published/"
+DAY_MANIFEST = "manifest.json"
 
 
 def partition_path(day: date) -> str:
@@ -49,6 +54,22 @@ def partition_path(day: date) -> str:
     """
     year, month, day_key = PARTITION_KEYS
     return f"{year}={day.year:04d}/{month}={day.month:02d}/{day_key}={day.day:02d}/"
+
+
+def staging_prefix(run_id: str) -> str:
+    """`staging/<run_id>/`: where one run of the nightly ETL stages its curated tables until it publishes them.
+
+    `run_id` is the state machine's execution name (or a name chosen for a run by hand); ValueError if it is
+    empty or holds a `/`, which would let one run's staging reach into another's.
+    """
+    if not run_id or "/" in run_id or run_id in {".", ".."}:
+        raise ValueError(f"not a run id: {run_id!r}")
+    return f"{ETL_STAGING}{run_id}/"
+
+
+def day_manifest_key(day: date) -> str:
+    """The lake-bucket key of `day`'s manifest: `curated/_published/year=YYYY/month=MM/day=DD/manifest.json`."""
+    return f"{ETL_PUBLISHED_DAYS}{partition_path(day)}{DAY_MANIFEST}"
 
 
 def survey_table_prefix(table: str) -> str:
