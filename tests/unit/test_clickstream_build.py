@@ -13,7 +13,7 @@ BUILT = ROOT / ".aws-sam" / "build"
 LAYER = BUILT / "SharedLayer" / "python"
 FUNCTION = BUILT / "FirehoseTransformFunction"
 # The transform's dependencies that ship compiled code (functions/firehose_transform/requirements.txt).
-BINARY_DEPENDENCIES = ("msgspec", "orjson", "pybase64")
+BINARY_DEPENDENCIES = ("msgspec", "pybase64")
 AARCH64 = 183  # ELF e_machine
 
 

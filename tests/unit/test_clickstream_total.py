@@ -15,7 +15,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,9 +25,6 @@ from tests.clickstream_oracle import check_batch
 
 ARRIVED = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
 ARRIVED_MS = int(ARRIVED.timestamp() * 1000)
-# The current transform stores countries and categories outside the contract (the strict xfails in
-# test_clickstream_total_records.py name them); not strict, as a run may not draw them. Remove once they pass.
-CURRENT_FAULTS = pytest.mark.xfail(strict=False, reason="country 'ßa'/'aà' and a category growing past 64 are stored")
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text that is hard to read right: digits of other scripts, fullwidth forms, letters whose case
@@ -201,7 +197,6 @@ def test_any_bytes_get_one_answer_each_and_nothing_outside_the_contract(
     check_batch(batch, transform(batch, now=ARRIVED), ARRIVED)
 
 
-@CURRENT_FAULTS
 @settings(SETTINGS, max_examples=80)
 @given(
     st.lists(st.tuples(CHANGES, WRAPS, st.integers(0, 400), DATA_FORMS, RECORD_IDS, ARRIVALS), min_size=1, max_size=6),
@@ -217,7 +212,6 @@ def test_near_valid_events_get_one_answer_each_and_nothing_outside_the_contract(
     check_batch(batch, transform(batch, now=ARRIVED), ARRIVED)
 
 
-@CURRENT_FAULTS
 @SETTINGS
 @given(st.lists(st.tuples(st.sampled_from(["client_ip", "country", "category", "event_time"]), VALUES), max_size=3))
 def test_hostile_values_in_the_derived_fields_are_stored_within_the_contract_or_refused_by_name(

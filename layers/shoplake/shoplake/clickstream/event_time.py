@@ -8,8 +8,10 @@ so that Firehose's Parquet conversion (and Athena's `from_iso8601_timestamp`) re
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from shoplake.business import stored_time
 
@@ -35,9 +37,12 @@ def parse_event_time(value: object) -> datetime:
         raise ValueError("expected ISO-8601 with an offset, or epoch milliseconds")
     if isinstance(value, int | float):
         try:
-            return _EPOCH + timedelta(milliseconds=value)
-        except (OverflowError, ValueError):
-            raise ValueError(f"{value!r} milliseconds is not a time") from None
+            # Floored to the microsecond, exactly (a float's binary value, through Decimal): timedelta
+            # would round 0.9995 ms up into the next millisecond, and a stored time never lies after its instant.
+            micro = value * 1000 if isinstance(value, int) else math.floor(Decimal(value) * 1000)
+            return _EPOCH + timedelta(microseconds=micro)
+        except (OverflowError, ValueError, ArithmeticError):
+            raise ValueError(f"{str(value)[:40]} milliseconds is not a time") from None
     if not isinstance(value, str):
         raise ValueError("expected ISO-8601 with an offset, or epoch milliseconds")
     if len(value) > MAX_TEXT or not value.isascii():

@@ -210,7 +210,7 @@ def redrive(
             kept = sorted(
                 [*still_failing, *((line["line"], line) for line in damaged)], key=lambda numbered: numbered[0]
             )
-            body = "".join(json.dumps(line) + "\n" for _, line in kept)
+            body = "".join(_kept_line(number, line) + "\n" for number, line in kept)
             s3.put_object(Bucket=bucket, Key=UNREPAIRED_PREFIX + suffix, Body=body.encode())
             at = UNREPAIRED_PREFIX + suffix
             tell({"step": "kept", "object": key, "records": len(still_failing), "damaged": len(damaged), "at": at})
@@ -218,6 +218,16 @@ def redrive(
         s3.delete_object(Bucket=bucket, Key=key)
         tell({"step": "moved", "object": key, "to": REDRIVEN_PREFIX + suffix})
     return report
+
+
+def _kept_line(number: int, line: dict[str, Any]) -> str:
+    """A still-failing line as JSON; one too deeply nested to write again keeps its rawData, line and reason
+    (the whole line stays in errors-redriven/ at the same line number)."""
+    try:
+        return json.dumps(line)
+    except (RecursionError, ValueError, TypeError):
+        essentials = {key: line.get(key) for key in ("rawData", "rawLine", "redriveReason")}
+        return json.dumps({"line": number, **essentials, "note": "the rest of the line was nested too deeply to copy"})
 
 
 USAGE = "python -m shoplake.clickstream.redrive --bucket <lake bucket> --stream <stream> [--prefix <prefix>]"

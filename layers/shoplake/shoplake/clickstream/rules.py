@@ -68,6 +68,14 @@ class ContractError(ValueError):
     """The record breaks the event contract; the message starts with the field's name and a colon."""
 
 
+def describe(error: BaseException) -> str:
+    """`str(error)`, or what it is when even that raises: a reason is always written."""
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - an exception that cannot be printed still fails only its record
+        return f"<{type(error).__name__} that cannot be printed>"
+
+
 def device(user_agent: str, cache: dict[str, tuple[str, bool]]) -> tuple[str, bool]:
     """`(device_class, is_bot)` for a user agent (`""` for none), remembered in `cache`."""
     known = cache.get(user_agent)
@@ -172,13 +180,21 @@ def _text(name: str, given: object, limit: int | None, source: Source) -> str | 
 
 def _number(name: str, given: object, glue: str, minimum: float | None, maximum: float | None) -> float | int:
     whole = glue in ("int", "smallint", "bigint")
-    ok = given.__class__ is int if whole else given.__class__ in (int, float) and math.isfinite(given)
+    ok = given.__class__ is int if whole else given.__class__ in (int, float) and _finite(given)
     low, high = minimum if minimum is not None else -math.inf, maximum if maximum is not None else math.inf
     if not ok or not low <= given <= high:  # type: ignore[operator]
         kind = "a whole number" if whole else "a number"
         span = f"from {_plain(low)} to {_plain(high)}" if maximum is not None else f"of at least {_plain(low)}"
         raise ContractError(f"{name}: expected {kind} {span}")
     return given if whole else float(given)  # type: ignore[arg-type, return-value]
+
+
+def _finite(number: Any) -> bool:
+    """A float's range holds it (a whole number of 400 digits does not, and is no price)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def _plain(bound: float) -> str:
@@ -204,7 +220,9 @@ def normalise(event: object, arrived_ms: int, memo: BatchMemo) -> dict[str, Any]
     except ContractError:
         raise
     except Exception as error:  # the safety net: a fault of ours fails this record, naming the field
-        raise ContractError(f"{at[-1]}: unexpected {type(error).__name__}: {error}"[:REASON_LENGTH]) from error
+        raise ContractError(
+            f"{at[-1]}: unexpected {type(error).__name__}: {describe(error)}"[:REASON_LENGTH]
+        ) from error
 
 
 def _normalise(  # noqa: PLR0912 - one branch per rule of the contract, kept in one readable place
@@ -252,6 +270,7 @@ def _normalise(  # noqa: PLR0912 - one branch per rule of the contract, kept in 
         sent = event.get(SENT_DEVICE_CLASS)
         if sent.__class__ is str and sent.isascii() and sent.strip().lower() in _DEVICES:
             device_class = sent.strip().lower()
+            record["is_bot"] = device_class == DeviceClass.BOT.value  # one answer: a bot is a bot in both columns
     record["device_class"] = device_class
     at.append(CLIENT_IP)
     network = memo.network(event.get(CLIENT_IP))

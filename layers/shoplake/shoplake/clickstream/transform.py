@@ -27,6 +27,7 @@ from __future__ import annotations
 import binascii
 import gc
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from shoplake.clickstream.rules import (
     REASON_LENGTH,
     BatchMemo,
     ContractError,
+    describe,
     normalise,
     truncate_ip,
 )
@@ -80,29 +82,48 @@ _Fields = msgspec.defstruct("Fields", [(name, msgspec.Raw, msgspec.UNSET) for na
 _read_fields = msgspec.json.Decoder(_Fields).decode
 _read_value = msgspec.json.Decoder().decode
 _BOM = b"\xef\xbb\xbf"
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace (RFC 8259, section 2)
 _DUPLICATE: canonical.Decided = ("", {})  # an exact repeat of a record stored earlier in the batch
 
 
-def _not_json(payload: bytes, error: Exception) -> ContractError:
-    """Why `payload` (valid UTF-8) is not one JSON object, in the words of the person who must fix it."""
+def _not_json(payload: bytes, error: Exception) -> ContractError:  # noqa: PLR0911 - one answer per kind of damage
+    """Why `payload` (valid UTF-8) is not one JSON object, in the words of the person who must fix it.
+
+    Linear in the payload: the standard library's decoder reads at most its first value and the start
+    of a second (a record of several documents), only once msgspec has refused it.
+    """
     if payload.startswith(_BOM):
         return ContractError("data: starts with a byte order mark; JSON text has none (RFC 8259, section 8.1)")
     if isinstance(error, RecursionError):
         return ContractError("data: not JSON this transform reads: nested too deeply")
     if isinstance(error, msgspec.ValidationError):  # the only one _read_fields raises: the top level
         return ContractError("data: not a JSON object")
-    text, documents, at = payload.decode(), 0, 0
+    text = payload.decode()
     decoder = json.JSONDecoder()
     try:
-        while at < len(text.rstrip()):
-            at = len(text) - len(text[at:].lstrip())
-            _value, at = decoder.raw_decode(text, at)
-            documents += 1
+        first, end = decoder.raw_decode(text, _SPACE.match(text).end())  # type: ignore[union-attr]
     except (ValueError, RecursionError):
-        documents = 0
-    if documents > 1:
-        return ContractError(f"data: {documents} JSON documents in one record; send one event per record")
-    return ContractError(f"data: not JSON ({str(error)[:80]})")
+        return ContractError(f"data: not JSON ({describe(error)[:80]})")
+    second = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+    if second < len(text):
+        try:
+            decoder.raw_decode(text, second)
+        except (ValueError, RecursionError):
+            return ContractError(f"data: not JSON (characters after the JSON value, at character {second})")
+        return ContractError(
+            f"data: several JSON documents in one record (the second at character {second}); send one event per record"
+        )
+    # The standard library reads it whole, msgspec does not: a lone UTF-16 surrogate escape (RFC 8259,
+    # section 8.2), which names no character. Name the field that holds it.
+    if isinstance(first, dict):
+        for name, value in first.items():
+            try:
+                json.dumps([name, value], ensure_ascii=False).encode()
+            except UnicodeEncodeError:
+                return ContractError(f"{name[:40]}: a lone UTF-16 surrogate escape, which is no character")
+            except (ValueError, RecursionError):
+                continue
+    return ContractError(f"data: not JSON ({describe(error)[:80]})")
 
 
 def _event(payload: bytes) -> dict[str, Any]:
@@ -123,7 +144,7 @@ def _event(payload: bytes) -> dict[str, Any]:
             try:
                 event[name] = _read_value(raw)
             except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as error:
-                message = "nested too deeply" if isinstance(error, RecursionError) else str(error).split(" - ")[0]
+                message = "nested too deeply" if isinstance(error, RecursionError) else describe(error).split(" - ")[0]
                 raise ContractError(f"{name}: not a value this transform reads ({message})") from None
     return event
 
@@ -161,9 +182,9 @@ def _general(item: object, fallback_ms: int, seen: set[bytes], memo: BatchMemo, 
         assert hour is not None  # a stored time is a real one
         answer = {"recordId": record_id, "result": OK, "data": _stored_line(stored), "metadata": hour[1]}
     except ContractError as error:
-        reason = str(error)
+        reason = describe(error)[:REASON_LENGTH]
     except Exception as error:  # noqa: BLE001 - the safety net: whatever one record raises fails that record alone
-        reason = f"{where}: unexpected {type(error).__name__}: {error}"[:REASON_LENGTH]
+        reason = f"{where}: unexpected {type(error).__name__}: {describe(error)}"[:REASON_LENGTH]
     else:
         seen.add(payload)  # only once it is stored: the duplicate of a record that failed fails the same way
         return answer
