@@ -11,9 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from local_stack.template import ROOT
 from shoplake.clickstream import transform as transform_module
@@ -21,8 +19,8 @@ from shoplake.clickstream.redrive import redrive
 from shoplake.clickstream.rules import REASON_LENGTH
 from shoplake.clickstream.transform import FAILED, OK, transform
 from tests.canonical_path import ARRIVED, assert_same_answers, both_ways, canonical_event, item
+from tests.redrive_stack import BUCKET, STREAM, redrive_stack
 
-BUCKET, STREAM = "shoplake-dev-lake-123456789012", "shoplake-dev-clickstream"
 ERROR_KEY = "clickstream/errors/processing-failed/year=2026/month=11/day=24/hour=05/outage-1"
 
 
@@ -123,11 +121,8 @@ def test_a_lone_surrogate_in_a_field_fails_naming_that_field() -> None:
 
 @pytest.fixture
 def aws() -> Iterator[tuple[Any, Any]]:
-    with mock_aws():
-        s3, kinesis = boto3.client("s3"), boto3.client("kinesis")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-        kinesis.create_stream(StreamName=STREAM, ShardCount=1)
-        yield s3, kinesis
+    with redrive_stack() as clients:
+        yield clients
 
 
 def test_the_redrive_goes_past_a_deeply_nested_failed_record(aws: tuple[Any, Any]) -> None:

@@ -8,9 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from local_stack.template import load_template
 from shoplake import lake_layout
@@ -18,8 +16,8 @@ from shoplake.clickstream import redrive as redrive_module
 from shoplake.clickstream.producer import MAX_RECORD_BYTES
 from shoplake.clickstream.redrive import FORMAT_CONVERSION_FAILED, NO_SESSION_KEY, PROCESSING_FAILED, main, redrive
 from shoplake.clickstream.transform import OK, OLDEST, BatchResult, transform
+from tests.redrive_stack import BUCKET, STREAM, redrive_stack
 
-BUCKET, STREAM = "shoplake-dev-lake-123456789012", "shoplake-dev-clickstream"
 KEY = "clickstream/errors/processing-failed/year=2026/month=11/day=24/hour=05/outage-1"
 
 
@@ -37,11 +35,8 @@ def _event(event_id: str, **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def aws() -> Iterator[tuple[Any, Any]]:
-    with mock_aws():
-        s3, kinesis = boto3.client("s3"), boto3.client("kinesis")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-        kinesis.create_stream(StreamName=STREAM, ShardCount=1)
-        yield s3, kinesis
+    with redrive_stack() as clients:
+        yield clients
 
 
 def _keys(s3: Any) -> list[str]:
