@@ -119,7 +119,7 @@ $(BIN)/.fuzz-ready: requirements/fuzz.txt $(BIN)/.ready
 	$(BIN)/pip install --quiet -r requirements/fuzz.txt
 	touch $@
 
-fuzz: $(BIN)/.fuzz-ready $(NATIVE)
+fuzz: $(BIN)/.fuzz-ready
 	$(BIN)/python -m tests.fuzz.fuzz_clickstream_transform --seconds $(FUZZ_SECONDS)
 
 report: $(BIN)/.ready
