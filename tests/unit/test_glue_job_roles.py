@@ -30,12 +30,12 @@ NO_RESOURCE_LEVEL = {
 }
 # What each job may read and write in the lake: prefixes of shoplake.lake_layout, nothing else.
 LAKE_ACCESS: dict[str, tuple[set[str], set[str]]] = {
-    "EtlExtractJob": (set(), {lake_layout.ETL_RAW}),
+    "EtlExtractJob": ({lake_layout.ETL_PUBLISHED_DAYS}, {lake_layout.ETL_RAW}),
     "EtlCleanJob": ({lake_layout.ETL_RAW}, {lake_layout.ETL_CLEAN}),
     "EtlCurateJob": ({lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS}, {lake_layout.ETL_STAGING}),
     "ClickstreamHourlyJob": ({lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS}, {lake_layout.ETL_STAGING}),
     "EtlQualityJob": ({lake_layout.ETL_STAGING}, set()),
-    "EtlPublishJob": ({lake_layout.ETL_STAGING}, {lake_layout.ETL_CURATED}),
+    "EtlPublishJob": (set(), {lake_layout.ETL_STAGING, lake_layout.ETL_CURATED}),
     "SurveyQualityJob": ({lake_layout.SURVEY_DATA}, set()),
 }
 # The only secrets any job reads: the extract's read-only login and the pseudonym salt.
