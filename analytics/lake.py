@@ -207,7 +207,11 @@ def run_query(lake: Lake, query: Query, first_day: date, last_day: date) -> pa.T
             connection.execute(f"SET {setting} = '{value}'")
         connection.execute("SET threads = 2")
         for table in tables_read_by(query):
-            connection.register(table.name, lake.dataset(table, first_day, last_day))
+            # Read here, by pyarrow with the GIL released, and hand DuckDB the table in memory. A dataset
+            # registered lazily is read from DuckDB's threads through Python callbacks (a PyFileSystem,
+            # or moto's server in this process); that deadlocks now and then (duckdb/duckdb#16501 and its
+            # kin), and hung CI. The days read are only those asked for.
+            connection.register(table.name, lake.dataset(table, first_day, last_day).to_table())
         sql = athena_to_duckdb(query.sql)
         return connection.execute(sql, parameter_values(query, first_day, last_day)).to_arrow_table()
     finally:

@@ -93,7 +93,7 @@ def _read(lake: Path) -> dict[str, list[int]]:
     read = {}
     with duckdb.connect() as connection:
         for table in (t for t in lake_tables() if t.name in columns):
-            connection.register(table.name, view.dataset(table, DAY, DAY))
+            connection.register(table.name, view.dataset(table, DAY, DAY).to_table())
             sql = f"SELECT {columns[table.name]} FROM {table.name}"  # noqa: S608 - our own names
             read[table.name] = [r[0] for r in connection.execute(sql).fetchall()]
     return read
