@@ -48,7 +48,6 @@ from shoplake.clickstream.rules import (
 # The stored form of a time exactly, with minutes and seconds in range: text that is `stored_time`
 # of its own instant once its date and hour are real (BatchMemo.hour checks those).
 _STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:[0-5]\d:[0-5]\d\.\d{3}Z", re.ASCII).fullmatch
-_WHOLE = ("int", "smallint", "bigint")
 
 
 def _canonical_type(spec: Field) -> Any:
@@ -62,7 +61,7 @@ def _canonical_type(spec: Field) -> Any:
     if spec.source is Source.EVENT_TIME:
         return str | None  # the stored form, checked below; epoch milliseconds are the general path's
     if spec.source is Source.NUMBER:
-        number = int if spec.glue in _WHOLE else float
+        number = int if spec.whole else float
         return Annotated[number, msgspec.Meta(ge=spec.minimum, le=spec.maximum)] | None
     return Any  # DERIVED: whatever the event sends under the name is replaced
 

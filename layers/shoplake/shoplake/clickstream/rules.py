@@ -178,8 +178,7 @@ def _text(name: str, given: object, limit: int | None, source: Source) -> str | 
     return value
 
 
-def _number(name: str, given: object, glue: str, minimum: float | None, maximum: float | None) -> float | int:
-    whole = glue in ("int", "smallint", "bigint")
+def _number(name: str, given: object, whole: bool, minimum: float | None, maximum: float | None) -> float | int:
     ok = given.__class__ is int if whole else given.__class__ in (int, float) and _finite(given)
     low, high = minimum if minimum is not None else -math.inf, maximum if maximum is not None else math.inf
     if not ok or not low <= given <= high:  # type: ignore[operator]
@@ -259,7 +258,7 @@ def _normalise(  # noqa: PLR0912 - one branch per rule of the contract, kept in 
         at.append(spec.name)
         given = event.get(spec.name)
         if given is not None:
-            record[spec.name] = _number(spec.name, given, spec.glue, spec.minimum, spec.maximum)
+            record[spec.name] = _number(spec.name, given, spec.whole, spec.minimum, spec.maximum)
     for kinds, needed in NEEDS:
         if event_type in kinds and any(name not in record for name in needed):
             raise ContractError(f"{' and '.join(needed)}: required for {event_type}")
