@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shoplake.clickstream.client_ip import client_network
@@ -34,14 +34,14 @@ from shoplake.clickstream.contract import (
     EventType,
     Source,
 )
-from shoplake.clickstream.event_time import event_time_utc
+from shoplake.clickstream.event_time import EPOCH, MILLISECOND, event_time_utc
 
 # Events older than this, or this far ahead of their arrival, go to the error path.
 OLDEST = timedelta(days=7)
 NEWEST = timedelta(minutes=15)
-OLDEST_MS = int(OLDEST.total_seconds() * 1000)
-NEWEST_MS = int(NEWEST.total_seconds() * 1000)
-HOUR_MS = 3_600_000
+OLDEST_MS = OLDEST // MILLISECOND
+NEWEST_MS = NEWEST // MILLISECOND
+HOUR_MS = timedelta(hours=1) // MILLISECOND
 
 # Plain strings, not enum members, on the hot path: enum hashing is Python code.
 EVENT_TYPES = tuple(e.value for e in EventType)
@@ -149,13 +149,9 @@ class BatchMemo:
             pass
         else:
             keys = {"year": text[0:4], "month": text[5:7], "day": text[8:10], "hour": text[11:13]}
-            known = ((start - _EPOCH) // _MILLISECOND, {"partitionKeys": keys})
+            known = ((start - EPOCH) // MILLISECOND, {"partitionKeys": keys})
         self.hours[text] = known
         return known
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
 
 
 def _text(name: str, given: object, limit: int | None, source: Source) -> str | None:
