@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shoplake.business import stored_time
-from shoplake.clickstream import transform as transform_module
+from shoplake.clickstream.rules import BatchMemo
 from shoplake.clickstream.transform import BatchResult, transform
 from tests.canonical_path import ARRIVED, assert_same_answers, both_ways, canonical_event, item
 
@@ -28,14 +28,14 @@ POISONED = "2001:db8::dead"
 
 @pytest.fixture(autouse=True)
 def _a_fault_of_ours_on_one_address(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    looked_up = transform_module._BatchMemo.network
+    looked_up = BatchMemo.network
 
-    def network(memo: transform_module._BatchMemo, address: object) -> str | None:
+    def network(memo: BatchMemo, address: object) -> str | None:
         if address == POISONED:
             raise RuntimeError("a fault of ours")
         return looked_up(memo, address)
 
-    monkeypatch.setattr(transform_module._BatchMemo, "network", network)
+    monkeypatch.setattr(BatchMemo, "network", network)
     yield
 
 

@@ -18,7 +18,6 @@ msgspec: https://jcristharif.com/msgspec/ (Structs, `Meta` constraints, `omit_de
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -33,6 +32,7 @@ from shoplake.clickstream.contract import (
     Field,
     Source,
 )
+from shoplake.clickstream.event_time import STORED_FORM
 from shoplake.clickstream.rules import (
     EVENT_TYPES,
     HOUR_MS,
@@ -44,11 +44,6 @@ from shoplake.clickstream.rules import (
     ContractError,
     device,
 )
-
-# The stored form of a time exactly, with minutes and seconds in range: text that is `stored_time`
-# of its own instant once its date and hour are real (BatchMemo.hour checks those).
-_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:[0-5]\d:[0-5]\d\.\d{3}Z", re.ASCII).fullmatch
-_WHOLE = ("int", "smallint", "bigint")
 
 
 def _canonical_type(spec: Field) -> Any:
@@ -62,7 +57,7 @@ def _canonical_type(spec: Field) -> Any:
     if spec.source is Source.EVENT_TIME:
         return str | None  # the stored form, checked below; epoch milliseconds are the general path's
     if spec.source is Source.NUMBER:
-        number = int if spec.glue in _WHOLE else float
+        number = int if spec.whole else float
         return Annotated[number, msgspec.Meta(ge=spec.minimum, le=spec.maximum)] | None
     return Any  # DERIVED: whatever the event sends under the name is replaced
 
@@ -182,7 +177,7 @@ def _compile() -> Callable[[BatchMemo], Callable[[bytes, int], Decided | None]]:
         "_b64encode": pybase64.b64encode_as_string,
         "_DecodeError": msgspec.DecodeError,
         "_ValidationError": msgspec.ValidationError,
-        "_STORED_TIME": _STORED_TIME,
+        "_STORED_TIME": STORED_FORM.fullmatch,
         "_UNKNOWN": _UNKNOWN,
         "OLDEST_MS": OLDEST_MS,
         "NEWEST_MS": NEWEST_MS,

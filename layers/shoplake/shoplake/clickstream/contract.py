@@ -52,6 +52,10 @@ class Source(StrEnum):
     DERIVED = "derived"  # worked out by the transform; a value the event sends under this name is ignored
 
 
+# The Glue (Hive) types of whole numbers.
+_WHOLE_TYPES = frozenset({"int", "smallint", "bigint"})
+
+
 @dataclass(frozen=True)
 class Field:
     """One stored column: its name, Glue (Hive) type, whether it is required, its longest text, its source.
@@ -68,6 +72,12 @@ class Field:
     source: Source = Source.TEXT
     minimum: float | None = None
     maximum: float | None = None
+
+    @property
+    def whole(self) -> bool:
+        """Whether the Glue type is a whole-number one (`int`, `smallint`, `bigint`): such a NUMBER takes
+        a JSON integer only, never a fraction."""
+        return self.glue in _WHOLE_TYPES
 
 
 # The stored record, in column order. `client_ip_prefix` (a /24 or /48 network) replaces the

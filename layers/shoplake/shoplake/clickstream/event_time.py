@@ -15,14 +15,16 @@ from decimal import Decimal
 
 from shoplake.business import stored_time
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
+# Epoch milliseconds, here and in the transform's rules: `(moment - EPOCH) // MILLISECOND`.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
 # ISO 8601 text is ASCII and short: the longest form datetime reads (`+HH:MM:SS.ffffff` offset, seven
 # fraction digits) is well within this; anything longer, or any other script's digits, is not a time.
 MAX_TEXT = 64
-# The stored form exactly, ASCII digits in every place: such text, once datetime reads it as a real time,
-# is business.stored_time of its own instant, and is kept as sent (the form the shop sends, most of the time).
-_STORED_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
+# The stored form exactly, ASCII digits in every place, minutes and seconds in range: such text, once its
+# date and hour are real, is business.stored_time of its own instant, and is kept as sent (the form the shop
+# sends, most of the time). The canonical path reads it too (its date and hour checked by BatchMemo.hour).
+STORED_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:[0-5]\d:[0-5]\d\.\d{3}Z", re.ASCII)
 
 
 def parse_event_time(value: object) -> datetime:
@@ -40,7 +42,7 @@ def parse_event_time(value: object) -> datetime:
             # Floored to the microsecond, exactly (a float's binary value, through Decimal): timedelta
             # would round 0.9995 ms up into the next millisecond, and a stored time never lies after its instant.
             micro = value * 1000 if isinstance(value, int) else math.floor(Decimal(value) * 1000)
-            return _EPOCH + timedelta(microseconds=micro)
+            return EPOCH + timedelta(microseconds=micro)
         except (OverflowError, ValueError, ArithmeticError):
             raise ValueError(f"{str(value)[:40]} milliseconds is not a time") from None
     if not isinstance(value, str):
@@ -67,10 +69,10 @@ def event_time_utc(value: object) -> tuple[str, int]:
     merely has its shape (an ISO week date such as `2026-W48-2T05:29:58.123Z`), is stored as
     `stored_time` of the instant it names. Raises ValueError as `parse_event_time` does.
     """
-    if value.__class__ is str and _STORED_FORM.fullmatch(value):
+    if value.__class__ is str and STORED_FORM.fullmatch(value):
         try:
-            return value, (datetime.fromisoformat(value) - _EPOCH) // _MILLISECOND
+            return value, (datetime.fromisoformat(value) - EPOCH) // MILLISECOND
         except ValueError:
             pass  # no such day or time: parse_event_time says so
     moment = parse_event_time(value)
-    return stored_time(moment), (moment - _EPOCH) // _MILLISECOND
+    return stored_time(moment), (moment - EPOCH) // MILLISECOND

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shoplake.clickstream.client_ip import client_network
@@ -34,14 +34,14 @@ from shoplake.clickstream.contract import (
     EventType,
     Source,
 )
-from shoplake.clickstream.event_time import event_time_utc
+from shoplake.clickstream.event_time import EPOCH, MILLISECOND, event_time_utc
 
 # Events older than this, or this far ahead of their arrival, go to the error path.
 OLDEST = timedelta(days=7)
 NEWEST = timedelta(minutes=15)
-OLDEST_MS = int(OLDEST.total_seconds() * 1000)
-NEWEST_MS = int(NEWEST.total_seconds() * 1000)
-HOUR_MS = 3_600_000
+OLDEST_MS = OLDEST // MILLISECOND
+NEWEST_MS = NEWEST // MILLISECOND
+HOUR_MS = timedelta(hours=1) // MILLISECOND
 
 # Plain strings, not enum members, on the hot path: enum hashing is Python code.
 EVENT_TYPES = tuple(e.value for e in EventType)
@@ -149,13 +149,9 @@ class BatchMemo:
             pass
         else:
             keys = {"year": text[0:4], "month": text[5:7], "day": text[8:10], "hour": text[11:13]}
-            known = ((start - _EPOCH) // _MILLISECOND, {"partitionKeys": keys})
+            known = ((start - EPOCH) // MILLISECOND, {"partitionKeys": keys})
         self.hours[text] = known
         return known
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
 
 
 def _text(name: str, given: object, limit: int | None, source: Source) -> str | None:
@@ -178,8 +174,7 @@ def _text(name: str, given: object, limit: int | None, source: Source) -> str | 
     return value
 
 
-def _number(name: str, given: object, glue: str, minimum: float | None, maximum: float | None) -> float | int:
-    whole = glue in ("int", "smallint", "bigint")
+def _number(name: str, given: object, whole: bool, minimum: float | None, maximum: float | None) -> float | int:
     ok = given.__class__ is int if whole else given.__class__ in (int, float) and _finite(given)
     low, high = minimum if minimum is not None else -math.inf, maximum if maximum is not None else math.inf
     if not ok or not low <= given <= high:  # type: ignore[operator]
@@ -259,7 +254,7 @@ def _normalise(  # noqa: PLR0912 - one branch per rule of the contract, kept in 
         at.append(spec.name)
         given = event.get(spec.name)
         if given is not None:
-            record[spec.name] = _number(spec.name, given, spec.glue, spec.minimum, spec.maximum)
+            record[spec.name] = _number(spec.name, given, spec.whole, spec.minimum, spec.maximum)
     for kinds, needed in NEEDS:
         if event_type in kinds and any(name not in record for name in needed):
             raise ContractError(f"{' and '.join(needed)}: required for {event_type}")

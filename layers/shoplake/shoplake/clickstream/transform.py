@@ -54,7 +54,6 @@ __all__ = ["DROPPED", "FAILED", "NEWEST", "OK", "OLDEST", "BatchResult", "Contra
 __all__ += ["truncate_ip"]
 
 OK, DROPPED, FAILED = "Ok", "Dropped", "ProcessingFailed"
-_BatchMemo = BatchMemo  # the name the tests patch a fault into
 
 
 @dataclass
