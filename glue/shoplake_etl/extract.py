@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +26,20 @@ def pseudonymise(frame: DataFrame, salt: str) -> DataFrame:
     return frame
 
 
+def login_now(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Spark's JDBC options for a read starting now: each zero-argument callable value called, in order.
+
+    An RDS IAM token logs in new connections for 15 minutes only, so the extract's `password` is a
+    token maker (`glue_services.rds_iam_password`), called here just before each read, never one token
+    made at the job's start. Plain values are kept as they are. Raises what a callable raises.
+    """
+    return {key: value() if callable(value) else value for key, value in properties.items()}
+
+
 def read_table(  # noqa: PLR0917 - the JDBC read's own parameters
     spark: SparkSession,
     jdbc_url: str,
-    properties: dict[str, Any],
+    properties: Mapping[str, Any],
     table: SourceTable,
     since: datetime | None,
     until: datetime,
@@ -36,8 +47,11 @@ def read_table(  # noqa: PLR0917 - the JDBC read's own parameters
     """One source table over JDBC, only its needed columns, for the run's window.
 
     `jdbc_url` is a `jdbc:postgresql://host:port/db` URL and `properties` Spark's JDBC options (`user`,
-    `password`, `driver`); `since`/`until` are aware datetimes bounding `updated_at` for incremental
-    tables (see `extract_query`). The read is lazy; connection and SQL errors surface as Spark (Py4J)
-    exceptions when an action runs.
+    `password`, `driver`), where a callable value is made now (`login_now`: a fresh RDS IAM token);
+    `since`/`until` are aware datetimes bounding `updated_at` for incremental tables (see `extract_query`).
+    The driver logs in at once to learn the columns; the rows are read, over one more connection, when an
+    action runs: run it at once (within the token's 15 minutes), and once (each action reads the database
+    again). Connection and SQL errors surface as Spark (Py4J) exceptions.
     """
-    return spark.read.jdbc(jdbc_url, f"({extract_query(table, since, until)}) AS extract", properties=properties)
+    query = f"({extract_query(table, since, until)}) AS extract"
+    return spark.read.jdbc(jdbc_url, query, properties=login_now(properties))

@@ -10,6 +10,7 @@ builds the night's `NightServices` with it. The local stack builds its own from 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from urllib.parse import urlparse
@@ -28,8 +29,8 @@ def glue_night_services(  # pragma: no cover - needs Glue's runtime
 
     `args` are the resolved arguments (`lake_root`, `database` the Glue database) and `argv` the raw ones,
     from which the extract alone resolves `--jdbc_url`, `--database_secret` (a Secrets Manager secret
-    whose JSON has the read-only ETL role's `username`, `shop_etl`; its password is an RDS IAM token made
-    here) and `--pseudonym_secret` (a plain-text salt).
+    whose JSON has the read-only ETL role's `username`, `shop_etl`; its password is an RDS IAM token,
+    made anew before each read by `rds_iam_password`) and `--pseudonym_secret` (a plain-text salt).
     `evaluate_rulesets` takes {table: Glue ruleset name} and the run id,
     evaluates the run's staging with Glue Data Quality (results
     published under the context `"<table> <run_date>"`) and raises `steps.DayFailedChecks` naming each
@@ -44,13 +45,10 @@ def glue_night_services(  # pragma: no cover - needs Glue's runtime
         secrets = boto3.client("secretsmanager")
         login = json.loads(secrets.get_secret_value(SecretId=extra["database_secret"])["SecretString"])
         salt = secrets.get_secret_value(SecretId=extra["pseudonym_secret"])["SecretString"]
-        # The read-only ETL role holds no password: an RDS IAM token, good for 15 minutes of new
-        # connections, made just before the read (the URL's sslmode=require gives the TLS it needs).
-        address = urlparse(extra["jdbc_url"].removeprefix("jdbc:"))
-        token = boto3.client("rds").generate_db_auth_token(
-            DBHostname=address.hostname, Port=address.port or 5432, DBUsername=login["username"]
-        )
-        properties = {"user": login["username"], "password": token, "driver": "org.postgresql.Driver"}
+        # The read-only ETL role holds no password: an RDS IAM token, made anew just before each table's
+        # read (the URL's sslmode=require gives the TLS it needs).
+        password = rds_iam_password(boto3.client("rds"), extra["jdbc_url"], login["username"])
+        properties = {"user": login["username"], "password": password, "driver": "org.postgresql.Driver"}
         return ShopDatabase(extra["jdbc_url"], properties, salt)
 
     def with_glue_data_quality(rulesets: dict[str, str], run_id: str) -> dict[str, int]:
@@ -60,6 +58,24 @@ def glue_night_services(  # pragma: no cover - needs Glue's runtime
         return GlueCatalog(boto3.client("glue"), args["database"], lake)
 
     return NightServices(database, with_glue_data_quality, glue_catalog)
+
+
+def rds_iam_password(rds: Any, jdbc_url: str, username: str) -> Callable[[], str]:
+    """A maker of RDS IAM auth tokens for `username` at `jdbc_url`'s host and port (5432 if none).
+
+    `rds` is a boto3 RDS client (its region and credentials sign the token). Each call makes a new token:
+    RDS takes a token for new connections during 15 minutes after it was made, so the extract calls this
+    just before each read (`extract.login_now`), never once for the whole job. Making a token is local
+    signing, no request; it raises botocore's NoCredentialsError without credentials.
+    """
+    address = urlparse(jdbc_url.removeprefix("jdbc:"))
+
+    def token() -> str:
+        return str(
+            rds.generate_db_auth_token(DBHostname=address.hostname, Port=address.port or 5432, DBUsername=username)
+        )
+
+    return token
 
 
 def _evaluate_with_glue_data_quality(  # noqa: PLR0917 - one run's own parameters

@@ -7,6 +7,7 @@ re-running a day never duplicates.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -43,7 +44,7 @@ def table_path(lake_root: str, stage: str, table: str, run_date: date) -> str:
 def run_extract(
     spark: SparkSession,
     jdbc_url: str,
-    properties: dict[str, Any],
+    properties: Mapping[str, Any],
     *,
     lake_root: str,
     run_date: date,
@@ -57,7 +58,9 @@ def run_extract(
     `since_date` when a scheduled night catches up on nights that failed. Without names,
     every source table; the nightly state machine extracts them in parallel, one job run each.
 
-    Each table is written as Parquet under `raw/<table>/<day>/`, replacing that folder. Raises ValueError
+    `properties` are Spark's JDBC options; a callable value (the RDS IAM token maker) is called just before
+    each table's read (`extract.login_now`). Each table is read from the database once and written as Parquet
+    under `raw/<table>/<day>/`, replacing that folder; its count is the rows written. Raises ValueError
     naming any unknown table before reading anything; JDBC and write errors come as Spark exceptions.
     """
     since, until = day_window(since_date or run_date)[0], day_window(run_date)[1]
@@ -68,9 +71,12 @@ def run_extract(
     for table in SOURCE_TABLES:
         if tables is not None and table.name not in tables:
             continue
+        # One read per table, the token made just before it; the rows counted are the rows written, from
+        # the written Parquet's footers (counting the frame would query the shop a second time, later).
+        path = table_path(lake_root, lake_layout.ETL_RAW, table.name, run_date)
         frame = pseudonymise(read_table(spark, jdbc_url, properties, table, since, until), salt)
-        frame.write.mode("overwrite").parquet(table_path(lake_root, lake_layout.ETL_RAW, table.name, run_date))
-        counts[table.name] = frame.count()
+        frame.write.mode("overwrite").parquet(path)
+        counts[table.name] = spark.read.parquet(path).count()
     return counts
 
 
