@@ -1,4 +1,7 @@
-"""Glue launcher: a new survey partition starts its quality job; `{"job": ..., "arguments": ...}` starts any of ours."""
+"""Glue launcher: a new survey partition starts its quality job; `{"job": "survey-quality", ...}` re-runs it.
+
+The nightly ETL's jobs are not startable here: they run only inside the state machine, under its per-day lock.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ metrics = Metrics()
 glue = boto3.client("glue")
 
 SURVEY_QUALITY_JOB = os.environ["SURVEY_QUALITY_JOB"]
-# The template's Glue jobs, short name -> job name: no other job can be started through here.
+# The jobs this launcher exists for, short name -> job name (the survey check): no other job can be started here.
 GLUE_JOBS: dict[str, str] = json.loads(os.environ["GLUE_JOBS"])
 idempotency_config = IdempotencyConfig(event_key_jmespath=IDEMPOTENCY_KEY, raise_on_no_idempotency_key=True)
 persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_NAME"])

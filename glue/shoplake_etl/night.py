@@ -69,7 +69,8 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
     Returns {table: rows written} (extract, clean, curate, publish), `{"clickstream_hourly": rows}`, or
     {table: rules passed} (quality). Raises SystemExit for an unknown step, KeyError or ValueError for a
     quality step without valid `rulesets` or a staged step without a valid `run_id`,
-    and what the step raises (`steps.DayFailedChecks` when checks fail).
+    and what the step raises (`steps.DayFailedChecks` when checks fail; `steps.StagingNotChecked` from a publish
+    whose run's staging the quality step did not mark as checked).
     """
     from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
     from shoplake_etl.catalog import catch_up_since  # noqa: PLC0415
@@ -94,6 +95,8 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
     if step == "clickstream_hourly":
         return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date, run_id=run_id)}
     if step == "quality":
-        return services.evaluate_rulesets(json.loads(arguments["rulesets"]), run_id)
+        passed = services.evaluate_rulesets(json.loads(arguments["rulesets"]), run_id)
+        steps.mark_checked(lake_root, run_date, run_id, passed)  # what publish requires of the run's staging
+        return passed
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; a re-run is a new version
     return steps.run_publish(spark, lake_root, run_date, services.catalog(), version, run_id)

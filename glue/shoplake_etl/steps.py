@@ -7,6 +7,7 @@ re-running a day never duplicates.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -187,14 +188,17 @@ def run_publish(  # noqa: PLR0917 - one run's own parameters
     Copies each table staged under `staging/<run_id>/` to `curated/<table>/<day>/version=<version>/`, then
     points all partitions at them and writes the day manifest; until then readers keep the previous day
     whole. Then removes the run's staging. `version` must be new for the day (Spark's `errorifexists` mode
-    raises if its folder exists). Returns each table's published rows. Raises what `publish_day` raises.
+    raises if its folder exists). Returns each table's published rows. Raises StagingNotChecked, before
+    writing anything, unless the quality step marked exactly this staging as checked for this run and day
+    (`mark_checked`); and what `publish_day` raises.
     """
+    files = LakeFiles.from_uri(lake_root)
+    require_checked(files, run_date, run_id)
     counts = {}
     for table in lake_layout.CURATED_TABLES:
         staged = spark.read.parquet(staged_path(lake_root, run_id, table, run_date))
         staged.write.mode("errorifexists").parquet(f"{lake_root}{version_key(table, run_date, version)}")
         counts[table] = staged.count()
-    files = LakeFiles.from_uri(lake_root)
     publish_day(catalog, files, run_date, run_id, version)
     files.delete_folder(lake_layout.staging_prefix(run_id))
     return counts
@@ -229,3 +233,46 @@ def run_quality(
     if failed:
         raise DayFailedChecks(f"{run_date}: {len(failed)} data-quality rule(s) failed: " + "; ".join(failed))
     return passed
+
+
+class StagingNotChecked(RuntimeError):  # noqa: N818 - "staging not checked" is the message
+    """Publish was asked for a run's staged day that its quality step did not mark as checked: nothing is published."""
+
+
+def _staged_files(files: LakeFiles, run_date: date, run_id: str) -> dict[str, list[str]]:
+    """{table: keys of the files staged for the day}; Spark names every write's files anew."""
+    return {t: files.files(staged_path("", run_id, t, run_date)) for t in lake_layout.CURATED_TABLES}
+
+
+def mark_checked(lake_root: str, run_date: date, run_id: str, passed: dict[str, int]) -> str:
+    """Record that the run's staged day passed its checks; returns the marker's lake key.
+
+    Written by the quality step once every rule passed: `lake_layout.checked_marker_key`, JSON
+    {"run_id", "day": "YYYY-MM-DD", "rules_passed": {table: n}, "staged": {table: [file keys]}}. The staged
+    files are named so that staging rewritten after the checks is not taken as checked.
+    """
+    files = LakeFiles.from_uri(lake_root)
+    key = lake_layout.checked_marker_key(run_id, run_date)
+    body = {"run_id": run_id, "day": run_date.isoformat(), "rules_passed": passed}
+    files.write_text(key, json.dumps(body | {"staged": _staged_files(files, run_date, run_id)}, indent=2))
+    return key
+
+
+def require_checked(files: LakeFiles, run_date: date, run_id: str) -> None:
+    """Raise StagingNotChecked, naming the run and the day, unless the run's staging for the day is what its
+    quality step marked as checked (`mark_checked`): the marker exists, names this run and day, and lists
+    the files staged now."""
+    key = lake_layout.checked_marker_key(run_id, run_date)
+    text = files.read_text(key)
+    where = f"run {run_id}, day {run_date}: nothing published:"
+    if text is None:
+        raise StagingNotChecked(f"{where} its staging was not checked by its quality step (no {key})")
+    try:
+        body = json.loads(text)
+        marked = (body["run_id"], body["day"], body["staged"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise StagingNotChecked(f"{where} {key} is not a quality marker ({error!r})") from error
+    if marked[:2] != (run_id, run_date.isoformat()):
+        raise StagingNotChecked(f"{where} {key} marks run {marked[0]}, day {marked[1]}")
+    if marked[2] != _staged_files(files, run_date, run_id):
+        raise StagingNotChecked(f"{where} its staging changed after its quality step checked it ({key})")

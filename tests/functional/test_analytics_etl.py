@@ -12,7 +12,14 @@ import pyarrow.fs as pafs
 from analytics.lake import Lake, run_query
 from analytics.queries import query
 from shoplake_etl.publication import MemoryCatalog
-from shoplake_etl.steps import run_clean, run_clickstream_hourly, run_curate, run_extract, run_publish
+from shoplake_etl.steps import (
+    mark_checked,
+    run_clean,
+    run_clickstream_hourly,
+    run_curate,
+    run_extract,
+    run_publish,
+)
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 from tests.analytics_lake import write_clickstream
 
@@ -31,6 +38,7 @@ def test_the_questions_read_the_published_day(spark: Any, shop: tuple[Any, str],
     run_clean(spark, root, RUN_DATE)
     run_curate(spark, root, RUN_DATE, run_id="night-1")
     run_clickstream_hourly(spark, root, RUN_DATE, run_id="night-1")
+    mark_checked(root, RUN_DATE, "night-1", {})  # the quality step's marker, which publish requires
     run_publish(spark, root, RUN_DATE, MemoryCatalog(), "20261124T020000000000Z", "night-1")
     lake = Lake(pafs.LocalFileSystem(), str(tmp_path))
     # WHEN the sales questions are asked of that day

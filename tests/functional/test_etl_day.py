@@ -16,6 +16,8 @@ from shoplake.clickstream.contract import arrow_schema
 from shoplake_etl.publication import MemoryCatalog, version_key
 from shoplake_etl.steps import (
     DayFailedChecks,
+    StagingNotChecked,
+    mark_checked,
     run_clean,
     run_clickstream_hourly,
     run_curate,
@@ -74,7 +76,9 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     }
     assert run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n1") == 1  # one hour with people in it
     rulesets = {k: v for k, v in _rulesets().items() if k != "review_fact"}
-    assert run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1") == {"sales_fact": 10, "daily_product_stats": 6}
+    passed = run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1")
+    assert passed == {"sales_fact": 10, "daily_product_stats": 6}
+    mark_checked(lake, RUN_DATE, "n1", passed)  # as the quality step does once every rule passed
     catalog = MemoryCatalog()
     published = run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
     assert published == {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1, "clickstream_hourly": 1}
@@ -86,6 +90,7 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     # Re-running the day (its own staging) publishes a new version, moves the catalog to it, leaves no other.
     run_curate(spark, lake, RUN_DATE, run_id="n2")
     run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n2")
+    mark_checked(lake, RUN_DATE, "n2", run_quality(spark, lake, RUN_DATE, rulesets, run_id="n2"))
     run_publish(spark, lake, RUN_DATE, catalog, "v2", "n2")
     day = tmp_path / lake_layout.ETL_CURATED / "sales_fact" / lake_layout.partition_path(RUN_DATE)
     assert [p.name for p in day.iterdir()] == ["version=v2"]
@@ -100,6 +105,39 @@ def test_a_day_that_breaks_a_rule_is_not_published(spark: Any, tmp_path: Path) -
     rulesets = {"daily_product_stats": _rulesets()["daily_product_stats"]}
     with pytest.raises(DayFailedChecks, match=r'daily_product_stats: ColumnValues "units" >= 0 \(1 rows fail\)'):
         run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1")
+
+
+def _stage_every_table(spark: Any, lake: str, run_id: str, rows: int = 1) -> None:
+    frame = spark.range(rows).selectExpr("id AS product_id")
+    for table in lake_layout.CURATED_TABLES:
+        frame.write.mode("overwrite").parquet(staged_path(lake, run_id, table, RUN_DATE))
+
+
+def test_publish_refuses_staging_its_quality_step_did_not_mark_as_checked(spark: Any, tmp_path: Path) -> None:
+    # GIVEN run n1 staged every table of the day, but its quality step never passed them
+    lake = tmp_path.as_uri() + "/"
+    _stage_every_table(spark, lake, "n1")
+    catalog = MemoryCatalog()
+    # WHEN n1 publishes, THEN it is refused, naming the run and the day, and nothing is published
+    with pytest.raises(StagingNotChecked, match=r"run n1, day 2026-11-23: nothing published: .* not checked"):
+        run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
+    assert catalog.partitions == {} and not (tmp_path / lake_layout.ETL_CURATED).exists()
+    # GIVEN another run's marker copied into n1's staging: refused too, naming whose marker it is
+    _stage_every_table(spark, lake, "n0")
+    key = mark_checked(lake, RUN_DATE, "n0", {})
+    (tmp_path / lake_layout.checked_marker_key("n1", RUN_DATE)).parent.mkdir(parents=True)
+    (tmp_path / lake_layout.checked_marker_key("n1", RUN_DATE)).write_bytes((tmp_path / key).read_bytes())
+    with pytest.raises(StagingNotChecked, match=r"run n1, day 2026-11-23: .* marks run n0, day 2026-11-23"):
+        run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
+    # GIVEN n1 checked, then its staging rewritten (a stray curate): refused, the new files were never checked
+    mark_checked(lake, RUN_DATE, "n1", {})
+    _stage_every_table(spark, lake, "n1", rows=2)
+    with pytest.raises(StagingNotChecked, match=r"run n1, day 2026-11-23: .* changed after its quality step"):
+        run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
+    assert catalog.partitions == {}
+    # WHEN the staging is checked as it is, THEN it publishes
+    mark_checked(lake, RUN_DATE, "n1", {})
+    assert run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1") == dict.fromkeys(lake_layout.CURATED_TABLES, 2)
 
 
 def test_a_day_without_clickstream_has_no_busy_hours(spark: Any, tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ class GlueRuns:
         self.started: list[str] = []
         self.arguments: list[dict[str, str]] = []
         self.failures: dict[str, list[str]] = {}  # job suffix -> error codes to raise, one per attempt
+        self.messages: dict[str, str] = {}  # job suffix -> the message of the errors it raises
+        self.on_start: list[Any] = []  # called with no arguments as each job starts
 
     def patch(self) -> Any:
         runs = self
@@ -39,10 +41,13 @@ class GlueRuns:
             step = parameters["JobName"].split("-etl-")[1]
             runs.started.append(step)
             runs.arguments.append(dict(parameters.get("Arguments") or {}))
+            for hook in runs.on_start:
+                hook()
             codes = runs.failures.get(step)
             if codes:
                 code = codes.pop(0)
-                raise ClientError({"Error": {"Code": code, "Message": f"{step} job: {code}"}}, "StartJobRun")
+                message = runs.messages.get(step, f"{step} job: {code}")
+                raise ClientError({"Error": {"Code": code, "Message": message}}, "StartJobRun")
             runs.original(task, env, resource, parameters, credentials)
 
         return start

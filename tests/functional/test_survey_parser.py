@@ -239,3 +239,7 @@ def test_the_launcher_starts_a_template_job_by_name_for_a_rerun(stack: LocalStac
     assert run["job_name"] == "shoplake-dev-survey-quality"
     with pytest.raises(ValueError, match="not one of shoplake's Glue jobs"):
         launcher.invoke({"job": "someone-elses-job"})
+    # the nightly ETL's jobs run only in its state machine, under the day lock: never started from here
+    for job in ("etl-publish", "shoplake-dev-etl-publish", "etl-extract"):
+        with pytest.raises(ValueError, match="not one of shoplake's Glue jobs: survey-quality"):
+            launcher.invoke({"job": job, "arguments": {"run_date": "2026-11-24", "run_id": "x"}})

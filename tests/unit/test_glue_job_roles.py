@@ -34,7 +34,7 @@ LAKE_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "EtlCleanJob": ({lake_layout.ETL_RAW}, {lake_layout.ETL_CLEAN}),
     "EtlCurateJob": ({lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS}, {lake_layout.ETL_STAGING}),
     "ClickstreamHourlyJob": ({lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS}, {lake_layout.ETL_STAGING}),
-    "EtlQualityJob": ({lake_layout.ETL_STAGING}, set()),
+    "EtlQualityJob": ({lake_layout.ETL_STAGING}, {f"{lake_layout.ETL_STAGING}*/{lake_layout.ETL_CHECKED}"}),
     "EtlPublishJob": (set(), {lake_layout.ETL_STAGING, lake_layout.ETL_CURATED}),
     "SurveyQualityJob": ({lake_layout.SURVEY_DATA}, set()),
 }

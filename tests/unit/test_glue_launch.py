@@ -50,17 +50,24 @@ def test_a_named_job_starts_with_its_arguments_and_others_are_refused() -> None:
         start_named_job(glue, known, "drop-everything", {})
 
 
-def test_the_launcher_knows_every_glue_job_of_the_template_and_may_start_them() -> None:
+def test_the_launcher_may_start_only_the_survey_check_never_a_nightly_etl_job() -> None:
     # GIVEN the template's launcher and its Glue jobs
     resources = load_template()["Resources"]
     launcher = resources["GlueLauncherFunction"]["Properties"]
-    jobs = {name for name, spec in resources.items() if spec["Type"] == "AWS::Glue::Job"}
-    # THEN its GLUE_JOBS names each of them (manual re-runs of any night's step) ...
+    etl_jobs = {n for n, spec in resources.items() if spec["Type"] == "AWS::Glue::Job"} - {"SurveyQualityJob"}
+    assert {"EtlPublishJob", "EtlExtractJob"} <= etl_jobs
+    # THEN its GLUE_JOBS names the survey check only: the ETL's jobs run under the state machine's day lock ...
     named = re.findall(r"\$\{(\w+)\}", launcher["Environment"]["Variables"]["GLUE_JOBS"]["Fn::Sub"])
-    assert set(named) == jobs
-    # ... and its role may start each of them, and no other
-    statement = next(
-        s for p in launcher["Policies"] if "Statement" in p for s in p["Statement"] if s["Action"] == "glue:StartJobRun"
-    )
+    assert named == ["SurveyQualityJob"]
+    # ... and its role may start that job, and no other
+    statements = [s for p in launcher["Policies"] if "Statement" in p for s in p["Statement"]]
+    starting = [s for s in statements if "glue:StartJobRun" in str(s["Action"]) or s["Action"] in ("glue:*", "*")]
+    (statement,) = starting
     allowed = {re.search(r"job/\$\{(\w+)\}", r["Fn::Sub"])[1] for r in statement["Resource"]}  # type: ignore[index]
-    assert allowed == jobs
+    assert allowed == {"SurveyQualityJob"}
+
+
+def test_one_publish_at_a_time_whoever_starts_it() -> None:
+    # GIVEN the publish job; THEN Glue itself refuses a second concurrent run (two runs of a day never swap at once)
+    publish = load_template()["Resources"]["EtlPublishJob"]["Properties"]
+    assert publish["ExecutionProperty"]["MaxConcurrentRuns"] == 1

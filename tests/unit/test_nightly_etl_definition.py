@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+import time
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
 
 from local_stack.template import ROOT, load_template
 from shoplake import lake_layout
+from shoplake_etl.catalog import MAX_CATCH_UP_DAYS, catch_up_since
 from shoplake_etl.night import STEPS, resolve_run_date
 
 DEFINITION = json.loads((ROOT / "statemachines" / "nightly_etl.asl.json").read_text(encoding="utf-8"))
@@ -19,7 +25,7 @@ def _tasks(states: dict[str, Any]) -> dict[str, Any]:
     for name, state in states.items():
         if state["Type"] == "Task":
             found[name] = state
-        for branch in state.get("Branches", []):
+        for branch in [*state.get("Branches", []), *([state["ItemProcessor"]] if "ItemProcessor" in state else [])]:
             found |= _tasks(branch["States"])
     return found
 
@@ -70,3 +76,85 @@ def test_the_quality_job_checks_every_curated_table_with_its_templates_ruleset()
     named = json.loads(re.sub(r"\$\{(\w+)\}", r"\1", rulesets))
     assert set(named) | {"clickstream_hourly"} == set(lake_layout.CURATED_TABLES)
     assert all(resources[logical]["Type"] == "AWS::Glue::DataQualityRuleset" for logical in named.values())
+
+
+# The states that work out the run's day and the days it holds, before it holds them.
+DAY_STATES = [
+    "The calendar", "Read the clock", "What time it is", "Which day", "The day asked for", "The scheduled night's day",
+    "Yesterday in Seoul", "Seoul's day has turned", "Seoul's day has not turned", "The days of the catch-up",
+    "The run's day",
+]  # fmt: skip
+
+
+def _days_held(payload: dict[str, Any], at: str) -> dict[str, Any]:
+    """What the day states make of `payload` for an execution started at `at` (ISO 8601, UTC), by moto's engine."""
+    states = {name: DEFINITION["States"][name] for name in DAY_STATES} | {"The holds": {"Type": "Succeed"}}
+    text = json.dumps(states).replace("$$.State.EnteredTime", "$.at")  # the clock, as the test sets it
+    definition = {"StartAt": DEFINITION["StartAt"], "States": json.loads(text)}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="ap-northeast-2")
+        arn = sfn.create_state_machine(
+            name="days", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/states"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload | {"at": at}))["executionArn"]
+        for _ in range(400):
+            described = sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.01)
+    assert described["status"] == "SUCCEEDED", described
+    return dict(json.loads(described["output"]))
+
+
+@pytest.mark.parametrize(
+    ("payload", "at"),
+    [
+        ({"scheduled_time": "2026-11-24T17:00:00Z"}, "2026-11-24T17:00:03.120Z"),
+        ({"scheduled_time": "2028-03-02T17:00:00Z"}, "2028-03-02T17:00:00.000Z"),  # back over a leap day
+        ({"scheduled_time": "2027-03-03T17:00:00Z"}, "2027-03-03T17:00:00.000Z"),  # over a common February
+        ({"scheduled_time": "2027-01-02T17:00:00Z"}, "2027-01-02T17:00:00.000Z"),  # into the year before
+        ({}, "2028-03-01T14:59:59.999Z"),  # 23:59 in Seoul on 1 March: yesterday is 29 February
+        ({}, "2028-02-29T15:00:00.000Z"),  # 00:00 in Seoul on 1 March, too
+        ({}, "2027-01-01T03:00:00+00:00"),  # noon on New Year's Day in Seoul (moto's own time format)
+        ({"run_date": "2026-11-20"}, "2026-11-24T18:00:00Z"),
+    ],
+)
+def test_every_run_holds_its_resolved_day_and_a_night_the_days_its_catch_up_may_extract(
+    payload: dict[str, Any], at: str
+) -> None:
+    # GIVEN a run's input and the time it starts
+    now = datetime.fromisoformat(at)
+    # WHEN the state machine works out its day and the days it holds
+    worked_out = _days_held(payload, at)
+    # THEN the day is the one the jobs resolve, by its date: the day asked for, the scheduled one, or yesterday in Seoul
+    day = resolve_run_date(payload.get("run_date", "yesterday"), now)
+    if "scheduled_time" in payload:
+        day = date.fromisoformat(payload["scheduled_time"][:10])
+    assert worked_out["run_date"] == worked_out["rerun"]["run_date"] == day.isoformat()
+    # AND a night that catches up holds every day its extract may read (catch_up_since never goes further back)
+    reach = 1 if "run_date" in payload else MAX_CATCH_UP_DAYS
+    assert worked_out["days"] == [(day - timedelta(days=back)).isoformat() for back in range(reach)]
+    assert catch_up_since(day, []) == day and catch_up_since(day, [day - timedelta(days=99)]) == day - timedelta(
+        days=MAX_CATCH_UP_DAYS - 1
+    )
+    # AND the clock is the start's hour in Unix seconds, never later than the start
+    assert worked_out["clock"]["now"] == int(now.replace(minute=0, second=0, microsecond=0).timestamp())
+
+
+def test_a_hold_outlives_the_longest_run_and_lapses_after_it() -> None:
+    # GIVEN the state machine's and the Glue tasks' time limits, and the template's Glue jobs' Timeout (minutes)
+    resources = load_template()["Resources"]
+    glue_tasks = [t for t in _tasks(DEFINITION["States"]).values() if "glue:startJobRun" in t["Resource"]]
+    jobs = [resources[n] for n in resources if resources[n]["Type"] == "AWS::Glue::Job" and n != "SurveyQualityJob"]
+    longest_job = max(job["Properties"]["Timeout"] for job in jobs) * 60
+    # THEN each Glue task waits a little longer than its job may run, and the night longer than its five stages
+    assert {t["TimeoutSeconds"] for t in glue_tasks} == {longest_job + 300}
+    assert DEFINITION["TimeoutSeconds"] >= 5 * (longest_job + 300 + 900)  # each stage with its retries' waits
+    # AND a hold lapses after the state machine's timeout, from the start's hour (at most an hour early)
+    put = DEFINITION["States"]["The holds"]["ItemProcessor"]["States"]["A day's hold"]["Parameters"]["Put"]
+    lapse = int(re.search(r"MathAdd\(\$\.now, (\d+)\)", put["Item"]["expires_at"]["N.$"])[1])  # type: ignore[index]
+    assert lapse - 3600 >= DEFINITION["TimeoutSeconds"]
+    assert "expires_at <= :now" in put["ConditionExpression"]
+    # AND the table's TTL removes lapsed holds
+    ttl = resources["EtlDayLockTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_at", "Enabled": True}

@@ -1,7 +1,7 @@
 """Start shoplake's Glue jobs with Glue's `StartJobRun` API.
 
-The quality check for a partition the lake just received, or any of the template's jobs by name
-(manual re-runs, the nightly state machine).
+The quality check for a partition the lake just received, or a job the caller may start, by name
+(the launcher's: the survey check only; the nightly ETL's jobs run in its state machine alone).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def start_quality_check(glue: Any, job_name: str, bucket: str, key: str) -> Qual
 
 
 class UnknownJob(ValueError):  # noqa: N818 - "unknown job" is what a caller is told
-    """A job name that is not one of the template's Glue jobs."""
+    """A job name that is not one the caller may start (`known_jobs`)."""
 
 
 def start_named_job(

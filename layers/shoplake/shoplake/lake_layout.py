@@ -33,6 +33,9 @@ ETL_CLEAN = "clean/"
 # Curated tables are written to staging/<run id>/ (each run its own, so that one run never publishes
 # what another checked) and move to curated/ only once the day passes its checks.
 ETL_STAGING = "staging/"
+# The quality step's word that a run's staged day passed its checks (staging/<run id>/_checked/<day>/checked.json):
+# publish refuses staging without it, so one run never publishes what was not checked for it.
+ETL_CHECKED = "_checked/"
 ETL_CURATED = "curated/"
 # A published day is a version folder under its partition (curated/<table>/year=/month=/day=/version=<v>/);
 # the catalog's partitions point at it, and older ones are removed once they all do.
@@ -65,6 +68,14 @@ def staging_prefix(run_id: str) -> str:
     if not run_id or "/" in run_id or run_id in {".", ".."}:
         raise ValueError(f"not a run id: {run_id!r}")
     return f"{ETL_STAGING}{run_id}/"
+
+
+def checked_marker_key(run_id: str, day: date) -> str:
+    """`staging/<run_id>/_checked/year=/month=/day=/checked.json`: the quality step's marker for the run's day.
+
+    ValueError for a run id `staging_prefix` refuses.
+    """
+    return f"{staging_prefix(run_id)}{ETL_CHECKED}{partition_path(day)}checked.json"
 
 
 def day_manifest_key(day: date) -> str:

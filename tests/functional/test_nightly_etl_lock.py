@@ -1,0 +1,163 @@
+"""The nightly ETL's day lock, executed by moto's Step Functions engine on the template's resources.
+
+A run holds every day it may write or extract, lets them go however it fails, and a hold left by a
+run that no longer runs lapses by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from local_stack import stepfunctions_glue
+from local_stack.slack_sink import SlackSink, as_text
+from local_stack.stack import LocalStack
+from shoplake_etl.night import resolve_run_date
+from tests.functional import test_nightly_etl_state_machine as machine
+from tests.functional.test_nightly_etl_state_machine import GlueRuns, _etl_notices, _hold, _run
+
+stack, glue = machine.stack, machine.glue  # the state machine tests' fixtures: the local stack, Glue's runs
+pytestmark = pytest.mark.server
+NIGHT_SPAN = ["2026-11-24", "2026-11-23", "2026-11-22", "2026-11-21", "2026-11-20", "2026-11-19", "2026-11-18"]
+
+
+def _put_hold(local: LocalStack, day: str, execution: str, **extra: dict[str, str]) -> None:
+    item = {"run_date": {"S": day}, "execution": {"S": execution}, "held_since": {"S": "2026-11-24T17:00:01Z"}}
+    local.client("dynamodb").put_item(TableName=local.stack.ref("EtlDayLockTable"), Item=item | extra)
+
+
+def _held(local: LocalStack) -> dict[str, dict[str, Any]]:
+    items = local.client("dynamodb").scan(TableName=local.stack.ref("EtlDayLockTable"), ConsistentRead=True)["Items"]
+    return {item["run_date"]["S"]: item for item in items}
+
+
+def test_a_scheduled_night_holds_every_day_its_catch_up_may_extract_while_it_runs(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    # GIVEN the lock table is looked at when the first job of the night starts
+    local, _ = stack
+    seen: list[dict[str, dict[str, Any]]] = []
+    glue.on_start.append(lambda: seen.append(_held(local)))
+    # WHEN the scheduled night of the 24th runs
+    assert _run(local, {"scheduled_time": "2026-11-24T17:00:00Z"}, name="night-24")["status"] == "SUCCEEDED"
+    # THEN it held its own day and the six before it (its catch-up reaches at most a week back), each with an expiry
+    held = seen[0]
+    assert sorted(held, reverse=True) == NIGHT_SPAN
+    assert {item["execution"]["S"].rsplit(":", 1)[1] for item in held.values()} == {"night-24"}
+    assert {item["held_for"]["S"] for item in held.values()} == {"2026-11-24"}
+    expires = {int(item["expires_at"]["N"]) for item in held.values()}
+    assert len(expires) == 1 and 8 * 3600 <= expires.pop() - datetime.now(UTC).timestamp() <= 9 * 3600
+    # AND it let every one of them go at the end
+    assert _held(local) == {}
+
+
+def test_a_night_whose_catch_up_reaches_a_day_being_back_filled_is_refused_and_holds_nothing(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    # GIVEN a back-fill of the 20th is running (it holds the 20th)
+    local, sink = stack
+    _put_hold(local, "2026-11-20", "arn:...:execution:nightly:backfill-20", expires_at={"N": "4102444800"})
+    # WHEN the scheduled night of the 24th starts (its catch-up may extract the 20th's changes)
+    result = _run(local, {"scheduled_time": "2026-11-24T17:00:00Z"}, name="night-24")
+    # THEN it starts no job, holds none of its days (all or none), and Slack names the back-fill and the day
+    assert result["status"] == "FAILED" and glue.started == []
+    assert set(_held(local)) == {"2026-11-20"}
+    (message,) = _etl_notices(local, sink)
+    text = as_text(message)
+    assert "night-24 of 2026-11-24 did not start: arn:...:execution:nightly:backfill-20 has held 2026-11-20" in text
+    assert "lapses by itself 9 hours after it was taken" in text
+
+
+def test_a_run_without_input_holds_yesterday_in_seoul_by_its_date(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    # GIVEN another run holds yesterday in Seoul, by its date
+    local, sink = stack
+    before = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    _put_hold(local, before, "arn:...:execution:nightly:the-other")
+    # WHEN a run starts without input
+    result = _run(local, {}, name="no-input")
+    after = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    # THEN it worked out that date and found it held (not a key "yesterday" beside it)
+    if before == after:  # not across 15:00 UTC, when Seoul's day turns
+        assert result["status"] == "FAILED" and glue.started == []
+        (message,) = _etl_notices(local, sink)
+        assert message.text.startswith(f"[Warning] Nightly ETL for {before} refused")
+    assert "Item" not in _hold(local, "yesterday")
+
+
+def test_a_run_without_input_runs_every_job_for_yesterday_in_seoul(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    local, _ = stack
+    before = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    assert _run(local, {}, name="no-input")["status"] == "SUCCEEDED"
+    after = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    assert {a["--run_date"] for a in glue.arguments} <= {before, after}
+    assert len({a["--run_date"] for a in glue.arguments}) == 1
+    assert _held(local) == {}
+
+
+def test_a_hold_past_its_expiry_is_taken_over_and_one_still_running_is_not(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    # GIVEN a run aborted long ago left its hold of the 24th, expired
+    local, _ = stack
+    _put_hold(local, "2026-11-24", "arn:...:execution:nightly:aborted", expires_at={"N": "1000"})
+    # WHEN a back-fill of the 24th starts, THEN it runs, and lets the day go at the end
+    assert _run(local, {"run_date": "2026-11-24"}, name="backfill")["status"] == "SUCCEEDED"
+    assert "Item" not in _hold(local, "2026-11-24")
+    # GIVEN a hold that has not expired, WHEN a back-fill starts, THEN it is refused and the hold stands
+    _put_hold(local, "2026-11-24", "arn:...:execution:nightly:running", expires_at={"N": "4102444800"})
+    assert _run(local, {"run_date": "2026-11-24"}, name="backfill-2")["status"] == "FAILED"
+    assert _hold(local, "2026-11-24")["Item"]["execution"]["S"] == "arn:...:execution:nightly:running"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "{not json, though it looks like it",
+        '{"JobRunState": "FAILED", "Id": "jr_1"}',  # JSON without an ErrorMessage
+    ],
+)
+def test_a_failure_whose_cause_is_not_what_glue_usually_says_is_still_told_and_lets_the_day_go(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns, message: str
+) -> None:
+    # GIVEN the clean job refuses to start with an error whose message is odd JSON or none at all
+    local, sink = stack
+    glue.failures["clean"] = ["EntityNotFoundException"]
+    glue.messages["clean"] = message
+    # WHEN the day runs
+    assert _run(local, {"run_date": "2026-11-24"})["status"] == "FAILED"
+    # THEN Slack is told which step failed, and the day is let go
+    (notice,) = _etl_notices(local, sink)
+    assert notice.text.startswith("[Critical] Nightly ETL for 2026-11-24 failed at clean")
+    assert _held(local) == {}
+
+
+def test_a_job_run_that_fails_without_an_error_message_is_told_and_lets_the_day_go(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the quality job's run fails and Glue gives no ErrorMessage
+    from local_stack import glue_jobs  # noqa: PLC0415
+
+    def job(runner: Any, run_id: str, arguments: dict[str, str]) -> list[Any]:
+        if arguments["--step"] == "quality":
+            raise RuntimeError("lost")
+        return []
+
+    def without_message(run: Any, message: str) -> None:
+        run.status = "FAILED"
+
+    monkeypatch.setitem(glue_jobs.LOCAL_JOBS, "glue/nightly_etl_job.py", job)
+    monkeypatch.setattr(stepfunctions_glue, "mark_failed", without_message)
+    local, sink = stack
+    # WHEN the day runs
+    assert _run(local, {"run_date": "2026-11-24"})["status"] == "FAILED"
+    # THEN the notice gives the run as Glue describes it, and the day is let go
+    (notice,) = _etl_notices(local, sink)
+    assert notice.text.startswith("[Critical] Nightly ETL for 2026-11-24 failed at data quality")
+    assert "JobRunState" in as_text(notice)
+    assert _held(local) == {}
