@@ -24,7 +24,7 @@ from analytics.queries import DUCKDB_SETTINGS, Query, athena_to_duckdb, paramete
 from shoplake import business, curated, lake_layout
 from shoplake.clickstream import contract
 from shoplake.surveys.forms import Form, all_forms
-from shoplake_etl.publication import DayManifest
+from shoplake_etl.publication import DayManifest, LakeFiles, read_manifest
 
 
 @dataclass(frozen=True)
@@ -124,45 +124,48 @@ class Lake:
         return found
 
     def _files(self, folder: str) -> Iterator[str]:
+        """The Parquet files under `folder`, none in or under a hidden file or folder (a name starting `_` or `.`).
+
+        Spark leaves _SUCCESS and .crc files beside its Parquet, and a failed or running write's output in
+        _temporary/ (or .spark-staging-*/): Athena (Trino's Hive connector) skips every path whose part below
+        the table's location starts with `_` or `.`, and so does this.
+        """
         selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
         for info in self.filesystem.get_file_info(selector):
-            base = info.base_name
-            # Spark leaves _SUCCESS and .crc files beside its Parquet; Athena skips them too.
-            if info.type == pafs.FileType.File and base.endswith(".parquet") and not base.startswith(("_", ".")):
+            below = info.path.removeprefix(folder.rstrip("/") + "/").split("/")
+            if info.type != pafs.FileType.File or not info.base_name.endswith(".parquet"):
+                continue
+            if not any(part.startswith(("_", ".")) for part in below):
                 yield info.path
 
-    def _published(self, files: list[str]) -> list[str]:
-        """Of a curated day's version folders (curated/<table>/<day>/version=<v>/), only the one its day manifest
-        names; a day without a manifest was never published whole and gives nothing. Other tables' files stay.
+    def _published(self, table: LakeTable, files: list[str]) -> list[str]:
+        """Of a curated table's files, only those in the version folder its day manifest names for this table
+        (curated/<table>/year=/month=/day=/version=<v>/); other tables' files are all kept.
 
-        As Athena reads one whole version through the catalog, the local queries read what the ETL published
-        whole (`shoplake_etl.publication`): never one table of a day new and another old.
+        A day without a manifest was never published whole and gives nothing; a file in the day folder itself,
+        outside any version folder, is never read (Athena reads only the folder the catalog points at). So, as
+        Athena through the catalog, the local queries read what the ETL published whole
+        (`shoplake_etl.publication`): never one table of a day new and another old. Raises
+        `publication.ManifestError`, naming the manifest's key and day, for a manifest that cannot be read.
         """
-        curated_root = self.path(lake_layout.ETL_CURATED) + "/"
-        manifests: dict[str, DayManifest | None] = {}
+        if not table.prefix.startswith(lake_layout.ETL_CURATED):
+            return files
+        table_root = self.path(table.prefix) + "/"
+        lake = LakeFiles(self.filesystem, self.root.rstrip("/"))
+        manifests: dict[date, DayManifest | None] = {}
         kept = []
         for path in files:
-            found = _version_of(path)
-            if found is None or not path.startswith(curated_root):
-                kept.append(path)
-                continue
-            day_folder, version_folder = found
-            partition = "/".join(day_folder.removeprefix(curated_root).split("/")[1:]) + "/"
-            if partition not in manifests:
-                manifests[partition] = self._manifest(f"{lake_layout.ETL_PUBLISHED_DAYS}{partition}")
-            manifest = manifests[partition]
-            if manifest is not None and version_folder.removeprefix(self.root.rstrip("/") + "/") in set(
-                manifest.tables.values()
-            ):
+            parts = path.removeprefix(table_root).split("/")
+            day = _partition_day(parts[: len(lake_layout.PARTITION_KEYS)])
+            if day is None or len(parts) < len(lake_layout.PARTITION_KEYS) + 2:
+                continue  # not in a day's version folder: no catalog partition points there
+            if day not in manifests:
+                manifests[day] = read_manifest(lake, day)
+            manifest = manifests[day]
+            folder = f"{table.prefix}{'/'.join(parts[: len(lake_layout.PARTITION_KEYS) + 1])}/"
+            if manifest is not None and manifest.tables.get(table.name) == folder:
                 kept.append(path)
         return kept
-
-    def _manifest(self, folder: str) -> DayManifest | None:
-        path = self.path(folder, lake_layout.DAY_MANIFEST)
-        if self.filesystem.get_file_info(path).type != pafs.FileType.File:
-            return None
-        with self.filesystem.open_input_stream(path) as stream:
-            return DayManifest.from_json(bytes(stream.read()).decode())
 
     def dataset(self, table: LakeTable, first_day: date, last_day: date) -> ds.Dataset:
         """The table's files for the days asked for, partition columns included."""
@@ -173,7 +176,7 @@ class Lake:
         else:
             files = list(self._files(table_root))
         return ds.dataset(
-            self._published(files),
+            self._published(table, files),
             schema=_with_partition_keys(table.schema, table),
             format="parquet",
             filesystem=self.filesystem,
@@ -182,10 +185,15 @@ class Lake:
         )
 
 
-def _version_of(path: str) -> tuple[str, str] | None:
-    """(the day folder, the version folder's key) of a file in a version folder; None for other tables' files."""
-    day, marker, rest = path.partition(f"/{lake_layout.PUBLISHED_VERSION_KEY}=")
-    return (day, f"{day}/{lake_layout.PUBLISHED_VERSION_KEY}={rest.split('/', 1)[0]}/") if marker else None
+def _partition_day(folders: list[str]) -> date | None:
+    """The day of `["year=2026", "month=11", "day=04"]` (`lake_layout.PARTITION_KEYS`), or None for other folders."""
+    values = [folder.partition("=") for folder in folders]
+    if [key for key, _, _ in values] != list(lake_layout.PARTITION_KEYS) or not all(v.isdigit() for *_, v in values):
+        return None
+    try:
+        return date(*(int(value) for *_, value in values))
+    except ValueError:
+        return None
 
 
 def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:

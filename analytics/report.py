@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from analytics.funnel import by_product, funnel_rows, funnel_table
 from analytics.lake import Lake, run_query, tables_read_by
 from analytics.queries import query
 
@@ -272,53 +273,23 @@ def _groups_table(groups: list[tuple[tuple[str, ...], dict[str, list[Row]]]]) ->
 def _sales_rate(rows: list[Row]) -> str:
     by_day: dict[date, list[Row]] = defaultdict(list)
     by_category: dict[tuple[str, ...], list[Row]] = defaultdict(list)
-    by_product: dict[tuple[str, ...], list[Row]] = defaultdict(list)
     for row in rows:
         by_day[row["business_date"]].append(row)
         by_category[(row["category"],)].append(row)
-        by_product[(row["product"], row["category"])].append(row)  # the name as the shop lists it
+    products = funnel_rows(by_product(rows))
     revenue = [(day, float(sum(Decimal(r["revenue"]) for r in rs))) for day, rs in sorted(by_day.items())]
     units = [(day, float(sum(r["units"] for r in rs))) for day, rs in sorted(by_day.items())]
-    products = _funnel_rows(by_product)
-    shown = _funnel_table(("product", "category"), products[:GROUPS_SHOWN])
+    shown = funnel_table(("product", "category"), products[:GROUPS_SHOWN])
     if len(products) > GROUPS_SHOWN:
-        rest = _funnel_table(("product", "category"), products[GROUPS_SHOWN:])
+        rest = funnel_table(("product", "category"), products[GROUPS_SHOWN:])
         shown += f"<details><summary>The other {len(products) - GROUPS_SHOWN} products</summary>{rest}</details>"
     return (
         f"<div class='grid'><div><h3>Revenue per day</h3>{_bars(revenue)}</div>"
         f"<div><h3>Units per day</h3>{_bars(units)}</div></div>"
         "<p class='why'>Funnel figures are sessions per day, added up over the days.</p>"
-        f"<h3>Per category</h3>{_funnel_table(('category',), _funnel_rows(by_category))}"
+        f"<h3>Per category</h3>{funnel_table(('category',), funnel_rows(by_category))}"
         f"<h3>Per product, by revenue</h3>{shown}"
     )
-
-
-def _funnel_rows(groups: dict[tuple[str, ...], list[Row]]) -> list[tuple[tuple[str, ...], list[Row]]]:
-    """Groups by revenue, highest first."""
-    return sorted(groups.items(), key=lambda kv: (-sum(Decimal(r["revenue"]) for r in kv[1]), kv[0]))
-
-
-def _funnel_table(labels: tuple[str, ...], groups: list[tuple[tuple[str, ...], list[Row]]]) -> str:
-    body = []
-    for key, rs in groups:
-        viewing, carting, buying = (
-            sum(r[k] for r in rs) for k in ("viewing_sessions", "carting_sessions", "buying_sessions")
-        )
-        body.append(
-            "<tr>"
-            + "".join(f"<td>{escape(part)}</td>" for part in key)
-            + f"<td class='n'>{sum(r['units'] for r in rs)}</td>"
-            f"<td class='n'>{sum(Decimal(r['revenue']) for r in rs):,.2f}</td><td class='n'>{viewing}</td>"
-            f"<td class='n'>{carting}</td><td class='n'>{buying}</td><td class='n'>{_rate(carting, viewing)}</td>"
-            f"<td class='n'>{_rate(buying, carting)}</td></tr>"
-        )
-    columns = (*labels, "units", "revenue", "viewed", "carted", "bought", "view → cart", "cart → purchase")
-    head = "".join(f"<th>{escape(column)}</th>" for column in columns)
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
-def _rate(part: int, whole: int) -> str:
-    return f"{part / whole:.0%}" if whole else "–"
 
 
 def _bars(points: Sequence[tuple[Any, float]], *, width: int = 460, height: int = 150) -> str:

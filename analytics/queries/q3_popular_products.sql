@@ -1,13 +1,15 @@
 -- Popular products per customer group: the five best-selling products and categories (by
 -- units, then revenue) for each age group × gender × country, new against returning
 -- customers, over the Seoul business days first_key..last_key.
+-- A product is its id, named by its name and category on the latest day of the range it sold.
 -- parameters: first_key, last_key
-WITH sales AS (
+WITH lines AS (
   SELECT
     coalesce(age_group, 'unknown') AS age_group,
     coalesce(gender, 'undisclosed') AS gender,
     coalesce(country, '--') AS country,
     CASE WHEN is_new_customer THEN 'new' ELSE 'returning' END AS customer,
+    business_date,
     CAST(product_id AS varchar) AS product_id,
     product_name,
     category,
@@ -16,9 +18,21 @@ WITH sales AS (
   FROM sales_fact
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
-items AS (
+named AS (
+  SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
+  FROM lines
+  WHERE product_name IS NOT NULL
+  GROUP BY product_id
+),
+sales AS (
   -- a product is named as the shop lists it; its id only when the name is unknown
-  SELECT age_group, gender, country, customer, 'product' AS level, coalesce(max(product_name), product_id) AS item,
+  SELECT lines.age_group, lines.gender, lines.country, lines.customer, lines.product_id,
+    coalesce(named.product_name, lines.product_id) AS product, coalesce(named.category, lines.category) AS category,
+    lines.quantity, lines.revenue
+  FROM lines LEFT JOIN named ON lines.product_id = named.product_id
+),
+items AS (
+  SELECT age_group, gender, country, customer, 'product' AS level, max(product) AS item,
     sum(quantity) AS units, sum(revenue) AS revenue
   FROM sales GROUP BY age_group, gender, country, customer, product_id
   UNION ALL

@@ -1,17 +1,29 @@
 -- Reviews, for quality follow-up: the twenty latest comments rated two stars or fewer,
--- written on the Seoul days first_key..last_key.
+-- written on the Seoul days first_key..last_key, each product named by its name on the
+-- latest day of the range it was reviewed.
 -- parameters: first_key, last_key
+WITH written AS (
+  SELECT review_id, created_at, business_date, CAST(product_id AS varchar) AS product_id, product_name, category,
+    rating, body
+  FROM review_fact
+  WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
+),
+named AS (
+  SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
+  FROM written
+  WHERE product_name IS NOT NULL
+  GROUP BY product_id
+)
 SELECT
-  created_at,
-  business_date,
-  CAST(product_id AS varchar) AS product_id,
-  coalesce(product_name, CAST(product_id AS varchar)) AS product,
-  category,
-  rating,
-  body
-FROM review_fact
-WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
-  AND rating <= 2
-  AND body IS NOT NULL
-ORDER BY created_at DESC, review_id DESC
+  written.created_at,
+  written.business_date,
+  written.product_id,
+  coalesce(named.product_name, written.product_id) AS product,
+  coalesce(named.category, written.category) AS category,
+  written.rating,
+  written.body
+FROM written LEFT JOIN named ON written.product_id = named.product_id
+WHERE written.rating <= 2
+  AND written.body IS NOT NULL
+ORDER BY written.created_at DESC, written.review_id DESC
 LIMIT 20

@@ -1,10 +1,12 @@
 -- Reviews: average rating and its distribution (one to five stars) per product, per category
 -- and per week (Monday), over the reviews written on the Seoul days first_key..last_key.
+-- A product is its id, named by its name and category on the latest day of the range it was reviewed.
 -- Products with at least three reviews, enough to matter, are ranked from the worst rated
 -- (worst_place 1); the others have no place.
 -- parameters: first_key, last_key
-WITH reviews AS (
+WITH written AS (
   SELECT
+    business_date,
     CAST(product_id AS varchar) AS product_id,
     product_name,
     category,
@@ -13,8 +15,19 @@ WITH reviews AS (
   FROM review_fact
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
+named AS (
+  SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
+  FROM written
+  WHERE product_name IS NOT NULL
+  GROUP BY product_id
+),
+reviews AS (
+  SELECT written.product_id, coalesce(named.product_name, written.product_id) AS product,
+    coalesce(named.category, written.category) AS category, written.week, written.rating
+  FROM written LEFT JOIN named ON written.product_id = named.product_id
+),
 rated AS (
-  SELECT 'product' AS level, coalesce(max(product_name), product_id) AS item, max(category) AS category,
+  SELECT 'product' AS level, max(product) AS item, max(category) AS category,
     count(*) AS reviews, round(avg(CAST(rating AS double)), 2) AS average_rating,
     count_if(rating = 1) AS one_star, count_if(rating = 2) AS two_stars, count_if(rating = 3) AS three_stars,
     count_if(rating = 4) AS four_stars, count_if(rating = 5) AS five_stars

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +27,8 @@ import pyarrow.fs as pafs
 
 from shoplake import lake_layout
 from shoplake_etl.catalog import partition_values, point_partition
+
+LOGGER = logging.getLogger(__name__)
 
 
 class Catalog(Protocol):
@@ -172,20 +176,47 @@ def version_key(table: str, day: date, version: str) -> str:
     return f"{day_folder}{lake_layout.PUBLISHED_VERSION_KEY}={version}/"
 
 
+class ManifestError(ValueError):
+    """A day manifest that cannot be read, or a key that claims a day no calendar has; the message names the key."""
+
+
 def read_manifest(files: LakeFiles, day: date) -> DayManifest | None:
-    """`day`'s manifest, or None for a day never published whole."""
-    text = files.read_text(lake_layout.day_manifest_key(day))
-    return None if text is None else DayManifest.from_json(text)
+    """`day`'s manifest, or None for a day never published whole.
+
+    Raises ManifestError, naming the manifest's key and `day`, for a file that is not a manifest (cut short,
+    edited by hand).
+    """
+    key = lake_layout.day_manifest_key(day)
+    text = files.read_text(key)
+    if text is None:
+        return None
+    try:
+        return DayManifest.from_json(text)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ManifestError(f"{key}: the manifest of {day} cannot be read: {error!r}") from error
+
+
+# A day's manifest under ETL_PUBLISHED_DAYS, as `lake_layout.day_manifest_key` spells it.
+_MANIFEST_KEY = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/" + re.escape(lake_layout.DAY_MANIFEST))
 
 
 def published_days(files: LakeFiles) -> list[date]:
-    """The days with a manifest, that is the days published whole, in order: what the catch-up counts from."""
+    """The days with a manifest, that is the days published whole, in order: what the catch-up counts from.
+
+    A key under `curated/_published/` that is not a day's manifest key (a backup copy, `day=24 (copy)/`,
+    a stray file) is no published day: it is logged, by its key, and left out. Raises ManifestError, naming
+    the key, for a manifest key whose day is not a date (`month=13`).
+    """
     days = []
     for key in files.files(lake_layout.ETL_PUBLISHED_DAYS):
-        if key.endswith("/" + lake_layout.DAY_MANIFEST):
-            folders = key.removeprefix(lake_layout.ETL_PUBLISHED_DAYS).split("/")[:-1]
-            year, month, day = (int(folder.split("=", 1)[1]) for folder in folders)
-            days.append(date(year, month, day))
+        found = _MANIFEST_KEY.fullmatch(key.removeprefix(lake_layout.ETL_PUBLISHED_DAYS))
+        if found is None:
+            LOGGER.warning("not a day manifest, so not a published day: %s", key)
+            continue
+        try:
+            days.append(date(int(found[1]), int(found[2]), int(found[3])))
+        except ValueError as error:
+            raise ManifestError(f"{key}: not a day's manifest: {error}") from None
     return sorted(days)
 
 

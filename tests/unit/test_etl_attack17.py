@@ -1,6 +1,6 @@
 """Review 17, a stranger's attack on the nightly ETL: faults found, each shown by a test that fails today.
 
-Every test here is `xfail(strict=True)`: it states what issue 17 promises and fails because the code
+Each test here was `xfail(strict=True)` until fixed: it states what issue 17 promises and fails because the code
 does not keep the promise yet. Fixing a fault makes its test pass, and strict xfail then fails the run,
 so whoever fixes it removes the mark. Least privilege (template.yaml's Glue job roles), the products in
 the marketing report, and the analytics reading only what the day manifests name.
@@ -147,12 +147,6 @@ def _product_rows(html: str) -> list[str]:
     return re.findall(r"<tr><td>.*?</tr>", table)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="q4_sales_rate names a product only from the day's sales (daily_product_stats): a day with views "
-    "and no sale gives its bare id and the clickstream's own category, and the report, grouping by name, "
-    "splits one product into two rows, its views under the id",
-)
 def test_a_product_viewed_one_day_and_sold_another_is_one_named_row(tmp_path: Path) -> None:
     # GIVEN product 11 ("울 코트 Wool coat", outerwear) viewed on the 23rd and sold on the 24th
     lake = _lake_with_a_product_viewed_one_day_and_sold_the_next(tmp_path)
@@ -172,11 +166,6 @@ def _q4_row(day: date, product_id: str, name: str, units: int, revenue: str) -> 
     }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the report groups the sales rate's products by (name, category), not by product id: "
-    "a product renamed between days shows as two products",
-)
 def test_a_product_renamed_between_days_is_one_row() -> None:
     # GIVEN product 10, "Linen shirt" on the 23rd, renamed "Linen shirt (new)" on the 24th
     rows = [_q4_row(D23, "10", "Linen shirt", 1, "30.00"), _q4_row(D24, "10", "Linen shirt (new)", 2, "60.00")]
@@ -186,11 +175,6 @@ def test_a_product_renamed_between_days_is_one_row() -> None:
     assert len(products) == 1, products
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the report groups the sales rate's products by (name, category), not by product id: "
-    "two products with the same name are added up as one",
-)
 def test_two_products_with_the_same_name_stay_two_rows() -> None:
     # GIVEN two sellers' products, 10 and 20, both listed as "Shirt" in tops
     rows = [_q4_row(D23, "10", "Shirt", 1, "30.00"), _q4_row(D23, "20", "Shirt", 5, "500.00")]
@@ -207,11 +191,6 @@ def _rewrite(lake: Path, table: str, day: date, change: Callable[[dict[str, Any]
     pq.write_table(pa.Table.from_pylist(rows, schema=curated.arrow_schema(table)), path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="q3/q5 name a product by max(product_name) over the days: after a rename the report shows "
-    "whichever name sorts last, here the old one, not the name the shop lists now",
-)
 def test_a_renamed_product_is_shown_by_its_current_name(tmp_path: Path) -> None:
     # GIVEN product 10 reviewed as "Zebra shirt" on the 23rd, renamed "Linen shirt" by the 24th
     lake = write_lake(tmp_path)
@@ -231,12 +210,6 @@ def _sales_rows(lake: Path, first: date = D23, last: date = D24) -> int:
     return int(Lake(pafs.LocalFileSystem(), str(lake)).dataset(table, first, last).to_table().num_rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analytics.lake keeps every .parquet outside a version= folder: a file in a curated day folder "
-    "itself (an older layout, another tool) is read beside the published version; Athena reads only "
-    "the folder the catalog points at",
-)
 def test_a_parquet_file_beside_the_version_folders_is_not_read(tmp_path: Path) -> None:
     # GIVEN the published lake, and a copy of the 24th's sales left in the day folder itself
     lake = write_lake(tmp_path)
@@ -248,11 +221,6 @@ def test_a_parquet_file_beside_the_version_folders_is_not_read(tmp_path: Path) -
     assert _sales_rows(lake) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analytics.lake skips files whose own name starts with _ or . but not files inside such folders: "
-    "Spark's _temporary (a failed or other tool's write) is read; Athena skips hidden folders",
-)
 def test_files_in_a_hidden_folder_are_not_read(tmp_path: Path) -> None:
     # GIVEN the lake, and a Spark task's output left in _temporary inside a published version folder
     lake = write_lake(tmp_path)
@@ -265,11 +233,6 @@ def test_files_in_a_hidden_folder_are_not_read(tmp_path: Path) -> None:
     assert _sales_rows(lake) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analytics.lake keeps a version folder if the day manifest names it under any table: a manifest "
-    "with an extra (unknown) table naming an old version makes that old version read beside the new one",
-)
 def test_a_manifest_naming_an_old_version_under_an_unknown_table_reads_one_version(tmp_path: Path) -> None:
     # GIVEN the 24th's manifest naming v2 for every table, and also v1 of sales_fact under a table it does not have
     lake = write_lake(tmp_path)
@@ -282,11 +245,6 @@ def test_a_manifest_naming_an_old_version_under_an_unknown_table_reads_one_versi
     assert _sales_rows(lake, D24, D24) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a malformed day manifest fails every query over that day with json's bare message "
-    "('Unterminated string starting at: line 1 column 23'), naming neither the file nor the day",
-)
 def test_a_malformed_manifest_is_an_error_that_names_it(tmp_path: Path) -> None:
     # GIVEN the 23rd's manifest cut short (a partial upload, a hand edit)
     lake = write_lake(tmp_path)
@@ -302,12 +260,6 @@ def test_a_malformed_manifest_is_an_error_that_names_it(tmp_path: Path) -> None:
         assert D24 in {row["business_date"] for row in answer.to_pylist()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="publication.published_days unpacks year/month/day from every */manifest.json under curated/_published/: "
-    "one stray copy (a backup folder, 'day=24 (copy)') raises IndexError/ValueError naming no key, and every "
-    "scheduled night's extract (its catch-up) fails until someone finds it",
-)
 def test_a_stray_manifest_copy_does_not_stop_the_catch_up(tmp_path: Path) -> None:
     # GIVEN the 23rd published, and a copy of a manifest someone kept in a backup folder
     files = LakeFiles(pafs.LocalFileSystem(), str(tmp_path))
