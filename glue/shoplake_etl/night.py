@@ -66,14 +66,14 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
     clickstream_hourly, quality and publish steps write and read: the state machine's execution name).
 
     `rulesets` is JSON, {table: ruleset name}, read by the quality step only; `lake_root` ends with `/`.
-    Returns {table: rows written} (extract, clean, curate, publish), `{"clickstream_hourly": rows}`, or
-    {table: rules passed} (quality). Raises SystemExit for an unknown step, KeyError or ValueError for a
-    quality step without valid `rulesets` or a staged step without a valid `run_id`,
-    and what the step raises (`steps.DayFailedChecks` when checks fail).
+    Returns {table: rows written} (extract, clean, curate; publish adds `repaired`, the lines of
+    `steps.run_publish`), `{"clickstream_hourly": rows}`, or {table: rules passed} (quality). Raises
+    SystemExit for an unknown step, KeyError or ValueError for a quality step without valid `rulesets` or
+    a staged step without a valid `run_id`, and what the step raises (`steps.DayFailedChecks` when checks fail).
     """
     from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
     from shoplake_etl.catalog import catch_up_since  # noqa: PLC0415
-    from shoplake_etl.publication import LakeFiles, published_days  # noqa: PLC0415
+    from shoplake_etl.publication import LakeFiles, new_version, published_days  # noqa: PLC0415
 
     if step not in STEPS:
         raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
@@ -95,5 +95,5 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
         return {"clickstream_hourly": steps.run_clickstream_hourly(spark, lake_root, run_date, run_id=run_id)}
     if step == "quality":
         return services.evaluate_rulesets(json.loads(arguments["rulesets"]), run_id)
-    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; a re-run is a new version
+    version = new_version(datetime.now(UTC))  # sorts by time; a re-run is a new version
     return steps.run_publish(spark, lake_root, run_date, services.catalog(), version, run_id)

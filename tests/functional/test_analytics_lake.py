@@ -110,7 +110,6 @@ def test_files_read_grow_with_the_days_queried_not_with_the_lake(tmp_path: Path)
     assert _files_read(small, 7) == _files_read(large, 7) == (8, 7)
 
 
-
 @pytest.mark.timeout(120)
 def test_a_lake_read_through_python_never_deadlocks_the_query(tmp_path: Path) -> None:
     # GIVEN a lake whose filesystem answers from Python, as moto's server in this process does
@@ -120,6 +119,7 @@ def test_a_lake_read_through_python_never_deadlocks_the_query(tmp_path: Path) ->
     answers = {_files_read(tmp_path, 7) for _ in range(150)}
     # THEN every run answers, and the same
     assert answers == {(8, 7)}
+
 
 @pytest.fixture
 def s3_lake(tmp_path: Path) -> Iterator[tuple[pafs.FileSystem, str, Path, str]]:
