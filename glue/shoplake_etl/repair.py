@@ -4,7 +4,8 @@ A publish killed between two catalog calls (the process gone, no `except` run) l
 day on its new version while the manifest still names the old; nothing would ever move them back. So each
 publish first reconciles the days of the catch-up span (`catalog.MAX_CATCH_UP_DAYS` before its day, and
 its day): every partition that disagrees with its day's manifest is pointed where the manifest says, and
-versions older than the manifest's are removed. What was repaired is the publish step's summary.
+versions older than the manifest's are removed; of a day without a manifest, the versions of failed
+publishes that no partition names. What was repaired is the publish step's summary.
 """
 
 from __future__ import annotations
@@ -52,17 +53,41 @@ def reconcile_day(catalog: Catalog, files: LakeFiles, day: date, settled_before:
 
 
 def reconcile_days(catalog: Catalog, files: LakeFiles, days: list[date], *, held: date, now: datetime) -> list[str]:
-    """`reconcile_day` and `remove_unpublished_versions` for each published day of `days`; what was repaired.
+    """`reconcile_day` and `remove_unpublished_versions` for each published day of `days`, `remove_orphans`
+    for the others; returns what was repaired or removed, one line each.
 
     `held` is the day this run holds (settled whatever its versions' age); `now` is aware. Raises the
     catalog's and the file system's errors.
     """
     published = set(published_days(files))
     notes = []
-    for day in sorted(set(days) & published):
+    for day in sorted(set(days)):
+        if day not in published:
+            notes += [f"{day}: removed the orphaned {key}" for key in remove_orphans(catalog, files, day, now)]
+            continue
         notes += reconcile_day(catalog, files, day, None if day == held else now - IN_FLIGHT)
         notes += [f"{day}: removed the older {key}" for key in remove_unpublished_versions(catalog, files, day)]
     return notes
+
+
+def remove_orphans(catalog: Catalog, files: LakeFiles, day: date, now: datetime) -> list[str]:
+    """Of a day WITHOUT a manifest, remove the version folders of failed publishes; returns their keys.
+
+    Those are the folders no partition points at whose version was made more than `IN_FLIGHT` before `now`
+    (aware); what the catalog names (a day published before manifests) and what a run may still be
+    writing stay. Nothing for a day with a manifest (`remove_unpublished_versions` cleans those).
+    """
+    removed: list[str] = []
+    if read_manifest(files, day) is not None:
+        return removed
+    for table in lake_layout.CURATED_TABLES:
+        named = (catalog.location(table, day) or "").rstrip("/")  # Glue may hold a location without its slash
+        for folder in files.folders(f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"):
+            made_at = key_version_time(folder)
+            if folder.rstrip("/") != named and made_at is not None and made_at < now - IN_FLIGHT:
+                files.delete_folder(folder)
+                removed.append(folder)
+    return removed
 
 
 def publish_run(  # noqa: PLR0917 - one run's own parameters

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 import pytest
 
+from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake_etl.publication import (
     IN_FLIGHT,
@@ -31,7 +32,7 @@ from shoplake_etl.publication import (
     version_time,
 )
 from shoplake_etl.repair import publish_run
-from tests.unit.test_etl_publication import CURATED, DAY, V1, V2, _every_table, _read, _write_version
+from tests.unit.test_etl_publication import CURATED, DAY, V0, V1, V2, _every_table, _read, _write_version
 
 NOW = datetime(2026, 11, 27, 3, tzinfo=UTC)
 V2_MADE = datetime(2026, 11, 26, 17, tzinfo=UTC)  # when V2 was made: its version says so
@@ -212,3 +213,33 @@ def test_a_clean_up_failure_after_the_manifest_says_the_day_is_published(tmp_pat
     assert "the next night removes them" in str(raised.value)
     assert "nothing published" not in str(raised.value)
     assert _read(tmp_path) == _every_table([2])
+
+
+def test_the_versions_a_failed_first_publish_left_are_removed_by_a_later_nights_publish(tmp_path: Path) -> None:
+    # GIVEN a day whose only publish failed (V1 written, no partition, no manifest), and a day published
+    # before manifests (V1, the catalog's) with an old unnamed V0 beside it
+    catalog, failed, legacy = MemoryCatalog(), DAY - timedelta(days=1), DAY
+    _write_empty_version(tmp_path, failed, V1)
+    _write_version(tmp_path, V1, 1)
+    _write_empty_version(tmp_path, legacy, V0)
+    for table in CURATED:
+        catalog.point(table, legacy, version_key(table, legacy, V1))
+    # WHEN the next night publishes, long after
+    tomorrow, version = DAY + timedelta(days=1), new_version(NOW)
+    _write_empty_version(tmp_path, tomorrow, version)
+    repaired = publish_run(catalog, _files(tmp_path), tomorrow, "night-2", version, NOW)
+    # THEN the failed publish's folders and the unnamed V0 are gone, the catalog's V1 stays
+    assert not (tmp_path / version_key("sales_fact", failed, V1)).exists()
+    assert not (tmp_path / version_key("sales_fact", legacy, V0)).exists()
+    assert (tmp_path / version_key("sales_fact", legacy, V1)).is_dir()
+    assert f"{failed}: removed the orphaned {version_key('sales_fact', failed, V1)}" in repaired
+
+
+def test_a_failed_runs_staging_expires_in_the_lake_bucket() -> None:
+    # GIVEN the lake bucket's lifecycle rules in the template
+    rules = load_template()["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    # THEN one expires the staging prefix, as lake_layout spells it, within days (a run lasts hours)
+    staging = [rule for rule in rules if rule.get("Prefix") == lake_layout.ETL_STAGING]
+    assert len(staging) == 1
+    assert 1 < staging[0]["ExpirationInDays"] <= 7
+    assert staging[0]["Status"] == "Enabled"
