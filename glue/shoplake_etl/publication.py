@@ -129,6 +129,11 @@ class LakeFiles:
         with self.filesystem.open_output_stream(self.path(key)) as stream:
             stream.write(text.encode())
 
+    def delete_file(self, key: str) -> None:
+        """Remove the file `key`; nothing happens if it is not there."""
+        if self.filesystem.get_file_info(self.path(key)).type == pafs.FileType.File:
+            self.filesystem.delete_file(self.path(key))
+
     def files(self, prefix: str) -> list[str]:
         """The keys of every file under `prefix`, sorted."""
         selector = pafs.FileSelector(self.path(prefix), recursive=True, allow_not_found=True)
