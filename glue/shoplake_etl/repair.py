@@ -63,7 +63,9 @@ def reconcile_days(catalog: Catalog, files: LakeFiles, days: list[date], *, held
     notes = []
     for day in sorted(set(days)):
         if day not in published:
-            notes += [f"{day}: removed the orphaned {key}" for key in remove_orphans(catalog, files, day, now)]
+            # The held day's versions are this run's to publish; its publish removes the older ones.
+            orphans = [] if day == held else remove_orphans(catalog, files, day, now)
+            notes += [f"{day}: removed the orphaned {key}" for key in orphans]
             continue
         notes += reconcile_day(catalog, files, day, None if day == held else now - IN_FLIGHT)
         notes += [f"{day}: removed the older {key}" for key in remove_unpublished_versions(catalog, files, day)]

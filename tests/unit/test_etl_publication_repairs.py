@@ -235,6 +235,16 @@ def test_the_versions_a_failed_first_publish_left_are_removed_by_a_later_nights_
     assert f"{failed}: removed the orphaned {version_key('sales_fact', failed, V1)}" in repaired
 
 
+def test_a_first_publish_of_a_day_keeps_its_own_version_however_old_its_name(tmp_path: Path) -> None:
+    # GIVEN a day never published, its version written by this run under a name older than IN_FLIGHT
+    catalog = MemoryCatalog()
+    _write_version(tmp_path, V1, 1)
+    # WHEN this run publishes it
+    assert publish_run(catalog, _files(tmp_path), DAY, "night-1", V1, NOW) == []
+    # THEN it is the published day, whole
+    assert _read(tmp_path) == _every_table([1])
+
+
 def test_a_failed_runs_staging_expires_in_the_lake_bucket() -> None:
     # GIVEN the lake bucket's lifecycle rules in the template
     rules = load_template()["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
