@@ -311,7 +311,8 @@ def _night(demo: Demo, day: date, title: str, *, backfill: bool = False) -> dict
     demo.say(f"execution {outcome['status']} in {time.monotonic() - started:.0f} s; the steps, in order:")
     for run in runs.values():
         result = run["result"]
-        shown = ", ".join(f"{name} {count:,}" for name, count in result.items()) if result else "done"
+        counts = {name: count for name, count in (result or {}).items() if isinstance(count, int)}
+        shown = ", ".join(f"{name} {count:,}" for name, count in counts.items()) if counts else "done"
         print(f"      {run['step']:<19} {shown}")
     return runs
 
