@@ -21,7 +21,8 @@ def main() -> None:  # pragma: no cover - needs Glue's runtime; run_step is test
     from shoplake_etl.night import resolve_run_date, run_step  # noqa: PLC0415
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "step", "run_date", "lake_root"])
-    optional = [name for name in ("table", "rulesets", "database", "catch_up", "run_id") if f"--{name}" in sys.argv]
+    names = ("table", "rulesets", "database", "catch_up", "run_id", "state_machine_arn")
+    optional = [name for name in names if f"--{name}" in sys.argv]
     args |= getResolvedOptions(sys.argv, optional) if optional else {}
     run_date = resolve_run_date(args["run_date"], datetime.now(UTC))
     glue_context = GlueContext(SparkContext.getOrCreate())

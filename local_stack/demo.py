@@ -311,7 +311,8 @@ def _night(demo: Demo, day: date, title: str, *, backfill: bool = False) -> dict
     demo.say(f"execution {outcome['status']} in {time.monotonic() - started:.0f} s; the steps, in order:")
     for run in runs.values():
         result = run["result"]
-        shown = ", ".join(f"{name} {count:,}" for name, count in result.items()) if result else "done"
+        counts = {name: count for name, count in (result or {}).items() if isinstance(count, int)}
+        shown = ", ".join(f"{name} {count:,}" for name, count in counts.items()) if counts else "done"
         print(f"      {run['step']:<19} {shown}")
     return runs
 
@@ -333,10 +334,12 @@ def nightly_etl(demo: Demo) -> None:
         glue, catalog = stack.client("glue"), stack.stack.ref("LakeDatabase")
         demo.say("published whole: every table's day in the Glue catalog points at the version just written,")
         demo.say(f"then the day's manifest ({lake_layout.day_manifest_key(yesterday)}) made it the published day")
-        for table, rows in published[-1].items():
+        for table, rows in ((t, published[-1][t]) for t in lake_layout.CURATED_TABLES):
             values = partition_values(yesterday)
             partition = glue.get_partition(DatabaseName=catalog, TableName=table, PartitionValues=values)
             print(f"      {table:<20} {rows:>6,} rows  {partition['Partition']['StorageDescriptor']['Location']}")
+        for line in published[-1]["repaired"]:
+            demo.say(f"repaired before publishing: {line}")
     today = business.business_date(datetime.now(UTC))
     _night(demo, today, "so far: the simulated shoppers' orders, reviews and clicks")
     stack.deliver_pending()

@@ -8,7 +8,8 @@ Here the first two are mended, and each started run is carried out at once by th
 stack's GlueRunner (the job's own code), a failed run ending FAILED with its error message,
 so that the state machine waits, retries and catches as it does in AWS. One more mend: a
 `States.*` error leaving a Parallel branch (a failed `.sync` task's States.TaskFailed) makes
-moto's engine itself fail instead of reaching the Parallel state's Catch.
+moto's engine itself fail instead of reaching the Parallel state's Catch. And an `aws-sdk:s3:getObject`
+task gives its `Body` as text, as AWS's SDK integration does (moto's leaves the stream in the state).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_callback as callback_task,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_glue as glue_task
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
 
 
 def _guarded_integration_pattern() -> Callable[..., Any]:
@@ -54,6 +58,16 @@ def _json_safe(original: Callable[..., Any]) -> Callable[..., Any]:
         return resolved
 
     return sync
+
+
+def _bodies_as_text(original: Callable[..., Any]) -> Callable[..., Any]:
+    def evaluate(task: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(task, env, *args, **kwargs)
+        response = env.stack[-1]
+        if isinstance(response, dict) and hasattr(response.get("Body"), "read"):
+            env.stack[-1] = {**response, "Body": response["Body"].read().decode()}
+
+    return evaluate
 
 
 def _then_run(original: Callable[..., Any], run_started: Callable[[], object]) -> Callable[..., Any]:
@@ -103,4 +117,6 @@ def glue_runs_carried_out(run_started: Callable[[], object]) -> Iterator[None]:
         )
         patches.enter_context(mock.patch.object(FakeJobRun, "as_dict", _with_error_message(FakeJobRun.as_dict)))
         patches.enter_context(mock.patch.object(branches_decl, "CustomErrorName", _error_name))
+        sdk_task = _bodies_as_text(StateTaskServiceAwsSdk._eval_service_task)
+        patches.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_eval_service_task", sdk_task))
         yield

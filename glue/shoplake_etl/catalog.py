@@ -59,3 +59,44 @@ def catch_up_since(run_date: date, published: Iterable[date]) -> date:
     if not earlier:
         return run_date
     return max(max(earlier) + timedelta(days=1), run_date - timedelta(days=MAX_CATCH_UP_DAYS - 1))
+
+
+def days_left_behind(run_date: date, published: Iterable[date], *, catch_up: bool) -> list[date]:
+    """The days whose changes no night will extract once this run (catching up or not) is published, in order.
+
+    `published` are the days with a manifest. A scheduled night (`catch_up`) leaves behind the days between
+    the last day published before `run_date` and `catch_up_since` (beyond `MAX_CATCH_UP_DAYS`). A day run by
+    date leaves behind the unpublished days just below it, unless a later day is published (whose night
+    caught them up): the next night counts from the newest manifest. Nothing before the first published day.
+    """
+    days = sorted(set(published))
+    earlier = [day for day in days if day < run_date]
+    if not earlier or (not catch_up and any(day > run_date for day in days)):
+        return []
+    until = catch_up_since(run_date, days) if catch_up else run_date
+    first = max(earlier) + timedelta(days=1)
+    return [first + timedelta(days=n) for n in range((until - first).days)]
+
+
+# The back-fill commands spelled out in a night's summary; more days are counted, not spelled.
+SPELLED_BACK_FILLS = 3
+
+
+def left_behind_notice(days: list[date], state_machine_arn: str) -> str:
+    """What a night's summary says of `days` left behind: "" for none, else one sentence, starting with a space.
+
+    It names the days (first to last, and how many) and spells the back-fill command of the first
+    `SPELLED_BACK_FILLS`, as the state machine spells its re-run commands:
+    `aws stepfunctions start-execution --state-machine-arn <arn> --input "{\"run_date\":\"YYYY-MM-DD\"}"`.
+    """
+    if not days:
+        return ""
+    command = f"aws stepfunctions start-execution --state-machine-arn {state_machine_arn} --input"
+    commands = "; ".join(f'{command} "{{\\"run_date\\":\\"{day}\\"}}"' for day in days[:SPELLED_BACK_FILLS])
+    more = len(days) - SPELLED_BACK_FILLS
+    rest = f"; and the same for each of the {more} day(s) after, up to {days[-1]}" if more > 0 else ""
+    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"
+    return (
+        f" No night will catch up {span}: beyond the {MAX_CATCH_UP_DAYS} days a night catches up, or below a day"
+        f" run by date. Back-fill each, oldest first: {commands}{rest}."
+    )

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shoplake import business
-from shoplake_etl.publication import Catalog
+from shoplake import business, lake_layout
+from shoplake_etl.publication import Catalog, LakeFiles
 
 STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
 
@@ -55,6 +55,21 @@ class NightServices:
     catalog: Callable[[], Catalog]
 
 
+def note_left_behind(files: LakeFiles, run_date: date, days: list[date], arguments: dict[str, str]) -> None:
+    """Write (or, for no day, remove) the note `lake_layout.left_behind_key(run_date)`: `catalog.left_behind_notice`
+    of `days`, with the back-fill commands for the state machine `arguments["state_machine_arn"]`, which the
+    night's success notice repeats. Raises the file system's errors.
+    """
+    from shoplake_etl.catalog import left_behind_notice  # noqa: PLC0415
+
+    key = lake_layout.left_behind_key(run_date)
+    if not days:
+        files.delete_file(key)
+        return
+    arn = arguments.get("state_machine_arn") or "<the nightly ETL state machine's ARN>"
+    files.write_text(key, left_behind_notice(days, arn))
+
+
 def run_step(  # noqa: PLR0917 - one run's own parameters
     spark: Any, step: str, run_date: date, lake_root: str, arguments: dict[str, str], services: NightServices
 ) -> dict[str, Any]:
@@ -62,19 +77,21 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
 
     `arguments` are the job's, without their dashes: `table` (extract one table), `catch_up`
     ("true": also extract the changes of nights that failed since the last day published whole, by the
-    day manifests under `lake_root`), `rulesets`, `run_id` (the run whose `staging/<run_id>/` the curate,
-    clickstream_hourly, quality and publish steps write and read: the state machine's execution name).
+    day manifests under `lake_root`), `state_machine_arn` (the extract's note of the days no night will catch
+    up spells the back-fill commands with it, `note_left_behind`), `rulesets`, `run_id` (the run whose
+    `staging/<run_id>/` the curate, clickstream_hourly, quality and publish steps write and read: the state
+    machine's execution name).
 
     `rulesets` is JSON, {table: ruleset name}, read by the quality step only; `lake_root` ends with `/`.
-    Returns {table: rows written} (extract, clean, curate, publish), `{"clickstream_hourly": rows}`, or
-    {table: rules passed} (quality). Raises SystemExit for an unknown step, KeyError or ValueError for a
-    quality step without valid `rulesets` or a staged step without a valid `run_id`,
-    and what the step raises (`steps.DayFailedChecks` when checks fail; `steps.StagingNotChecked` from a publish
-    whose run's staging the quality step did not mark as checked).
+    Returns {table: rows written} (extract, clean, curate; publish adds `repaired`, the lines of
+    `steps.run_publish`), `{"clickstream_hourly": rows}`, or {table: rules passed} (quality). Raises
+    SystemExit for an unknown step, KeyError or ValueError for a quality step without valid `rulesets` or
+    a staged step without a valid `run_id`, and what the step raises (`steps.DayFailedChecks` when checks fail;
+    `steps.StagingNotChecked` from a publish whose run's staging the quality step did not mark as checked).
     """
     from shoplake_etl import steps  # noqa: PLC0415 - needs Spark, which the date helpers above do not
-    from shoplake_etl.catalog import catch_up_since  # noqa: PLC0415
-    from shoplake_etl.publication import LakeFiles, published_days  # noqa: PLC0415
+    from shoplake_etl.catalog import catch_up_since, days_left_behind  # noqa: PLC0415
+    from shoplake_etl.publication import new_version, published_days  # noqa: PLC0415
 
     if step not in STEPS:
         raise SystemExit(f"unknown step {step!r}; one of {', '.join(STEPS)}")
@@ -82,7 +99,10 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
         shop = services.database()
         tables = [arguments["table"]] if arguments.get("table") else None
         catch_up = arguments.get("catch_up") == "true"
-        since = catch_up_since(run_date, published_days(LakeFiles.from_uri(lake_root))) if catch_up else None
+        files = LakeFiles.from_uri(lake_root)
+        published = published_days(files)
+        since = catch_up_since(run_date, published) if catch_up else None
+        note_left_behind(files, run_date, days_left_behind(run_date, published, catch_up=catch_up), arguments)
         return steps.run_extract(
             spark, shop.jdbc_url, shop.properties, lake_root=lake_root, run_date=run_date, salt=shop.salt,
             tables=tables, since_date=since,
@@ -98,5 +118,5 @@ def run_step(  # noqa: PLR0917 - one run's own parameters
         passed = services.evaluate_rulesets(json.loads(arguments["rulesets"]), run_id)
         steps.mark_checked(lake_root, run_date, run_id, passed)  # what publish requires of the run's staging
         return passed
-    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; a re-run is a new version
+    version = new_version(datetime.now(UTC))  # sorts by time; a re-run is a new version
     return steps.run_publish(spark, lake_root, run_date, services.catalog(), version, run_id)

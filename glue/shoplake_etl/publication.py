@@ -6,8 +6,11 @@ table), so the catalog alone cannot make four tables change together. The day ma
 at the day's new version, it is the one record that the catch-up (`published_days`) and the
 analytics (`analytics.lake`) trust. A failure before it is written puts every partition back where
 the previous manifest had it (or drops the partitions of a day never published), so the day reads
-as it was; older versions are removed only once the catalog is confirmed on the new one, and the
-version the catalog or the manifest names is never removed.
+as it was; a manifest write that raised is read back, since it may have landed. Versions are the UTC
+time their run started, so they sort by time: only versions OLDER than the manifest's are removed, once
+the catalog is confirmed on it; never the one the catalog names, nor a newer one another run may be
+publishing. A failure after the manifest is a DayPublishedUnfinished: the day is published, and the error
+says what is left. `shoplake_etl.repair` reconciles the catalog with the manifests at each publish.
 
 Standard library and pyarrow's file systems only, no Spark: the tests drive it against moto's Glue.
 """
@@ -20,7 +23,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 import pyarrow.fs as pafs
@@ -130,6 +133,11 @@ class LakeFiles:
         with self.filesystem.open_output_stream(self.path(key)) as stream:
             stream.write(text.encode())
 
+    def delete_file(self, key: str) -> None:
+        """Remove the file `key`; nothing happens if it is not there."""
+        if self.filesystem.get_file_info(self.path(key)).type == pafs.FileType.File:
+            self.filesystem.delete_file(self.path(key))
+
     def files(self, prefix: str) -> list[str]:
         """The keys of every file under `prefix`, sorted."""
         selector = pafs.FileSelector(self.path(prefix), recursive=True, allow_not_found=True)
@@ -170,10 +178,41 @@ class DayManifest:
         return cls(date.fromisoformat(body["day"]), str(body["run_id"]), str(body["version"]), tables)
 
 
+# A version is the UTC time its publish run started, e.g. 20261124T170312123456Z: fixed width, so the
+# versions of a day sort by time as text. Every version the publish step ever made has this form.
+VERSION_FORMAT = "%Y%m%dT%H%M%S%fZ"
+# A version newer than a day's manifest, younger than this, may be a publish still under way (a run of
+# another day never moves it back); older, it is a publish that died between its catalog calls.
+IN_FLIGHT = timedelta(hours=6)
+
+
+def new_version(now: datetime) -> str:
+    """The version a publish starting at `now` (aware) writes: `VERSION_FORMAT` in UTC."""
+    return now.astimezone(UTC).strftime(VERSION_FORMAT)
+
+
+def version_time(version: str) -> datetime | None:
+    """When `version` was made (aware, UTC), or None for a version not in `VERSION_FORMAT` (never removed)."""
+    try:
+        return datetime.strptime(version, VERSION_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def version_key(table: str, day: date, version: str) -> str:
     """`curated/<table>/year=/month=/day=/version=<version>/`: one published version of a table's day."""
-    day_folder = f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"
-    return f"{day_folder}{lake_layout.PUBLISHED_VERSION_KEY}={version}/"
+    return f"{_day_folder(table, day)}{lake_layout.PUBLISHED_VERSION_KEY}={version}/"
+
+
+def _day_folder(table: str, day: date) -> str:
+    return f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"
+
+
+def key_version_time(key: str | None) -> datetime | None:
+    """The time (aware, UTC) of the version a key `.../version=<v>/` names; None for any other key or None."""
+    name = (key or "").rstrip("/").rsplit("/", 1)[-1]
+    label, _, version = name.partition("=")
+    return version_time(version) if label == lake_layout.PUBLISHED_VERSION_KEY else None
 
 
 class ManifestError(ValueError):
@@ -220,8 +259,29 @@ def published_days(files: LakeFiles) -> list[date]:
     return sorted(days)
 
 
-class PublishNotConfirmed(RuntimeError):  # noqa: N818 - the message says what was not confirmed
-    """After the swap, the catalog does not point where this publish put it; nothing was removed."""
+class DayNotPublished(RuntimeError):  # noqa: N818 - the message says what stands instead
+    """Publish failed before the manifest was written: the day reads as before (previous version, or nothing)."""
+
+
+class DayPublishedUnfinished(RuntimeError):  # noqa: N818 - the message says what is left
+    """The manifest is written, so the day IS published; something after it failed. The message says what is
+    left and who finishes it; it always holds `PUBLISHED_BUT`."""
+
+
+# What every DayPublishedUnfinished message says, and what the state machine's failure notice looks for.
+PUBLISHED_BUT = "the day is published, but"
+
+
+class PublishNotConfirmed(DayPublishedUnfinished):
+    """After the manifest, the catalog does not point where it says; nothing was removed."""
+
+
+class CleanupFailed(DayPublishedUnfinished):
+    """After the manifest and the confirmed catalog, removing older versions or the run's staging failed."""
+
+
+class RestoreIncomplete(RuntimeError):  # noqa: N818 - the message names every table
+    """Putting a day's partitions back failed for some tables; the message names each with its error."""
 
 
 def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, version: str) -> DayManifest:
@@ -229,44 +289,90 @@ def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, vers
 
     Each table's version must already be written at `version_key(table, day, version)`. Points each
     partition at it, writes the manifest (the commit), confirms every partition, then removes the day's
-    other versions. On any error before the manifest is written, every partition is put back where the
-    previous manifest has it (dropped for a day without one) and the error is raised again. Raises
-    PublishNotConfirmed if the catalog reads back otherwise after the manifest, and the catalog's errors.
+    older versions. A manifest write that raises is read back: if the manifest names `version` (a timeout
+    after S3 stored it) the day is published; otherwise, and on any error before, every partition is put
+    back where the previous manifest has it (dropped for a day without one) and DayNotPublished is raised
+    (RestoreIncomplete if a table could not be put back). After the manifest: PublishNotConfirmed if the
+    catalog reads back otherwise, CleanupFailed if older versions cannot be removed.
     """
     previous = read_manifest(files, day)
     manifest = DayManifest(day, run_id, version, {t: version_key(t, day, version) for t in lake_layout.CURATED_TABLES})
     try:
         for table, key in manifest.tables.items():
             catalog.point(table, day, key)
-        files.write_text(lake_layout.day_manifest_key(day), manifest.to_json())
+        _commit(files, manifest)
+    except Exception as error:
+        restore_day(catalog, day, previous)
+        stands = f"version {previous.version} stands" if previous else "nothing of it is published"
+        raise DayNotPublished(f"{day}: the day is not published, {stands}: {error!r}") from error
     except BaseException:
         restore_day(catalog, day, previous)
         raise
     found = {table: catalog.location(table, day) for table in manifest.tables}
     wrong = {table: key for table, key in found.items() if key != manifest.tables[table]}
     if wrong:
-        raise PublishNotConfirmed(f"{day}: the catalog points elsewhere after publishing {version}: {wrong}")
-    remove_unpublished_versions(catalog, files, day)
+        raise PublishNotConfirmed(
+            f"{day}: {PUBLISHED_BUT} the catalog points elsewhere after publishing {version}: {wrong}; "
+            "nothing was removed, and the next publish points the catalog where the manifest says"
+        )
+    try:
+        remove_unpublished_versions(catalog, files, day)
+    except Exception as error:
+        raise CleanupFailed(
+            f"{day}: {PUBLISHED_BUT} its older versions were not removed ({error!r}); the next night removes them"
+        ) from error
     return manifest
 
 
+def _commit(files: LakeFiles, manifest: DayManifest) -> None:
+    """Write the manifest; a write that raised but landed (read back naming this run's version) is written."""
+    try:
+        files.write_text(lake_layout.day_manifest_key(manifest.day), manifest.to_json())
+    except Exception:
+        try:
+            found = read_manifest(files, manifest.day)
+        except Exception:  # noqa: BLE001 - unknown: the write's own error is raised
+            found = None
+        if found is None or (found.version, found.run_id) != (manifest.version, manifest.run_id):
+            raise
+
+
 def restore_day(catalog: Catalog, day: date, manifest: DayManifest | None) -> None:
-    """Point every curated table's partition for `day` where `manifest` has it; drop them all without one."""
+    """Point every curated table's partition for `day` where `manifest` has it; drop them all without one.
+
+    Tries every table; raises RestoreIncomplete naming each table that failed, with its error.
+    """
+    failed = {}
     for table in lake_layout.CURATED_TABLES:
-        if manifest is None or table not in manifest.tables:
-            catalog.drop(table, day)
-        else:
-            catalog.point(table, day, manifest.tables[table])
+        try:
+            if manifest is None or table not in manifest.tables:
+                catalog.drop(table, day)
+            else:
+                catalog.point(table, day, manifest.tables[table])
+        except Exception as error:  # noqa: BLE001 - every table is tried, then all failures are raised
+            failed[table] = error
+    if failed:
+        named = "; ".join(f"{table} ({error!r})" for table, error in failed.items())
+        raise RestoreIncomplete(f"{day}: could not put back {named}; the next publish reconciles them")
 
 
 def remove_unpublished_versions(catalog: Catalog, files: LakeFiles, day: date) -> list[str]:
-    """Remove the day's version folders that neither the manifest nor the catalog names; returns their keys."""
+    """Remove the day's version folders OLDER than the one its manifest names; returns their keys.
+
+    Never the manifest's version, the catalog's, a newer one (another run may be writing or publishing it),
+    nor a folder whose version is not in `VERSION_FORMAT`; a day without a manifest keeps everything.
+    """
     manifest = read_manifest(files, day)
-    removed = []
-    for table in lake_layout.CURATED_TABLES:
-        kept = {catalog.location(table, day), manifest.tables.get(table) if manifest else None}
-        for folder in files.folders(f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"):
-            if folder not in kept:
-                files.delete_folder(folder)
-                removed.append(folder)
+    removed: list[str] = []
+    if manifest is None:
+        return removed
+    for table, published in manifest.tables.items():
+        published_at = key_version_time(published)
+        kept = {catalog.location(table, day), published}
+        for folder in files.folders(_day_folder(table, day)):
+            made_at = key_version_time(folder)
+            if folder in kept or made_at is None or published_at is None or made_at >= published_at:
+                continue
+            files.delete_folder(folder)
+            removed.append(folder)
     return removed

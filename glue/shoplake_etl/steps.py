@@ -23,7 +23,8 @@ from shoplake_etl.clean import clean_customers, clean_products, clean_purchases,
 from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
-from shoplake_etl.publication import Catalog, LakeFiles, publish_day, version_key
+from shoplake_etl.publication import Catalog, LakeFiles, version_key
+from shoplake_etl.repair import publish_run
 from shoplake_etl.rulesets import night_ruleset
 from shoplake_etl.tables import SOURCE_TABLES
 
@@ -182,15 +183,17 @@ def _clickstream_schema() -> str:
 
 def run_publish(  # noqa: PLR0917 - one run's own parameters
     spark: SparkSession, lake_root: str, run_date: date, catalog: Catalog, version: str, run_id: str
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Publish the run's checked day: every curated table at once, or none (`publication.publish_day`).
 
     Copies each table staged under `staging/<run_id>/` to `curated/<table>/<day>/version=<version>/`, then
     points all partitions at them and writes the day manifest; until then readers keep the previous day
-    whole. Then removes the run's staging. `version` must be new for the day (Spark's `errorifexists` mode
-    raises if its folder exists). Returns each table's published rows. Raises StagingNotChecked, before
-    writing anything, unless the quality step marked exactly this staging as checked for this run and day
-    (`mark_checked`); and what `publish_day` raises.
+    whole. First reconciles the catalog with the manifests of the catch-up span; then removes the run's
+    staging (`repair.publish_run`). `version` must be new for the day (Spark's `errorifexists` mode raises if
+    its folder exists). Returns each table's published rows, and `repaired`: a list of one line per partition
+    moved back to its manifest or older version removed. Raises StagingNotChecked, before writing anything,
+    unless the quality step marked exactly this staging as checked for this run and day (`mark_checked`);
+    and what `publish_run` raises.
     """
     files = LakeFiles.from_uri(lake_root)
     require_checked(files, run_date, run_id)
@@ -199,9 +202,8 @@ def run_publish(  # noqa: PLR0917 - one run's own parameters
         staged = spark.read.parquet(staged_path(lake_root, run_id, table, run_date))
         staged.write.mode("errorifexists").parquet(f"{lake_root}{version_key(table, run_date, version)}")
         counts[table] = staged.count()
-    publish_day(catalog, files, run_date, run_id, version)
-    files.delete_folder(lake_layout.staging_prefix(run_id))
-    return counts
+    repaired = publish_run(catalog, files, run_date, run_id, version, datetime.now(UTC))
+    return {**counts, "repaired": repaired}
 
 
 class DayFailedChecks(RuntimeError):  # noqa: N818 - "the day failed its checks" is the message

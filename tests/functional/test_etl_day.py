@@ -29,6 +29,8 @@ from shoplake_etl.steps import (
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 
 RUN_DATE = date(2026, 11, 23)
+# Versions as the publish step makes them (publication.new_version): the time its run started, in UTC.
+V1, V2 = "20261123T170000000000Z", "20261123T180000000000Z"
 RULESETS = {
     "sales_fact": "SalesFactRuleset",
     "review_fact": "ReviewFactRuleset",
@@ -80,8 +82,9 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     assert passed == {"sales_fact": 10, "daily_product_stats": 6}
     mark_checked(lake, RUN_DATE, "n1", passed)  # as the quality step does once every rule passed
     catalog = MemoryCatalog()
-    published = run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
-    assert published == {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1, "clickstream_hourly": 1}
+    published = run_publish(spark, lake, RUN_DATE, catalog, V1, "n1")
+    tables = {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1, "clickstream_hourly": 1}
+    assert published == tables | {"repaired": []}
     hourly = spark.read.parquet(lake + str(catalog.location("clickstream_hourly", RUN_DATE))).collect()
     assert [(r["visitors"], r["page_views"]) for r in hourly] == [(1, 2)]
     sales = spark.read.parquet(lake + str(catalog.location("sales_fact", RUN_DATE))).collect()
@@ -91,10 +94,10 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     run_curate(spark, lake, RUN_DATE, run_id="n2")
     run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n2")
     mark_checked(lake, RUN_DATE, "n2", run_quality(spark, lake, RUN_DATE, rulesets, run_id="n2"))
-    run_publish(spark, lake, RUN_DATE, catalog, "v2", "n2")
+    run_publish(spark, lake, RUN_DATE, catalog, V2, "n2")
     day = tmp_path / lake_layout.ETL_CURATED / "sales_fact" / lake_layout.partition_path(RUN_DATE)
-    assert [p.name for p in day.iterdir()] == ["version=v2"]
-    assert catalog.location("sales_fact", RUN_DATE) == version_key("sales_fact", RUN_DATE, "v2")
+    assert [p.name for p in day.iterdir()] == [f"version={V2}"]
+    assert catalog.location("sales_fact", RUN_DATE) == version_key("sales_fact", RUN_DATE, V2)
 
 
 def test_a_day_that_breaks_a_rule_is_not_published(spark: Any, tmp_path: Path) -> None:

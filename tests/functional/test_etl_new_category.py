@@ -20,7 +20,7 @@ import pytest
 from analytics.lake import Lake
 from analytics.report import collect, render
 from local_stack.template import load_template
-from shoplake import business
+from shoplake import business, lake_layout
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
 from shoplake_etl.publication import MemoryCatalog
 from shoplake_etl.steps import run_quality
@@ -85,7 +85,8 @@ def test_a_category_added_to_the_business_is_published_and_reported(
     assert night["clean"]["products_of_unknown_category"] == 0
     assert night["quality"] == {"sales_fact": 10, "review_fact": 5, "daily_product_stats": 6}
     assert night["publish"]["sales_fact"] == 2
-    assert {table for table, day in night["published"] if day == RUN_DATE} == set(night["publish"])
+    assert {table for table, day in night["published"] if day == RUN_DATE} == set(lake_layout.CURATED_TABLES)
+    assert night["publish"]["repaired"] == []  # nothing to reconcile before the day's first publish
     # AND the report's category results show it
     answers, html = _category_results(tmp_path)
     popular = {(r["level"], r["item"]): r["units"] for r in answers["q3_popular_products"]}

@@ -24,6 +24,7 @@ from shoplake import curated, lake_layout
 from shoplake_etl.catalog import catch_up_since
 from shoplake_etl.publication import (
     DayManifest,
+    DayNotPublished,
     GlueCatalog,
     LakeFiles,
     PublishNotConfirmed,
@@ -38,6 +39,8 @@ from tests.unit.test_curated_tables import _table_input
 DAY = date(2026, 11, 24)
 ROOT = "s3://lake/"
 CURATED = lake_layout.CURATED_TABLES
+# Versions as the publish step makes them (publication.new_version): the time its run started, in UTC.
+V0, V1, V2 = "20261124T170000000000Z", "20261125T170000000000Z", "20261126T170000000000Z"
 
 
 @pytest.fixture
@@ -109,17 +112,17 @@ def _files(lake: Path) -> LakeFiles:
 
 def test_a_whole_publish_moves_every_table_and_then_removes_the_older_version(catalog: Any, tmp_path: Path) -> None:
     # GIVEN a day published as v1, and the re-run's v2 written beside it
-    _write_version(tmp_path, "v1", 1)
-    publish_day(catalog, _files(tmp_path), DAY, "run-1", "v1")
-    _write_version(tmp_path, "v2", 2)
+    _write_version(tmp_path, V1, 1)
+    publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
+    _write_version(tmp_path, V2, 2)
     # WHEN v2 is published
-    manifest = publish_day(catalog, _files(tmp_path), DAY, "run-2", "v2")
+    manifest = publish_day(catalog, _files(tmp_path), DAY, "run-2", V2)
     # THEN every partition, the manifest and DuckDB show v2, and v1 is gone
     assert {t: catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES} == dict(manifest.tables)
     assert _read(tmp_path) == _every_table([2])
     for table in lake_layout.CURATED_TABLES:
         assert _files(tmp_path).folders(f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(DAY)}") == [
-            version_key(table, DAY, "v2")
+            version_key(table, DAY, V2)
         ]
 
 
@@ -128,12 +131,12 @@ def test_a_publish_that_fails_between_the_catalog_calls_leaves_the_previous_day_
     catalog: Any, tmp_path: Path, fail_at: int
 ) -> None:
     # GIVEN a day published as v1, and v2 written beside it
-    _write_version(tmp_path, "v1", 1)
-    before = publish_day(catalog, _files(tmp_path), DAY, "run-1", "v1")
-    _write_version(tmp_path, "v2", 2)
+    _write_version(tmp_path, V1, 1)
+    before = publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
+    _write_version(tmp_path, V2, 2)
     # WHEN publishing v2 fails after `fail_at - 1` tables were moved
     with pytest.raises(RuntimeError, match="ThrottlingException"):
-        publish_day(Failing(catalog, fail_at), _files(tmp_path), DAY, "run-2", "v2")
+        publish_day(Failing(catalog, fail_at), _files(tmp_path), DAY, "run-2", V2)
     # THEN the catalog, the manifest and DuckDB all still show v1, whole; v1 was not removed
     assert {t: catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES} == dict(before.tables)
     assert read_manifest(_files(tmp_path), DAY) == before
@@ -145,11 +148,11 @@ def test_a_first_publish_that_fails_midway_publishes_nothing_and_the_next_night_
 ) -> None:
     # GIVEN the day before published whole, and the day's first publish failing at its second table
     yesterday = DAY - timedelta(days=1)
-    manifest = DayManifest(yesterday, "run-0", "v0", {t: version_key(t, yesterday, "v0") for t in CURATED})
+    manifest = DayManifest(yesterday, "run-0", V0, {t: version_key(t, yesterday, V0) for t in CURATED})
     _files(tmp_path).write_text(lake_layout.day_manifest_key(yesterday), manifest.to_json())
-    _write_version(tmp_path, "v1", 1)
+    _write_version(tmp_path, V1, 1)
     with pytest.raises(RuntimeError):
-        publish_day(Failing(catalog, 2), _files(tmp_path), DAY, "run-1", "v1")
+        publish_day(Failing(catalog, 2), _files(tmp_path), DAY, "run-1", V1)
     # THEN no table has the day (sales_fact alone used to keep it, so the next night skipped it) ...
     assert [catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES] == [None] * 4
     assert _read(tmp_path) == _every_table([])
@@ -159,39 +162,38 @@ def test_a_first_publish_that_fails_midway_publishes_nothing_and_the_next_night_
 
 
 def test_a_failure_writing_the_manifest_puts_every_table_back(catalog: Any, tmp_path: Path, monkeypatch: Any) -> None:
-    _write_version(tmp_path, "v1", 1)
-    before = publish_day(catalog, _files(tmp_path), DAY, "run-1", "v1")
-    _write_version(tmp_path, "v2", 2)
+    _write_version(tmp_path, V1, 1)
+    before = publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
+    _write_version(tmp_path, V2, 2)
 
     def refuse(self: LakeFiles, key: str, text: str) -> None:
         raise OSError("SlowDown: please reduce your request rate")
 
     monkeypatch.setattr(LakeFiles, "write_text", refuse)
-    with pytest.raises(OSError, match="SlowDown"):
-        publish_day(catalog, _files(tmp_path), DAY, "run-2", "v2")
+    with pytest.raises(DayNotPublished, match=f"not published, version {V1} stands.*SlowDown"):
+        publish_day(catalog, _files(tmp_path), DAY, "run-2", V2)
     assert {t: catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES} == dict(before.tables)
     assert _read(tmp_path) == _every_table([1])
 
 
 def test_the_days_published_are_those_with_a_manifest(catalog: Any, tmp_path: Path) -> None:
-    _write_version(tmp_path, "v1", 1)
-    publish_day(catalog, _files(tmp_path), DAY, "run-1", "v1")
+    _write_version(tmp_path, V1, 1)
+    publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
     assert published_days(_files(tmp_path)) == [DAY]
     assert published_days(_files(tmp_path / "empty")) == []
 
 
-def test_the_version_the_catalog_points_at_is_never_removed(catalog: Any, tmp_path: Path) -> None:
-    # GIVEN v1 published, then another run pointing sales_fact at its own v2 without a manifest yet
-    _write_version(tmp_path, "v1", 1)
-    publish_day(catalog, _files(tmp_path), DAY, "run-1", "v1")
-    _write_version(tmp_path, "v2", 2)
-    catalog.point("sales_fact", DAY, version_key("sales_fact", DAY, "v2"))
+def test_the_version_the_catalog_points_at_and_newer_ones_are_never_removed(catalog: Any, tmp_path: Path) -> None:
+    # GIVEN V1 published, then another run pointing sales_fact at its own V2 without a manifest yet
+    _write_version(tmp_path, V1, 1)
+    publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
+    _write_version(tmp_path, V2, 2)
+    catalog.point("sales_fact", DAY, version_key("sales_fact", DAY, V2))
     # WHEN a clean-up runs
     removed = remove_unpublished_versions(catalog, _files(tmp_path), DAY)
-    # THEN neither what the catalog points at nor what the manifest names is removed
-    assert version_key("sales_fact", DAY, "v2") not in removed
-    assert version_key("sales_fact", DAY, "v1") not in removed
-    assert version_key("review_fact", DAY, "v2") in removed
+    # THEN neither what the catalog points at, nor what the manifest names, nor a newer version is removed
+    assert removed == []
+    assert (tmp_path / version_key("review_fact", DAY, V2)).is_dir()
 
 
 def test_nothing_is_removed_until_the_swap_is_confirmed(catalog: Any, tmp_path: Path) -> None:
@@ -200,12 +202,12 @@ def test_nothing_is_removed_until_the_swap_is_confirmed(catalog: Any, tmp_path: 
             if table != "sales_fact" or self.inner.location(table, day) is None:
                 self.inner.point(table, day, key)
 
-    _write_version(tmp_path, "v1", 1)
-    publish_day(catalog, _files(tmp_path), DAY, "run-1", "v1")
-    _write_version(tmp_path, "v2", 2)
+    _write_version(tmp_path, V1, 1)
+    publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
+    _write_version(tmp_path, V2, 2)
     with pytest.raises(PublishNotConfirmed, match="sales_fact"):
-        publish_day(Deaf(catalog, 0), _files(tmp_path), DAY, "run-2", "v2")
-    assert (tmp_path / version_key("review_fact", DAY, "v1")).is_dir()
+        publish_day(Deaf(catalog, 0), _files(tmp_path), DAY, "run-2", V2)
+    assert (tmp_path / version_key("review_fact", DAY, V1)).is_dir()
 
 
 @pytest.mark.parametrize("run_id", ["", "..", "a/b"])

@@ -158,3 +158,18 @@ def test_a_hold_outlives_the_longest_run_and_lapses_after_it() -> None:
     # AND the table's TTL removes lapsed holds
     ttl = resources["EtlDayLockTable"]["Properties"]["TimeToLiveSpecification"]
     assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_success_notice_repeats_the_extracts_note_of_the_days_left_behind() -> None:
+    # GIVEN the state that reads the note, and the state machine's permission to
+    states = DEFINITION["States"]
+    read = states["Read the days left behind"]
+    template = load_template()["Resources"]["NightlyEtlStateMachine"]["Properties"]
+    (granted,) = [s for p in template["Policies"] for s in p["Statement"] if s["Sid"] == "ReadTheDaysLeftBehind"]
+    # THEN the key is lake_layout's, the role may read just that prefix, and the notice says what it holds
+    assert lake_layout.left_behind_key(date(2026, 11, 24)) == f"{lake_layout.ETL_LEFT_BEHIND}2026-11-24.txt"
+    assert read["Parameters"]["Key.$"] == f"States.Format('{lake_layout.ETL_LEFT_BEHIND}{{}}.txt', $.run_date)"
+    assert granted["Resource"]["Fn::Sub"] == "${LakeBucket.Arn}/" + lake_layout.ETL_LEFT_BEHIND + "*"
+    assert states["Publish"]["Next"] == "Read the days left behind"
+    assert read["Catch"][0]["Next"] == "No day is left behind"
+    assert "$.left_behind.text" in states["Prepare the success notice"]["Parameters"]["summary.$"]

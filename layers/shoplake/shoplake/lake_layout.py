@@ -45,6 +45,9 @@ CURATED_TABLES = ("sales_fact", "review_fact", "daily_product_stats", "clickstre
 # table's partition points at the day's new version: the one record the catch-up and the analytics trust.
 ETL_PUBLISHED_DAYS = "curated/_published/"
 DAY_MANIFEST = "manifest.json"
+# The days a night's catch-up will not reach, as its extract found them (under raw/, which the extract
+# writes): one text per run date, which the state machine's success notice reads and repeats.
+ETL_LEFT_BEHIND = "raw/_left_behind/"
 
 
 def partition_path(day: date) -> str:
@@ -81,6 +84,11 @@ def checked_marker_key(run_id: str, day: date) -> str:
 def day_manifest_key(day: date) -> str:
     """The lake-bucket key of `day`'s manifest: `curated/_published/year=YYYY/month=MM/day=DD/manifest.json`."""
     return f"{ETL_PUBLISHED_DAYS}{partition_path(day)}{DAY_MANIFEST}"
+
+
+def left_behind_key(day: date) -> str:
+    """The lake-bucket key of the note on the days a run for `day` leaves behind: `raw/_left_behind/YYYY-MM-DD.txt`."""
+    return f"{ETL_LEFT_BEHIND}{day.isoformat()}.txt"
 
 
 def survey_table_prefix(table: str) -> str:

@@ -1,0 +1,114 @@
+"""Repairs at each publish: the catalog brought back to the manifests, older versions removed, and one run published.
+
+A publish killed between two catalog calls (the process gone, no `except` run) leaves some partitions of its
+day on its new version while the manifest still names the old; nothing would ever move them back. So each
+publish first reconciles the days of the catch-up span (`catalog.MAX_CATCH_UP_DAYS` before its day, and
+its day): every partition that disagrees with its day's manifest is pointed where the manifest says, and
+versions older than the manifest's are removed; of a day without a manifest, the versions of failed
+publishes that no partition names. What was repaired is the publish step's summary.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from shoplake import lake_layout
+from shoplake_etl.catalog import MAX_CATCH_UP_DAYS
+from shoplake_etl.publication import (
+    IN_FLIGHT,
+    PUBLISHED_BUT,
+    Catalog,
+    CleanupFailed,
+    LakeFiles,
+    key_version_time,
+    publish_day,
+    published_days,
+    read_manifest,
+    remove_unpublished_versions,
+)
+
+
+def reconcile_day(catalog: Catalog, files: LakeFiles, day: date, settled_before: datetime | None = None) -> list[str]:
+    """Point `day`'s partitions where its manifest says; returns one line per repaired table.
+
+    A partition at a version newer than the manifest's and made after `settled_before` may be another run's
+    publish under way: it is left, and named. None: every partition is settled (this run holds the day).
+    A day without a manifest is left as it is (a publish of it points every table anyway).
+    """
+    manifest = read_manifest(files, day)
+    if manifest is None:
+        return []
+    notes = []
+    for table in (t for t in lake_layout.CURATED_TABLES if t in manifest.tables):
+        wanted, found = manifest.tables[table], catalog.location(table, day)
+        if found == wanted:
+            continue
+        made_at = key_version_time(found)
+        if settled_before is not None and made_at is not None and made_at >= settled_before:
+            notes.append(f"{day} {table}: left at {found}, a publish may be under way")
+            continue
+        catalog.point(table, day, wanted)
+        notes.append(f"{day} {table}: moved from {found or 'no partition'} back to the manifest's {wanted}")
+    return notes
+
+
+def reconcile_days(catalog: Catalog, files: LakeFiles, days: list[date], *, held: date, now: datetime) -> list[str]:
+    """`reconcile_day` and `remove_unpublished_versions` for each published day of `days`, `remove_orphans`
+    for the others; returns what was repaired or removed, one line each.
+
+    `held` is the day this run holds (settled whatever its versions' age); `now` is aware. Raises the
+    catalog's and the file system's errors.
+    """
+    published = set(published_days(files))
+    notes = []
+    for day in sorted(set(days)):
+        if day not in published:
+            # The held day's versions are this run's to publish; its publish removes the older ones.
+            orphans = [] if day == held else remove_orphans(catalog, files, day, now)
+            notes += [f"{day}: removed the orphaned {key}" for key in orphans]
+            continue
+        notes += reconcile_day(catalog, files, day, None if day == held else now - IN_FLIGHT)
+        notes += [f"{day}: removed the older {key}" for key in remove_unpublished_versions(catalog, files, day)]
+    return notes
+
+
+def remove_orphans(catalog: Catalog, files: LakeFiles, day: date, now: datetime) -> list[str]:
+    """Of a day WITHOUT a manifest, remove the version folders of failed publishes; returns their keys.
+
+    Those are the folders no partition points at whose version was made more than `IN_FLIGHT` before `now`
+    (aware); what the catalog names (a day published before manifests) and what a run may still be
+    writing stay. Nothing for a day with a manifest (`remove_unpublished_versions` cleans those).
+    """
+    removed: list[str] = []
+    if read_manifest(files, day) is not None:
+        return removed
+    for table in lake_layout.CURATED_TABLES:
+        named = (catalog.location(table, day) or "").rstrip("/")  # Glue may hold a location without its slash
+        for folder in files.folders(f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"):
+            made_at = key_version_time(folder)
+            if folder.rstrip("/") != named and made_at is not None and made_at < now - IN_FLIGHT:
+                files.delete_folder(folder)
+                removed.append(folder)
+    return removed
+
+
+def publish_run(  # noqa: PLR0917 - one run's own parameters
+    catalog: Catalog, files: LakeFiles, day: date, run_id: str, version: str, now: datetime
+) -> list[str]:
+    """Publish the run's written `version` of `day` (`publish_day`) after reconciling the catch-up span; then
+    remove the run's `staging/<run_id>/`. Returns what the reconciliation repaired, one line each.
+
+    `now` is aware. Raises what `publish_day` raises, the reconciliation's errors (nothing published yet),
+    and CleanupFailed if the staging cannot be removed once the day is published (its lifecycle rule
+    expires it).
+    """
+    span = [day - timedelta(days=n) for n in range(MAX_CATCH_UP_DAYS + 1)]
+    repaired = reconcile_days(catalog, files, span, held=day, now=now)
+    publish_day(catalog, files, day, run_id, version)
+    try:
+        files.delete_folder(lake_layout.staging_prefix(run_id))
+    except Exception as error:
+        raise CleanupFailed(
+            f"{day}: {PUBLISHED_BUT} the run's staging was not removed ({error!r}); the lake's lifecycle expires it"
+        ) from error
+    return repaired
