@@ -88,12 +88,6 @@ def test_the_extract_may_read_the_glue_connection_it_runs_in() -> None:
 JOBS = sorted(name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Glue::Job")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each Glue job's ScriptLocation is a local path (glue/...), which `sam deploy` (samconfig: resolve_s3) "
-    "uploads to SAM's own deployment bucket; the job roles read only the scripts bucket and the lake, "
-    "so Glue cannot fetch any job's script: no job starts",
-)
 @pytest.mark.parametrize("job", JOBS)
 def test_each_job_may_read_the_script_it_runs(job: str) -> None:
     # GIVEN where the deployed job's script is
