@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import boto3
@@ -200,7 +200,8 @@ class GlueRunner:
                     continue
                 self.done.add(run["Id"])
                 ran += 1
-                job = LOCAL_JOBS.get(props["Command"]["ScriptLocation"])
+                # The script, published as s3://<scripts bucket>/glue-scripts/<hash>/<name>: glue/<name> here.
+                job = LOCAL_JOBS.get(f"glue/{PurePosixPath(props['Command']['ScriptLocation']).name}")
                 arguments = {**props.get("DefaultArguments", {}), **run.get("Arguments", {}), "JOB_NAME": props["Name"]}
                 entries, state, message = [], "SUCCEEDED", ""
                 try:

@@ -168,12 +168,14 @@ def _secret(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> C
 
 
 def _glue_library(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
-    """What functions/glue_library_publisher does at deploy time, with the same code: the library, zipped, in S3."""
+    """What functions/glue_library_publisher does at deploy time, with the same code: the scripts and
+    the library, zipped, in S3."""
     from shoplake import glue_library  # noqa: PLC0415
 
     content = glue_library.library_zip(glue_library.library_packages())
     uri = glue_library.publish(session.client("s3"), props["Bucket"], content)
-    return Created(ref=f"{logical_id}-library", attrs={"Uri": uri})
+    scripts = glue_library.publish_scripts(session.client("s3"), props["Bucket"], glue_library.scripts_folder())
+    return Created(ref=f"{logical_id}-library", attrs={"Uri": uri, **scripts})
 
 
 def _named(key: str) -> Creator:

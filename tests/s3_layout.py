@@ -34,7 +34,7 @@ PREFIXES_BY_BUCKET: dict[str, tuple[str, ...]] = {
         lake_layout.ETL_STAGING,
         lake_layout.ETL_CURATED,
     ),
-    "GlueScriptsBucket": (glue_library.LIBRARY_PREFIX,),
+    "GlueScriptsBucket": (glue_library.LIBRARY_PREFIX, glue_library.SCRIPTS_PREFIX),
 }
 # shoplake's bucket names end with the account id, which no other name of the stack does.
 BUCKET_LIKE = re.compile(r"\bshoplake-[a-z0-9-]+-[0-9]{12}\b")

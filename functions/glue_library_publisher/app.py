@@ -1,10 +1,12 @@
-"""Custom resource: publish the Glue jobs' library (`shoplake_etl`, `shoplake`, `tzdata`) to the Glue scripts bucket.
+"""Custom resource: publish the Glue jobs' scripts and library (`shoplake_etl`, `shoplake`, `tzdata`).
 
-Its package holds this handler and `shoplake_etl` (copied in by this folder's Makefile at
-`sam build`); the shared layer brings `shoplake` and `tzdata` (in /opt/python). It zips the very code
-deployed with it and answers CloudFormation with the zip's s3:// URI (`Uri`), which the jobs
-pass as `--extra-py-files`. Deleting the resource keeps the object: a job still running from
-the previous deployment needs it, and the bucket's lifecycle rule expires old ones.
+Its package holds this handler, `shoplake_etl` and the jobs' scripts beside it (copied in by this
+folder's Makefile at `sam build`); the shared layer brings `shoplake` and `tzdata` (in /opt/python).
+It puts them in the Glue scripts bucket: a zip of the very code deployed with it, whose s3:// URI
+(`Uri`) the jobs pass as `--extra-py-files`, and each script, whose key (`NightlyEtlJobKey`,
+`SurveyQualityCheckKey`: glue_library.script_attribute) their ScriptLocation names. Deleting the
+resource keeps the objects: a job still running from the previous deployment needs them, and the
+bucket's lifecycle rule expires old ones.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def lambda_handler(event: CloudFormationCustomResourceEvent, context: LambdaCont
             bucket = event.resource_properties["Bucket"]
             content = glue_library.library_zip(glue_library.library_packages())
             data["Uri"] = glue_library.publish(s3, bucket, content)
-            logger.info("library published", extra={"uri": data["Uri"], "bytes": len(content)})
+            data |= glue_library.publish_scripts(s3, bucket, glue_library.scripts_folder())
+            logger.info("library published", extra={"uri": data["Uri"], "bytes": len(content), "scripts": data})
         cfn_response.send(event.raw_event, cfn_response.SUCCESS, physical_id=physical_id, data=data)
     except Exception as error:
         logger.exception("library not published")

@@ -128,8 +128,14 @@ class LakeFiles:
             return bytes(stream.read()).decode()
 
     def write_text(self, key: str, text: str) -> None:
-        """Write `key` whole (on S3 one PutObject: readers see the old object or the new one)."""
-        self.filesystem.create_dir(self.path(key).rsplit("/", 1)[0], recursive=True)
+        """Write `key` whole (on S3 one PutObject: readers see the old object or the new one).
+
+        A local directory gets the key's parent folders first. S3 has none to make, and pyarrow's create_dir
+        there first sends HeadBucket, which IAM authorises as s3:ListBucket of the whole bucket: the job roles
+        may list only their own prefixes, so on S3 the PutObject is all that is sent.
+        """
+        if self.filesystem.type_name != "s3":
+            self.filesystem.create_dir(self.path(key).rsplit("/", 1)[0], recursive=True)
         with self.filesystem.open_output_stream(self.path(key)) as stream:
             stream.write(text.encode())
 

@@ -18,6 +18,7 @@ from moto import mock_aws
 from local_stack.cloudformation_responses import ResponseReceiver, problems
 from local_stack.functions import LambdaContext
 from local_stack.template import ROOT
+from shoplake import glue_library
 from tests.conftest import our_event
 
 # The tests here start a CloudFormation response receiver on loopback (not in make unit).
@@ -88,6 +89,21 @@ def test_the_library_is_published_by_content_and_glue_can_import_it(
     assert where.startswith(str(library)) and zone == "Asia/Seoul"
     # AND publishing the same code again names the same object
     assert _invoke(cloudformation, "Update")["Data"]["Uri"] == uri
+
+
+@mock_aws
+def test_the_job_scripts_are_published_by_content_beside_the_library(cloudformation: ResponseReceiver) -> None:
+    # GIVEN the Glue scripts bucket
+    s3 = boto3.client("s3", region_name="ap-northeast-2")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+    # WHEN CloudFormation creates the library resource
+    data = _invoke(cloudformation)["Data"]
+    # THEN each job script is in the scripts bucket, byte for byte, under the key its ScriptLocation names
+    for name in glue_library.JOB_SCRIPTS:
+        key = data[glue_library.script_attribute(name)]
+        assert key.startswith(glue_library.SCRIPTS_PREFIX) and key.endswith(f"/{name}")
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == (ROOT / "glue" / name).read_bytes()
+    assert {"NightlyEtlJobKey", "SurveyQualityCheckKey"} <= data.keys()
 
 
 @mock_aws

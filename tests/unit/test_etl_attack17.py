@@ -65,11 +65,6 @@ def _allows(job: str, action: str, resource_hint: str = "", context: dict[str, s
 # ---------------------------------------------------------------- least privilege: too little
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GlueJobRuntimePolicy holds cloudwatch:PutMetricData to the namespace 'Glue'; Glue Data Quality "
-    "publishes its rule metrics to 'Glue Data Quality', which survey_quality_check.py asks for: AccessDenied",
-)
 def test_the_survey_quality_job_may_publish_the_data_quality_metrics_it_asks_for() -> None:
     # GIVEN the survey-quality job, which asks Glue Data Quality to publish its CloudWatch metrics
     script = (ROOT / "glue" / "survey_quality_check.py").read_text(encoding="utf-8")
@@ -82,11 +77,6 @@ def test_the_survey_quality_job_may_publish_the_data_quality_metrics_it_asks_for
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EtlExtractRole has no glue:GetConnection: a Glue job with Connections reads its connection "
-    "(ShopDatabaseConnection) with the job's role when it starts, so the deployed extract cannot start",
-)
 def test_the_extract_may_read_the_glue_connection_it_runs_in() -> None:
     # GIVEN the extract job, placed in the database subnet by ShopDatabaseConnection
     connections = RESOURCES["EtlExtractJob"]["Properties"]["Connections"]
@@ -98,12 +88,6 @@ def test_the_extract_may_read_the_glue_connection_it_runs_in() -> None:
 JOBS = sorted(name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::Glue::Job")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each Glue job's ScriptLocation is a local path (glue/...), which `sam deploy` (samconfig: resolve_s3) "
-    "uploads to SAM's own deployment bucket; the job roles read only the scripts bucket and the lake, "
-    "so Glue cannot fetch any job's script: no job starts",
-)
 @pytest.mark.parametrize("job", JOBS)
 def test_each_job_may_read_the_script_it_runs(job: str) -> None:
     # GIVEN where the deployed job's script is
@@ -113,11 +97,6 @@ def test_each_job_may_read_the_script_it_runs(job: str) -> None:
     assert _allows(job, "s3:GetObject", "GlueScriptsBucket")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the scripts bucket is encrypted with LakeKey (SSE-KMS) but GlueLibraryFunction may not use the key: "
-    "its PutObject of the library is refused (kms:GenerateDataKey), the custom resource fails, the deploy with it",
-)
 def test_the_library_publisher_may_use_the_scripts_buckets_key() -> None:
     # GIVEN the scripts bucket's default encryption
     encryption = RESOURCES["GlueScriptsBucket"]["Properties"]["BucketEncryption"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.template import ROOT, function_properties, load_template
+from shoplake import glue_library
 
 TEMPLATE = load_template()
 FUNCTIONS = sorted(k for k, v in TEMPLATE["Resources"].items() if v["Type"] == "AWS::Serverless::Function")
@@ -66,13 +67,14 @@ def test_the_glue_library_function_packages_its_handler_and_the_etl_library_only
     built = BUILT / "GlueLibraryFunction"
     if not built.is_dir():
         pytest.skip("sam build has not run here (make test runs it)")
-    # THEN its package is the handler and shoplake_etl's sources, exactly (shoplake comes from the layer)
+    # THEN its package is the handler, shoplake_etl's sources and the jobs' scripts beside them, exactly
+    # (shoplake comes from the layer)
     files = {str(p.relative_to(built)) for p in built.rglob("*") if p.is_file()}
     etl = {
         f"shoplake_etl/{p.relative_to(ROOT / 'glue' / 'shoplake_etl')}"
         for p in (ROOT / "glue" / "shoplake_etl").rglob("*.py")
     }
-    assert files == {"app.py", *etl}
+    assert files == {"app.py", *etl, *glue_library.JOB_SCRIPTS}
 
 
 @pytest.mark.build

@@ -1,10 +1,11 @@
-"""The Glue jobs' Python library: `shoplake_etl`, `shoplake` and `tzdata` in one zip, named by its content.
+"""The Glue jobs' scripts and Python library (`shoplake_etl`, `shoplake` and `tzdata` in one zip), named by content.
 
-Glue runs a job's script from S3 and imports anything else from `--extra-py-files`. `sam
-deploy` uploads the scripts but not the packages they import, so a custom resource
-(functions/glue_library_publisher) zips the very code that was deployed with it and puts it in the
-Glue scripts bucket; the jobs name the zip it returns. The name carries the content's hash:
-new code is a new object, and a job never reads a zip that is half replaced.
+Glue runs a job's script from S3 and imports anything else from `--extra-py-files`. A custom
+resource (functions/glue_library_publisher) puts both in the Glue scripts bucket, which the
+job roles read: the scripts deployed with it and a zip of the very code deployed with it. (`sam
+deploy` would upload a local ScriptLocation to SAM's own deployment bucket, which no job role
+reads.) The jobs name the objects it returns. Each name carries the content's hash: new code is a
+new object, and a job never reads a script or zip that is half replaced.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 LIBRARY_PREFIX = "glue-library/"
+SCRIPTS_PREFIX = "glue-scripts/"
+# The jobs' scripts (ScriptLocation), beside the `shoplake_etl` package: glue/ in the repository,
+# the function's package root once built.
+JOB_SCRIPTS = ("nightly_etl_job.py", "survey_quality_check.py")
 # What the jobs import from the zip: the ETL, the shared package, and the IANA time zone database
 # (`shoplake.business` needs Asia/Seoul, and a job's image need not have the system's copy).
 LIBRARY_PACKAGES = ("shoplake_etl", "shoplake", "tzdata")
@@ -70,3 +75,36 @@ def publish(s3: Any, bucket: str, content: bytes) -> str:
     except s3.exceptions.ClientError:
         s3.put_object(Bucket=bucket, Key=key, Body=content, ContentType="application/zip")
     return f"s3://{bucket}/{key}"
+
+
+def scripts_folder() -> Path:
+    """The folder holding `JOB_SCRIPTS`: the one `shoplake_etl` is imported from. Raises ImportError if it cannot be."""
+    return library_packages()["shoplake_etl"].parent
+
+
+def script_key(name: str, content: bytes) -> str:
+    """The S3 key of a job script: `glue-scripts/<first 16 hex digits of its SHA-256>/<name>`."""
+    return f"{SCRIPTS_PREFIX}{hashlib.sha256(content).hexdigest()[:16]}/{name}"
+
+
+def script_attribute(name: str) -> str:
+    """The custom resource's attribute giving a script's key: `nightly_etl_job.py` -> `NightlyEtlJobKey`."""
+    return "".join(part.capitalize() for part in Path(name).stem.split("_")) + "Key"
+
+
+def publish_scripts(s3: Any, bucket: str, folder: Path) -> dict[str, str]:
+    """Put each of `JOB_SCRIPTS` from `folder` in the bucket under its content's name (once).
+
+    Returns {script_attribute(name): key}. `s3` is a boto3 S3 client; as `publish`, a `ClientError` of
+    `HeadObject` leads to a `PutObject`, whose errors are raised. OSError if a script cannot be read.
+    """
+    keys = {}
+    for name in JOB_SCRIPTS:
+        content = (folder / name).read_bytes()
+        key = script_key(name, content)
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except s3.exceptions.ClientError:
+            s3.put_object(Bucket=bucket, Key=key, Body=content, ContentType="text/x-python")
+        keys[script_attribute(name)] = key
+    return keys
