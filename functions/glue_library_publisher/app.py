@@ -5,8 +5,9 @@ folder's Makefile at `sam build`); the shared layer brings `shoplake` and `tzdat
 It puts them in the Glue scripts bucket: a zip of the very code deployed with it, whose s3:// URI
 (`Uri`) the jobs pass as `--extra-py-files`, and each script, whose key (`NightlyEtlJobKey`,
 `SurveyQualityCheckKey`: glue_library.script_attribute) their ScriptLocation names. Deleting the
-resource keeps the objects: a job still running from the previous deployment needs them, and the
-bucket's lifecycle rule expires old ones.
+resource keeps the objects: a job still running from the previous deployment needs them. Old ones
+stay (each key names its content, a few hundred KB a deploy): no lifecycle rule removes them, as
+any rule by age would also remove the scripts of a stack left undeployed for that long.
 """
 
 from __future__ import annotations
