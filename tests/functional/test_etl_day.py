@@ -140,7 +140,8 @@ def test_publish_refuses_staging_its_quality_step_did_not_mark_as_checked(spark:
     assert catalog.partitions == {}
     # WHEN the staging is checked as it is, THEN it publishes
     mark_checked(lake, RUN_DATE, "n1", {})
-    assert run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1") == dict.fromkeys(lake_layout.CURATED_TABLES, 2)
+    published = run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
+    assert published == {**dict.fromkeys(lake_layout.CURATED_TABLES, 2), "repaired": []}
 
 
 def test_a_day_without_clickstream_has_no_busy_hours(spark: Any, tmp_path: Path) -> None:
