@@ -1,0 +1,143 @@
+"""A hostile review of the nightly ETL's publication (review 17b): each test shows a fault, xfail until fixed.
+
+A directory stands for the lake bucket (`LakeFiles`), a dict for the catalog (`MemoryCatalog`); failures
+are injected by wrapping them. Run with --runxfail to see each fail for its stated reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from shoplake import lake_layout
+from shoplake_etl.backfill_manifests import backfill_manifests
+from shoplake_etl.publication import (
+    DayNotPublished,
+    LakeFiles,
+    MemoryCatalog,
+    publish_day,
+    published_days,
+    read_manifest,
+    version_key,
+)
+from shoplake_etl.repair import publish_run
+from shoplake_etl.steps import StagingNotChecked, mark_checked, require_checked, staged_path
+
+DAY = date(2026, 11, 24)
+V0, V1, V2 = "20261124T170000000000Z", "20261125T170000000000Z", "20261126T170000000000Z"
+FACT = lake_layout.CURATED_TABLES[0]
+
+
+def _lake(tmp_path: Path) -> tuple[str, LakeFiles]:
+    root = f"file://{tmp_path}/"
+    return root, LakeFiles.from_uri(root)
+
+
+def _write_version(files: LakeFiles, table: str, day: date, version: str) -> None:
+    files.write_text(version_key(table, day, version) + "part-0.parquet", f"{table} {day} {version}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the quality marker lists staged file NAMES only: a staged file rewritten in place after the "
+    "check (same key, other rows) passes require_checked, though docs say 'whose files changed since' is refused",
+)
+def test_a_staged_file_rewritten_after_the_check_is_not_taken_as_checked(tmp_path: Path) -> None:
+    # GIVEN a run's staged sales file, checked by its quality step
+    root, files = _lake(tmp_path)
+    staged = staged_path("", "night-24", FACT, DAY) + "part-00000.parquet"
+    files.write_text(staged, "the rows the rules passed")
+    mark_checked(root, DAY, "night-24", {FACT: 3})
+    # WHEN the same file is rewritten with other rows before publish
+    files.write_text(staged, "rows no rule ever saw")
+    # THEN publish refuses the staging as unchecked
+    with pytest.raises(StagingNotChecked):
+        require_checked(files, DAY, "night-24")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a publish killed between catalog calls of a day never published (no manifest) leaves that "
+    "partition on its version for good: repair leaves manifest-less days as they are and remove_orphans keeps "
+    "what the catalog names, so Athena reads a day of one table while the next night's catch-up re-extracts it",
+)
+def test_a_first_publish_killed_between_catalog_calls_is_undone_by_the_next_nights_publish(tmp_path: Path) -> None:
+    # GIVEN the night of the 24th was killed after pointing only the sales partition at its version (no manifest)
+    _, files = _lake(tmp_path)
+    catalog = MemoryCatalog()
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, DAY, V0)
+    catalog.point(FACT, DAY, version_key(FACT, DAY, V0))
+    # WHEN the next night publishes the 25th, a day later (its catch-up span holds the 24th)
+    nxt = DAY + timedelta(days=1)
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, nxt, V1)
+    publish_run(catalog, files, nxt, "night-25", V1, datetime(2026, 11, 25, 18, tzinfo=UTC))
+    # THEN the 24th, never published whole, is no longer half visible in the catalog
+    assert read_manifest(files, DAY) is None
+    assert catalog.location(FACT, DAY) is None
+
+
+@dataclass(frozen=True)
+class AmbiguousLake(LakeFiles):
+    """The manifest's PutObject lands but raises (a timeout), and the read-back that follows times out too."""
+
+    timed_out: list[str] = field(default_factory=list)
+
+    def write_text(self, key: str, text: str) -> None:
+        super().write_text(key, text)
+        if key.endswith(lake_layout.DAY_MANIFEST):
+            self.timed_out.append(key)
+            raise TimeoutError("PutObject timed out")
+
+    def read_text(self, key: str) -> str | None:
+        if key in self.timed_out:
+            raise TimeoutError("GetObject timed out")
+        return super().read_text(key)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a manifest write that raised but landed, whose read-back also fails, is reported DayNotPublished "
+    "('version V0 stands') and the catalog is put back on V0, while the landed manifest names V1: the catalog "
+    "and the manifest disagree, Slack says the day is not published, and the next publish makes V1 the day",
+)
+def test_an_ambiguous_manifest_write_never_leaves_the_manifest_and_the_catalog_apart(tmp_path: Path) -> None:
+    # GIVEN the 24th published as V0, and V1 written for a re-run
+    _, plain = _lake(tmp_path)
+    catalog = MemoryCatalog()
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(plain, table, DAY, V0)
+        _write_version(plain, table, DAY, V1)
+    publish_day(catalog, plain, DAY, "night-24", V0)
+    lake = AmbiguousLake(plain.filesystem, plain.root)
+    # WHEN the re-run's manifest write lands but times out, and reading it back times out too
+    with pytest.raises(DayNotPublished) as raised:
+        publish_day(catalog, lake, DAY, "rerun-24", V1)
+    # THEN what the error says stands is what the manifest names, and the catalog agrees with it
+    manifest = read_manifest(plain, DAY)
+    assert manifest is not None
+    assert f"version {manifest.version} stands" in str(raised.value)
+    assert {catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES} == set(manifest.tables.values())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="backfill_manifests run while a night publishes a new day writes that day's manifest from the "
+    "partitions pointed so far (one table): a half-published day becomes 'published whole', the catch-up "
+    "skips it, and a failed publish's restore cannot take it back",
+)
+def test_backfill_manifests_during_a_night_does_not_commit_a_day_being_published(tmp_path: Path) -> None:
+    # GIVEN the night of the 24th (first publish of the day) has pointed the sales partition, not yet the others
+    _, files = _lake(tmp_path)
+    catalog = MemoryCatalog()
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, DAY, V2)
+    catalog.point(FACT, DAY, version_key(FACT, DAY, V2))
+    # WHEN the one-off back-fill of manifests runs at that moment
+    backfill_manifests(catalog, files)
+    # THEN the half-published day is not taken as published whole
+    assert DAY not in published_days(files)
