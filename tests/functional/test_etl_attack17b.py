@@ -53,7 +53,8 @@ def test_a_day_asked_for_in_another_spelling_is_refused_while_another_run_holds_
 @pytest.mark.xfail(
     strict=True,
     reason="a transaction cancelled with no live holder found (here a run_date that is not text) goes straight "
-    "back to 'Hold the days': an unbounded loop with no backoff, no notice, until the 8-hour timeout",
+    "back to 'Hold the days': an unbounded loop with no backoff and no notice of its own until the 8-hour timeout "
+    "(then only the generic status-change alert)",
 )
 def test_a_run_date_that_is_not_text_ends_and_is_told(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
     # GIVEN a run asked for with a number for its day
@@ -76,7 +77,8 @@ def test_a_run_date_that_is_not_text_ends_and_is_told(stack: tuple[LocalStack, S
 @pytest.mark.xfail(
     strict=True,
     reason="a schedule input whose time is not a date (or whose catch-up reaches a year outside the calendar's "
-    "2020-2099) fails in a Pass state with States.Runtime, which nothing catches: no Slack notice at all",
+    "2020-2099) fails in a Pass state with States.Runtime, which no Catch takes: the state machine's own notice "
+    "(the step, what happens next) is never sent; in AWS only the generic status-change alert",
 )
 @pytest.mark.parametrize("scheduled", ["x", "2100-03-03T17:00:00Z"])
 def test_a_night_whose_schedule_time_cannot_be_read_is_told(
