@@ -22,6 +22,7 @@ import pyarrow.fs as pafs
 from analytics.funnel import by_product, funnel_rows, funnel_table
 from analytics.lake import Lake, run_query, tables_read_by
 from analytics.queries import query
+from shoplake import curated
 
 Row = dict[str, Any]
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -133,7 +134,8 @@ def _section(answers: dict[str, list[Row]], name: str, body: Callable[[list[Row]
     if answers[name]:
         content = body(answers[name])
     else:
-        tables = " and ".join(table.name for table in tables_read_by(the_query))
+        # The facts it reads: a dimension (the products' names) never makes an answer.
+        tables = " and ".join(t.name for t in tables_read_by(the_query) if t.name not in curated.DIMENSIONS)
         content = f"<p class='empty'>Nothing in {escape(tables)} for these days yet.</p>"
     return f"<section id='{name}'>{heading}{content}</section>"
 

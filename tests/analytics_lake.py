@@ -164,6 +164,24 @@ def _publish(lake: Path, table: str, day: date, rows: list[dict[str, Any]], vers
 
 # The products as the shop lists them; the rows above give ids, and each row takes its product's name from here.
 PRODUCT_NAMES: dict[Any, str] = {10: "Linen shirt", 11: "울 코트 Wool coat", 12: "Canvas sneakers"}
+PRODUCT_CATEGORIES: dict[Any, str] = {10: "tops", 11: "outerwear", 12: "shoes"}
+
+
+def product_dim_rows(
+    names: dict[Any, str] = PRODUCT_NAMES, categories: dict[Any, str] = PRODUCT_CATEGORIES
+) -> list[dict[str, Any]]:
+    """The product dimension as the ETL publishes it each day: every product, named as the shop lists it."""
+    return [
+        {
+            "product_id": product,
+            "product_name": name,
+            "category": categories[product],
+            "price": Decimal("30.00"),
+            "currency": "USD",
+            "updated_at": T,
+        }
+        for product, name in names.items()
+    ]
 
 
 def _rows(table: str, values: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
@@ -178,7 +196,7 @@ def _rows(table: str, values: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
 
 
 def write_curated(lake: Path) -> None:
-    """Sales, reviews, daily product statistics and hourly traffic, published day by day."""
+    """Sales, reviews, daily product statistics, hourly traffic and the products, published day by day."""
     tables = {
         "sales_fact": _rows("sales_fact", SALES),
         "review_fact": _rows("review_fact", REVIEWS),
@@ -195,6 +213,8 @@ def write_curated(lake: Path) -> None:
             by_day.setdefault(day_of(row), []).append(row)
         for day, day_rows in by_day.items():
             _publish(lake, table, day, day_rows)
+    for day in (D22, D23, D24, D25):
+        _publish(lake, "product_dim", day, product_dim_rows())
     _publish(lake, "sales_fact", D24, _rows("sales_fact", STALE_SALES), version="v1")
     for day in (D22, D23, D24, D25):
         manifest = DayManifest(day, "night", "v2", {t: version_key(t, day, "v2") for t in lake_layout.CURATED_TABLES})

@@ -1,9 +1,16 @@
 -- Popular products per customer group: the five best-selling products and categories (by
 -- units, then revenue) for each age group × gender × country, new against returning
 -- customers, over the Seoul business days first_key..last_key.
--- A product is its id, named by its name and category on the latest day of the range it sold.
--- parameters: first_key, last_key
-WITH lines AS (
+-- A product is its id, named by the product dimension of the range's last day (its name and
+-- category as the shop lists them then), else by its latest sale in the range.
+-- parameters: last_key, first_key, last_key
+WITH dim AS (
+  -- the products as the shop lists them on the range's last day (the curated product dimension)
+  SELECT CAST(product_id AS varchar) AS product_id, product_name, category
+  FROM product_dim
+  WHERE year * 10000 + month * 100 + day = ?
+),
+lines AS (
   SELECT
     coalesce(age_group, 'unknown') AS age_group,
     coalesce(gender, 'undisclosed') AS gender,
@@ -18,11 +25,18 @@ WITH lines AS (
   FROM sales_fact
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
-named AS (
+lines_named AS (
   SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
   FROM lines
   WHERE product_name IS NOT NULL
   GROUP BY product_id
+),
+named AS (
+  -- a product the dimension lacks keeps the name and category of its latest fact in the range
+  SELECT coalesce(dim.product_id, lines_named.product_id) AS product_id,
+    coalesce(dim.product_name, lines_named.product_name) AS product_name,
+    coalesce(dim.category, lines_named.category) AS category
+  FROM dim FULL OUTER JOIN lines_named ON dim.product_id = lines_named.product_id
 ),
 sales AS (
   -- a product is named as the shop lists it; its id only when the name is unknown

@@ -2,20 +2,34 @@
 -- daily_product_stats) beside the clickstream's funnel: sessions that viewed the product,
 -- added it to a cart and bought it, and the view → cart and cart → purchase rates, over the
 -- Seoul days first_key..last_key. Crawlers are left out of the funnel.
--- A product is its id: each row names it by its name and category on the latest day of the
--- range the shop sold or reviewed it (its id and the unknown category if it had none).
+-- A product is its id: each row names it by the product dimension of the range's last day (its
+-- name and category as the shop lists them then), else by the latest day of the range the shop
+-- sold or reviewed it (its id and the unknown category if neither names it).
 -- The clickstream is partitioned by UTC day, so a Seoul day also reads the UTC day before it.
--- parameters: first_key, last_key, first_utc_key, last_key, first_key, last_key
-WITH sold AS (
+-- parameters: last_key, first_key, last_key, first_utc_key, last_key, first_key, last_key
+WITH dim AS (
+  -- the products as the shop lists them on the range's last day (the curated product dimension)
+  SELECT CAST(product_id AS varchar) AS product_id, product_name, category
+  FROM product_dim
+  WHERE year * 10000 + month * 100 + day = ?
+),
+sold AS (
   SELECT business_date, CAST(product_id AS varchar) AS product_id, product_name, category, units, revenue, orders
   FROM daily_product_stats
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
-named AS (
+sold_named AS (
   SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
   FROM sold
   WHERE product_name IS NOT NULL
   GROUP BY product_id
+),
+named AS (
+  -- a product the dimension lacks keeps the name and category of its latest fact in the range
+  SELECT coalesce(dim.product_id, sold_named.product_id) AS product_id,
+    coalesce(dim.product_name, sold_named.product_name) AS product_name,
+    coalesce(dim.category, sold_named.category) AS category
+  FROM dim FULL OUTER JOIN sold_named ON dim.product_id = sold_named.product_id
 ),
 events AS (
   SELECT

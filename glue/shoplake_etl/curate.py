@@ -1,4 +1,4 @@
-"""Curate: the tables the marketing questions read — sales, reviews, daily product statistics."""
+"""Curate: the tables the marketing questions read — sales, reviews, daily product statistics, the products."""
 
 from __future__ import annotations
 
@@ -100,3 +100,21 @@ def daily_product_stats(sales: DataFrame, reviews: DataFrame) -> DataFrame:
         .withColumn("revenue", F.coalesce("revenue", F.lit(0).cast("decimal(14,2)")))
         .select(*[name for name, _ in curated.COLUMNS["daily_product_stats"]])
     )
+
+
+def product_dim(products: DataFrame) -> DataFrame:
+    """Every product as the shop lists it at the end of the day: one row per `product_id`.
+
+    `products` is the clean `products` (see `clean.clean_products`), which the extract reads whole each
+    night (`tables.SOURCE_TABLES`: not incremental), so this is the full product list, not the day's changes.
+    Columns: the `product_dim` columns of `shoplake.curated.COLUMNS`; `product_name` is the shop's `name`,
+    `category` the business category (`UNKNOWN_CATEGORY` when the shop's could not be mapped).
+    """
+    return products.select(
+        "product_id",
+        F.col("name").alias("product_name"),
+        F.coalesce("category", F.lit(business.UNKNOWN_CATEGORY)).alias("category"),
+        "price",
+        "currency",
+        "updated_at",
+    ).select(*[name for name, _ in curated.COLUMNS["product_dim"]])

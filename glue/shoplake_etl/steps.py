@@ -21,7 +21,7 @@ from shoplake.clickstream.contract import FIELDS
 from shoplake.quality.dqdl import evaluate
 from shoplake_etl.clean import clean_customers, clean_products, clean_purchases, clean_reviews
 from shoplake_etl.clickstream_hourly import hourly_traffic
-from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
+from shoplake_etl.curate import daily_product_stats, product_dim, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
 from shoplake_etl.publication import Catalog, LakeFiles, version_key
 from shoplake_etl.repair import publish_run
@@ -126,9 +126,10 @@ def _stage(frame: DataFrame, lake_root: str, table: str, run_date: date, run_id:
 def run_curate(spark: SparkSession, lake_root: str, run_date: date, *, run_id: str) -> dict[str, int]:
     """The day's curated tables, staged until they pass their checks; returns row counts.
 
-    Writes `sales_fact`, `review_fact` and `daily_product_stats` (columns: `shoplake.curated.COLUMNS`)
-    under the run's own `staging/<run_id>/`, replacing the day there. Raises Spark's AnalysisException when
-    a clean table is missing, ValueError for a run id `lake_layout.staging_prefix` refuses.
+    Writes `sales_fact`, `review_fact`, `daily_product_stats` and `product_dim` (every product as of the
+    day; columns: `shoplake.curated.COLUMNS`) under the run's own `staging/<run_id>/`, replacing the day there.
+    Raises Spark's AnalysisException when a clean table is missing, ValueError for a run id
+    `lake_layout.staging_prefix` refuses.
     """
     purchases = _clean(spark, lake_root, "purchase", run_date)
     products = _clean(spark, lake_root, "product", run_date)
@@ -141,6 +142,7 @@ def run_curate(spark: SparkSession, lake_root: str, run_date: date, *, run_id: s
         "daily_product_stats": _stage(
             daily_product_stats(sales, reviews), lake_root, "daily_product_stats", run_date, run_id
         ),
+        "product_dim": _stage(product_dim(products), lake_root, "product_dim", run_date, run_id),
     }
 
 

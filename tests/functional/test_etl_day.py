@@ -13,7 +13,7 @@ import pytest
 from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake.clickstream.contract import arrow_schema
-from shoplake_etl.publication import MemoryCatalog, version_key
+from shoplake_etl.publication import LakeFiles, MemoryCatalog, read_manifest, version_key
 from shoplake_etl.steps import (
     DayFailedChecks,
     StagingNotChecked,
@@ -35,6 +35,7 @@ RULESETS = {
     "sales_fact": "SalesFactRuleset",
     "review_fact": "ReviewFactRuleset",
     "daily_product_stats": "DailyProductStatsRuleset",
+    "product_dim": "ProductDimRuleset",
 }
 
 
@@ -66,6 +67,11 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
 ) -> None:
     database, jdbc = shop
     database.execute("UPDATE purchase SET status = 'paid', paid_at = ordered_at")
+    # A product never sold nor reviewed, its category spelt as its seller spells it
+    database.execute(
+        "INSERT INTO product (seller_id, name, category, price) SELECT seller_id, 'Wool coat', ' Outerwear ', 80 "
+        "FROM product LIMIT 1"
+    )
     _clickstream(tmp_path)
     lake = tmp_path.as_uri() + "/"
     properties = {"user": ETL_DATABASE_ROLE, "driver": "org.postgresql.Driver"}
@@ -75,20 +81,30 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
         "sales_fact": 1,
         "review_fact": 0,
         "daily_product_stats": 1,
+        "product_dim": 2,
     }
     assert run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n1") == 1  # one hour with people in it
     rulesets = {k: v for k, v in _rulesets().items() if k != "review_fact"}
     passed = run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1")
-    assert passed == {"sales_fact": 10, "daily_product_stats": 6}
+    assert passed == {"sales_fact": 10, "daily_product_stats": 6, "product_dim": 4}
     mark_checked(lake, RUN_DATE, "n1", passed)  # as the quality step does once every rule passed
     catalog = MemoryCatalog()
     published = run_publish(spark, lake, RUN_DATE, catalog, V1, "n1")
-    tables = {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1, "clickstream_hourly": 1}
+    tables = {"sales_fact": 1, "review_fact": 0, "daily_product_stats": 1, "clickstream_hourly": 1, "product_dim": 2}
     assert published == tables | {"repaired": []}
     hourly = spark.read.parquet(lake + str(catalog.location("clickstream_hourly", RUN_DATE))).collect()
     assert [(r["visitors"], r["page_views"]) for r in hourly] == [(1, 2)]
     sales = spark.read.parquet(lake + str(catalog.location("sales_fact", RUN_DATE))).collect()
     assert [(r["category"], r["country"]) for r in sales] == [("tops", "US")]
+    # The day's product dimension is every product the shop lists, sold or not, in its business category
+    products = spark.read.parquet(lake + str(catalog.location("product_dim", RUN_DATE))).collect()
+    assert sorted((r["product_name"], r["category"]) for r in products) == [
+        ("Shirt", "tops"),
+        ("Wool coat", "outerwear"),
+    ]
+    manifest = read_manifest(LakeFiles.from_uri(lake), RUN_DATE)
+    assert manifest is not None
+    assert manifest.tables["product_dim"] == version_key("product_dim", RUN_DATE, V1)
     assert not (tmp_path / lake_layout.staging_prefix("n1")).exists()  # the run's staging goes once published
     # Re-running the day (its own staging) publishes a new version, moves the catalog to it, leaves no other.
     run_curate(spark, lake, RUN_DATE, run_id="n2")
@@ -141,7 +157,7 @@ def test_publish_refuses_staging_its_quality_step_did_not_mark_as_checked(spark:
     # WHEN the staging is checked as it is, THEN it publishes
     mark_checked(lake, RUN_DATE, "n1", {})
     published = run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
-    assert published == {**dict.fromkeys(lake_layout.CURATED_TABLES, 2), "repaired": []}
+    assert published == dict.fromkeys(lake_layout.CURATED_TABLES, 2) | {"repaired": []}
 
 
 def test_a_day_without_clickstream_has_no_busy_hours(spark: Any, tmp_path: Path) -> None:

@@ -38,6 +38,16 @@ def test_every_query_filters_each_table_on_its_partition_columns(name: str) -> N
     assert sql.count("WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?") == tables
 
 
+@pytest.mark.parametrize("name", ["q3_popular_products", "q4_sales_rate", "q5_review_ratings", "q5_low_rated_comments"])
+def test_every_query_naming_products_reads_the_product_dimension_of_the_last_day_only(name: str) -> None:
+    # GIVEN a query that names products
+    named = query(name)
+    # THEN it reads product_dim once, on the one partition of the range's last day, its first parameter
+    assert named.sql.count("FROM product_dim") == 1
+    assert "FROM product_dim\n  WHERE year * 10000 + month * 100 + day = ?" in named.sql
+    assert named.parameters[0] == "last_key"
+
+
 def test_parameters_are_the_days_partition_keys_in_placeholder_order() -> None:
     busiest = query("q1_busiest_hours")
     assert busiest.parameters == ("first_utc_key", "last_key", "first_key", "last_key")

@@ -21,6 +21,7 @@ TABLES = {
     "review_fact": "ReviewFactTable",
     "daily_product_stats": "DailyProductStatsTable",
     "clickstream_hourly": "ClickstreamHourlyTable",
+    "product_dim": "ProductDimTable",
 }
 
 

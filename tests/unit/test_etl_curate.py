@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from shoplake import curated
 from shoplake_etl.clickstream_hourly import hourly_traffic
-from shoplake_etl.curate import daily_product_stats, review_fact, sales_fact
+from shoplake_etl.curate import daily_product_stats, product_dim, review_fact, sales_fact
 
 D1, D2 = date(2026, 11, 23), date(2026, 11, 24)
 T = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -115,3 +116,23 @@ def test_hourly_traffic_counts_an_event_delivered_twice_once(spark: Any) -> None
     # THEN each event counts once, in the hour it first happened
     assert set(rows) == {5}
     assert (rows[5]["visitors"], rows[5]["sessions"], rows[5]["page_views"]) == (2, 2, 3)
+
+
+def test_the_product_dimension_is_every_product_named_in_its_business_category(spark: Any) -> None:
+    # GIVEN the clean products: one sold, one never sold, one whose category could not be mapped
+    products = spark.createDataFrame(
+        [(10, "Linen shirt", "tops", Decimal("30.00"), "USD", T),
+         (11, "Wool coat", "outerwear", Decimal("80.00"), "USD", T),
+         (12, "Mystery box", None, Decimal("5.00"), "KRW", T)],
+        "product_id long, name string, category string, price decimal(10,2), currency string, updated_at timestamp",
+    )  # fmt: skip
+    # WHEN the day's product dimension is curated
+    frame = product_dim(products)
+    # THEN it has the declared columns and one row per product, sold or not, named as the shop lists it
+    assert frame.columns == [name for name, _ in curated.COLUMNS["product_dim"]]
+    rows = {r["product_id"]: (r["product_name"], r["category"], r["price"], r["currency"]) for r in frame.collect()}
+    assert rows == {
+        10: ("Linen shirt", "tops", Decimal("30.00"), "USD"),
+        11: ("Wool coat", "outerwear", Decimal("80.00"), "USD"),
+        12: ("Mystery box", "unknown", Decimal("5.00"), "KRW"),
+    }

@@ -91,7 +91,7 @@ def _write_version(lake: Path, version: str, marker: int) -> None:
 def _read(lake: Path) -> dict[str, list[int]]:
     """What DuckDB reads of the day, table by table: the markers of the version each table shows."""
     view = Lake(pafs.LocalFileSystem(), str(lake))
-    columns = {"sales_fact": "product_id", "review_fact": "product_id", "daily_product_stats": "product_id"}
+    columns = dict.fromkeys(("sales_fact", "review_fact", "daily_product_stats", "product_dim"), "product_id")
     columns["clickstream_hourly"] = "visitors"
     read = {}
     with duckdb.connect() as connection:
@@ -154,7 +154,7 @@ def test_a_first_publish_that_fails_midway_publishes_nothing_and_the_next_night_
     with pytest.raises(RuntimeError):
         publish_day(Failing(catalog, 2), _files(tmp_path), DAY, "run-1", V1)
     # THEN no table has the day (sales_fact alone used to keep it, so the next night skipped it) ...
-    assert [catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES] == [None] * 4
+    assert [catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES] == [None] * len(CURATED)
     assert _read(tmp_path) == _every_table([])
     # ... and the next scheduled night extracts from that day on
     assert published_days(_files(tmp_path)) == [yesterday]

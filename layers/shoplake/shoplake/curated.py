@@ -64,13 +64,24 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("sessions", "bigint"),
         ("page_views", "bigint"),
     ),
+    "product_dim": (
+        ("product_id", "bigint"),
+        ("product_name", "string"),
+        ("category", "string"),
+        ("price", "decimal(10,2)"),
+        ("currency", "string"),
+        ("updated_at", "timestamp"),
+    ),
 }
 DESCRIPTIONS = {
     "sales_fact": "One row per sold order line, with the product's category and the buyer's segment (pseudonymous).",
     "review_fact": "One row per review by a customer, with the product reviewed and its category.",
     "daily_product_stats": "Per business day and product: units, revenue, orders, reviews and average rating.",
     "clickstream_hourly": "Per UTC hour of the business day: distinct visitors, sessions and page views (no crawlers).",
+    "product_dim": "Every product the shop lists as of the business day: its name, category, price and currency.",
 }
+# The curated tables that name what the facts hold (lookups), not facts: an answer is empty when its facts are.
+DIMENSIONS = ("product_dim",)
 assert tuple(COLUMNS) == CURATED_TABLES, "lake_layout.CURATED_TABLES and the curated columns name the same tables"
 
 _SIMPLE = {
