@@ -207,10 +207,11 @@ def version_time(version: str) -> datetime | None:
 
 def version_key(table: str, day: date, version: str) -> str:
     """`curated/<table>/year=/month=/day=/version=<version>/`: one published version of a table's day."""
-    return f"{_day_folder(table, day)}{lake_layout.PUBLISHED_VERSION_KEY}={version}/"
+    return f"{day_folder(table, day)}{lake_layout.PUBLISHED_VERSION_KEY}={version}/"
 
 
-def _day_folder(table: str, day: date) -> str:
+def day_folder(table: str, day: date) -> str:
+    """`curated/<table>/year=/month=/day=/`: the folder of a table's day, which holds its version folders."""
     return f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"
 
 
@@ -222,7 +223,7 @@ def key_version_time(key: str | None) -> datetime | None:
 
 
 class ManifestError(ValueError):
-    """A day manifest that cannot be read, or a key that claims a day no calendar has; the message names the key."""
+    """A day manifest that cannot be read (cut short, edited by hand); the message names its key and day."""
 
 
 def read_manifest(files: LakeFiles, day: date) -> DayManifest | None:
@@ -249,19 +250,18 @@ def published_days(files: LakeFiles) -> list[date]:
     """The days with a manifest, that is the days published whole, in order: what the catch-up counts from.
 
     A key under `curated/_published/` that is not a day's manifest key (a backup copy, `day=24 (copy)/`,
-    a stray file) is no published day: it is logged, by its key, and left out. Raises ManifestError, naming
-    the key, for a manifest key whose day is not a date (`month=13`).
+    a stray file, a folder of a day no calendar has such as `month=13`) is no published day: it is logged, by
+    its key, and left out, so one stray key never stops a night's catch-up.
     """
     days = []
     for key in files.files(lake_layout.ETL_PUBLISHED_DAYS):
         found = _MANIFEST_KEY.fullmatch(key.removeprefix(lake_layout.ETL_PUBLISHED_DAYS))
-        if found is None:
-            LOGGER.warning("not a day manifest, so not a published day: %s", key)
-            continue
         try:
+            if found is None:
+                raise ValueError("not where a day's manifest is kept")
             days.append(date(int(found[1]), int(found[2]), int(found[3])))
         except ValueError as error:
-            raise ManifestError(f"{key}: not a day's manifest: {error}") from None
+            LOGGER.warning("not a day manifest, so not a published day: %s (%s)", key, error)
     return sorted(days)
 
 
@@ -375,7 +375,7 @@ def remove_unpublished_versions(catalog: Catalog, files: LakeFiles, day: date) -
     for table, published in manifest.tables.items():
         published_at = key_version_time(published)
         kept = {catalog.location(table, day), published}
-        for folder in files.folders(_day_folder(table, day)):
+        for folder in files.folders(day_folder(table, day)):
             made_at = key_version_time(folder)
             if folder in kept or made_at is None or published_at is None or made_at >= published_at:
                 continue

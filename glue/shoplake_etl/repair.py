@@ -20,6 +20,8 @@ from shoplake_etl.publication import (
     Catalog,
     CleanupFailed,
     LakeFiles,
+    ManifestError,
+    day_folder,
     key_version_time,
     publish_day,
     published_days,
@@ -56,8 +58,9 @@ def reconcile_days(catalog: Catalog, files: LakeFiles, days: list[date], *, held
     """`reconcile_day` and `remove_unpublished_versions` for each published day of `days`, `remove_orphans`
     for the others; returns what was repaired or removed, one line each.
 
-    `held` is the day this run holds (settled whatever its versions' age); `now` is aware. Raises the
-    catalog's and the file system's errors.
+    `held` is the day this run holds (settled whatever its versions' age); `now` is aware. Another day whose
+    manifest cannot be read is left as it is and named in a line (so one bad record never stops a publish);
+    raises ManifestError for the held day's, and the catalog's and the file system's errors.
     """
     published = set(published_days(files))
     notes = []
@@ -67,8 +70,13 @@ def reconcile_days(catalog: Catalog, files: LakeFiles, days: list[date], *, held
             orphans = [] if day == held else remove_orphans(catalog, files, day, now)
             notes += [f"{day}: removed the orphaned {key}" for key in orphans]
             continue
-        notes += reconcile_day(catalog, files, day, None if day == held else now - IN_FLIGHT)
-        notes += [f"{day}: removed the older {key}" for key in remove_unpublished_versions(catalog, files, day)]
+        try:
+            notes += reconcile_day(catalog, files, day, None if day == held else now - IN_FLIGHT)
+            notes += [f"{day}: removed the older {key}" for key in remove_unpublished_versions(catalog, files, day)]
+        except ManifestError as error:
+            if day == held:
+                raise  # this run's own day: publishing over a manifest no one can read would lose what it named
+            notes.append(f"{day}: left as it is, its manifest must be mended first: {error}")
     return notes
 
 
@@ -84,7 +92,7 @@ def remove_orphans(catalog: Catalog, files: LakeFiles, day: date, now: datetime)
         return removed
     for table in lake_layout.CURATED_TABLES:
         named = (catalog.location(table, day) or "").rstrip("/")  # Glue may hold a location without its slash
-        for folder in files.folders(f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"):
+        for folder in files.folders(day_folder(table, day)):
             made_at = key_version_time(folder)
             if folder.rstrip("/") != named and made_at is not None and made_at < now - IN_FLIGHT:
                 files.delete_folder(folder)

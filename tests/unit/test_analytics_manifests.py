@@ -13,19 +13,24 @@ from analytics import report
 from analytics.lake import Lake, run_query
 from analytics.queries import query
 from shoplake import lake_layout
-from shoplake_etl.publication import LakeFiles, ManifestError, published_days, version_key
+from shoplake_etl.publication import LakeFiles, published_days, version_key
 from tests.analytics_lake import D23, D24, write_lake
 from tests.unit.test_etl_attack17 import _product_rows, _q4_row, _rewrite
 
 
-def test_a_manifest_key_of_a_day_no_calendar_has_is_an_error_naming_it(tmp_path: Path) -> None:
+def test_a_manifest_key_of_a_day_no_calendar_has_is_logged_and_passed_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # GIVEN a manifest at a well-formed key whose day does not exist (a hand-made folder)
     files = LakeFiles(pafs.LocalFileSystem(), str(tmp_path))
     key = f"{lake_layout.ETL_PUBLISHED_DAYS}year=2026/month=13/day=01/{lake_layout.DAY_MANIFEST}"
     files.write_text(key, "{}")
-    # WHEN the catch-up lists the published days THEN the error names the key
-    with pytest.raises(ManifestError, match=key):
-        published_days(files)
+    # WHEN the catch-up lists the published days
+    with caplog.at_level(logging.WARNING):
+        days = published_days(files)
+    # THEN it is no published day, and the log names its key
+    assert days == []
+    assert key in caplog.text
 
 
 def test_a_stray_key_under_the_published_days_is_logged_by_its_key(
