@@ -156,7 +156,7 @@ class Lake:
         kept = []
         for path in files:
             parts = path.removeprefix(table_root).split("/")
-            day = _partition_day(parts[: len(lake_layout.PARTITION_KEYS)])
+            day = lake_layout.partition_day("/".join(parts[: len(lake_layout.PARTITION_KEYS)]))
             if day is None or len(parts) < len(lake_layout.PARTITION_KEYS) + 2:
                 continue  # not in a day's version folder: no catalog partition points there
             if day not in manifests:
@@ -183,17 +183,6 @@ class Lake:
             partitioning=table.partitioning(),
             partition_base_dir=table_root,
         )
-
-
-def _partition_day(folders: list[str]) -> date | None:
-    """The day of `["year=2026", "month=11", "day=04"]` (`lake_layout.PARTITION_KEYS`), or None for other folders."""
-    values = [folder.partition("=") for folder in folders]
-    if [key for key, _, _ in values] != list(lake_layout.PARTITION_KEYS) or not all(v.isdigit() for *_, v in values):
-        return None
-    try:
-        return date(*(int(value) for *_, value in values))
-    except ValueError:
-        return None
 
 
 def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:

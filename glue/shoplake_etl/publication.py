@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -242,10 +241,6 @@ def read_manifest(files: LakeFiles, day: date) -> DayManifest | None:
         raise ManifestError(f"{key}: the manifest of {day} cannot be read: {error!r}") from error
 
 
-# A day's manifest under ETL_PUBLISHED_DAYS, as `lake_layout.day_manifest_key` spells it.
-_MANIFEST_KEY = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/" + re.escape(lake_layout.DAY_MANIFEST))
-
-
 def published_days(files: LakeFiles) -> list[date]:
     """The days with a manifest, that is the days published whole, in order: what the catch-up counts from.
 
@@ -255,13 +250,12 @@ def published_days(files: LakeFiles) -> list[date]:
     """
     days = []
     for key in files.files(lake_layout.ETL_PUBLISHED_DAYS):
-        found = _MANIFEST_KEY.fullmatch(key.removeprefix(lake_layout.ETL_PUBLISHED_DAYS))
-        try:
-            if found is None:
-                raise ValueError("not where a day's manifest is kept")
-            days.append(date(int(found[1]), int(found[2]), int(found[3])))
-        except ValueError as error:
-            LOGGER.warning("not a day manifest, so not a published day: %s (%s)", key, error)
+        folders, _, name = key.removeprefix(lake_layout.ETL_PUBLISHED_DAYS).rpartition("/")
+        day = lake_layout.partition_day(folders) if name == lake_layout.DAY_MANIFEST else None
+        if day is None or lake_layout.day_manifest_key(day) != key:
+            LOGGER.warning("not a day manifest, so not a published day: %s", key)
+            continue
+        days.append(day)
     return sorted(days)
 
 

@@ -4,6 +4,7 @@ products of the report named as a marketer can tell them apart."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -79,3 +80,23 @@ def test_a_low_rated_comment_names_its_product_by_its_latest_name(tmp_path: Path
     rows = run_query(Lake(pafs.LocalFileSystem(), str(lake)), query("q5_low_rated_comments"), D23, D24).to_pylist()
     # THEN product 10 is "Linen shirt" on every comment
     assert {row["product"] for row in rows if row["product_id"] == "10"} == {"Linen shirt"}
+
+
+@pytest.mark.parametrize(
+    ("folders", "day"),
+    [
+        ("year=2026/month=11/day=04/", date(2026, 11, 4)),
+        ("year=2028/month=02/day=29", date(2028, 2, 29)),
+        ("year=2026/month=13/day=01/", None),  # no calendar has it
+        ("year=2026/month=11/day=24 (copy)/", None),
+        ("year=2026/month=11/day=٠٤/", None),  # digits of another script
+        ("year=2026/month=11/", None),
+        ("day=04/month=11/year=2026/", None),
+    ],
+)
+def test_the_day_a_partition_path_spells_is_read_back_or_none(folders: str, day: date | None) -> None:
+    # GIVEN folders as lake_layout.partition_path spells them, or not
+    # THEN partition_day gives the day back, and None for anything else
+    assert lake_layout.partition_day(folders) == day
+    if day is not None:
+        assert lake_layout.partition_day(lake_layout.partition_path(day)) == day

@@ -70,11 +70,16 @@ def publish(s3: Any, bucket: str, content: bytes) -> str:
     `PutObject`; errors of the put are raised as they come.
     """
     key = library_key(content)
+    _put_once(s3, bucket, key, content, "application/zip")
+    return f"s3://{bucket}/{key}"
+
+
+def _put_once(s3: Any, bucket: str, key: str, content: bytes, content_type: str) -> None:
+    """Put `content` at `key` unless `HeadObject` finds it (a key named by its content never changes)."""
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except s3.exceptions.ClientError:
-        s3.put_object(Bucket=bucket, Key=key, Body=content, ContentType="application/zip")
-    return f"s3://{bucket}/{key}"
+        s3.put_object(Bucket=bucket, Key=key, Body=content, ContentType=content_type)
 
 
 def scripts_folder() -> Path:
@@ -102,9 +107,6 @@ def publish_scripts(s3: Any, bucket: str, folder: Path) -> dict[str, str]:
     for name in JOB_SCRIPTS:
         content = (folder / name).read_bytes()
         key = script_key(name, content)
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-        except s3.exceptions.ClientError:
-            s3.put_object(Bucket=bucket, Key=key, Body=content, ContentType="text/x-python")
+        _put_once(s3, bucket, key, content, "text/x-python")
         keys[script_attribute(name)] = key
     return keys

@@ -83,6 +83,18 @@ def checked_marker_key(run_id: str, day: date) -> str:
     return f"{staging_prefix(run_id)}{ETL_CHECKED}{partition_path(day)}checked.json"
 
 
+def partition_day(folders: str) -> date | None:
+    """The day `partition_path` spells in `folders` ("year=2026/month=11/day=04", a trailing slash allowed),
+    or None for any other text: other keys, not digits, or a day no calendar has (`month=13`)."""
+    parts = [folder.partition("=") for folder in folders.rstrip("/").split("/")]
+    if [key for key, _, _ in parts] != list(PARTITION_KEYS) or not all(v.isascii() and v.isdigit() for *_, v in parts):
+        return None
+    try:
+        return date(*(int(value) for *_, value in parts))
+    except ValueError:
+        return None
+
+
 def day_manifest_key(day: date) -> str:
     """The lake-bucket key of `day`'s manifest: `curated/_published/year=YYYY/month=MM/day=DD/manifest.json`."""
     return f"{ETL_PUBLISHED_DAYS}{partition_path(day)}{DAY_MANIFEST}"
