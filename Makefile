@@ -20,6 +20,8 @@ JDBC_JAR := /usr/share/java/postgresql.jar
 CHROMEDRIVER := /usr/bin/chromedriver
 # The shop's web tier is nginx: Debian's, run unprivileged by local_stack/nginx.py (tests, demo, bench).
 NGINX := /usr/sbin/nginx
+# Debian's packages, installed when run as root; another apt (a second make, unattended upgrades) is waited for.
+APT := apt-get -o DPkg::Lock::Timeout=600
 # `make report`: the marketing report for these Seoul days, from this lake (a directory or s3://bucket/);
 # by default the local stack's copy of its lake, which `make demo` leaves in .local/lake.
 LAKE ?= .local/lake
@@ -79,14 +81,14 @@ templates: $(BIN)/.ready $(TOOLS_BIN)/.ready
 
 $(JDBC_JAR):
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && apt-get install -y -qq libpostgresql-jdbc-java >/dev/null; \
+	  $(APT) update -qq && $(APT) install -y -qq libpostgresql-jdbc-java >/dev/null; \
 	else \
 	  echo "note: install the PostgreSQL JDBC driver (Debian: libpostgresql-jdbc-java); the JDBC test skips without it"; \
 	fi
 
 $(CHROMEDRIVER):
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  ($(APT) update -qq && $(APT) install -y -qq chromium chromium-driver >/dev/null) \
 	    || echo "note: could not install Chromium; the browser test skips without it"; \
 	else \
 	  echo "note: install Chromium and its driver (Debian: chromium chromium-driver); the browser test skips without them"; \
@@ -96,7 +98,7 @@ $(CHROMEDRIVER):
 $(NGINX):
 	@if command -v nginx >/dev/null; then :; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  (apt-get update -qq && apt-get install -y -qq nginx >/dev/null && (service nginx stop >/dev/null 2>&1 || true)) \
+	  ($(APT) update -qq && $(APT) install -y -qq nginx >/dev/null && (service nginx stop >/dev/null 2>&1 || true)) \
 	    || echo "note: could not install nginx; the shop's tests, demo and benchmark need it"; \
 	else \
 	  echo "note: install nginx (Debian: apt-get install nginx); the shop's tests, demo and benchmark need it"; \
