@@ -18,6 +18,8 @@ export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 JDBC_JAR := /usr/share/java/postgresql.jar
 # The analytics report is tested in a real browser: Debian's Chromium and its driver.
 CHROMEDRIVER := /usr/bin/chromedriver
+# The report asks for a Korean font by name: its browser test draws Hangul with Debian's Noto Sans CJK.
+KOREAN_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 # The shop's web tier is nginx: Debian's, run unprivileged by local_stack/nginx.py (tests, demo, bench).
 NGINX := /usr/sbin/nginx
 # Debian's packages, installed when run as root; another apt (a second make, unattended upgrades) is waited for.
@@ -94,6 +96,14 @@ $(CHROMEDRIVER):
 	  echo "note: install Chromium and its driver (Debian: chromium chromium-driver); the browser test skips without them"; \
 	fi
 
+$(KOREAN_FONT):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+	    || echo "note: could not install a Korean font; the report's Korean-font test skips without it"; \
+	else \
+	  echo "note: install a Korean font (Debian: fonts-noto-cjk); the report's Korean-font test skips without it"; \
+	fi
+
 # Only the binary: the package's own service is neither started nor needed (policy-rc.d permitting).
 $(NGINX):
 	@if command -v nginx >/dev/null; then :; \
@@ -104,7 +114,7 @@ $(NGINX):
 	  echo "note: install nginx (Debian: apt-get install nginx); the shop's tests, demo and benchmark need it"; \
 	fi
 
-pytest: $(BIN)/.ready $(JDBC_JAR) $(CHROMEDRIVER) $(NGINX)
+pytest: $(BIN)/.ready $(JDBC_JAR) $(CHROMEDRIVER) $(KOREAN_FONT) $(NGINX)
 	$(BIN)/pytest
 
 # The fast loop: every test but those marked spark, server, browser or build (pyproject.toml says what

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from shoplake import business
 
 QUERIES_DIR = Path(__file__).with_name("queries")
+SHARED_DIR = QUERIES_DIR / "shared"
 
 # What each parameter name means, given the first and last Seoul day of the range.
 # `*_key` values are partition keys (year * 10000 + month * 100 + day), which Athena's partition
@@ -32,6 +33,8 @@ PARAMETERS = ("first_key", "last_key", "first_utc_key")
 
 _HEADER = re.compile(r"^-- parameters: (?P<names>[a-z_, ]+)$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\?")
+_SHARED = re.compile(r"\{shared\.(?P<name>[a-z_]+)\((?P<argument>[^(){}]*)\)\}")
+_ARGUMENT = re.compile(r"^-- argument: (?P<name>[a-z_]+)\b", re.MULTILINE)
 _BUSINESS_FACT = re.compile(r"\{business\.(?P<name>[A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
@@ -71,12 +74,12 @@ def parameter_values(query: Query, first_day: date, last_day: date) -> list[int]
     return [values[name] for name in query.parameters]
 
 
-def _business_fact(path: Path, name: str) -> str:
+def _business_fact(source: str, name: str) -> str:
     """The text of `shoplake.business.<name>` (a zone's IANA key, an enumeration's value), quoted for a SQL literal."""
     fact: object = business
     for part in name.split("."):
         if part.startswith("_") or not hasattr(fact, part):
-            raise QueryError(f"{path.name}: business.{name} is not a business fact")
+            raise QueryError(f"{source}: business.{name} is not a business fact")
         fact = getattr(fact, part)
     if isinstance(fact, ZoneInfo):
         text = fact.key
@@ -85,12 +88,48 @@ def _business_fact(path: Path, name: str) -> str:
     elif isinstance(fact, str):
         text = fact
     else:
-        raise QueryError(f"{path.name}: business.{name} is not text a query can hold")
+        raise QueryError(f"{source}: business.{name} is not text a query can hold")
     return text.replace("'", "''")
 
 
+def shared_ctes(name: str, argument: str) -> str:
+    """The CTEs of queries/shared/<name>.sql, its argument filled in, without its header: text for a WITH list.
+
+    `argument` is SQL text, put verbatim wherever the fragment names its declared argument. Raises
+    QueryError when there is no such fragment or it declares no argument.
+    """
+    path = SHARED_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise QueryError(f"no shared fragment {name}: {SHARED_DIR} has no {path.name}")
+    text = path.read_text(encoding="utf-8")
+    declared = _ARGUMENT.search(text)
+    if declared is None:
+        raise QueryError(f"{path.name}: its header declares no '-- argument:'")
+    lines = text.splitlines()
+    header = next((n for n, line in enumerate(lines) if not line.startswith("--")), len(lines))
+    return "\n".join(lines[header:]).strip().replace("{" + declared["name"] + "}", argument)
+
+
+def _include_shared(path: Path, sql: str) -> str:
+    """The query text with each `{shared.<name>(<argument>)}` replaced by that fragment's CTEs."""
+
+    def include(found: re.Match[str]) -> str:
+        try:
+            return shared_ctes(found["name"], found["argument"].strip())
+        except QueryError as error:
+            raise QueryError(f"{path.name}: {error}") from None
+
+    return _SHARED.sub(include, sql)
+
+
+def fill_business_facts(sql: str, source: str) -> str:
+    """The SQL with each `{business.<name>}` replaced by that fact's text; QueryError, naming `source`, for
+    a name that is no business fact or no text."""
+    return _BUSINESS_FACT.sub(lambda fact: _business_fact(source, fact["name"]), sql)
+
+
 def load_query(path: Path) -> Query:
-    sql = _BUSINESS_FACT.sub(lambda fact: _business_fact(path, fact["name"]), path.read_text(encoding="utf-8"))
+    sql = fill_business_facts(_include_shared(path, path.read_text(encoding="utf-8")), path.name)
     header = _HEADER.search(sql)
     if not sql.startswith("-- ") or header is None:
         raise QueryError(f"{path.name}: starts with a comment saying what it answers, and a '-- parameters:' line")

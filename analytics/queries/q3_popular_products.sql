@@ -4,12 +4,7 @@
 -- A product is its id, named by the product dimension of the range's last day (its name and
 -- category as the shop lists them then), else by its latest sale in the range.
 -- parameters: last_key, first_key, last_key
-WITH dim AS (
-  -- the products as the shop lists them on the range's last day (the curated product dimension)
-  SELECT CAST(product_id AS varchar) AS product_id, product_name, category
-  FROM product_dim
-  WHERE year * 10000 + month * 100 + day = ?
-),
+WITH {shared.product_dim(?)},
 lines AS (
   SELECT
     coalesce(age_group, 'unknown') AS age_group,
@@ -25,19 +20,7 @@ lines AS (
   FROM sales_fact
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
-lines_named AS (
-  SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
-  FROM lines
-  WHERE product_name IS NOT NULL
-  GROUP BY product_id
-),
-named AS (
-  -- a product the dimension lacks keeps the name and category of its latest fact in the range
-  SELECT coalesce(dim.product_id, lines_named.product_id) AS product_id,
-    coalesce(dim.product_name, lines_named.product_name) AS product_name,
-    coalesce(dim.category, lines_named.category) AS category
-  FROM dim FULL OUTER JOIN lines_named ON dim.product_id = lines_named.product_id
-),
+{shared.named_products(lines)},
 sales AS (
   -- a product is named as the shop lists it; its id only when the name is unknown
   SELECT lines.age_group, lines.gender, lines.country, lines.customer, lines.product_id,

@@ -7,30 +7,13 @@
 -- sold or reviewed it (its id and the unknown category if neither names it).
 -- The clickstream is partitioned by UTC day, so a Seoul day also reads the UTC day before it.
 -- parameters: last_key, first_key, last_key, first_utc_key, last_key, first_key, last_key
-WITH dim AS (
-  -- the products as the shop lists them on the range's last day (the curated product dimension)
-  SELECT CAST(product_id AS varchar) AS product_id, product_name, category
-  FROM product_dim
-  WHERE year * 10000 + month * 100 + day = ?
-),
+WITH {shared.product_dim(?)},
 sold AS (
   SELECT business_date, CAST(product_id AS varchar) AS product_id, product_name, category, units, revenue, orders
   FROM daily_product_stats
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
-sold_named AS (
-  SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
-  FROM sold
-  WHERE product_name IS NOT NULL
-  GROUP BY product_id
-),
-named AS (
-  -- a product the dimension lacks keeps the name and category of its latest fact in the range
-  SELECT coalesce(dim.product_id, sold_named.product_id) AS product_id,
-    coalesce(dim.product_name, sold_named.product_name) AS product_name,
-    coalesce(dim.category, sold_named.category) AS category
-  FROM dim FULL OUTER JOIN sold_named ON dim.product_id = sold_named.product_id
-),
+{shared.named_products(sold)},
 events AS (
   SELECT
     CAST(event_time AT TIME ZONE '{business.TIME_ZONE}' AS date) AS business_date,

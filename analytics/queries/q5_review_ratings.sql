@@ -5,12 +5,7 @@
 -- Products with at least three reviews, enough to matter, are ranked from the worst rated
 -- (worst_place 1); the others have no place.
 -- parameters: last_key, first_key, last_key
-WITH dim AS (
-  -- the products as the shop lists them on the range's last day (the curated product dimension)
-  SELECT CAST(product_id AS varchar) AS product_id, product_name, category
-  FROM product_dim
-  WHERE year * 10000 + month * 100 + day = ?
-),
+WITH {shared.product_dim(?)},
 written AS (
   SELECT
     business_date,
@@ -22,19 +17,7 @@ written AS (
   FROM review_fact
   WHERE year * 10000 + month * 100 + day BETWEEN ? AND ?
 ),
-written_named AS (
-  SELECT product_id, max_by(product_name, business_date) AS product_name, max_by(category, business_date) AS category
-  FROM written
-  WHERE product_name IS NOT NULL
-  GROUP BY product_id
-),
-named AS (
-  -- a product the dimension lacks keeps the name and category of its latest fact in the range
-  SELECT coalesce(dim.product_id, written_named.product_id) AS product_id,
-    coalesce(dim.product_name, written_named.product_name) AS product_name,
-    coalesce(dim.category, written_named.category) AS category
-  FROM dim FULL OUTER JOIN written_named ON dim.product_id = written_named.product_id
-),
+{shared.named_products(written)},
 reviews AS (
   SELECT written.product_id, coalesce(named.product_name, written.product_id) AS product,
     coalesce(named.category, written.category) AS category, written.week, written.rating

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow.fs as pafs
 import pytest
@@ -21,6 +24,13 @@ from tests.analytics_lake import FIRST_DAY, LAST_DAY, write_clickstream, write_l
 SCREENSHOT = ROOT / ".local" / "analytics" / "report.png"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Chromium and its driver (Debian: apt-get install chromium chromium-driver; make test installs them)",
+)
+# Debian's fonts-dejavu-core: the plain fonts a machine without CJK fonts has.
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+KOREAN_NAME = "울 코트 Wool coat"
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +83,8 @@ def test_a_lake_without_curated_tables_yet_still_gets_a_report_saying_so(tmp_pat
     assert "Nothing in sales_fact for these days yet." in html
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="needs Chromium and its driver (Debian: apt-get install chromium chromium-driver; make test installs them)",
-)
-def test_the_report_renders_in_a_real_browser_without_console_errors(report: Path) -> None:
+def _chromium(environment: dict[str, str] | None = None) -> Any:
+    """Headless Chromium through its driver; `environment` is added to this process's for the browser."""
     from selenium import webdriver  # noqa: PLC0415 - only where a browser runs
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
@@ -87,7 +93,43 @@ def test_the_report_renders_in_a_real_browser_without_console_errors(report: Pat
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2400"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    service = Service(executable_path=str(CHROMEDRIVER), env={**os.environ, **(environment or {})})
+    return webdriver.Chrome(options=options, service=service)
+
+
+def _fonts_drawing(driver: Any, selector: str, text: str) -> dict[str, int]:
+    """The fonts Chromium drew the first `selector` element holding `text` with: family -> glyphs drawn."""
+    driver.execute_cdp_cmd("DOM.enable", {})
+    driver.execute_cdp_cmd("CSS.enable", {})
+    document = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    for node in driver.execute_cdp_cmd("DOM.querySelectorAll", {"nodeId": document, "selector": selector})["nodeIds"]:
+        if text in driver.execute_cdp_cmd("DOM.getOuterHTML", {"nodeId": node})["outerHTML"]:
+            fonts = driver.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+            return {font["familyName"]: font["glyphCount"] for font in fonts}
+    raise AssertionError(f"no {selector} holds {text!r}")
+
+
+def _page_font_families() -> list[str]:
+    """The families the report's body asks for, in order."""
+    body = re.search(r"body\{font:[^ ]+ ([^;]+);", report_module.STYLE)
+    assert body is not None
+    return [family.strip().strip('"') for family in body[1].replace("\n", "").split(",")]
+
+
+def _korean_fonts() -> set[str]:
+    """The families installed here that can draw Korean (fontconfig's view), none where fc-list is missing."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return set()
+    command = [fc_list, ":lang=ko", "family"]
+    listed = subprocess.run(command, capture_output=True, text=True, check=False).stdout  # noqa: S603 - fontconfig's own tool
+    return {family for line in listed.splitlines() for family in line.split(",")}
+
+
+@pytest.mark.browser
+@NEEDS_CHROMIUM
+def test_the_report_renders_in_a_real_browser_without_console_errors(report: Path) -> None:
+    driver = _chromium()
     try:
         # GIVEN the report, opened from disk as someone would open an attachment
         driver.get(report.as_uri())
@@ -103,6 +145,55 @@ def test_the_report_renders_in_a_real_browser_without_console_errors(report: Pat
         assert problems == []
     finally:
         driver.quit()
+
+
+@pytest.mark.browser
+@NEEDS_CHROMIUM
+@pytest.mark.skipif(
+    not {"Noto Sans CJK KR", "Noto Sans KR"} & _korean_fonts(),
+    reason="needs a Korean font the report names (Debian: apt-get install fonts-noto-cjk; make test installs it)",
+)
+def test_korean_names_are_drawn_in_a_korean_font_where_one_is_installed(report: Path) -> None:
+    # GIVEN a machine with a Korean font (Noto Sans CJK, as Debian installs it, holds Japanese and
+    # Chinese faces too, which the browser's own fallback picks for the Hangul of an English page)
+    driver = _chromium()
+    try:
+        # WHEN the report is opened
+        driver.get(report.as_uri())
+        fonts = _fonts_drawing(driver, "td", KOREAN_NAME)
+    finally:
+        driver.quit()
+    # THEN the product's three Hangul letters are drawn in a Korean face that the page asks for
+    korean = {family: glyphs for family, glyphs in fonts.items() if family in _korean_fonts() - {"DejaVu Sans"}}
+    assert sum(korean.values()) == 3, fonts
+    assert set(korean) <= set(_page_font_families()), fonts
+    # AND its Latin letters in a plain font, as the rest of the page
+    assert set(fonts) - set(korean), fonts
+
+
+@pytest.mark.browser
+@NEEDS_CHROMIUM
+@pytest.mark.skipif(not DEJAVU.is_dir(), reason="needs the DejaVu fonts (Debian: fonts-dejavu-core)")
+def test_without_cjk_fonts_the_report_is_drawn_in_the_machines_plain_sans_serif(report: Path, tmp_path: Path) -> None:
+    # GIVEN a machine whose only fonts are DejaVu's (a fontconfig of the browser's own, with the usual aliases)
+    config = tmp_path / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        f"  <dir>{DEJAVU}</dir>\n  <cachedir>{tmp_path / 'cache'}</cachedir>\n"
+        '  <include ignore_missing="yes">/etc/fonts/conf.d</include>\n</fontconfig>\n',
+        encoding="utf-8",
+    )
+    driver = _chromium({"FONTCONFIG_FILE": str(config)})
+    try:
+        # WHEN the report is opened
+        driver.get(report.as_uri())
+        heading = _fonts_drawing(driver, "header", "shoplake marketing report")
+        product = _fonts_drawing(driver, "td", KOREAN_NAME)
+    finally:
+        driver.quit()
+    # THEN the heading and the names are in the plain sans-serif, none in a serif or a fixed-width face
+    assert set(heading) == {"DejaVu Sans"}
+    assert set(product) == {"DejaVu Sans"}
 
 
 def test_many_groups_show_the_largest_first_and_fold_the_rest_away() -> None:

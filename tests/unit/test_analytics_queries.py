@@ -18,6 +18,7 @@ from analytics.queries import (
     load_query,
     parameter_values,
     query,
+    shared_ctes,
 )
 from shoplake import business
 
@@ -46,6 +47,43 @@ def test_every_query_naming_products_reads_the_product_dimension_of_the_last_day
     assert named.sql.count("FROM product_dim") == 1
     assert "FROM product_dim\n  WHERE year * 10000 + month * 100 + day = ?" in named.sql
     assert named.parameters[0] == "last_key"
+
+
+@pytest.mark.parametrize("name", ["q3_popular_products", "q4_sales_rate", "q5_review_ratings", "q5_low_rated_comments"])
+def test_the_ctes_naming_products_are_written_once_and_included(name: str) -> None:
+    # GIVEN a query file that names products
+    text = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    # THEN it includes the shared CTEs rather than spelling them
+    assert text.count("{shared.product_dim(?)}") == 1 and text.count("{shared.named_products(") == 1
+    assert "FROM product_dim" not in text and "max_by(product_name" not in text and "dim FULL OUTER JOIN" not in text
+    # AND the query that runs holds them, filled in
+    facts = text.split("{shared.named_products(", 1)[1].split(")", 1)[0]
+    assert shared_ctes("product_dim", "?") in query(name).sql
+    assert shared_ctes("named_products", facts) in query(name).sql
+
+
+def test_a_shared_fragment_is_filled_in_with_its_argument_and_loses_its_header(tmp_path: Path) -> None:
+    # GIVEN a query naming the products of its own facts CTE
+    path = tmp_path / "named.sql"
+    path.write_text(
+        "-- Named: products\n-- parameters: last_key\n"
+        "WITH {shared.product_dim(?)},\nfacts AS (SELECT * FROM sales_fact),\n{shared.named_products( facts )}\n"
+        "SELECT * FROM named",
+        "utf-8",
+    )
+    # WHEN it is loaded
+    sql = load_query(path).sql
+    # THEN the fragments' CTEs stand where they were named, for these facts, without the fragments' headers
+    assert "facts_named AS (" in sql and "FROM facts\n" in sql and "JOIN facts_named ON" in sql
+    assert "{" not in sql and "argument:" not in sql
+    assert sql.startswith("-- Named: products\n-- parameters: last_key\nWITH dim AS (\n")
+
+
+def test_a_query_including_a_fragment_that_does_not_exist_is_refused_by_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing.sql"
+    path.write_text("-- Missing: a fragment\n-- parameters: last_key\nWITH {shared.no_such(x)} SELECT ?", "utf-8")
+    with pytest.raises(QueryError, match=r"missing\.sql: no shared fragment no_such"):
+        load_query(path)
 
 
 def test_parameters_are_the_days_partition_keys_in_placeholder_order() -> None:

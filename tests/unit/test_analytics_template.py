@@ -7,7 +7,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from analytics.queries import all_queries, logical_id
+from analytics.dashboard import DATA_SETS, TEMPLATE_DATABASE, data_set_sql
+from analytics.queries import all_queries, logical_id, shared_ctes
 from local_stack.template import ROOT, load_template
 from shoplake import business, curated, lake_layout
 from shoplake.surveys.forms import all_forms
@@ -90,14 +91,48 @@ def quicksight_type(arrow: pa.DataType) -> str:
     raise AssertionError(f"no QuickSight type for {arrow}")
 
 
-def data_set_columns() -> dict[str, list[dict[str, str]]]:
-    """Each data set's table and the columns it reads."""
-    tables = {}
+def physical_tables() -> dict[str, dict[str, Any]]:
+    """Every data set's physical tables, by their id (unique across the data sets here)."""
+    tables: dict[str, dict[str, Any]] = {}
     for resource in QUICKSIGHT.values():
         if resource["Type"] == "AWS::QuickSight::DataSet":
-            for physical in resource["Properties"]["PhysicalTableMap"].values():
-                tables[physical["RelationalTable"]["Name"]] = physical["RelationalTable"]["InputColumns"]
+            tables |= resource["Properties"]["PhysicalTableMap"]
     return tables
+
+
+def data_set_columns() -> dict[str, list[dict[str, str]]]:
+    """Each data set's table and the columns it reads (a custom SQL data set's: those of the facts it names)."""
+    custom = {data_set.key: data_set.table for data_set in DATA_SETS}
+    tables = {}
+    for key, physical in physical_tables().items():
+        if "CustomSql" in physical:
+            tables[custom[key]] = physical["CustomSql"]["Columns"]
+        else:
+            tables[physical["RelationalTable"]["Name"]] = physical["RelationalTable"]["InputColumns"]
+    return tables
+
+
+@pytest.mark.parametrize("data_set", DATA_SETS, ids=lambda data_set: data_set.key)
+def test_the_dashboard_names_products_with_the_sql_made_from_the_reports_ctes(data_set: Any) -> None:
+    # GIVEN the data set as the QuickSight template declares it
+    custom = physical_tables()[data_set.key]["CustomSql"]
+    # THEN its SQL is the one analytics.dashboard makes (`python -m analytics.dashboard` prints it),
+    # in the stack's database, and its columns are the data set's
+    assert custom["SqlQuery"] == {"Fn::Sub": data_set_sql(data_set, TEMPLATE_DATABASE)}
+    assert custom["Columns"] == [{"Name": name, "Type": kind} for name, kind in data_set.columns]
+    assert custom["DataSourceArn"] == {"Fn::GetAtt": ["AthenaDataSource", "Arn"]}
+    # AND that SQL holds the report's own CTEs: the product dimension (here the newest published) and the naming
+    sql = data_set_sql(data_set)
+    assert shared_ctes("named_products", data_set.key) in sql
+    assert shared_ctes("product_dim", "(SELECT max(year * 10000 + month * 100 + day) FROM product_dim)") in sql
+
+
+def test_no_data_set_names_products_by_the_facts_day_alone() -> None:
+    # GIVEN every data set of the dashboard
+    for key, physical in physical_tables().items():
+        columns = physical.get("RelationalTable", {}).get("InputColumns", [])
+        # THEN one reading product names straight from a table is none: names come from the shared CTEs
+        assert "product_name" not in {column["Name"] for column in columns}, key
 
 
 def test_data_set_columns_follow_their_tables_declarations() -> None:
