@@ -9,7 +9,8 @@ stack's GlueRunner (the job's own code), a failed run ending FAILED with its err
 so that the state machine waits, retries and catches as it does in AWS. One more mend: a
 `States.*` error leaving a Parallel branch (a failed `.sync` task's States.TaskFailed) makes
 moto's engine itself fail instead of reaching the Parallel state's Catch. And an `aws-sdk:s3:getObject`
-task gives its `Body` as text, as AWS's SDK integration does (moto's leaves the stream in the state).
+task gives its `Body` as text, as AWS's SDK integration does (moto's leaves the stream in the state), and
+its errors are named `S3.<Error>Exception` (`S3.NoSuchKeyException`), as AWS names them (moto's `s3.`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as sdk_task_module,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback as callback_task,
 )
@@ -119,4 +123,6 @@ def glue_runs_carried_out(run_started: Callable[[], object]) -> Iterator[None]:
         patches.enter_context(mock.patch.object(branches_decl, "CustomErrorName", _error_name))
         sdk_task = _bodies_as_text(StateTaskServiceAwsSdk._eval_service_task)
         patches.enter_context(mock.patch.object(StateTaskServiceAwsSdk, "_eval_service_task", sdk_task))
+        # "S3.BucketAlreadyExistsException" (Step Functions Developer Guide, "AWS SDK service integrations").
+        patches.enter_context(mock.patch.dict(sdk_task_module._SERVICE_ERROR_NAMES, {"s3": "S3"}))
         yield

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from shoplake import lake_layout
+from shoplake import lake_layout, nightly_etl
 
 # A scheduled night catches up at most this many days of missed changes; older gaps are
 # back-filled by date (docs/nightly-etl.md), so that one night never grows without bound.
@@ -86,13 +86,12 @@ def left_behind_notice(days: list[date], state_machine_arn: str) -> str:
     """What a night's summary says of `days` left behind: "" for none, else one sentence, starting with a space.
 
     It names the days (first to last, and how many) and spells the back-fill command of the first
-    `SPELLED_BACK_FILLS`, as the state machine spells its re-run commands:
+    `SPELLED_BACK_FILLS`, as the state machine spells its re-run commands (`shoplake.nightly_etl.rerun_command`):
     `aws stepfunctions start-execution --state-machine-arn <arn> --input "{\"run_date\":\"YYYY-MM-DD\"}"`.
     """
     if not days:
         return ""
-    command = f"aws stepfunctions start-execution --state-machine-arn {state_machine_arn} --input"
-    commands = "; ".join(f'{command} "{{\\"run_date\\":\\"{day}\\"}}"' for day in days[:SPELLED_BACK_FILLS])
+    commands = "; ".join(nightly_etl.rerun_command(state_machine_arn, str(day)) for day in days[:SPELLED_BACK_FILLS])
     more = len(days) - SPELLED_BACK_FILLS
     rest = f"; and the same for each of the {more} day(s) after, up to {days[-1]}" if more > 0 else ""
     span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]} ({len(days)} days)"

@@ -97,11 +97,6 @@ def test_a_night_whose_schedule_time_cannot_be_read_is_told(
     assert _etl_notices(local, sink), "no notice"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when letting the days go fails after a successful publish, the failure notice of a back-fill says "
-    "'Nothing of that day is published ... re-run it', though the day IS published",
-)
 def test_a_day_published_whose_holds_cannot_be_let_go_is_not_told_as_unpublished(
     stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,12 +118,6 @@ def test_a_day_published_whose_holds_cannot_be_let_go_is_not_told_as_unpublished
     assert "Nothing of that day is published" not in text, json.dumps(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'Read the days left behind' catches every error (AccessDenied, a KMS or throttling failure after its "
-    "retries) as 'No day is left behind': the night's summary silently drops the days no night will catch up "
-    "and their back-fill commands",
-)
 def test_a_left_behind_note_that_cannot_be_read_is_not_told_as_no_day_left_behind(
     stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:

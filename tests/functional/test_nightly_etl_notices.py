@@ -96,3 +96,4 @@ def test_a_nights_summary_without_a_note_says_nothing_of_days_left_behind(
     (message,) = _etl_notices(local, sink)
     assert "published." in as_text(message)
     assert "No night will catch up" not in as_text(message)
+    assert "left behind" not in as_text(message)  # S3's NoSuchKey is no note, not a note that could not be read

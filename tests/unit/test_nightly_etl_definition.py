@@ -171,5 +171,32 @@ def test_the_success_notice_repeats_the_extracts_note_of_the_days_left_behind() 
     assert read["Parameters"]["Key.$"] == f"States.Format('{lake_layout.ETL_LEFT_BEHIND}{{}}.txt', $.run_date)"
     assert granted["Resource"]["Fn::Sub"] == "${LakeBucket.Arn}/" + lake_layout.ETL_LEFT_BEHIND + "*"
     assert states["Publish"]["Next"] == "Read the days left behind"
-    assert read["Catch"][0]["Next"] == "No day is left behind"
+    assert read["Catch"][0] == {
+        "ErrorEquals": ["S3.NoSuchKeyException"],
+        "ResultPath": None,
+        "Next": "No day is left behind",
+    }
     assert "$.left_behind.text" in states["Prepare the success notice"]["Parameters"]["summary.$"]
+    # AND any other error is told in the summary, with where the note is, and the night goes on
+    (other,) = [c for c in read["Catch"] if c["ErrorEquals"] == ["States.ALL"]]
+    unread = states[other["Next"]]
+    assert unread["ResultPath"] == "$.left_behind" and unread["Next"] == states["No day is left behind"]["Next"]
+    assert f"s3://${{LakeBucket}}/{lake_layout.ETL_LEFT_BEHIND}{{}}.txt" in unread["Parameters"]["text.$"]
+
+
+def test_a_failure_to_let_the_days_go_is_told_as_a_published_day_whose_holds_are_left() -> None:
+    # GIVEN the step that lets the days go after publish, and what its failure is told
+    states = DEFINITION["States"]
+    (catch,) = states["Let the days go"]["Catch"]
+    failed = states[catch["Next"]]
+    # WHEN the failure notice chooses what happens next for that step
+    (choice,) = [c for c in states["What happens next"]["Choices"] if c.get("StringEquals") == failed["Result"]]
+    name = choice["Next"]
+    while "text.$" not in states[name].get("Parameters", {}):
+        name = states[name]["Next"]
+    text = states[name]["Parameters"]["text.$"]
+    # THEN it says the day is published, how its holds lapse or are deleted, and repeats the days left behind
+    assert failed["Result"] == "let the days go" and "Nothing of that day is published" not in text
+    assert "The day IS published" in text and "expires_at" in text and "delete-item --table-name" in text
+    assert "$.left_behind.text" in text
+    assert states[name]["Next"] == "Let the failed days go"

@@ -6,6 +6,11 @@ delivered best effort; samples in tests/events/); `startDate`/`stopDate` are epo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from shoplake import nightly_etl
 from shoplake.alerts import console
 from shoplake.alerts.model import Alert, Category, Severity
 from shoplake.alerts.sources.eventbridge import EventEnvelope
@@ -19,6 +24,8 @@ _SEVERITY = {
     "PENDING_REDRIVE": Severity.WARNING,
     "SUCCEEDED": Severity.SUCCESS,
 }
+# Ended from outside: by the state machine's TimeoutSeconds, or by StopExecution.
+_STOPPED = ("TIMED_OUT", "ABORTED")
 _VERB = {
     "FAILED": "failed",
     "TIMED_OUT": "timed out",
@@ -38,8 +45,26 @@ def _duration(start: object, stop: object) -> str | None:
     return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
 
 
+def _started(start: object) -> datetime | None:
+    return datetime.fromtimestamp(start / 1000, UTC) if isinstance(start, int) else None
+
+
+def _what_next(detail: Mapping[str, Any], machine_arn: str) -> str | None:
+    """For the nightly ETL stopped from outside (which told nothing itself): its holds, and its re-run or catch-up."""
+    if detail.get("status") not in _STOPPED or not nightly_etl.is_nightly_etl(machine_arn):
+        return None
+    details = detail.get("inputDetails")
+    known = not (isinstance(details, Mapping) and details.get("included") is False)
+    started = _started(detail.get("startDate"))
+    return nightly_etl.stopped_run_next(machine_arn, detail.get("input"), started, input_known=known)
+
+
 def execution_status_change(event: EventEnvelope) -> Alert:
     """An execution status change as an alert: FAILED and TIMED_OUT critical, ABORTED warning, SUCCEEDED success.
+
+    A TIMED_OUT or ABORTED run of the nightly ETL (`nightly_etl.is_nightly_etl`), which tells nothing
+    itself, is told with what happens next: when its holds lapse, the catch-up or the re-run command
+    (`nightly_etl.stopped_run_next`, from `input`, `inputDetails.included` and `startDate`).
 
     Reads `executionArn` and `status` (required: KeyError without them), the machine's name from
     `stateMachineArn` (else the execution ARN), `name`, the duration from `startDate`/`stopDate` (ms),
@@ -65,6 +90,9 @@ def execution_status_change(event: EventEnvelope) -> Alert:
     summary += f" after {took}." if took and status != "RUNNING" else "."
     if status == "FAILED" and not detail.get("error"):
         summary += " Open the execution to see which step failed."
+    what_next = _what_next(detail, str(detail.get("stateMachineArn", "")))
+    if what_next:
+        summary += f" It told nothing itself; open the execution to see the step it stopped in. {what_next}"
     return event.alert(
         title=f"{machine} {_VERB.get(status, status.lower())}",
         summary=summary,
