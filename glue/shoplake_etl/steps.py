@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -244,22 +244,26 @@ class StagingNotChecked(RuntimeError):  # noqa: N818 - "staging not checked" is 
     """Publish was asked for a run's staged day that its quality step did not mark as checked: nothing is published."""
 
 
-# A staged file as its quality step saw it: {"size": bytes, "sha256": hex digest of its content}.
-FileIdentity = dict[str, Any]
+class FileIdentity(NamedTuple):
+    """A staged file as its quality step saw it: its size in bytes and the hex SHA-256 of its content."""
+
+    size: int
+    sha256: str
 
 
 def _file_identity(files: LakeFiles, key: str) -> FileIdentity:
     """`key`'s size and SHA-256, read through the lake's file system (a streamed GetObject on S3).
 
-    The content itself, not a listing's ETag or modification time: pyarrow lists neither the same way on S3
-    and a local directory, an ETag depends on how the object was uploaded, and S3's times are to the second.
+    The content itself, the same way on S3 and a local directory: pyarrow's listing gives no ETag (which on S3
+    depends on how the object was uploaded, whole or in parts), and S3 keeps modification times to the second,
+    so a file put again within the same second at the same size would look unchanged.
     """
     digest, size = hashlib.sha256(), 0
     with files.filesystem.open_input_stream(files.path(key)) as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
-    return {"size": size, "sha256": digest.hexdigest()}
+    return FileIdentity(size, digest.hexdigest())
 
 
 def _staged_files(files: LakeFiles, run_date: date, run_id: str) -> dict[str, dict[str, FileIdentity]]:
@@ -280,8 +284,11 @@ def mark_checked(lake_root: str, run_date: date, run_id: str, passed: dict[str, 
     """
     files = LakeFiles.from_uri(lake_root)
     key = lake_layout.checked_marker_key(run_id, run_date)
-    body = {"run_id": run_id, "day": run_date.isoformat(), "rules_passed": passed}
-    files.write_text(key, json.dumps(body | {"staged": _staged_files(files, run_date, run_id)}, indent=2))
+    staged = {
+        t: {k: i._asdict() for k, i in keys.items()} for t, keys in _staged_files(files, run_date, run_id).items()
+    }
+    body = {"run_id": run_id, "day": run_date.isoformat(), "rules_passed": passed, "staged": staged}
+    files.write_text(key, json.dumps(body, indent=2))
     return key
 
 
@@ -303,11 +310,11 @@ def _changes(
                 changes.append(f"{table}: {key}: staged after the check")
             elif is_ is None:
                 changes.append(f"{table}: {key}: removed after the check")
-            elif was["size"] != is_["size"]:
-                changes.append(f"{table}: {key}: {was['size']} bytes when checked, {is_['size']} now")
-            elif was["sha256"] != is_["sha256"]:
-                changes.append(f"{table}: {key}: content differs (sha256 {was['sha256'][:12]}… when checked, "
-                               f"{is_['sha256'][:12]}… now)")  # fmt: skip
+            elif was.size != is_.size:
+                changes.append(f"{table}: {key}: {was.size} bytes when checked, {is_.size} now")
+            elif was.sha256 != is_.sha256:
+                changes.append(f"{table}: {key}: content differs (sha256 {was.sha256[:12]}… when checked, "
+                               f"{is_.sha256[:12]}… now)")  # fmt: skip
     return changes
 
 
@@ -316,7 +323,7 @@ def _read_marker(text: str) -> tuple[str, str, dict[str, Any], dict[str, dict[st
     it is not one `mark_checked` writes (an older marker that lists file names only included)."""
     body = json.loads(text)
     staged = {
-        str(table): {str(key): {"size": int(i["size"]), "sha256": str(i["sha256"])} for key, i in keys.items()}
+        str(table): {str(key): FileIdentity(int(i["size"]), str(i["sha256"])) for key, i in keys.items()}
         for table, keys in body["staged"].items()
     }
     return str(body["run_id"]), str(body["day"]), dict(body["rules_passed"]), staged
@@ -341,7 +348,9 @@ def require_checked(files: LakeFiles, run_date: date, run_id: str) -> None:
     problems = []
     unchecked = _unchecked_tables(rules_passed)
     if unchecked:
-        problems.append(f"no rule checked {', '.join(unchecked)} (has the quality job's --rulesets a ruleset for it?)")
+        problems.append(
+            f"no rule checked {', '.join(unchecked)} (each needs a ruleset in the quality job's --rulesets)"
+        )
     changes = _changes(staged, _staged_files(files, run_date, run_id))
     if changes:
         problems.append(f"its staging changed after its quality step checked it ({key}): " + "; ".join(changes))
