@@ -30,7 +30,7 @@ from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.sample_history import HistorySize, seed_history
 from local_stack.scratch import scratch_directory
 from local_stack.spark import local_spark
-from local_stack.template import load_template
+from local_stack.template import load_template, night_rulesets
 from shop.migrate import apply_migrations
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
 from shoplake_etl.publication import MemoryCatalog
@@ -39,8 +39,8 @@ from shoplake_etl.tables import ETL_DATABASE_ROLE, SOURCE_TABLES
 
 NAME = "nightly_etl"
 DAY = date(2026, 11, 24)
-RULESETS = {"sales_fact": "SalesFactRuleset", "review_fact": "ReviewFactRuleset"}
-RULESETS |= {"daily_product_stats": "DailyProductStatsRuleset"}
+# The quality job's --rulesets, by logical id: every curated table's, as publish requires.
+RULESETS = night_rulesets(load_template())
 
 
 def size(scale: int) -> HistorySize:

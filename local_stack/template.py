@@ -7,6 +7,7 @@ Only what the local stack needs is resolved; an intrinsic it cannot resolve rais
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping
@@ -202,3 +203,21 @@ def function_properties(template: Mapping[str, Any], logical_id: str) -> dict[st
         elif isinstance(value, Mapping) and isinstance(props[key], Mapping):
             props[key] = {**value, **props[key]}
     return props
+
+
+def night_rulesets(template: Mapping[str, Any]) -> dict[str, str]:
+    """{curated table: logical id of its AWS::Glue::DataQualityRuleset}, read from the nightly quality job's
+    `--rulesets` (`EtlQualityJob`), a `!Sub` of JSON that names each ruleset `${LogicalId}`: the one list of
+    what the night checks, for the tests and the benchmarks. Raises KeyError or ValueError if it is not that.
+    """
+    text = template["Resources"]["EtlQualityJob"]["Properties"]["DefaultArguments"]["--rulesets"]["Fn::Sub"]
+    named = json.loads(re.sub(r"\$\{(\w+)\}", r"\1", text))
+    return {str(table): str(logical_id) for table, logical_id in named.items()}
+
+
+def night_ruleset_texts(template: Mapping[str, Any]) -> dict[str, str]:
+    """{curated table: its deployed DQDL text} for every table `night_rulesets` names."""
+    resources = template["Resources"]
+    return {
+        table: str(resources[logical]["Properties"]["Ruleset"]) for table, logical in night_rulesets(template).items()
+    }

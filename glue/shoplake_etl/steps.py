@@ -7,10 +7,11 @@ re-running a day never duplicates.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -243,40 +244,115 @@ class StagingNotChecked(RuntimeError):  # noqa: N818 - "staging not checked" is 
     """Publish was asked for a run's staged day that its quality step did not mark as checked: nothing is published."""
 
 
-def _staged_files(files: LakeFiles, run_date: date, run_id: str) -> dict[str, list[str]]:
-    """{table: keys of the files staged for the day}; Spark names every write's files anew."""
-    return {t: files.files(staged_path("", run_id, t, run_date)) for t in lake_layout.CURATED_TABLES}
+class FileIdentity(NamedTuple):
+    """A staged file as its quality step saw it: its size in bytes and the hex SHA-256 of its content."""
+
+    size: int
+    sha256: str
+
+
+def _file_identity(files: LakeFiles, key: str) -> FileIdentity:
+    """`key`'s size and SHA-256, read through the lake's file system (a streamed GetObject on S3).
+
+    The content itself, the same way on S3 and a local directory: pyarrow's listing gives no ETag (which on S3
+    depends on how the object was uploaded, whole or in parts), and S3 keeps modification times to the second,
+    so a file put again within the same second at the same size would look unchanged.
+    """
+    digest, size = hashlib.sha256(), 0
+    with files.filesystem.open_input_stream(files.path(key)) as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return FileIdentity(size, digest.hexdigest())
+
+
+def _staged_files(files: LakeFiles, run_date: date, run_id: str) -> dict[str, dict[str, FileIdentity]]:
+    """{table: {key: identity}} of every file staged for the day; Spark names every write's files anew."""
+    return {
+        t: {key: _file_identity(files, key) for key in files.files(staged_path("", run_id, t, run_date))}
+        for t in lake_layout.CURATED_TABLES
+    }
 
 
 def mark_checked(lake_root: str, run_date: date, run_id: str, passed: dict[str, int]) -> str:
     """Record that the run's staged day passed its checks; returns the marker's lake key.
 
     Written by the quality step once every rule passed: `lake_layout.checked_marker_key`, JSON
-    {"run_id", "day": "YYYY-MM-DD", "rules_passed": {table: n}, "staged": {table: [file keys]}}. The staged
-    files are named so that staging rewritten after the checks is not taken as checked.
+    {"run_id", "day": "YYYY-MM-DD", "rules_passed": {table: n}, "staged": {table: {file key: {"size": bytes,
+    "sha256": hex}}}}. Each staged file is read to take its digest (on S3, GetObject of staging/), so that
+    staging rewritten after the checks, even in place under the same key, is not taken as checked.
     """
     files = LakeFiles.from_uri(lake_root)
     key = lake_layout.checked_marker_key(run_id, run_date)
-    body = {"run_id": run_id, "day": run_date.isoformat(), "rules_passed": passed}
-    files.write_text(key, json.dumps(body | {"staged": _staged_files(files, run_date, run_id)}, indent=2))
+    staged = {
+        t: {k: i._asdict() for k, i in keys.items()} for t, keys in _staged_files(files, run_date, run_id).items()
+    }
+    body = {"run_id": run_id, "day": run_date.isoformat(), "rules_passed": passed, "staged": staged}
+    files.write_text(key, json.dumps(body, indent=2))
     return key
+
+
+def _unchecked_tables(rules_passed: Mapping[str, Any]) -> list[str]:
+    """The curated tables (all of which publish publishes) on which the marker says no rule was evaluated."""
+    return [t for t in lake_layout.CURATED_TABLES if not (type(rules_passed.get(t)) is int and rules_passed[t] > 0)]
+
+
+def _changes(
+    checked: Mapping[str, Mapping[str, FileIdentity]], now: Mapping[str, Mapping[str, FileIdentity]]
+) -> list[str]:
+    """One line per staged file that is not as it was checked: `table: key: what differs`."""
+    changes = []
+    for table in sorted(set(checked) | set(now)):
+        before, after = checked.get(table, {}), now.get(table, {})
+        for key in sorted(set(before) | set(after)):
+            was, is_ = before.get(key), after.get(key)
+            if was is None:
+                changes.append(f"{table}: {key}: staged after the check")
+            elif is_ is None:
+                changes.append(f"{table}: {key}: removed after the check")
+            elif was.size != is_.size:
+                changes.append(f"{table}: {key}: {was.size} bytes when checked, {is_.size} now")
+            elif was.sha256 != is_.sha256:
+                changes.append(f"{table}: {key}: content differs (sha256 {was.sha256[:12]}… when checked, "
+                               f"{is_.sha256[:12]}… now)")  # fmt: skip
+    return changes
+
+
+def _read_marker(text: str) -> tuple[str, str, dict[str, Any], dict[str, dict[str, FileIdentity]]]:
+    """(run id, day, rules passed, staged files) of a marker's text; ValueError, KeyError or TypeError if
+    it is not one `mark_checked` writes (an older marker that lists file names only included)."""
+    body = json.loads(text)
+    staged = {
+        str(table): {str(key): FileIdentity(int(i["size"]), str(i["sha256"])) for key, i in keys.items()}
+        for table, keys in body["staged"].items()
+    }
+    return str(body["run_id"]), str(body["day"]), dict(body["rules_passed"]), staged
 
 
 def require_checked(files: LakeFiles, run_date: date, run_id: str) -> None:
     """Raise StagingNotChecked, naming the run and the day, unless the run's staging for the day is what its
-    quality step marked as checked (`mark_checked`): the marker exists, names this run and day, and lists
-    the files staged now."""
+    quality step marked as checked (`mark_checked`): the marker exists and names this run and day, some rule
+    was evaluated on every curated table, and the files staged now are those it lists, each of the same size
+    and SHA-256. The message names each table no rule checked and each file changed, and how."""
     key = lake_layout.checked_marker_key(run_id, run_date)
     text = files.read_text(key)
     where = f"run {run_id}, day {run_date}: nothing published:"
     if text is None:
         raise StagingNotChecked(f"{where} its staging was not checked by its quality step (no {key})")
     try:
-        body = json.loads(text)
-        marked = (body["run_id"], body["day"], body["staged"])
-    except (ValueError, KeyError, TypeError) as error:
+        marked_run, marked_day, rules_passed, staged = _read_marker(text)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise StagingNotChecked(f"{where} {key} is not a quality marker ({error!r})") from error
-    if marked[:2] != (run_id, run_date.isoformat()):
-        raise StagingNotChecked(f"{where} {key} marks run {marked[0]}, day {marked[1]}")
-    if marked[2] != _staged_files(files, run_date, run_id):
-        raise StagingNotChecked(f"{where} its staging changed after its quality step checked it ({key})")
+    if (marked_run, marked_day) != (run_id, run_date.isoformat()):
+        raise StagingNotChecked(f"{where} {key} marks run {marked_run}, day {marked_day}")
+    problems = []
+    unchecked = _unchecked_tables(rules_passed)
+    if unchecked:
+        problems.append(
+            f"no rule checked {', '.join(unchecked)} (each needs a ruleset in the quality job's --rulesets)"
+        )
+    changes = _changes(staged, _staged_files(files, run_date, run_id))
+    if changes:
+        problems.append(f"its staging changed after its quality step checked it ({key}): " + "; ".join(changes))
+    if problems:
+        raise StagingNotChecked(f"{where} " + "; and ".join(problems))

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from local_stack.template import load_template
+from local_stack.template import load_template, night_ruleset_texts
 from shoplake import lake_layout
 from shoplake.clickstream.contract import arrow_schema
 from shoplake_etl.publication import LakeFiles, MemoryCatalog, read_manifest, version_key
@@ -31,17 +31,10 @@ from shoplake_etl.tables import ETL_DATABASE_ROLE
 RUN_DATE = date(2026, 11, 23)
 # Versions as the publish step makes them (publication.new_version): the time its run started, in UTC.
 V1, V2 = "20261123T170000000000Z", "20261123T180000000000Z"
-RULESETS = {
-    "sales_fact": "SalesFactRuleset",
-    "review_fact": "ReviewFactRuleset",
-    "daily_product_stats": "DailyProductStatsRuleset",
-    "product_dim": "ProductDimRuleset",
-}
-
-
-def _rulesets() -> dict[str, str]:
-    resources = load_template()["Resources"]
-    return {table: str(resources[logical]["Properties"]["Ruleset"]) for table, logical in RULESETS.items()}
+# What the quality step evaluates on each curated table: the rulesets its --rulesets names.
+RULESETS = night_ruleset_texts(load_template())
+# A marker as a quality step that passed rules on every table writes it (what publish requires).
+EVERY_TABLE_CHECKED = dict.fromkeys(lake_layout.CURATED_TABLES, 1)
 
 
 def _clickstream(lake: Path) -> None:
@@ -84,9 +77,9 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
         "product_dim": 2,
     }
     assert run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n1") == 1  # one hour with people in it
-    rulesets = {k: v for k, v in _rulesets().items() if k != "review_fact"}
-    passed = run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1")
-    assert passed == {"sales_fact": 10, "daily_product_stats": 6, "product_dim": 4}
+    passed = run_quality(spark, lake, RUN_DATE, RULESETS, run_id="n1")
+    assert passed == {"sales_fact": 10, "review_fact": 5, "daily_product_stats": 6, "clickstream_hourly": 6,
+                      "product_dim": 4}  # fmt: skip
     mark_checked(lake, RUN_DATE, "n1", passed)  # as the quality step does once every rule passed
     catalog = MemoryCatalog()
     published = run_publish(spark, lake, RUN_DATE, catalog, V1, "n1")
@@ -109,7 +102,7 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     # Re-running the day (its own staging) publishes a new version, moves the catalog to it, leaves no other.
     run_curate(spark, lake, RUN_DATE, run_id="n2")
     run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n2")
-    mark_checked(lake, RUN_DATE, "n2", run_quality(spark, lake, RUN_DATE, rulesets, run_id="n2"))
+    mark_checked(lake, RUN_DATE, "n2", run_quality(spark, lake, RUN_DATE, RULESETS, run_id="n2"))
     run_publish(spark, lake, RUN_DATE, catalog, V2, "n2")
     day = tmp_path / lake_layout.ETL_CURATED / "sales_fact" / lake_layout.partition_path(RUN_DATE)
     assert [p.name for p in day.iterdir()] == [f"version={V2}"]
@@ -121,7 +114,7 @@ def test_a_day_that_breaks_a_rule_is_not_published(spark: Any, tmp_path: Path) -
     bad = spark.createDataFrame([(1, -5, 1, 0)], "product_id long, units long, revenue long, orders long")
     bad = bad.selectExpr("date'2026-11-23' AS business_date", "*")
     bad.write.parquet(staged_path(lake, "n1", "daily_product_stats", RUN_DATE))
-    rulesets = {"daily_product_stats": _rulesets()["daily_product_stats"]}
+    rulesets = {"daily_product_stats": RULESETS["daily_product_stats"]}
     with pytest.raises(DayFailedChecks, match=r'daily_product_stats: ColumnValues "units" >= 0 \(1 rows fail\)'):
         run_quality(spark, lake, RUN_DATE, rulesets, run_id="n1")
 
@@ -143,19 +136,19 @@ def test_publish_refuses_staging_its_quality_step_did_not_mark_as_checked(spark:
     assert catalog.partitions == {} and not (tmp_path / lake_layout.ETL_CURATED).exists()
     # GIVEN another run's marker copied into n1's staging: refused too, naming whose marker it is
     _stage_every_table(spark, lake, "n0")
-    key = mark_checked(lake, RUN_DATE, "n0", {})
+    key = mark_checked(lake, RUN_DATE, "n0", EVERY_TABLE_CHECKED)
     (tmp_path / lake_layout.checked_marker_key("n1", RUN_DATE)).parent.mkdir(parents=True)
     (tmp_path / lake_layout.checked_marker_key("n1", RUN_DATE)).write_bytes((tmp_path / key).read_bytes())
     with pytest.raises(StagingNotChecked, match=r"run n1, day 2026-11-23: .* marks run n0, day 2026-11-23"):
         run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
     # GIVEN n1 checked, then its staging rewritten (a stray curate): refused, the new files were never checked
-    mark_checked(lake, RUN_DATE, "n1", {})
+    mark_checked(lake, RUN_DATE, "n1", EVERY_TABLE_CHECKED)
     _stage_every_table(spark, lake, "n1", rows=2)
     with pytest.raises(StagingNotChecked, match=r"run n1, day 2026-11-23: .* changed after its quality step"):
         run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
     assert catalog.partitions == {}
     # WHEN the staging is checked as it is, THEN it publishes
-    mark_checked(lake, RUN_DATE, "n1", {})
+    mark_checked(lake, RUN_DATE, "n1", EVERY_TABLE_CHECKED)
     published = run_publish(spark, lake, RUN_DATE, catalog, "v1", "n1")
     assert published == dict.fromkeys(lake_layout.CURATED_TABLES, 2) | {"repaired": []}
 

@@ -83,7 +83,13 @@ def test_a_category_added_to_the_business_is_published_and_reported(
     # THEN no rule failed (the quality step raises if one does), every table of the day is published,
     # and the swimsuit kept its category
     assert night["clean"]["products_of_unknown_category"] == 0
-    assert night["quality"] == {"sales_fact": 10, "review_fact": 5, "daily_product_stats": 6, "product_dim": 4}
+    assert night["quality"] == {
+        "sales_fact": 10,
+        "review_fact": 5,
+        "daily_product_stats": 6,
+        "clickstream_hourly": 6,
+        "product_dim": 4,
+    }
     assert night["publish"]["sales_fact"] == 2
     assert {table for table, day in night["published"] if day == RUN_DATE} == set(lake_layout.CURATED_TABLES)
     assert night["publish"]["repaired"] == []  # nothing to reconcile before the day's first publish

@@ -46,11 +46,6 @@ def _write_version(files: LakeFiles, table: str, day: date, version: str) -> Non
     files.write_text(version_key(table, day, version) + "part-0.parquet", f"{table} {day} {version}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the quality marker lists staged file NAMES only: a staged file rewritten in place after the "
-    "check (same key, other rows) passes require_checked, though docs say 'whose files changed since' is refused",
-)
 def test_a_staged_file_rewritten_after_the_check_is_not_taken_as_checked(tmp_path: Path) -> None:
     # GIVEN a run's staged sales file, checked by its quality step
     root, files = _lake(tmp_path)
@@ -59,8 +54,8 @@ def test_a_staged_file_rewritten_after_the_check_is_not_taken_as_checked(tmp_pat
     mark_checked(root, DAY, "night-24", {FACT: 3})
     # WHEN the same file is rewritten with other rows before publish
     files.write_text(staged, "rows no rule ever saw")
-    # THEN publish refuses the staging as unchecked
-    with pytest.raises(StagingNotChecked):
+    # THEN publish refuses the staging as unchecked, naming the file and what differs
+    with pytest.raises(StagingNotChecked, match=r"sales_fact: \S*/part-00000\.parquet: 25 bytes when checked, 21 now"):
         require_checked(files, DAY, "night-24")
 
 
@@ -210,11 +205,6 @@ def test_a_stray_manifest_key_of_no_date_does_not_stop_the_catch_up(tmp_path: Pa
     assert published_days(files) == [DAY]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the quality job's --rulesets (template.yaml) has none for clickstream_hourly, and require_checked "
-    "never compares rules_passed with the tables staged: a table no rule evaluated is published as 'checked'",
-)
 def test_publish_refuses_a_staged_table_that_no_rule_checked(tmp_path: Path) -> None:
     # GIVEN a run that staged every curated table, whose quality step evaluated rules on all but clickstream_hourly
     root, files = _lake(tmp_path)
@@ -224,5 +214,5 @@ def test_publish_refuses_a_staged_table_that_no_rule_checked(tmp_path: Path) -> 
     mark_checked(root, DAY, "night-24", checked)
     # WHEN publish asks whether the staging was checked
     # THEN it is refused: one staged table was never checked
-    with pytest.raises(StagingNotChecked):
+    with pytest.raises(StagingNotChecked, match=r"no rule checked clickstream_hourly \("):
         require_checked(files, DAY, "night-24")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -18,15 +18,17 @@ from local_stack.template import load_template
 from shoplake import business
 from shoplake.quality.dqdl import evaluate, parse
 from shoplake_etl import glue_services
+from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, sales_fact
 from shoplake_etl.rulesets import category_rule, night_ruleset
-from tests.unit.test_etl_curate import _frames, day_two_reviews
+from tests.unit.test_etl_curate import EVENT_SCHEMA, _frames, day_two_reviews
 
 RESOURCES = load_template()["Resources"]
 TABLES = {
     "SalesFactRuleset": "sales_fact",
     "ReviewFactRuleset": "review_fact",
     "DailyProductStatsRuleset": "daily_product_stats",
+    "ClickstreamHourlyRuleset": "clickstream_hourly",
 }
 
 
@@ -53,10 +55,19 @@ def curated(spark: Any) -> dict[str, pa.Table]:
         "SalesFactRuleset": _arrow(sales),
         "ReviewFactRuleset": _arrow(reviews),
         "DailyProductStatsRuleset": _arrow(daily_product_stats(sales, reviews)),
+        "ClickstreamHourlyRuleset": _arrow(hourly_traffic(_events(spark))),
     }
 
 
-@pytest.mark.parametrize("ruleset", ["SalesFactRuleset", "ReviewFactRuleset", "DailyProductStatsRuleset"])
+def _events(spark: Any) -> Any:
+    """Two hours of the clickstream: a signed-in user, an anonymous session that only searched, a crawler."""
+    h5, h6 = datetime(2026, 11, 24, 5, 10, tzinfo=UTC), datetime(2026, 11, 24, 6, 1, tzinfo=UTC)
+    rows = [("e1", "s1", "u1", "page_view", h5, False), ("e2", "s2", None, "search", h6, False),
+            ("e3", "bot", None, "page_view", h5, True)]  # fmt: skip
+    return spark.createDataFrame(rows, EVENT_SCHEMA)
+
+
+@pytest.mark.parametrize("ruleset", list(TABLES))
 def test_good_curated_data_passes_every_rule(curated: dict[str, pa.Table], ruleset: str) -> None:
     evaluation = evaluate(curated[ruleset], _ruleset(ruleset))
     assert evaluation.failed == ()
@@ -66,6 +77,13 @@ def _set(table: pa.Table, column: str, row: int, value: object) -> pa.Table:
     values = table.column(column).to_pylist()
     values[row] = value
     return table.set_column(table.column_names.index(column), column, pa.array(values, type=table.column(column).type))
+
+
+def _hours(table: pa.Table, count: int) -> pa.Table:
+    """`count` distinct hours, each the first row's traffic: more hours than a day has, past 24."""
+    first = table.slice(0, 1).to_pylist()[0]
+    rows = [first | {"hour": first["hour"] + timedelta(hours=i)} for i in range(count)]
+    return pa.Table.from_pylist(rows, schema=table.schema)
 
 
 BREAKAGES = [
@@ -80,6 +98,11 @@ BREAKAGES = [
     ("ReviewFactRuleset", lambda t: _set(t, "review_id", 1, t.column("review_id")[0].as_py()), 'IsUnique "review_id"'),
     ("DailyProductStatsRuleset", lambda t: _set(t, "units", 0, -2), 'ColumnValues "units" >= 0'),
     ("DailyProductStatsRuleset", lambda t: _set(t, "business_date", 0, None), 'IsComplete "business_date"'),
+    ("ClickstreamHourlyRuleset", lambda t: _hours(t, 25), "RowCount <= 24"),
+    ("ClickstreamHourlyRuleset", lambda t: _set(t, "hour", 1, t.column("hour")[0].as_py()), 'IsUnique "hour"'),
+    ("ClickstreamHourlyRuleset", lambda t: _set(t, "visitors", 0, 0), 'ColumnValues "visitors" >= 1'),
+    ("ClickstreamHourlyRuleset", lambda t: _set(t, "sessions", 1, None), 'ColumnValues "sessions" >= 1'),
+    ("ClickstreamHourlyRuleset", lambda t: _set(t, "page_views", 0, -1), 'ColumnValues "page_views" >= 0'),
 ]  # fmt: skip
 
 
@@ -108,6 +131,13 @@ def test_no_deployed_ruleset_lists_a_business_fact(logical_id: str) -> None:
 def _category_values(ruleset: str) -> tuple[str, ...]:
     (rule,) = [r for r in parse(ruleset) if r.columns == ("category",)]
     return tuple(re.findall(r'"([^"]*)"', rule.expression))
+
+
+def test_a_day_without_clickstream_passes_the_hourly_ruleset(curated: dict[str, pa.Table]) -> None:
+    # GIVEN a day Firehose wrote nothing for: the step stages an empty table (hours without people have no row)
+    empty = curated["ClickstreamHourlyRuleset"].slice(0, 0)
+    # WHEN its ruleset is evaluated, THEN every rule passes: a quiet day is no broken day
+    assert evaluate(empty, _ruleset("ClickstreamHourlyRuleset")).failed == ()
 
 
 def test_the_evaluated_sales_ruleset_holds_the_business_categories_and_unknown() -> None:

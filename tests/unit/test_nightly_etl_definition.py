@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_stack.template import ROOT, load_template
+from local_stack.template import ROOT, load_template, night_rulesets
 from shoplake import lake_layout
 from shoplake_etl.catalog import MAX_CATCH_UP_DAYS, catch_up_since
 from shoplake_etl.night import STEPS, resolve_run_date
@@ -70,12 +70,23 @@ def test_the_run_date_is_yesterday_in_seoul_unless_given() -> None:
     assert resolve_run_date("2026-11-01", datetime(2026, 11, 24, tzinfo=UTC)) == date(2026, 11, 1)
 
 
-def test_the_quality_job_checks_every_curated_table_with_its_templates_ruleset() -> None:
-    resources = load_template()["Resources"]
-    rulesets = resources["EtlQualityJob"]["Properties"]["DefaultArguments"]["--rulesets"]["Fn::Sub"]
-    named = json.loads(re.sub(r"\$\{(\w+)\}", r"\1", rulesets))
-    assert set(named) | {"clickstream_hourly"} == set(lake_layout.CURATED_TABLES)
-    assert all(resources[logical]["Type"] == "AWS::Glue::DataQualityRuleset" for logical in named.values())
+def test_the_quality_job_checks_every_curated_table_publish_publishes_with_its_templates_ruleset() -> None:
+    # GIVEN the tables publish publishes (lake_layout.CURATED_TABLES) and the quality job's --rulesets
+    template = load_template()
+    named = night_rulesets(template)
+    # THEN each has a ruleset, and only they: a table no rule checks is refused at publish (require_checked)
+    assert sorted(named) == sorted(lake_layout.CURATED_TABLES)
+    assert all(template["Resources"][logical]["Type"] == "AWS::Glue::DataQualityRuleset" for logical in named.values())
+
+
+def test_the_quality_role_may_read_every_ruleset_the_quality_job_names() -> None:
+    # GIVEN the quality job's rulesets and its role's statement for Glue Data Quality
+    template = load_template()
+    policy = template["Resources"]["EtlQualityRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == "EvaluateTheNightsRulesets"]
+    # THEN the role names each of them, so none fails in AWS with AccessDenied
+    allowed = {re.sub(r".*dataQualityRuleset/\$\{(\w+)\}$", r"\1", r["Fn::Sub"]) for r in statement["Resource"]}
+    assert allowed == set(night_rulesets(template).values())
 
 
 # The states that work out the run's day and the days it holds, before it holds them.
