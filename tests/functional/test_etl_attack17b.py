@@ -73,9 +73,12 @@ def test_a_night_whose_schedule_time_cannot_be_read_is_told(
     local, sink = stack
     # WHEN the night runs
     result = _run(local, {"scheduled_time": scheduled}, name="odd-schedule")
-    # THEN it fails, and Slack is told that it did
-    assert result["status"] == "FAILED"
-    assert _etl_notices(local, sink), "no notice"
+    # THEN it fails, and Slack is told that it did, the input it could not read, and what to do
+    assert result["status"] == "FAILED" and glue.started == []
+    (message,) = _etl_notices(local, sink)
+    text = as_text(message)
+    assert message.text.startswith("[Critical] Nightly ETL refused: its scheduled_time is not a day it reads"), text
+    assert f'its input field scheduled_time is "{scheduled}"' in text and "No night ran" in text, text
 
 
 @pytest.mark.xfail(
