@@ -126,7 +126,7 @@ class LakeMirror:
 
 def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
     from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
-    from shoplake_etl.night import NightServices, resolve_run_date, run_step  # noqa: PLC0415
+    from shoplake_etl.night import NightServices, read_run_date, run_step  # noqa: PLC0415
     from shoplake_etl.publication import GlueCatalog  # noqa: PLC0415
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
@@ -134,7 +134,7 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
     mirror = LakeMirror(runner.session.client("s3"), bucket, runner.lake_dir)
     mirror.pull()
     spark, lake = local_spark("shoplake-glue"), runner.lake_dir.as_uri() + "/"
-    run_date = resolve_run_date(arguments["--run_date"], datetime.now(UTC))
+    run_date = read_run_date(arguments["--run_date"])
 
     def database() -> ShopDatabase:
         if runner.shop_database is None:

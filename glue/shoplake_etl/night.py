@@ -11,26 +11,35 @@ SparkSession with local services (`local_stack.glue_jobs`). The steps and their 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from shoplake import business, lake_layout
+from shoplake import lake_layout
 from shoplake_etl.publication import Catalog, LakeFiles
 
 STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
+# A day as the state machine passes it: four, two and two ASCII digits (date.fromisoformat alone reads more).
+RUN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def resolve_run_date(value: str, now: datetime) -> date:
-    """The business day a run is for: an explicit date, or yesterday in Seoul at `now`.
+def read_run_date(value: str) -> date:
+    """The business day a run is for, from the job's `--run_date`: exactly `YYYY-MM-DD` (`2026-11-24`).
 
-    `value` is `"yesterday"` or an ISO 8601 date (`2026-11-24`); `now` must be aware. Raises ValueError
-    for any other text.
+    The one spelling the state machine passes (it works out the day of a night or of a run without input
+    itself, and refuses any other spelling of a day asked for), so that a day is one key of its lock table
+    and one day here. Raises ValueError for any other text: `20261124`, `yesterday`, `2026-W48-2`,
+    `2026-11-24T00:00`, or a date that does not exist (`2026-02-30`).
     """
-    if value == "yesterday":
-        return business.business_date(now) - timedelta(days=1)
-    return date.fromisoformat(value)
+    refused = ValueError(f"--run_date {value!r} is not a day spelt YYYY-MM-DD")
+    if not RUN_DATE.fullmatch(value):
+        raise refused
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise refused from None
 
 
 @dataclass(frozen=True)

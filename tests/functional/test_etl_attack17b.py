@@ -7,7 +7,7 @@ the Glue jobs do nothing. Run with --runxfail to see each fail for its stated re
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,9 +20,9 @@ from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
 from shoplake import lake_layout
 from shoplake_etl.catalog import left_behind_notice
-from shoplake_etl.night import resolve_run_date
+from shoplake_etl.night import read_run_date
 from tests.functional import test_nightly_etl_state_machine as machine
-from tests.functional.test_nightly_etl_lock import _held, _put_hold
+from tests.functional.test_nightly_etl_lock import _held, _put_hold, _yesterday_in_seoul
 from tests.functional.test_nightly_etl_state_machine import GlueRuns, _etl_notices, _run
 
 stack, glue = machine.stack, machine.glue  # the state machine tests' fixtures: the local stack, Glue's runs
@@ -30,36 +30,23 @@ pytestmark = pytest.mark.server
 FAR = {"N": "4102444800"}  # a hold that lapses in 2100: its run still runs
 
 
-def _yesterday() -> str:
-    return resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lock is keyed on run_date's raw text, while the jobs accept any text date.fromisoformat or "
-    "resolve_run_date reads as a day: {'run_date': '20261124'} or {'run_date': 'yesterday'} runs the held day",
-)
-@pytest.mark.parametrize(("asked", "day"), [("20261124", lambda: "2026-11-24"), ("yesterday", _yesterday)])
+@pytest.mark.parametrize(("asked", "day"), [("20261124", lambda: "2026-11-24"), ("yesterday", _yesterday_in_seoul)])
 def test_a_day_asked_for_in_another_spelling_is_refused_while_another_run_holds_it(
     stack: tuple[LocalStack, SlackSink], glue: GlueRuns, asked: str, day: Any
 ) -> None:
-    # GIVEN another run, still running, holds the day
+    # GIVEN another run, still running, holds the day that spelling names (as the jobs once read it)
     local, _ = stack
     held = day()
-    assert resolve_run_date(asked, datetime.now(UTC)).isoformat() == held  # the jobs' reading of the input
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        read_run_date(asked)  # the jobs now read no second spelling either
     _put_hold(local, held, "arn:...:execution:nightly:the-other", expires_at=FAR)
-    # WHEN a back-fill asks for that day, spelt another way the jobs accept
+    # WHEN a back-fill asks for that day, spelt another way the jobs once accepted
     result = _run(local, {"run_date": asked}, name="backfill")
-    # THEN it is refused before any job starts
+    # THEN it is refused before any job starts, and holds nothing beside the other run's hold
     assert glue.started == [] and result["status"] == "FAILED"
+    assert set(_held(local)) == {held}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a transaction cancelled with no live holder found (here a run_date that is not text) goes straight "
-    "back to 'Hold the days': an unbounded loop with no backoff and no notice of its own until the 8-hour timeout "
-    "(then only the generic status-change alert)",
-)
 def test_a_run_date_that_is_not_text_ends_and_is_told(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
     # GIVEN a run asked for with a number for its day
     local, sink = stack
@@ -78,12 +65,6 @@ def test_a_run_date_that_is_not_text_ends_and_is_told(stack: tuple[LocalStack, S
     assert _etl_notices(local, sink)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a schedule input whose time is not a date (or whose catch-up reaches a year outside the calendar's "
-    "2020-2099) fails in a Pass state with States.Runtime, which no Catch takes: the state machine's own notice "
-    "(the step, what happens next) is never sent; in AWS only the generic status-change alert",
-)
 @pytest.mark.parametrize("scheduled", ["x", "2100-03-03T17:00:00Z"])
 def test_a_night_whose_schedule_time_cannot_be_read_is_told(
     stack: tuple[LocalStack, SlackSink], glue: GlueRuns, scheduled: str
@@ -92,9 +73,12 @@ def test_a_night_whose_schedule_time_cannot_be_read_is_told(
     local, sink = stack
     # WHEN the night runs
     result = _run(local, {"scheduled_time": scheduled}, name="odd-schedule")
-    # THEN it fails, and Slack is told that it did
-    assert result["status"] == "FAILED"
-    assert _etl_notices(local, sink), "no notice"
+    # THEN it fails, and Slack is told that it did, the input it could not read, and what to do
+    assert result["status"] == "FAILED" and glue.started == []
+    (message,) = _etl_notices(local, sink)
+    text = as_text(message)
+    assert message.text.startswith("[Critical] Nightly ETL refused: its scheduled_time is not a day it reads"), text
+    assert f'its input field scheduled_time is "{scheduled}"' in text and "No night ran" in text, text
 
 
 def test_a_day_published_whose_holds_cannot_be_let_go_is_not_told_as_unpublished(

@@ -6,15 +6,19 @@ run that no longer runs lapses by itself.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from local_stack import stepfunctions_glue
 from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
-from shoplake_etl.night import resolve_run_date
+from shoplake import business
 from tests.functional import test_nightly_etl_state_machine as machine
 from tests.functional.test_nightly_etl_state_machine import GlueRuns, _etl_notices, _hold, _run
 
@@ -26,6 +30,10 @@ NIGHT_SPAN = ["2026-11-24", "2026-11-23", "2026-11-22", "2026-11-21", "2026-11-2
 def _put_hold(local: LocalStack, day: str, execution: str, **extra: dict[str, str]) -> None:
     item = {"run_date": {"S": day}, "execution": {"S": execution}, "held_since": {"S": "2026-11-24T17:00:01Z"}}
     local.client("dynamodb").put_item(TableName=local.stack.ref("EtlDayLockTable"), Item=item | extra)
+
+
+def _yesterday_in_seoul() -> str:
+    return (business.business_date(datetime.now(UTC)) - timedelta(days=1)).isoformat()
 
 
 def _held(local: LocalStack) -> dict[str, dict[str, Any]]:
@@ -82,11 +90,11 @@ def test_a_run_without_input_holds_yesterday_in_seoul_by_its_date(
 ) -> None:
     # GIVEN another run holds yesterday in Seoul, by its date
     local, sink = stack
-    before = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    before = _yesterday_in_seoul()
     _put_hold(local, before, "arn:...:execution:nightly:the-other")
     # WHEN a run starts without input
     result = _run(local, {}, name="no-input")
-    after = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    after = _yesterday_in_seoul()
     # THEN it worked out that date and found it held (not a key "yesterday" beside it)
     if before == after:  # not across 15:00 UTC, when Seoul's day turns
         assert result["status"] == "FAILED" and glue.started == []
@@ -99,9 +107,9 @@ def test_a_run_without_input_runs_every_job_for_yesterday_in_seoul(
     stack: tuple[LocalStack, SlackSink], glue: GlueRuns
 ) -> None:
     local, _ = stack
-    before = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    before = _yesterday_in_seoul()
     assert _run(local, {}, name="no-input")["status"] == "SUCCEEDED"
-    after = resolve_run_date("yesterday", datetime.now(UTC)).isoformat()
+    after = _yesterday_in_seoul()
     assert {a["--run_date"] for a in glue.arguments} <= {before, after}
     assert len({a["--run_date"] for a in glue.arguments}) == 1
     assert _held(local) == {}
@@ -168,3 +176,72 @@ def test_a_job_run_that_fails_without_an_error_message_is_told_and_lets_the_day_
     assert notice.text.startswith("[Critical] Nightly ETL for 2026-11-24 failed at data quality")
     assert "JobRunState" in as_text(notice)
     assert _held(local) == {}
+
+
+NOT_DAYS: list[Any] = ["20261124", "yesterday", 20261124, "2026-02-30", "2019-12-31", "", None, ["2026-11-24"]]
+
+
+def test_a_day_asked_for_that_is_not_one_is_refused_and_writes_no_hold(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN every write to the lock table is watched
+    local, sink = stack
+    lock_table = local.stack.ref("EtlDayLockTable")
+    writes: list[Any] = []
+
+    def watched(name: str) -> Any:
+        original = getattr(DynamoDBBackend, name)
+
+        def write(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            if lock_table in repr((args, kwargs)):
+                writes.append((name, args, kwargs))
+            return original(backend, *args, **kwargs)
+
+        return write
+
+    for name in ("transact_write_items", "put_item", "update_item"):
+        monkeypatch.setattr(DynamoDBBackend, name, watched(name))
+    for number, value in enumerate(NOT_DAYS):
+        # WHEN a run is asked for a day spelt another way, of another type, or that no calendar has
+        result = _run(local, {"run_date": value}, name=f"not-a-day-{number}")
+        # THEN it is refused: no hold written, no job started
+        assert result["status"] == "FAILED" and result["error"] == "InputNotADay", value
+        assert writes == [] and glue.started == [] and _held(local) == {}, value
+        # AND Slack is told the field, the value as given (JSON) and the one form a day is read in
+        (notice,) = _etl_notices(local, sink)[number:]
+        text = as_text(notice)
+        assert notice.text.startswith("[Warning] Nightly ETL refused: its run_date is not a day it reads"), text
+        assert (
+            f"its input field run_date is {json.dumps(value, separators=(',', ':'))}, which is not YYYY-MM-DD" in text
+        )
+        assert '--input "{\\"run_date\\":\\"YYYY-MM-DD\\"}"' in text, text
+    # AND the watch sees the holds of a day spelt YYYY-MM-DD (the watch is no blind eye)
+    assert _run(local, {"run_date": "2026-11-24"}, name="a-day")["status"] == "SUCCEEDED"
+    assert "transact_write_items" in {name for name, _, _ in writes}
+
+
+def test_a_hold_cancelled_with_no_holder_is_tried_again_further_apart_then_fails_and_is_told(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN DynamoDB cancels every transaction (a conflict with another transaction), while no run holds a day
+    local, sink = stack
+    tries: list[Any] = []
+    waits: list[int] = []
+
+    def cancel(backend: DynamoDBBackend, items: list[Any]) -> None:
+        tries.append(items)
+        raise TransactionCanceledException([("TransactionConflict", "Transaction is ongoing for the item", None)])
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", cancel)
+    monkeypatch.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: waits.append(wait_seconds))
+    # WHEN a back-fill of the 24th runs
+    result = _run(local, {"run_date": "2026-11-24"}, name="backfill-24")
+    # THEN it tried 4 times, waiting longer each time, and failed without starting a job
+    assert len(tries) == 4 and waits == [2, 4, 8]
+    assert result["status"] == "FAILED" and glue.started == []
+    # AND Slack is told the step, DynamoDB's reason and what happens next
+    (notice,) = _etl_notices(local, sink)
+    text = as_text(notice)
+    assert notice.text.startswith("[Critical] Nightly ETL for 2026-11-24 failed at hold the day"), text
+    assert "DaysNotHeld" in text and "TransactionConflict" in text
+    assert "re-run it with aws stepfunctions start-execution" in text

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 import time
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,9 +15,9 @@ import pytest
 from moto import mock_aws
 
 from local_stack.template import ROOT, load_template, night_rulesets
-from shoplake import lake_layout
+from shoplake import business, lake_layout
 from shoplake_etl.catalog import MAX_CATCH_UP_DAYS, catch_up_since
-from shoplake_etl.night import STEPS, resolve_run_date
+from shoplake_etl.night import STEPS, read_run_date
 
 DEFINITION = json.loads((ROOT / "statemachines" / "nightly_etl.asl.json").read_text(encoding="utf-8"))
 
@@ -64,10 +66,73 @@ def test_the_glue_jobs_are_the_templates_and_every_step_has_one() -> None:
     assert steps == set(STEPS)
 
 
-def test_the_run_date_is_yesterday_in_seoul_unless_given() -> None:
-    # 01:30 in Seoul on the 25th is still the 24th in UTC: yesterday is the 24th in Seoul
-    assert resolve_run_date("yesterday", datetime(2026, 11, 24, 16, 30, tzinfo=UTC)) == date(2026, 11, 24)
-    assert resolve_run_date("2026-11-01", datetime(2026, 11, 24, tzinfo=UTC)) == date(2026, 11, 1)
+def test_the_jobs_read_a_run_date_spelt_yyyy_mm_dd_only() -> None:
+    # GIVEN the state machine passes the jobs a day as YYYY-MM-DD, the one spelling its lock table keys
+    assert read_run_date("2026-11-01") == date(2026, 11, 1)
+    # THEN no other spelling reads as a day, though date.fromisoformat reads some of them, nor a day no calendar has
+    for other in ("20261101", "yesterday", "2026-W44-7", "2026-305", "2026-11-01T00:00", "2026-11-01\n", "2026-02-30"):
+        with pytest.raises(ValueError, match="YYYY-MM-DD"):
+            read_run_date(other)
+
+
+def _state_machines(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield states
+    for state in states.values():
+        for inner in [*state.get("Branches", []), *([state["ItemProcessor"]] if "ItemProcessor" in state else [])]:
+            yield from _state_machines(inner["States"])
+
+
+def _targets(state: dict[str, Any]) -> list[str]:
+    nexts = [state.get("Next"), state.get("Default"), *(rule["Next"] for rule in state.get("Choices", []))]
+    return [name for name in [*nexts, *(catch["Next"] for catch in state.get("Catch", []))] if name]
+
+
+def test_every_transition_names_a_state_and_every_state_is_reached() -> None:
+    # GIVEN the definition and each Map's and Parallel's own states, each machine with its StartAt
+    starts = [DEFINITION["StartAt"]] + [
+        inner["StartAt"]
+        for state in (s for states in _state_machines(DEFINITION["States"]) for s in states.values())
+        for inner in [*state.get("Branches", []), *([state["ItemProcessor"]] if "ItemProcessor" in state else [])]
+    ]
+    machines = list(_state_machines(DEFINITION["States"]))
+    for states in machines:
+        # THEN every Next, Default, Choice and Catch names a state of its own machine
+        missing = {
+            (name, target) for name, state in states.items() for target in _targets(state) if target not in states
+        }
+        assert missing == set()
+        # AND every state is reached from its machine's start
+        (start,) = [s for s in starts if s in states]
+        reached, todo = set(), [start]
+        while todo:
+            name = todo.pop()
+            if name not in reached:
+                reached.add(name)
+                todo.extend(_targets(states[name]))
+        assert set(states) - reached == set()
+
+
+def test_the_calendar_tables_are_the_calendars() -> None:
+    # GIVEN the tables the state machine adds its dates up with
+    tables = DEFINITION["States"]["The calendar"]["Result"]
+    years = range(tables["first_year"], 2100)
+    # THEN each is what Python's calendar says, year by year and month by month (a common year, then a leap year)
+    assert tables["years"] == [str(year) for year in years]
+    assert tables["year_starts"] == [calendar.timegm((year, 1, 1, 0, 0, 0)) for year in years]
+    assert tables["leap12"] == [12 if calendar.isleap(year) else 0 for year in years]
+    for offset, year in ((0, 2026), (12, 2028)):
+        for month in range(1, 13):
+            start = calendar.timegm((year, month, 1, 0, 0, 0)) - calendar.timegm((year, 1, 1, 0, 0, 0))
+            assert tables["month_starts"][offset + month - 1] == start
+            assert tables["month_days"][offset + month - 1] == calendar.monthrange(year, month)[1]
+    assert tables["day_seconds"] == [day * 86400 for day in range(31)]
+    assert tables["hour_seconds"] == [hour * 3600 for hour in range(24)]
+    assert tables["two_digits"] == [f"{n:02d}" for n in range(32)]
+    assert [(tables["year_shift"][m - 1], tables["month_before"][m - 1]) for m in (1, 2, 12)] == [
+        (-1, 12),
+        (0, 1),
+        (0, 11),
+    ]
 
 
 def test_the_quality_job_checks_every_curated_table_publish_publishes_with_its_templates_ruleset() -> None:
@@ -89,30 +154,50 @@ def test_the_quality_role_may_read_every_ruleset_the_quality_job_names() -> None
     assert allowed == set(night_rulesets(template).values())
 
 
-# The states that work out the run's day and the days it holds, before it holds them.
+# The states that work out the run's day and the days it holds, before it holds them, or refuse what was given.
 DAY_STATES = [
-    "The calendar", "Read the clock", "What time it is", "Which day", "The day asked for", "The scheduled night's day",
+    "The calendar", "Read the clock", "When the month began", "What time it is", "Which day",
+    "The day asked for, as given", "The scheduled time, as given", "Is it text", "The date is the text",
+    "Split off the time of day", "Is there a date before the time", "The date before the time", "Split the date",
+    "Has the date three parts", "Read the date's parts", "Is it spelt YYYY-MM-DD", "Count the date", "Is it a month",
+    "The days of that month", "Is it a day of that month",
+    "The day asked for", "The scheduled night's day",
     "Yesterday in Seoul", "Seoul's day has turned", "Seoul's day has not turned", "The days of the catch-up",
     "The run's day",
 ]  # fmt: skip
+REFUSED = "Refused: not a day"  # the first state of the refusal of an input that is not a day
 
 
-def _days_held(payload: dict[str, Any], at: str) -> dict[str, Any]:
-    """What the day states make of `payload` for an execution started at `at` (ISO 8601, UTC), by moto's engine."""
-    states = {name: DEFINITION["States"][name] for name in DAY_STATES} | {"The holds": {"Type": "Succeed"}}
+def _work_out_days(payloads: list[dict[str, Any]], at: str) -> list[dict[str, Any]]:
+    """How the day states end for each of `payloads` at `at` (ISO 8601, UTC), by moto's engine, in one state
+    machine: SUCCEEDED with the state at 'The holds' as output, or FAILED with the error `Refused` where the
+    refusal of the input begins."""
+    ends = {"The holds": {"Type": "Succeed"}, REFUSED: {"Type": "Fail", "Error": "Refused"}}
+    states = {name: DEFINITION["States"][name] for name in DAY_STATES} | ends
     text = json.dumps(states).replace("$$.State.EnteredTime", "$.at")  # the clock, as the test sets it
     definition = {"StartAt": DEFINITION["StartAt"], "States": json.loads(text)}
+    ended = []
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="ap-northeast-2")
         arn = sfn.create_state_machine(
             name="days", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/states"
         )["stateMachineArn"]
-        execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload | {"at": at}))["executionArn"]
-        for _ in range(400):
-            described = sfn.describe_execution(executionArn=execution)
-            if described["status"] != "RUNNING":
-                break
-            time.sleep(0.01)
+        for number, payload in enumerate(payloads):
+            execution = sfn.start_execution(
+                stateMachineArn=arn, name=f"input-{number}", input=json.dumps(payload | {"at": at})
+            )
+            for _ in range(400):
+                described = sfn.describe_execution(executionArn=execution["executionArn"])
+                if described["status"] != "RUNNING":
+                    break
+                time.sleep(0.01)
+            ended.append(dict(described))
+    return ended
+
+
+def _days_held(payload: dict[str, Any], at: str) -> dict[str, Any]:
+    """What the day states make of `payload` for an execution started at `at` (ISO 8601, UTC), by moto's engine."""
+    (described,) = _work_out_days([payload], at)
     assert described["status"] == "SUCCEEDED", described
     return dict(json.loads(described["output"]))
 
@@ -128,6 +213,11 @@ def _days_held(payload: dict[str, Any], at: str) -> dict[str, Any]:
         ({}, "2028-02-29T15:00:00.000Z"),  # 00:00 in Seoul on 1 March, too
         ({}, "2027-01-01T03:00:00+00:00"),  # noon on New Year's Day in Seoul (moto's own time format)
         ({"run_date": "2026-11-20"}, "2026-11-24T18:00:00Z"),
+        ({"run_date": "2028-02-29"}, "2026-11-24T18:00:00Z"),  # the calendar's leap day
+        ({"run_date": "2020-01-01"}, "2026-11-24T18:00:00Z"),  # its first day
+        ({"run_date": "2099-12-31"}, "2026-11-24T18:00:00Z"),  # and its last
+        ({"scheduled_time": "2020-01-07T17:00:00Z"}, "2026-11-24T18:00:00Z"),  # the first night it can hold whole
+        ({"scheduled_time": "2026-11-24"}, "2026-11-24T17:00:00.000Z"),  # a date alone is a time's date too
     ],
 )
 def test_every_run_holds_its_resolved_day_and_a_night_the_days_its_catch_up_may_extract(
@@ -137,8 +227,10 @@ def test_every_run_holds_its_resolved_day_and_a_night_the_days_its_catch_up_may_
     now = datetime.fromisoformat(at)
     # WHEN the state machine works out its day and the days it holds
     worked_out = _days_held(payload, at)
-    # THEN the day is the one the jobs resolve, by its date: the day asked for, the scheduled one, or yesterday in Seoul
-    day = resolve_run_date(payload.get("run_date", "yesterday"), now)
+    # THEN the day is the one asked for, the scheduled one, or yesterday in Seoul, by its date
+    day = business.business_date(now) - timedelta(days=1)  # yesterday in Seoul
+    if "run_date" in payload:
+        day = date.fromisoformat(payload["run_date"])
     if "scheduled_time" in payload:
         day = date.fromisoformat(payload["scheduled_time"][:10])
     assert worked_out["run_date"] == worked_out["rerun"]["run_date"] == day.isoformat()
@@ -152,23 +244,16 @@ def test_every_run_holds_its_resolved_day_and_a_night_the_days_its_catch_up_may_
     assert worked_out["clock"]["now"] == int(now.replace(minute=0, second=0, microsecond=0).timestamp())
 
 
-def test_a_hold_outlives_the_longest_run_and_lapses_after_it() -> None:
-    # GIVEN the state machine's and the Glue tasks' time limits, and the template's Glue jobs' Timeout (minutes)
-    resources = load_template()["Resources"]
-    glue_tasks = [t for t in _tasks(DEFINITION["States"]).values() if "glue:startJobRun" in t["Resource"]]
-    jobs = [resources[n] for n in resources if resources[n]["Type"] == "AWS::Glue::Job" and n != "SurveyQualityJob"]
-    longest_job = max(job["Properties"]["Timeout"] for job in jobs) * 60
-    # THEN each Glue task waits a little longer than its job may run, and the night longer than its five stages
-    assert {t["TimeoutSeconds"] for t in glue_tasks} == {longest_job + 300}
-    assert DEFINITION["TimeoutSeconds"] >= 5 * (longest_job + 300 + 900)  # each stage with its retries' waits
-    # AND a hold lapses after the state machine's timeout, from the start's hour (at most an hour early)
-    put = DEFINITION["States"]["The holds"]["ItemProcessor"]["States"]["A day's hold"]["Parameters"]["Put"]
-    lapse = int(re.search(r"MathAdd\(\$\.now, (\d+)\)", put["Item"]["expires_at"]["N.$"])[1])  # type: ignore[index]
-    assert lapse - 3600 >= DEFINITION["TimeoutSeconds"]
-    assert "expires_at <= :now" in put["ConditionExpression"]
-    # AND the table's TTL removes lapsed holds
-    ttl = resources["EtlDayLockTable"]["Properties"]["TimeToLiveSpecification"]
-    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+NOT_DAYS: list[dict[str, Any]] = [
+    *({"run_date": value} for value in ["20261124", "yesterday", "2026-W48-2", "2026-328", "2026-11-24T00:00"]),
+    *({"run_date": value} for value in ["2026--11-24", "-2026-11-24", " 2026-11-24", "2026-11-24 "]),
+    {"run_date": "\uff12\uff10\uff12\uff16-11-24"},  # 2026 in full-width digits
+    *({"run_date": value} for value in ["2026-02-30", "2027-02-29", "2026-11-31", "2026-13-01", "2026-00-10"]),
+    *({"run_date": value} for value in ["2026-11-00", "2019-12-31", "2100-01-01", "", "-", "T"]),
+    *({"run_date": value} for value in [20261124, None, True, ["2026-11-24"], {"day": "2026-11-24"}]),
+    *({"scheduled_time": value} for value in ["x", "T", "", "2100-03-03T17:00:00Z", "2020-01-06T17:00:00Z"]),
+    *({"scheduled_time": value} for value in ["20261124T170000Z", 1795539600, None, ["2026-11-24T17:00:00Z"]]),
+]  # fmt: skip
 
 
 def test_the_success_notice_repeats_the_extracts_note_of_the_days_left_behind() -> None:
@@ -211,3 +296,15 @@ def test_a_failure_to_let_the_days_go_is_told_as_a_published_day_whose_holds_are
     assert "The day IS published" in text and "expires_at" in text and "delete-item --table-name" in text
     assert "$.left_behind.text" in text
     assert states[name]["Next"] == "Let the failed days go"
+
+
+def test_an_input_that_is_not_a_day_spelt_yyyy_mm_dd_of_the_calendar_is_refused_before_any_hold() -> None:
+    # GIVEN days asked for in another spelling, of another type, or that the calendar does not have (a night's
+    # catch-up holds the 6 days before it, so the first night it can hold is the 7th of January 2020)
+    # WHEN the state machine works out their days
+    ended = _work_out_days(NOT_DAYS, "2026-11-24T18:00:00Z")
+    # THEN each goes to the refusal of its input, never to the holds, and none fails in a state no Catch takes
+    outcomes = {
+        json.dumps(payload): (each["status"], each.get("error")) for payload, each in zip(NOT_DAYS, ended, strict=True)
+    }
+    assert {payload: end for payload, end in outcomes.items() if end != ("FAILED", "Refused")} == {}
