@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shoplake import business, lake_layout
-from shoplake_etl.publication import Catalog, LakeFiles
+from shoplake_etl.catalog import Catalog
+from shoplake_etl.publication import LakeFiles
 
 STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
 

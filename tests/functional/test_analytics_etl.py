@@ -11,7 +11,7 @@ import pyarrow.fs as pafs
 
 from analytics.lake import Lake, run_query
 from analytics.queries import query
-from shoplake_etl.publication import MemoryCatalog
+from shoplake_etl.catalog import MemoryCatalog
 from shoplake_etl.steps import (
     mark_checked,
     run_clean,
