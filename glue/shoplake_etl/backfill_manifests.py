@@ -24,6 +24,7 @@ from shoplake_etl.publication import (
     IN_FLIGHT,
     DayManifest,
     LakeFiles,
+    key_version,
     key_version_time,
     published_days,
     version_time,
@@ -96,8 +97,8 @@ def backfill_manifests(
                 f"a publish may be under way (made less than {IN_FLIGHT} ago: {', '.join(young)}), run again later"
             )
             continue
-        versions = [key.rstrip("/").rsplit("=", 1)[-1] for key in tables.values()]
-        timed = sorted(version for version in versions if version_time(version) is not None)
+        versions = [key_version(key) for key in tables.values()]
+        timed = sorted(version for version in versions if version is not None and version_time(version) is not None)
         manifest = DayManifest(day, BACKFILL_RUN_ID, timed[-1] if timed else BACKFILL_RUN_ID, tables)
         if not dry_run:
             files.write_text(lake_layout.day_manifest_key(day), manifest.to_json())

@@ -151,11 +151,16 @@ def day_folder(table: str, day: date) -> str:
     return f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"
 
 
+def key_version(key: str | None) -> str | None:
+    """The version a key `.../version=<v>/` (its last slash optional) names; None for any other key or None."""
+    label, _, version = (key or "").rstrip("/").rsplit("/", 1)[-1].partition("=")
+    return version if label == lake_layout.PUBLISHED_VERSION_KEY else None
+
+
 def key_version_time(key: str | None) -> datetime | None:
     """The time (aware, UTC) of the version a key `.../version=<v>/` names; None for any other key or None."""
-    name = (key or "").rstrip("/").rsplit("/", 1)[-1]
-    label, _, version = name.partition("=")
-    return version_time(version) if label == lake_layout.PUBLISHED_VERSION_KEY else None
+    version = key_version(key)
+    return None if version is None else version_time(version)
 
 
 class ManifestError(ValueError):

@@ -21,6 +21,7 @@ from shoplake_etl.publication import (
     DayManifest,
     LakeFiles,
     day_folder,
+    key_version,
     read_manifest,
     restore_day,
     version_key,
@@ -37,12 +38,6 @@ class Unfinished:
     made_at: datetime | None
 
 
-def _version(key: str) -> str | None:
-    """The version a key `.../version=<v>/` (its slash optional) names; None for any other key."""
-    label, _, version = key.rstrip("/").rsplit("/", 1)[-1].partition("=")
-    return version if label == lake_layout.PUBLISHED_VERSION_KEY else None
-
-
 def unfinished_publish(catalog: Catalog, files: LakeFiles, day: date) -> Unfinished | None:
     """Of a day WITHOUT a manifest, why its catalog is a publish that did not finish; None if it is not.
 
@@ -52,7 +47,7 @@ def unfinished_publish(catalog: Catalog, files: LakeFiles, day: date) -> Unfinis
     a table added since without any). Reads the catalog (one location per curated table) and the lake.
     """
     located = {t: catalog.location(t, day) for t in lake_layout.CURATED_TABLES}
-    named = {table: _version(key) for table, key in located.items() if key is not None}
+    named = {table: key_version(key) for table, key in located.items() if key is not None}
     reasons, versions = [], {v for v in named.values() if v is not None}
     marker = files.read_text(lake_layout.day_publishing_key(day))
     if marker is not None:
