@@ -232,10 +232,13 @@ class PublishOutcomeUnknown(DayNotPublished):
     The catalog is left on the new version (what the manifest names if it landed) and the day's publishing
     marker stays, so the next publish's reconciliation (`shoplake_etl.repair`) brings the catalog to whichever
     manifest is there, or undoes a day that has none. Raised as a DayNotPublished: what follows is the same,
-    the next night catches the day up or a re-run replaces it. The message names both outcomes.
+    the next night catches the day up or a re-run replaces it. The message holds `MAY_BE_PUBLISHED` and names both
+    outcomes.
     """
 
 
+# What every PublishOutcomeUnknown message says, and what the state machine's failure notice looks for.
+MAY_BE_PUBLISHED = "the day may be published"
 # How often the manifest is written while a write raises and its read-back cannot tell whether it landed.
 COMMIT_ATTEMPTS = 3
 
@@ -263,7 +266,7 @@ def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, vers
         _commit(files, manifest)
     except PublishOutcomeUnknown as error:
         raise PublishOutcomeUnknown(
-            f"{day}: the day may be published: {error}; the catalog is left on version {version}, so if the "
+            f"{day}: {MAY_BE_PUBLISHED}: {error}; the catalog is left on version {version}, so if the "
             f"manifest landed, version {version} stands; if not, {stands} and the next publish points the catalog "
             "back to it"
         ) from error
