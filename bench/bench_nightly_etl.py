@@ -32,8 +32,8 @@ from local_stack.scratch import scratch_directory
 from local_stack.spark import local_spark
 from local_stack.template import load_template, night_rulesets
 from shop.migrate import apply_migrations
+from shoplake_etl.catalog import MemoryCatalog
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
-from shoplake_etl.publication import MemoryCatalog
 from shoplake_etl.steps import run_quality
 from shoplake_etl.tables import ETL_DATABASE_ROLE, SOURCE_TABLES
 

@@ -126,8 +126,8 @@ class LakeMirror:
 
 def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
     from local_stack.spark import local_spark  # noqa: PLC0415 - Spark starts only for the ETL
+    from shoplake_etl.catalog import GlueCatalog  # noqa: PLC0415
     from shoplake_etl.night import NightServices, read_run_date, run_step  # noqa: PLC0415
-    from shoplake_etl.publication import GlueCatalog  # noqa: PLC0415
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]

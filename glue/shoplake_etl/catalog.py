@@ -8,9 +8,11 @@ through `shoplake_etl.publication`, whose day manifest is what the catch-up coun
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from shoplake import lake_layout, nightly_etl
 
@@ -45,6 +47,72 @@ def point_partition(glue: Any, database: str, table: str, day: date, location: s
         )
         return False
     return True
+
+
+class Catalog(Protocol):
+    """A data catalog's partitions of the curated tables, located by lake keys (`curated/<table>/.../`)."""
+
+    def location(self, table: str, day: date) -> str | None:
+        """The key `table`'s partition for `day` points at, or None without a partition."""
+
+    def point(self, table: str, day: date, key: str) -> None:
+        """Create or move `table`'s partition for `day` to the folder `key`."""
+
+    def drop(self, table: str, day: date) -> None:
+        """Remove `table`'s partition for `day`, if there is one."""
+
+
+@dataclass(frozen=True)
+class GlueCatalog:
+    """The Glue Data Catalog's partitions (boto3 `glue` client), whose locations are `root` + a lake key.
+
+    `root` is the lake bucket as the catalog names it, `s3://<bucket>/`. Raises the client's errors.
+    """
+
+    glue: Any
+    database: str
+    root: str
+
+    def location(self, table: str, day: date) -> str | None:
+        """The key the partition's location names under `root` (a foreign location whole), or None (GetPartition)."""
+        try:
+            partition = self.glue.get_partition(
+                DatabaseName=self.database, TableName=table, PartitionValues=partition_values(day)
+            )["Partition"]
+        except self.glue.exceptions.EntityNotFoundException:
+            return None
+        location = str(partition["StorageDescriptor"]["Location"])
+        return location.removeprefix(self.root)
+
+    def point(self, table: str, day: date, key: str) -> None:
+        """Create or move the partition to `root` + `key` (a location with a scheme is taken as it is)."""
+        point_partition(self.glue, self.database, table, day, key if "://" in key else self.root + key)
+
+    def drop(self, table: str, day: date) -> None:
+        """DeletePartition; a partition that is not there is no error."""
+        with contextlib.suppress(self.glue.exceptions.EntityNotFoundException):
+            self.glue.delete_partition(
+                DatabaseName=self.database, TableName=table, PartitionValues=partition_values(day)
+            )
+
+
+@dataclass
+class MemoryCatalog:
+    """A catalog kept in a dict, {(table, day): key}: for runs that register no Glue table (benchmarks, tests)."""
+
+    partitions: dict[tuple[str, date], str] = field(default_factory=dict)
+
+    def location(self, table: str, day: date) -> str | None:
+        """The key the partition points at, or None."""
+        return self.partitions.get((table, day))
+
+    def point(self, table: str, day: date, key: str) -> None:
+        """Create or move the partition to `key`."""
+        self.partitions[(table, day)] = key
+
+    def drop(self, table: str, day: date) -> None:
+        """Forget the partition, if there is one."""
+        self.partitions.pop((table, day), None)
 
 
 def catch_up_since(run_date: date, published: Iterable[date]) -> date:

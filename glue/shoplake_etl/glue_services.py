@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 
 import boto3
 
+from shoplake_etl.catalog import GlueCatalog
 from shoplake_etl.night import NightServices, ShopDatabase
-from shoplake_etl.publication import GlueCatalog
 from shoplake_etl.rulesets import night_ruleset
 
 

@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from shoplake import lake_layout
-from shoplake_etl.publication import Catalog, LakeFiles
+from shoplake_etl.catalog import Catalog
+from shoplake_etl.publication import LakeFiles
 
 STEPS = ("extract", "clean", "curate", "clickstream_hourly", "quality", "publish")
 # A day as the state machine passes it: four, two and two ASCII digits (date.fromisoformat alone reads more).

@@ -4,9 +4,13 @@ The Glue catalog moves one table's partition at a time (GetPartition/UpdateParti
 table), so the catalog alone cannot make four tables change together. The day manifest
 (`lake_layout.day_manifest_key`) is the commit: written only once every table's partition points
 at the day's new version, it is the one record that the catch-up (`published_days`) and the
-analytics (`analytics.lake`) trust. A failure before it is written puts every partition back where
-the previous manifest had it (or drops the partitions of a day never published), so the day reads
-as it was; a manifest write that raised is read back, since it may have landed. Versions are the UTC
+analytics (`analytics.lake`) trust. Before its first catalog call a publish writes the day's publishing
+marker (`lake_layout.day_publishing_key`), removed once the manifest is: a day with one and no manifest is
+a publish that did not finish, which the next publish undoes (`shoplake_etl.unfinished`). A failure
+before the manifest puts every partition back where the previous manifest had it (or drops the partitions
+of a day never published), so the day reads as it was; a manifest write that raised is read back, since it
+may have landed, and written again while no read-back can tell; if none ever can, the catalog is left on the
+new version and the error (PublishOutcomeUnknown) says the day may be published. Versions are the UTC
 time their run started, so they sort by time: only versions OLDER than the manifest's are removed, once
 the catalog is confirmed on it; never the one the catalog names, nor a newer one another run may be
 publishing. A failure after the manifest is a DayPublishedUnfinished: the day is published, and the error
@@ -21,82 +25,15 @@ import contextlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
 
 import pyarrow.fs as pafs
 
 from shoplake import lake_layout
-from shoplake_etl.catalog import partition_values, point_partition
+from shoplake_etl.catalog import Catalog
 
 LOGGER = logging.getLogger(__name__)
-
-
-class Catalog(Protocol):
-    """A data catalog's partitions of the curated tables, located by lake keys (`curated/<table>/.../`)."""
-
-    def location(self, table: str, day: date) -> str | None:
-        """The key `table`'s partition for `day` points at, or None without a partition."""
-
-    def point(self, table: str, day: date, key: str) -> None:
-        """Create or move `table`'s partition for `day` to the folder `key`."""
-
-    def drop(self, table: str, day: date) -> None:
-        """Remove `table`'s partition for `day`, if there is one."""
-
-
-@dataclass(frozen=True)
-class GlueCatalog:
-    """The Glue Data Catalog's partitions (boto3 `glue` client), whose locations are `root` + a lake key.
-
-    `root` is the lake bucket as the catalog names it, `s3://<bucket>/`. Raises the client's errors.
-    """
-
-    glue: Any
-    database: str
-    root: str
-
-    def location(self, table: str, day: date) -> str | None:
-        """The key the partition's location names under `root` (a foreign location whole), or None (GetPartition)."""
-        try:
-            partition = self.glue.get_partition(
-                DatabaseName=self.database, TableName=table, PartitionValues=partition_values(day)
-            )["Partition"]
-        except self.glue.exceptions.EntityNotFoundException:
-            return None
-        location = str(partition["StorageDescriptor"]["Location"])
-        return location.removeprefix(self.root)
-
-    def point(self, table: str, day: date, key: str) -> None:
-        """Create or move the partition to `root` + `key` (a location with a scheme is taken as it is)."""
-        point_partition(self.glue, self.database, table, day, key if "://" in key else self.root + key)
-
-    def drop(self, table: str, day: date) -> None:
-        """DeletePartition; a partition that is not there is no error."""
-        with contextlib.suppress(self.glue.exceptions.EntityNotFoundException):
-            self.glue.delete_partition(
-                DatabaseName=self.database, TableName=table, PartitionValues=partition_values(day)
-            )
-
-
-@dataclass
-class MemoryCatalog:
-    """A catalog kept in a dict, {(table, day): key}: for runs that register no Glue table (benchmarks, tests)."""
-
-    partitions: dict[tuple[str, date], str] = field(default_factory=dict)
-
-    def location(self, table: str, day: date) -> str | None:
-        """The key the partition points at, or None."""
-        return self.partitions.get((table, day))
-
-    def point(self, table: str, day: date, key: str) -> None:
-        """Create or move the partition to `key`."""
-        self.partitions[(table, day)] = key
-
-    def drop(self, table: str, day: date) -> None:
-        """Forget the partition, if there is one."""
-        self.partitions.pop((table, day), None)
 
 
 @dataclass(frozen=True)
@@ -214,11 +151,16 @@ def day_folder(table: str, day: date) -> str:
     return f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(day)}"
 
 
+def key_version(key: str | None) -> str | None:
+    """The version a key `.../version=<v>/` (its last slash optional) names; None for any other key or None."""
+    label, _, version = (key or "").rstrip("/").rsplit("/", 1)[-1].partition("=")
+    return version if label == lake_layout.PUBLISHED_VERSION_KEY else None
+
+
 def key_version_time(key: str | None) -> datetime | None:
     """The time (aware, UTC) of the version a key `.../version=<v>/` names; None for any other key or None."""
-    name = (key or "").rstrip("/").rsplit("/", 1)[-1]
-    label, _, version = name.partition("=")
-    return version_time(version) if label == lake_layout.PUBLISHED_VERSION_KEY else None
+    version = key_version(key)
+    return None if version is None else version_time(version)
 
 
 class ManifestError(ValueError):
@@ -284,26 +226,54 @@ class RestoreIncomplete(RuntimeError):  # noqa: N818 - the message names every t
     """Putting a day's partitions back failed for some tables; the message names each with its error."""
 
 
+class PublishOutcomeUnknown(DayNotPublished):
+    """The manifest write raised and no read-back could tell whether it landed: the day MAY be published.
+
+    The catalog is left on the new version (what the manifest names if it landed) and the day's publishing
+    marker stays, so the next publish's reconciliation (`shoplake_etl.repair`) brings the catalog to whichever
+    manifest is there, or undoes a day that has none. Raised as a DayNotPublished: what follows is the same,
+    the next night catches the day up or a re-run replaces it. The message holds `MAY_BE_PUBLISHED` and names both
+    outcomes.
+    """
+
+
+# What every PublishOutcomeUnknown message says, and what the state machine's failure notice looks for.
+MAY_BE_PUBLISHED = "the day may be published"
+# How often the manifest is written while a write raises and its read-back cannot tell whether it landed.
+COMMIT_ATTEMPTS = 3
+
+
 def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, version: str) -> DayManifest:
     """Make `version` of every curated table the published `day`: all the tables, or none.
 
-    Each table's version must already be written at `version_key(table, day, version)`. Points each
-    partition at it, writes the manifest (the commit), confirms every partition, then removes the day's
-    older versions. A manifest write that raises is read back: if the manifest names `version` (a timeout
-    after S3 stored it) the day is published; otherwise, and on any error before, every partition is put
-    back where the previous manifest has it (dropped for a day without one) and DayNotPublished is raised
-    (RestoreIncomplete if a table could not be put back). After the manifest: PublishNotConfirmed if the
-    catalog reads back otherwise, CleanupFailed if older versions cannot be removed.
+    Each table's version must already be written at `version_key(table, day, version)`. Writes the day's
+    publishing marker (`lake_layout.day_publishing_key`, the manifest to be), points each partition at the
+    version, writes the manifest (the commit), confirms every partition, then removes the day's older
+    versions and the marker. A manifest write that raises is read back: if the manifest names `version` (a
+    timeout after S3 stored it) the day is published. If it did not land, and on any error before, every
+    partition is put back where the previous manifest has it (dropped for a day without one) and
+    DayNotPublished is raised (RestoreIncomplete if a table could not be put back); PublishOutcomeUnknown if no
+    read-back could tell. After the manifest: PublishNotConfirmed if the catalog reads back otherwise,
+    CleanupFailed if older versions or the marker cannot be removed.
     """
     previous = read_manifest(files, day)
     manifest = DayManifest(day, run_id, version, {t: version_key(t, day, version) for t in lake_layout.CURATED_TABLES})
+    stands = f"version {previous.version} stands" if previous else "nothing of it is published"
     try:
+        files.write_text(lake_layout.day_publishing_key(day), manifest.to_json())
         for table, key in manifest.tables.items():
             catalog.point(table, day, key)
         _commit(files, manifest)
+    except PublishOutcomeUnknown as error:
+        raise PublishOutcomeUnknown(
+            f"{day}: {MAY_BE_PUBLISHED}: {error}; the catalog is left on version {version}, so if the "
+            f"manifest landed, version {version} stands; if not, {stands} and the next publish points the catalog "
+            "back to it"
+        ) from error
     except Exception as error:
         restore_day(catalog, day, previous)
-        stands = f"version {previous.version} stands" if previous else "nothing of it is published"
+        with contextlib.suppress(Exception):  # a marker left of a day put back is undone by the next publish
+            files.delete_file(lake_layout.day_publishing_key(day))
         raise DayNotPublished(f"{day}: the day is not published, {stands}: {error!r}") from error
     except BaseException:
         restore_day(catalog, day, previous)
@@ -317,24 +287,41 @@ def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, vers
         )
     try:
         remove_unpublished_versions(catalog, files, day)
+        files.delete_file(lake_layout.day_publishing_key(day))
     except Exception as error:
         raise CleanupFailed(
-            f"{day}: {PUBLISHED_BUT} its older versions were not removed ({error!r}); the next night removes them"
+            f"{day}: {PUBLISHED_BUT} its older versions or its publishing marker were not removed ({error!r}); "
+            "the next night removes them"
         ) from error
     return manifest
 
 
 def _commit(files: LakeFiles, manifest: DayManifest) -> None:
-    """Write the manifest; a write that raised but landed (read back naming this run's version) is written."""
-    try:
-        files.write_text(lake_layout.day_manifest_key(manifest.day), manifest.to_json())
-    except Exception:
+    """Write the manifest, until it reads back naming this run's version (`COMMIT_ATTEMPTS` writes at most).
+
+    A write that raised is read back: landed, it is written. Raises the last write's error if the last read-back
+    found another manifest or none, PublishOutcomeUnknown (with both errors) if it failed too.
+    """
+    unknown: Exception | None = None
+    for _ in range(COMMIT_ATTEMPTS):
+        try:
+            files.write_text(lake_layout.day_manifest_key(manifest.day), manifest.to_json())
+            return
+        except Exception as error:  # noqa: BLE001 - read back below, raised after the last attempt
+            written = error
         try:
             found = read_manifest(files, manifest.day)
-        except Exception:  # noqa: BLE001 - unknown: the write's own error is raised
-            found = None
-        if found is None or (found.version, found.run_id) != (manifest.version, manifest.run_id):
-            raise
+        except Exception as error:  # noqa: BLE001 - whether it landed is unknown: written again
+            unknown = error
+            continue
+        unknown = None
+        if found is not None and (found.version, found.run_id) == (manifest.version, manifest.run_id):
+            return
+    if unknown is not None:
+        raise PublishOutcomeUnknown(
+            f"the manifest write raised ({written!r}) and reading it back failed ({unknown!r})"
+        ) from written
+    raise written
 
 
 def restore_day(catalog: Catalog, day: date, manifest: DayManifest | None) -> None:

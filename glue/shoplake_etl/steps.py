@@ -20,11 +20,12 @@ from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 from shoplake import business, curated, lake_layout
 from shoplake.clickstream.contract import FIELDS
 from shoplake.quality.dqdl import evaluate
+from shoplake_etl.catalog import Catalog
 from shoplake_etl.clean import clean_customers, clean_products, clean_purchases, clean_reviews
 from shoplake_etl.clickstream_hourly import hourly_traffic
 from shoplake_etl.curate import daily_product_stats, product_dim, review_fact, sales_fact
 from shoplake_etl.extract import pseudonymise, read_table
-from shoplake_etl.publication import Catalog, LakeFiles, version_key
+from shoplake_etl.publication import LakeFiles, version_key
 from shoplake_etl.repair import publish_run
 from shoplake_etl.rulesets import night_ruleset
 from shoplake_etl.tables import SOURCE_TABLES

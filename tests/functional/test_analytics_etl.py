@@ -12,7 +12,7 @@ import pyarrow.fs as pafs
 from analytics.lake import Lake, run_query
 from analytics.queries import query
 from local_stack.template import load_template, night_ruleset_texts
-from shoplake_etl.publication import MemoryCatalog
+from shoplake_etl.catalog import MemoryCatalog
 from shoplake_etl.steps import (
     mark_checked,
     run_clean,

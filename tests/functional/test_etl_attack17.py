@@ -28,7 +28,8 @@ from local_stack.template import load_template
 from shop.app.db.locks import Lock
 from shop.migrate import apply_migrations
 from shoplake import lake_layout
-from shoplake_etl.publication import DayManifest, LakeFiles, MemoryCatalog, publish_day, version_key
+from shoplake_etl.catalog import MemoryCatalog
+from shoplake_etl.publication import DayManifest, LakeFiles, publish_day, version_key
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 
 

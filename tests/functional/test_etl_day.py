@@ -13,7 +13,8 @@ import pytest
 from local_stack.template import load_template, night_ruleset_texts
 from shoplake import lake_layout
 from shoplake.clickstream.contract import arrow_schema
-from shoplake_etl.publication import LakeFiles, MemoryCatalog, read_manifest, version_key
+from shoplake_etl.catalog import MemoryCatalog
+from shoplake_etl.publication import LakeFiles, read_manifest, version_key
 from shoplake_etl.steps import (
     DayFailedChecks,
     StagingNotChecked,

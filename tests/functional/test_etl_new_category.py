@@ -21,8 +21,8 @@ from analytics.lake import Lake
 from analytics.report import collect, render
 from local_stack.template import load_template
 from shoplake import business, lake_layout
+from shoplake_etl.catalog import MemoryCatalog
 from shoplake_etl.night import STEPS, NightServices, ShopDatabase, run_step
-from shoplake_etl.publication import MemoryCatalog
 from shoplake_etl.steps import run_quality
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 

@@ -12,7 +12,7 @@ from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
 from shoplake import lake_layout
 from shoplake_etl.catalog import left_behind_notice
-from shoplake_etl.publication import PUBLISHED_BUT
+from shoplake_etl.publication import MAY_BE_PUBLISHED, PUBLISHED_BUT
 from tests.functional.test_nightly_etl_state_machine import (  # noqa: F401 - the fixtures
     GlueRuns,
     _etl_notices,
@@ -66,6 +66,31 @@ def test_a_publish_that_fails_before_its_manifest_says_the_previous_version_stan
     (message,) = _etl_notices(local, sink)
     assert "version 20261124T170000000000Z stands" in as_text(message)
     assert "re-run it with aws stepfunctions start-execution" in as_text(message)
+
+
+@pytest.mark.parametrize("payload", [{"run_date": "2026-11-24"}, {"scheduled_time": "2026-11-24T17:00:00Z"}])
+def test_a_publish_whose_manifest_write_cannot_be_confirmed_says_the_day_may_be_published(
+    stack: tuple[LocalStack, SlackSink],  # noqa: F811
+    glue: GlueRuns,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    payload: dict[str, str],
+) -> None:
+    # GIVEN the publish job fails with publication.PublishOutcomeUnknown
+    local, sink = stack
+    reason = (
+        f"2026-11-24: {MAY_BE_PUBLISHED}: the manifest write raised (TimeoutError) and reading it back failed "
+        "(TimeoutError); the catalog is left on version V1, so if the manifest landed, version V1 stands; if not, "
+        "version V0 stands and the next publish points the catalog back to it"
+    )
+    _publish_fails_with(monkeypatch, reason)
+    # WHEN the night runs
+    assert _run(local, payload)["status"] == "FAILED"
+    # THEN Slack says it is not known, never that nothing of the day is published, nor that it is
+    (message,) = _etl_notices(local, sink)
+    text = as_text(message)
+    assert "Whether the day's manifest was written is not known" in text
+    assert "Nothing of that day is published" not in text
+    assert "The day IS published whole (its manifest is written)" not in text
 
 
 def test_a_nights_summary_names_the_days_its_extract_left_behind(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from moto import mock_aws
 
 from shoplake import lake_layout
 from shoplake_etl.backfill_manifests import BACKFILL_RUN_ID, backfill_manifests, main
-from shoplake_etl.catalog import catch_up_since
-from shoplake_etl.publication import LakeFiles, MemoryCatalog, published_days, read_manifest, version_key
+from shoplake_etl.catalog import MemoryCatalog, catch_up_since
+from shoplake_etl.publication import DayManifest, LakeFiles, published_days, read_manifest, version_key, version_time
 from tests.unit.test_curated_tables import _table_input
 from tests.unit.test_etl_publication import CURATED, DAY, V0, V1, _every_table, _read, _write_version
 
@@ -38,7 +39,7 @@ def test_a_day_published_before_manifests_gets_one_from_the_catalog_once(tmp_pat
     (tmp_path / version_key("sales_fact", DAY - timedelta(days=3), V0) / "part.parquet").write_bytes(b"")
     assert _read(tmp_path) == _every_table([])
     # WHEN the back-fill runs
-    written = backfill_manifests(catalog, _files(tmp_path))
+    written = backfill_manifests(catalog, _files(tmp_path)).written
     # THEN DAY has a manifest naming what the catalog points at, and is seen again; the other day is left
     manifest = read_manifest(_files(tmp_path), DAY)
     assert [each.manifest for each in written] == [manifest]
@@ -49,14 +50,16 @@ def test_a_day_published_before_manifests_gets_one_from_the_catalog_once(tmp_pat
     assert published_days(_files(tmp_path)) == [DAY]
     assert catch_up_since(DAY + timedelta(days=1), published_days(_files(tmp_path))) == DAY + timedelta(days=1)
     # AND running it again writes nothing
-    assert backfill_manifests(catalog, _files(tmp_path)) == []
+    assert backfill_manifests(catalog, _files(tmp_path)).written == []
 
 
 def test_a_day_published_in_some_tables_only_names_those_that_are_missing(tmp_path: Path) -> None:
+    # GIVEN a legacy day of which one table was never written (a table added since has no version of it)
     catalog = MemoryCatalog()
     _legacy_day(tmp_path, catalog)
     catalog.drop("clickstream_hourly", DAY)
-    (found,) = backfill_manifests(catalog, _files(tmp_path), dry_run=True)
+    shutil.rmtree(tmp_path / version_key("clickstream_hourly", DAY, V1))
+    (found,) = backfill_manifests(catalog, _files(tmp_path), dry_run=True).written
     assert found.missing == ("clickstream_hourly",)
     assert read_manifest(_files(tmp_path), DAY) is None  # a dry run writes nothing
 
@@ -85,7 +88,50 @@ def test_the_command_reads_glues_catalog(tmp_path: Path, capsys: pytest.CaptureF
     # THEN the first writes the day's manifest, the second nothing
     assert capsys.readouterr().out.splitlines() == [
         f"{DAY}: version {V1}",
-        "1 manifest(s) written",
-        "0 manifest(s) written",
+        "1 manifest(s) written, 0 day(s) skipped",
+        "0 manifest(s) written, 0 day(s) skipped",
     ]
     assert read_manifest(_files(tmp_path), DAY) is not None
+
+
+def test_a_legacy_day_with_a_table_written_but_never_pointed_at_is_skipped_and_said(tmp_path: Path) -> None:
+    # GIVEN a day whose clickstream_hourly has the version the other tables point at, but no partition:
+    # a publish stopped between its catalog calls, not a day published whole
+    catalog = MemoryCatalog()
+    _legacy_day(tmp_path, catalog)
+    catalog.drop("clickstream_hourly", DAY)
+    # WHEN the back-fill runs
+    found = backfill_manifests(catalog, _files(tmp_path))
+    # THEN the day gets no manifest, and the back-fill says why
+    assert found.written == []
+    assert read_manifest(_files(tmp_path), DAY) is None
+    assert "clickstream_hourly" in found.skipped[DAY]
+    assert "did not finish" in found.skipped[DAY]
+
+
+def test_a_whole_day_published_moments_ago_waits_for_a_later_back_fill(tmp_path: Path) -> None:
+    # GIVEN a day every partition of which names V1, a version made an hour ago (its manifest may be coming)
+    catalog = MemoryCatalog()
+    _legacy_day(tmp_path, catalog)
+    made = version_time(V1)
+    assert made is not None
+    # WHEN the back-fill runs an hour after V1, then again a day after
+    soon = backfill_manifests(catalog, _files(tmp_path), now=made + timedelta(hours=1))
+    later = backfill_manifests(catalog, _files(tmp_path), now=made + timedelta(days=1))
+    # THEN the first skips the day, saying a publish may be under way; the second writes its manifest
+    assert soon.written == []
+    assert "a publish may be under way" in soon.skipped[DAY]
+    assert [each.manifest.day for each in later.written] == [DAY]
+
+
+def test_a_day_whose_publish_left_its_marker_is_skipped(tmp_path: Path) -> None:
+    # GIVEN a whole-looking day whose publish wrote its marker and never its manifest
+    catalog = MemoryCatalog()
+    _legacy_day(tmp_path, catalog)
+    marker = DayManifest(DAY, "night-24", V1, {t: version_key(t, DAY, V1) for t in CURATED})
+    _files(tmp_path).write_text(lake_layout.day_publishing_key(DAY), marker.to_json())
+    # WHEN the back-fill runs
+    found = backfill_manifests(catalog, _files(tmp_path))
+    # THEN the day is not committed
+    assert found.written == []
+    assert f"a publish of version {V1} by night-24 did not finish" in found.skipped[DAY]

@@ -21,11 +21,10 @@ from moto import mock_aws
 
 from analytics.lake import Lake, lake_tables
 from shoplake import curated, lake_layout
-from shoplake_etl.catalog import catch_up_since
+from shoplake_etl.catalog import GlueCatalog, catch_up_since
 from shoplake_etl.publication import (
     DayManifest,
     DayNotPublished,
-    GlueCatalog,
     LakeFiles,
     PublishNotConfirmed,
     publish_day,

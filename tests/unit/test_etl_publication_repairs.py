@@ -15,13 +15,13 @@ import pytest
 
 from local_stack.template import load_template
 from shoplake import lake_layout
+from shoplake_etl.catalog import MemoryCatalog
 from shoplake_etl.publication import (
     IN_FLIGHT,
     PUBLISHED_BUT,
     CleanupFailed,
     DayNotPublished,
     LakeFiles,
-    MemoryCatalog,
     RestoreIncomplete,
     new_version,
     publish_day,

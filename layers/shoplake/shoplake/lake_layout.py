@@ -47,6 +47,11 @@ CURATED_TABLES = ("sales_fact", "review_fact", "daily_product_stats", "clickstre
 # table's partition points at the day's new version: the one record the catch-up and the analytics trust.
 ETL_PUBLISHED_DAYS = "curated/_published/"
 DAY_MANIFEST = "manifest.json"
+# A publish under way (curated/_publishing/year=/month=/day=/publishing.json, the manifest it means to write):
+# written before its first catalog call, removed once its manifest is; a day that has one and no manifest is a
+# publish that did not finish, which the next publish undoes (shoplake_etl.repair).
+ETL_PUBLISHING_DAYS = "curated/_publishing/"
+PUBLISHING_MARKER = "publishing.json"
 # The days a night's catch-up will not reach, as its extract found them (under raw/, which the extract
 # writes): one text per run date, which the state machine's success notice reads and repeats.
 ETL_LEFT_BEHIND = "raw/_left_behind/"
@@ -98,6 +103,11 @@ def partition_day(folders: str) -> date | None:
 def day_manifest_key(day: date) -> str:
     """The lake-bucket key of `day`'s manifest: `curated/_published/year=YYYY/month=MM/day=DD/manifest.json`."""
     return f"{ETL_PUBLISHED_DAYS}{partition_path(day)}{DAY_MANIFEST}"
+
+
+def day_publishing_key(day: date) -> str:
+    """`curated/_publishing/year=YYYY/month=MM/day=DD/publishing.json`: the marker of a publish of `day` under way."""
+    return f"{ETL_PUBLISHING_DAYS}{partition_path(day)}{PUBLISHING_MARKER}"
 
 
 def left_behind_key(day: date) -> str:
