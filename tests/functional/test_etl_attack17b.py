@@ -54,7 +54,7 @@ def test_a_run_date_that_is_not_text_ends_and_is_told(stack: tuple[LocalStack, S
     try:
         # WHEN it runs
         result = _run(local, {"run_date": 20261124}, name="numeric")
-    except AssertionError as error:  # _run's "the execution did not finish" after 30 s
+    except AssertionError as error:  # _run's "the execution did not finish" after 120 s
         result = {"status": f"RUNNING ({error})"}
     finally:
         for each in sfn.list_executions(stateMachineArn=local.stack.ref("NightlyEtlStateMachine"))["executions"]:

@@ -75,7 +75,7 @@ def _run(local: LocalStack, payload: dict[str, Any], name: str = "nightly-2026-1
     sfn = local.client("stepfunctions")
     arn = local.stack.ref("NightlyEtlStateMachine")
     execution = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a hang, not a speed: a night takes about 15 s here, more on a loaded machine
     while time.monotonic() < deadline:
         described = sfn.describe_execution(executionArn=execution["executionArn"])
         if described["status"] != "RUNNING":
