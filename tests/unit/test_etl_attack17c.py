@@ -23,9 +23,10 @@ from analytics import report
 from analytics.lake import Lake, LakeTable, run_query
 from analytics.queries import Query, query
 from shoplake import curated, lake_layout
+from shoplake_etl import publication
 from shoplake_etl.backfill_manifests import backfill_manifests
 from shoplake_etl.catalog import MemoryCatalog
-from shoplake_etl.publication import LakeFiles, publish_day, read_manifest, version_key
+from shoplake_etl.publication import DayManifest, LakeFiles, publish_day, read_manifest, version_key
 from shoplake_etl.repair import publish_run
 from tests.analytics_lake import D23, D24, write_lake
 from tests.unit.test_etl_attack17 import _product_rows, _q4_row, _rewrite
@@ -152,3 +153,71 @@ def test_a_product_named_like_another_products_label_keeps_its_own_row() -> None
     # THEN three products, three rows: product 10's 30.00 is among them
     assert len(shown) == 3
     assert any("<td class='n'>30.00</td>" in row for row in shown)
+
+
+def _republish_as(lake: Path, day: date, version: str) -> None:
+    """`day` published as `version` (a version publish makes, so one a later publish removes) instead of v2."""
+    for table in lake_layout.CURATED_TABLES:
+        shutil.copytree(lake / version_key(table, day, "v2"), lake / version_key(table, day, version))
+    tables = {table: version_key(table, day, version) for table in lake_layout.CURATED_TABLES}
+    manifest = DayManifest(day, "night-24", version, tables)
+    LakeFiles(pafs.LocalFileSystem(), str(lake)).write_text(lake_layout.day_manifest_key(day), manifest.to_json())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Publish removes the day's older version as soon as the catalog reads back on the new one, while "
+    "queries that listed the old version's files may still be reading them: such a query fails with a "
+    "missing file instead of reading the previous day whole (Athena's HIVE_CANNOT_OPEN_SPLIT likewise).",
+)
+def test_a_query_that_listed_the_previous_version_still_reads_it_when_a_publish_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the 24th published as V0 (2 sales), and a re-run's V1 (1 sale) written beside it
+    lake = write_lake(tmp_path)
+    _republish_as(lake, D24, V0)
+    _stage_new_version(lake, D24, V1, sales=1, products=3)
+    files = LakeFiles(pafs.LocalFileSystem(), str(lake))
+    reads = Lake.dataset
+
+    def publish_after_listing(self: Lake, table: LakeTable, first: date, last: date) -> Any:
+        listed = reads(self, table, first, last)  # the files of V0, to be read next
+        if table.name == "sales_fact":
+            publish_day(MemoryCatalog(), files, D24, "rerun-24", V1)  # the re-run's publish lands right now
+        return listed
+
+    monkeypatch.setattr(Lake, "dataset", publish_after_listing)
+    sales = Query("sales", "SELECT count(*) AS s FROM sales_fact", ())
+    # WHEN a query of the 24th's sales runs while the re-run publishes the day
+    try:
+        answer = run_query(Lake(pafs.LocalFileSystem(), str(lake)), sales, D24, D24).to_pylist()
+    except OSError as error:
+        pytest.fail(f"the query failed while the day was published: {error}")
+    # THEN it reads the previous publication whole, or the new one
+    assert answer in ([{"s": 2}], [{"s": 1}])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="A day manifest is trusted whatever day and folders it names: a manifest of the 23rd copied to the "
+    "24th's key (a backup restored to the wrong folder) makes the next publish point the 24th's partitions at "
+    "the 23rd's files, so Athena counts the 23rd twice while the local analytics read nothing of the 24th.",
+)
+def test_a_manifest_naming_another_days_folders_is_not_followed_by_the_reconciliation(tmp_path: Path) -> None:
+    # GIVEN the 23rd and the 24th published (V0, V1), then the 23rd's manifest copied over the 24th's
+    files = LakeFiles(pafs.LocalFileSystem(), str(tmp_path))
+    catalog = MemoryCatalog()
+    for day, version in ((D23, V0), (D24, V1)):
+        for table in lake_layout.CURATED_TABLES:
+            _write_version(files, table, day, version)
+        publish_day(catalog, files, day, f"night-{day.day}", version)
+    files.write_text(lake_layout.day_manifest_key(D24), files.read_text(lake_layout.day_manifest_key(D23)) or "")
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, date(2026, 11, 25), "20261126T170000000000Z")
+    # WHEN the next night publishes the 25th, reconciling the days before it
+    publish_run(catalog, files, date(2026, 11, 25), "night-25", "20261126T170000000000Z", NOW)
+    # THEN no partition of the 24th points at another day's files
+    located = {table: catalog.location(table, D24) for table in lake_layout.CURATED_TABLES}
+    assert all(key is None or key.startswith(publication.day_folder(table, D24)) for table, key in located.items()), (
+        located
+    )
