@@ -8,6 +8,7 @@ each fail for its stated reason.
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ import pytest
 from analytics import report
 from analytics.lake import Lake, LakeTable, run_query
 from analytics.queries import Query, query
+from local_stack.template import load_template
 from shoplake import curated, lake_layout
 from shoplake_etl import publication
 from shoplake_etl.backfill_manifests import backfill_manifests
@@ -30,9 +32,11 @@ from shoplake_etl.publication import DayManifest, LakeFiles, publish_day, read_m
 from shoplake_etl.repair import publish_run
 from tests.analytics_lake import D23, D24, write_lake
 from tests.unit.test_etl_attack17 import _product_rows, _q4_row, _rewrite
+from tests.unit.test_glue_job_roles import _statements
 
 DAY = date(2026, 11, 24)
 V0, V1 = "20261124T170000000000Z", "20261125T170000000000Z"
+RESOURCES: dict[str, Any] = load_template()["Resources"]
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)  # both versions above settled (older than publication.IN_FLIGHT)
 
 
@@ -221,3 +225,31 @@ def test_a_manifest_naming_another_days_folders_is_not_followed_by_the_reconcili
     assert all(key is None or key.startswith(publication.day_folder(table, D24)) for table, key in located.items()), (
         located
     )
+
+
+def _object_writes(role_id: str) -> list[str]:
+    """The lake keys (S3 ARN patterns under `${LakeBucket.Arn}/`) a role may PutObject, from the template."""
+    patterns = []
+    for statement in _statements(role_id):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if statement["Effect"] == "Allow" and "s3:PutObject" in actions:
+            patterns += [r["Fn::Sub"].removeprefix("${LakeBucket.Arn}/") for r in resources if "Fn::Sub" in r]
+    return patterns
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="The curate role (curate and clickstream_hourly) may put any key under staging/, the quality step's "
+    "checked marker included: the jobs whose output the quality step checks may write the very marker publish "
+    "trusts, so the quality gate is not enforced by IAM.",
+)
+def test_only_the_quality_role_may_write_the_checked_marker() -> None:
+    # GIVEN the marker the quality step writes for a run's day, which publish requires
+    marker = lake_layout.checked_marker_key("night-24", DAY)
+    # WHEN each nightly ETL job's role is read from the template
+    jobs = [r for r in RESOURCES.values() if r["Type"] == "AWS::Glue::Job"]
+    roles = {job["Properties"]["Role"]["Fn::GetAtt"][0] for job in jobs}
+    # THEN besides the quality role, none may put it (S3's `*` matches across `/`)
+    writers = {role for role in roles if any(fnmatch.fnmatchcase(marker, p) for p in _object_writes(role))}
+    assert writers <= {"EtlQualityRole", "EtlPublishRole"}, writers
