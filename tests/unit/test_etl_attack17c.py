@@ -288,3 +288,52 @@ def test_a_report_whose_last_day_is_not_published_yet_still_names_a_viewed_produ
     rows = run_query(Lake(pafs.LocalFileSystem(), str(lake)), query("q4_sales_rate"), D23, D25).to_pylist()
     # THEN the sneakers are named as the newest published dimension of the range names them
     assert {(r["product"], r["category"]) for r in rows if r["product_id"] == "12"} == {("Canvas sneakers", "shoes")}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="backfill_manifests commits a pre-manifest day on which only some tables were published (an old "
+    "publish that failed writing its second table) as published whole, though the day before has every "
+    "table: the catch-up then counts that half day as done, the issue's first finding carried over.",
+)
+def test_backfill_manifests_does_not_commit_a_day_an_old_publish_left_in_one_table(tmp_path: Path) -> None:
+    # GIVEN the 23rd published whole before manifests, and the 24th whose old publish stopped after sales_fact
+    files = LakeFiles(pafs.LocalFileSystem(), str(tmp_path))
+    catalog = MemoryCatalog()
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, D23, "20261123T170000000000Z")
+        catalog.point(table, D23, version_key(table, D23, "20261123T170000000000Z"))
+    _write_version(files, "sales_fact", D24, V0)
+    catalog.point("sales_fact", D24, version_key("sales_fact", D24, V0))
+    # WHEN the one-off manifest back-fill runs
+    done = backfill_manifests(catalog, files, now=NOW)
+    # THEN the 23rd gets its manifest, and the 24th is skipped with its reason, not counted as published
+    assert [each.manifest.day for each in done.written] == [D23]
+    assert D24 in done.skipped
+    assert publication.published_days(files) == [D23]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Only versions OLDER than a published day's manifest are ever removed, so the versions a failed "
+    "re-run of a published day wrote (newer, no partition names them) stay in the lake for good, a whole "
+    "copy of the day each time, unless the day is re-run successfully.",
+)
+def test_a_failed_re_run_of_a_published_day_leaves_no_version_behind_for_good(tmp_path: Path) -> None:
+    # GIVEN the 24th published as V0, and a re-run whose publish wrote V1 and then failed before its manifest
+    files = LakeFiles(pafs.LocalFileSystem(), str(tmp_path))
+    catalog = MemoryCatalog()
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, DAY, V0)
+    publish_day(catalog, files, DAY, "night-24", V0)
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, DAY, V1)
+    # WHEN each later night publishes its day and reconciles the 24th in its span
+    for later in range(25, 30):
+        night, version = date(2026, 11, later), f"202611{later + 1}T170000000000Z"
+        for table in lake_layout.CURATED_TABLES:
+            _write_version(files, table, night, version)
+        publish_run(catalog, files, night, f"night-{later}", version, datetime(2026, 11, later + 1, 18, tzinfo=UTC))
+    # THEN the failed re-run's folders are gone: only the published V0 is left of the 24th
+    left = {key for table in lake_layout.CURATED_TABLES for key in files.folders(publication.day_folder(table, DAY))}
+    assert left == {version_key(table, DAY, V0) for table in lake_layout.CURATED_TABLES}
