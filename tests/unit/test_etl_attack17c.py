@@ -337,3 +337,32 @@ def test_a_failed_re_run_of_a_published_day_leaves_no_version_behind_for_good(tm
     # THEN the failed re-run's folders are gone: only the published V0 is left of the 24th
     left = {key for table in lake_layout.CURATED_TABLES for key in files.folders(publication.day_folder(table, DAY))}
     assert left == {version_key(table, DAY, V0) for table in lake_layout.CURATED_TABLES}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="A pre-manifest day an old publish left half moved (two tables on V1, the rest on V0) is undone by "
+    "the next publish and then every version folder of it is deleted, the V0 the catalog named included: the "
+    "last whole publication of those tables is destroyed, where the issue says the version the catalog points "
+    "at is never removed.",
+)
+def test_undoing_an_old_half_moved_day_keeps_the_versions_its_catalog_named(tmp_path: Path) -> None:
+    # GIVEN the 24th, before manifests: an old publish moved sales and reviews to V1 (removing their V0), wrote
+    # daily_product_stats' V1 and failed pointing it; daily_product_stats and clickstream_hourly stand on V0
+    files = LakeFiles(pafs.LocalFileSystem(), str(tmp_path))
+    catalog = MemoryCatalog()
+    for table in ("sales_fact", "review_fact"):
+        _write_version(files, table, DAY, V1)
+        catalog.point(table, DAY, version_key(table, DAY, V1))
+    for table in ("daily_product_stats", "clickstream_hourly"):
+        _write_version(files, table, DAY, V0)
+        catalog.point(table, DAY, version_key(table, DAY, V0))
+    _write_version(files, "daily_product_stats", DAY, V1)
+    named = {table: catalog.location(table, DAY) for table in lake_layout.CURATED_TABLES}
+    # WHEN the next night publishes the 26th, reconciling the 24th in its span
+    night = date(2026, 11, 26)
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, night, "20261126T170000000000Z")
+    publish_run(catalog, files, night, "night-26", "20261126T170000000000Z", NOW)
+    # THEN whatever it did with the 24th's partitions, every folder the catalog named is still there
+    assert all(files.files(key) for key in named.values() if key is not None), named
