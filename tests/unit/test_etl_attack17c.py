@@ -366,3 +366,31 @@ def test_undoing_an_old_half_moved_day_keeps_the_versions_its_catalog_named(tmp_
     publish_run(catalog, files, night, "night-26", "20261126T170000000000Z", NOW)
     # THEN whatever it did with the 24th's partitions, every folder the catalog named is still there
     assert all(files.files(key) for key in named.values() if key is not None), named
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="A re-run of a day older than the catch-up span whose clean-up fails says 'the next night removes "
+    "them', but a night reconciles only its own 8 days: the older version of that day is never removed.",
+)
+def test_the_older_version_a_failed_clean_up_promises_to_the_next_night_is_removed_by_it(tmp_path: Path) -> None:
+    # GIVEN the 1st published as V0, then re-run as V1, whose removal of V0 fails (AccessDenied, say)
+    old, files, catalog = date(2026, 11, 1), LakeFiles(pafs.LocalFileSystem(), str(tmp_path)), MemoryCatalog()
+    for version in (V0, V1):
+        for table in lake_layout.CURATED_TABLES:
+            _write_version(files, table, old, version)
+
+    @dataclass(frozen=True)
+    class CannotDelete(LakeFiles):
+        def delete_folder(self, prefix: str) -> None:
+            raise PermissionError("AccessDenied")
+
+    publish_day(catalog, files, old, "night-1", V0)
+    with pytest.raises(publication.CleanupFailed, match="the next night removes them"):
+        publish_day(catalog, CannotDelete(files.filesystem, files.root), old, "rerun-1", V1)
+    # WHEN the next night publishes its day, the 26th
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, date(2026, 11, 26), "20261126T170000000000Z")
+    publish_run(catalog, files, date(2026, 11, 26), "night-26", "20261126T170000000000Z", NOW)
+    # THEN V0 of the 1st is gone, as the failure said
+    assert files.files(version_key("sales_fact", old, V0)) == []
