@@ -344,3 +344,31 @@ def test_the_templates_hold_no_organization_trail_and_no_policy_for_users_or_gro
             assert not props.get("IsOrganizationTrail"), f"{name}: {logical_id}"
             if spec["Type"] == "AWS::IAM::ManagedPolicy":
                 assert "Users" not in props and "Groups" not in props, f"{name}: {logical_id}"
+
+
+# ---------------------------------------------------------------- the evaluator these tests ask, asked itself
+
+_DOC = {
+    "Statement": [
+        {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:Get*", "Resource": "arn:aws:iam::1:role/app-*"},
+        {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*", "Condition": {"StringNotEquals": {"k": "v"}}},
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context", "expected"),
+    [
+        ("S3:GetObject", "arn:aws:s3:::b/k", {}, "allow"),  # actions match case-insensitively
+        ("iam:CreateUser", "*", {}, "implicit"),  # NotAction leaves IAM out
+        ("iam:GetRole", "arn:aws:iam::1:role/app-x", {}, "allow"),
+        ("iam:GetRole", "arn:aws:iam::1:role/APP-x", {}, "implicit"),  # resources do not
+        ("s3:DeleteBucket", "*", {}, "deny"),  # a missing key satisfies a negated operator, as in AWS
+        ("s3:DeleteBucket", "*", {"k": "v"}, "allow"),
+    ],
+)
+def test_the_evaluator_decides_as_aws_documents(
+    action: str, resource: str, context: dict[str, str], expected: str
+) -> None:
+    assert decide([_DOC], action, resource, context) == expected
