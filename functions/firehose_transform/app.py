@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shoplake.clickstream.logged_reasons import cut_addresses, loggable
 from shoplake.clickstream.transform import transform
 
 logger = Logger()
@@ -23,12 +24,12 @@ LOGGED_FAILURES_PER_BATCH = 50
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = transform(event.get("records") or [])
     for record_id, reason in result.failures[:LOGGED_FAILURES_PER_BATCH]:
-        logger.warning("Clickstream record failed the contract", extra={"record_id": record_id, "reason": reason})
+        logger.warning("Clickstream record failed the contract", extra={"record_id": record_id, **loggable(reason)})
     metrics.add_metric(name="ClickstreamRecordsOk", unit=MetricUnit.Count, value=result.counts["ok"])
     metrics.add_metric(name="ClickstreamRecordsDropped", unit=MetricUnit.Count, value=result.counts["duplicate"])
     metrics.add_metric(name="ClickstreamRecordsFailed", unit=MetricUnit.Count, value=len(result.failures))
     for reason, count in result.counts.items():
         if reason not in ("ok", "duplicate"):
             with single_metric(name="ClickstreamRecordsFailedBy", unit=MetricUnit.Count, value=count) as metric:
-                metric.add_dimension(name="field", value=reason)
+                metric.add_dimension(name="field", value=cut_addresses(reason))  # a key's name may be an address
     return result.response()

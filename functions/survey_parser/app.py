@@ -58,7 +58,7 @@ def announce(outcome: Outcome) -> None:
 )
 def handle_upload(*, upload: dict[str, Any], seconds_left: Callable[[], float]) -> dict[str, Any]:
     outcome = ingest(s3, ObjectCreated.from_dict(upload), CONFIG, announce, seconds_left)
-    logger.info("Survey file handled", extra={"outcome": outcome.as_dict()})
+    logger.info("Survey file handled", extra={"outcome": outcome.for_the_log()})
     metrics.add_metric(name="SurveyRowsIngested", unit=MetricUnit.Count, value=outcome.rows_ingested)
     metrics.add_metric(name="SurveyRowsRejected", unit=MetricUnit.Count, value=outcome.rows_rejected)
     if outcome.status not in ("already_handled", "folder"):

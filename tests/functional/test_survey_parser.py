@@ -222,6 +222,49 @@ def test_a_hostile_file_is_quarantined_with_its_reason_and_kept(
     assert reason.split(" (")[0] in as_text(message)
 
 
+ANSWER = "ZEBRA-4417 매장 직원이 친절해요"  # one row's answer, distinctive in any log
+
+
+def _write_csv_quoting_an_answer(path: Path) -> Path:
+    """A CSV whose comment opens a quote closed two rows on: the refusal quotes the row swallowed between."""
+    lines = [",".join(sample_surveys.KOREAN_HEADERS)]
+    for n, values in enumerate(sample_surveys.survey_rows(3)):
+        cells = ["" if v is None else str(v).replace(",", " ") for v in values]
+        if n == 0:
+            cells[-1] = f'"opened {cells[-1]}'
+        if n == 1:
+            cells[2] = ANSWER  # early in the line, where the refusal's quote of it reaches
+        if n == 2:  # the third row closes the quote
+            cells[-1] = f'{cells[-1]} closed"'
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_parsers_log_holds_no_survey_answer(stack: LocalStack, sink: SlackSink, tmp_path: Path) -> None:
+    # GIVEN a workbook whose rejected cells hold answers ("몰라요", "어제 저녁") beside good rows' comments,
+    # and a CSV refused with a reason that quotes a row's answers
+    workbook = sample_surveys.write_survey_workbook(tmp_path / "survey.xlsx", rows=40)
+    refused = _write_csv_quoting_an_answer(tmp_path / "refused.csv")
+    # WHEN staff drop both into the inbox
+    _drop(stack, workbook, SURVEY_NAME)
+    _drop(stack, refused, "refused.csv")
+    # THEN the uploader is told the answers (in Slack and the reports, which they are for)
+    told = "\n".join(as_text(m) for m in sink.messages)
+    assert "몰라요" in told and "ZEBRA-4417" in told
+    # AND the parser's log names each file, its counts and where each problem is
+    log = stack.functions["SurveyParserFunction"].log_path.read_text(encoding="utf-8")
+    handled = [json.loads(line) for line in log.splitlines() if '"Survey file handled"' in line]
+    assert [(h["outcome"]["file_name"], h["outcome"]["status"]) for h in handled] == [
+        (SURVEY_NAME, "ingested"), ("refused.csv", "quarantined"),
+    ]  # fmt: skip
+    assert handled[0]["outcome"]["rows_ingested"] == 37
+    assert [p["row"] for p in handled[0]["outcome"]["problems"]] == [7, 9, 12]
+    # AND no answer: not a rejected cell's, not a comment, not the one the refusal quotes
+    for answer in ("몰라요", "어제 저녁", *sample_surveys.COMMENTS[:3], ANSWER, "ZEBRA"):
+        assert answer not in log, answer
+
+
 def test_formulas_are_never_evaluated_and_formula_text_is_neutralised(stack: LocalStack, tmp_path: Path) -> None:
     path = sample_surveys.write_formula_workbook(tmp_path / "formulas.xlsx")
     _drop(stack, path, "formulas.xlsx")

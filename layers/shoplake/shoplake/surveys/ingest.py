@@ -85,8 +85,28 @@ class Outcome:
     marked_copy_note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field by name, JSON-ready (the handler's response and log)."""
+        """Every field by name, JSON-ready (the handler's response)."""
         return dict(self.__dict__)
+
+    def for_the_log(self) -> dict[str, Any]:
+        """What the function's log keeps of it: names, places and counts, never a survey answer.
+
+        Everything but what can quote a cell: each problem keeps its row, column and header (not its
+        `value`, nor its `reason`, which may repeat the value: "6 is above the maximum 5"); `reason`
+        (a quarantine's can quote a CSV line or a damaged cell) is left to the quarantine report at
+        `report` and the uploader's notice; `ignored_columns` becomes their number. Skipped sheets keep
+        their names and reasons, which name sheets and forms only (`layout.SkippedSheet`).
+        """
+        kept = {k: v for k, v in self.__dict__.items() if k not in _NOT_LOGGED}
+        kept["problems"] = [{k: p[k] for k in _PROBLEM_PLACE if k in p} for p in self.problems]
+        kept["ignored_columns"] = len(self.ignored_columns)
+        kept["reason_in_report"] = self.reason is not None
+        return kept
+
+
+# Outcome fields that can quote a cell, kept out of the log (Outcome.for_the_log); a problem's place is kept.
+_NOT_LOGGED = frozenset({"reason", "problems", "ignored_columns"})
+_PROBLEM_PLACE = ("row", "column", "header")
 
 
 # Told what became of an upload; `ingest` calls it before the original leaves the inbox, so a crash in

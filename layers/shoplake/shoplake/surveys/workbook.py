@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -215,9 +216,13 @@ def damaged(error: BaseException, sheet: str | None = None, part: str | None = N
     """The refusal of a workbook a reader could not read (`error`, one of `_DAMAGE`); logged with its traceback.
 
     The reason names what looks damaged (`part`, else the sheet or the package) and the exception's type and
-    message, and says how to fix it: open the file in Excel and save it again.
+    message, and says how to fix it: open the file in Excel and save it again. The log has the type and the
+    traceback's frames but not the message, which can quote a cell (a survey answer).
     """
-    logger.warning("survey workbook refused as damaged (sheet %r, part %r)", sheet, part, exc_info=error)
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    logger.warning(
+        "survey workbook refused as damaged (sheet %r, part %r): %s\n%s", sheet, part, type(error).__name__, frames
+    )
     where = f"its part {part}" if part else "the sheet" if sheet else "the workbook's package"
     detail = str(error).strip() or "no detail"
     return Refused(
