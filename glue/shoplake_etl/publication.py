@@ -11,10 +11,12 @@ before the manifest puts every partition back where the previous manifest had it
 of a day never published), so the day reads as it was; a manifest write that raised is read back, since it
 may have landed, and written again while no read-back can tell; if none ever can, the catalog is left on the
 new version and the error (PublishOutcomeUnknown) says the day may be published. Versions are the UTC
-time their run started, so they sort by time: only versions OLDER than the manifest's are removed, once
-the catalog is confirmed on it; never the one the catalog names, nor a newer one another run may be
-publishing. A failure after the manifest is a DayPublishedUnfinished: the day is published, and the error
-says what is left. `shoplake_etl.repair` reconciles the catalog with the manifests at each publish.
+time their run started, so they sort by time. Nothing is removed here: once the catalog is confirmed on the
+new version, the versions OLDER than it are noted as superseded (`shoplake_etl.superseded`), so queries that
+listed their files can finish, and a later publish removes them after the grace (`shoplake_etl.removal`); a
+publish that fails before its manifest notes its own new version likewise. A failure after the manifest is a
+DayPublishedUnfinished: the day is published, and the error says what is left. `shoplake_etl.repair`
+reconciles the catalog with the manifests at each publish.
 
 Standard library and pyarrow's file systems only, no Spark: the tests drive it against moto's Glue.
 """
@@ -32,6 +34,7 @@ import pyarrow.fs as pafs
 
 from shoplake import lake_layout
 from shoplake_etl.catalog import Catalog
+from shoplake_etl.superseded import note_superseded
 
 LOGGER = logging.getLogger(__name__)
 
@@ -219,7 +222,8 @@ class PublishNotConfirmed(DayPublishedUnfinished):
 
 
 class CleanupFailed(DayPublishedUnfinished):
-    """After the manifest and the confirmed catalog, removing older versions or the run's staging failed."""
+    """After the manifest and the confirmed catalog, noting or removing versions no longer published, removing the
+    publishing marker or the run's staging failed; the message says what is left and what removes it."""
 
 
 class RestoreIncomplete(RuntimeError):  # noqa: N818 - the message names every table
@@ -243,18 +247,22 @@ MAY_BE_PUBLISHED = "the day may be published"
 COMMIT_ATTEMPTS = 3
 
 
-def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, version: str) -> DayManifest:
+def publish_day(  # noqa: PLR0917 - one run's own parameters
+    catalog: Catalog, files: LakeFiles, day: date, run_id: str, version: str, now: datetime | None = None
+) -> DayManifest:
     """Make `version` of every curated table the published `day`: all the tables, or none.
 
     Each table's version must already be written at `version_key(table, day, version)`. Writes the day's
     publishing marker (`lake_layout.day_publishing_key`, the manifest to be), points each partition at the
-    version, writes the manifest (the commit), confirms every partition, then removes the day's older
-    versions and the marker. A manifest write that raises is read back: if the manifest names `version` (a
-    timeout after S3 stored it) the day is published. If it did not land, and on any error before, every
-    partition is put back where the previous manifest has it (dropped for a day without one) and
-    DayNotPublished is raised (RestoreIncomplete if a table could not be put back); PublishOutcomeUnknown if no
-    read-back could tell. After the manifest: PublishNotConfirmed if the catalog reads back otherwise,
-    CleanupFailed if older versions or the marker cannot be removed.
+    version, writes the manifest (the commit), confirms every partition, then notes the day's older versions as
+    superseded at `now` (aware; the clock's time if None), for a later publish to remove once no query can still
+    be reading them (`removal.remove_superseded`), and removes the marker. A manifest write that raises is read
+    back: if the manifest names `version` (a timeout after S3 stored it) the day is published. If it did not land,
+    and on any error before, every partition is put back where the previous manifest has it (dropped for a day
+    without one), `version` is noted as superseded, and DayNotPublished is raised (RestoreIncomplete if a table
+    could not be put back); PublishOutcomeUnknown if no read-back could tell. After the manifest:
+    PublishNotConfirmed if the catalog reads back otherwise, CleanupFailed if the older versions cannot be noted
+    or the marker cannot be removed.
     """
     previous = read_manifest(files, day)
     manifest = DayManifest(day, run_id, version, {t: version_key(t, day, version) for t in lake_layout.CURATED_TABLES})
@@ -273,6 +281,7 @@ def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, vers
     except Exception as error:
         restore_day(catalog, day, previous)
         with contextlib.suppress(Exception):  # a marker left of a day put back is undone by the next publish
+            note_superseded(files, day, {version: now or datetime.now(UTC)})
             files.delete_file(lake_layout.day_publishing_key(day))
         raise DayNotPublished(f"{day}: the day is not published, {stands}: {error!r}") from error
     except BaseException:
@@ -286,12 +295,22 @@ def publish_day(catalog: Catalog, files: LakeFiles, day: date, run_id: str, vers
             "nothing was removed, and the next publish points the catalog where the manifest says"
         )
     try:
-        remove_unpublished_versions(catalog, files, day)
+        made_at = version_time(version)  # a version not in VERSION_FORMAT supersedes nothing: none is removed
+        found = {key_version(f) for t in manifest.tables for f in files.folders(day_folder(t, day))}
+        times = {v: version_time(v) for v in found if v is not None}
+        older = sorted(v for v, t in times.items() if made_at is not None and t is not None and t < made_at)
+        note_superseded(files, day, dict.fromkeys(older, now or datetime.now(UTC)))
+    except Exception as error:
+        raise CleanupFailed(
+            f"{day}: {PUBLISHED_BUT} its versions older than {version} were not noted for removal ({error!r}); "
+            "the reconciliation of a publish whose catch-up span holds the day removes them"
+        ) from error
+    try:
         files.delete_file(lake_layout.day_publishing_key(day))
     except Exception as error:
         raise CleanupFailed(
-            f"{day}: {PUBLISHED_BUT} its older versions or its publishing marker were not removed ({error!r}); "
-            "the next night removes them"
+            f"{day}: {PUBLISHED_BUT} its publishing marker was not removed ({error!r}); "
+            "the reconciliation of a publish whose catch-up span holds the day removes it"
         ) from error
     return manifest
 
@@ -341,25 +360,3 @@ def restore_day(catalog: Catalog, day: date, manifest: DayManifest | None) -> No
     if failed:
         named = "; ".join(f"{table} ({error!r})" for table, error in failed.items())
         raise RestoreIncomplete(f"{day}: could not put back {named}; the next publish reconciles them")
-
-
-def remove_unpublished_versions(catalog: Catalog, files: LakeFiles, day: date) -> list[str]:
-    """Remove the day's version folders OLDER than the one its manifest names; returns their keys.
-
-    Never the manifest's version, the catalog's, a newer one (another run may be writing or publishing it),
-    nor a folder whose version is not in `VERSION_FORMAT`; a day without a manifest keeps everything.
-    """
-    manifest = read_manifest(files, day)
-    removed: list[str] = []
-    if manifest is None:
-        return removed
-    for table, published in manifest.tables.items():
-        published_at = key_version_time(published)
-        kept = {catalog.location(table, day), published}
-        for folder in files.folders(day_folder(table, day)):
-            made_at = key_version_time(folder)
-            if folder in kept or made_at is None or published_at is None or made_at >= published_at:
-                continue
-            files.delete_folder(folder)
-            removed.append(folder)
-    return removed

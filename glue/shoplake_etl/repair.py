@@ -1,13 +1,13 @@
-"""Repairs at each publish: the catalog brought back to the manifests, older versions removed, and one run published.
+"""Repairs at each publish: the catalog brought back to the manifests, a run published, then what no one reads removed.
 
 A publish killed between two catalog calls (the process gone, no `except` run) leaves some partitions of its
 day on its new version while the manifest still names the old, or, for a day never published, names nothing;
 nothing would ever move them back. So each publish first reconciles the days of the catch-up span
 (`catalog.MAX_CATCH_UP_DAYS` before its day, and its day): every partition that disagrees with its day's
-manifest is pointed where the manifest says, and versions older than the manifest's are removed; of a day
-without a manifest, a publish left unfinished is undone (`unfinished.undo_unfinished`: its partitions dropped)
-and the versions of failed publishes that no partition names are removed. What was repaired is the publish
-step's summary."""
+manifest is pointed where the manifest says; of a day without a manifest, a publish left unfinished is undone
+(`unfinished.undo_unfinished`: its partitions dropped). After its own day is published, it removes the versions
+no longer published whose grace has passed, of the span and of every day with versions awaiting removal
+(`removal.remove_superseded_days`). What was repaired and removed is the publish step's summary."""
 
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ from shoplake_etl.publication import (
     CleanupFailed,
     LakeFiles,
     ManifestError,
-    day_folder,
     key_version_time,
     publish_day,
     published_days,
     read_manifest,
-    remove_unpublished_versions,
 )
+from shoplake_etl.removal import named_versions, remove_superseded_days
+from shoplake_etl.superseded import note_superseded
 from shoplake_etl.unfinished import undo_unfinished
 
 
@@ -56,10 +56,10 @@ def reconcile_day(catalog: Catalog, files: LakeFiles, day: date, settled_before:
 
 
 def reconcile_days(catalog: Catalog, files: LakeFiles, days: list[date], *, held: date, now: datetime) -> list[str]:
-    """Bring each day of `days` to its manifest; returns what was repaired or removed, one line each.
+    """Bring each day of `days` to its manifest; returns what was repaired, one line each. Removes no version.
 
-    A published day: `reconcile_day`, `remove_unpublished_versions`, and its publishing marker removed once the
-    catalog agrees with the manifest. A day without a manifest: `undo_unfinished`, then `remove_orphans`.
+    A published day: `reconcile_day` (a version it moves partitions off is noted as superseded at `now`), and its
+    publishing marker removed once the catalog agrees with the manifest. A day without a manifest: `undo_unfinished`.
     `held` is the day this run holds (settled whatever its versions' age); `now` is aware. Another day whose
     manifest cannot be read is left as it is and named in a line (so one bad record never stops a publish);
     raises ManifestError for the held day's, RestoreIncomplete if an unfinished day's partitions cannot all be
@@ -70,14 +70,13 @@ def reconcile_days(catalog: Catalog, files: LakeFiles, days: list[date], *, held
     for day in sorted(set(days)):
         settled_before = None if day == held else now - IN_FLIGHT
         if day not in published:
-            notes += undo_unfinished(catalog, files, day, settled_before)
-            # The held day's versions are this run's to publish; its publish removes the older ones.
-            orphans = [] if day == held else remove_orphans(catalog, files, day, now)
-            notes += [f"{day}: removed the orphaned {key}" for key in orphans]
+            notes += undo_unfinished(catalog, files, day, settled_before, now)
             continue
         try:
+            named = named_versions(catalog, day)
             notes += reconcile_day(catalog, files, day, settled_before)
-            notes += [f"{day}: removed the older {key}" for key in remove_unpublished_versions(catalog, files, day)]
+            # A version partitions named until now may be read by queries that started before: noted now.
+            note_superseded(files, day, dict.fromkeys(named - named_versions(catalog, day), now))
             notes += _clear_marker(catalog, files, day)
         except ManifestError as error:
             if day == held:
@@ -97,43 +96,32 @@ def _clear_marker(catalog: Catalog, files: LakeFiles, day: date) -> list[str]:
     return [f"{day}: removed the marker of a publish that ended, the manifest's {manifest.version} stands"]
 
 
-def remove_orphans(catalog: Catalog, files: LakeFiles, day: date, now: datetime) -> list[str]:
-    """Of a day WITHOUT a manifest, remove the version folders of failed publishes; returns their keys.
-
-    Those are the folders no partition points at whose version was made more than `IN_FLIGHT` before `now`
-    (aware); what the catalog names (a day published before manifests) and what a run may still be
-    writing stay. Nothing for a day with a manifest (`remove_unpublished_versions` cleans those).
-    """
-    removed: list[str] = []
-    if read_manifest(files, day) is not None:
-        return removed
-    for table in lake_layout.CURATED_TABLES:
-        named = (catalog.location(table, day) or "").rstrip("/")  # Glue may hold a location without its slash
-        for folder in files.folders(day_folder(table, day)):
-            made_at = key_version_time(folder)
-            if folder.rstrip("/") != named and made_at is not None and made_at < now - IN_FLIGHT:
-                files.delete_folder(folder)
-                removed.append(folder)
-    return removed
-
-
 def publish_run(  # noqa: PLR0917 - one run's own parameters
     catalog: Catalog, files: LakeFiles, day: date, run_id: str, version: str, now: datetime
 ) -> list[str]:
     """Publish the run's written `version` of `day` (`publish_day`) after reconciling the catch-up span; then
-    remove the run's `staging/<run_id>/`. Returns what the reconciliation repaired, one line each.
+    remove the run's `staging/<run_id>/` and the versions no longer published whose grace has passed
+    (`removal.remove_superseded_days`: the span's days and every day with a record). Returns what was repaired
+    and removed, one line each.
 
     `now` is aware. Raises what `publish_day` raises, the reconciliation's errors (nothing published yet),
-    and CleanupFailed if the staging cannot be removed once the day is published (its lifecycle rule
-    expires it).
+    and CleanupFailed, once the day is published, if the staging (its lifecycle rule expires it) or a day's
+    versions (they stay noted, for the next night) cannot be removed.
     """
     span = [day - timedelta(days=n) for n in range(MAX_CATCH_UP_DAYS + 1)]
     repaired = reconcile_days(catalog, files, span, held=day, now=now)
-    publish_day(catalog, files, day, run_id, version)
+    publish_day(catalog, files, day, run_id, version, now)
+    left = []
     try:
         files.delete_folder(lake_layout.staging_prefix(run_id))
-    except Exception as error:
-        raise CleanupFailed(
-            f"{day}: {PUBLISHED_BUT} the run's staging was not removed ({error!r}); the lake's lifecycle expires it"
-        ) from error
-    return repaired
+    except Exception as error:  # noqa: BLE001 - raised below, after the versions are removed
+        left.append(f"the run's staging was not removed ({error!r}); the lake's lifecycle expires it")
+    removed, failed = remove_superseded_days(catalog, files, span, now)
+    if failed:
+        left.append(
+            f"versions no longer published were not removed for {'; '.join(failed)}; they stay noted under "
+            f"{lake_layout.ETL_SUPERSEDED_DAYS} and the next night removes them"
+        )
+    if left:
+        raise CleanupFailed(f"{day}: {PUBLISHED_BUT} " + "; ".join(left))
+    return repaired + removed

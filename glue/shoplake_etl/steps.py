@@ -193,11 +193,11 @@ def run_publish(  # noqa: PLR0917 - one run's own parameters
     Copies each table staged under `staging/<run_id>/` to `curated/<table>/<day>/version=<version>/`, then
     points all partitions at them and writes the day manifest; until then readers keep the previous day
     whole. First reconciles the catalog with the manifests of the catch-up span; then removes the run's
-    staging (`repair.publish_run`). `version` must be new for the day (Spark's `errorifexists` mode raises if
-    its folder exists). Returns each table's published rows, and `repaired`: a list of one line per partition
-    moved back to its manifest or older version removed. Raises StagingNotChecked, before writing anything,
-    unless the quality step marked exactly this staging as checked for this run and day (`mark_checked`);
-    and what `publish_run` raises.
+    staging and the versions no longer published past their grace (`repair.publish_run`). `version` must be
+    new for the day (Spark's `errorifexists` mode raises if its folder exists). Returns each table's published
+    rows, and `repaired`: one line per partition moved back to its manifest, day undone, or version folder
+    removed. Raises StagingNotChecked, before writing anything, unless the quality step marked exactly this
+    staging as checked for this run and day (`mark_checked`); and what `publish_run` raises.
     """
     files = LakeFiles.from_uri(lake_root)
     require_checked(files, run_date, run_id)

@@ -7,7 +7,11 @@ published before manifests existed (whole, every partition on one version, no ma
 marker (`lake_layout.day_publishing_key`), written before the first catalog call; partitions on different
 versions; or a version some partition names that another table has written but no partition of it names (a
 publish writes every table's version before pointing any). Undone, the day's partitions are dropped: Athena
-reads nothing of it, as the catch-up and the analytics, which trust only manifests, already do.
+reads nothing of it, as the catch-up and the analytics, which trust only manifests, already do. Of its version
+folders, only the one its publishing marker names as that publish's own new version is noted for removal
+(`shoplake_etl.superseded`); every other, the versions its partitions named above all (an old publish that moved
+some tables may have removed their previous version: what they named is the last copy), stays in the lake for
+the re-run or back-fill the day then needs, and the undo says so.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from shoplake_etl.publication import (
     version_key,
     version_time,
 )
+from shoplake_etl.superseded import note_superseded
 
 
 @dataclass(frozen=True)
@@ -73,14 +78,18 @@ def unfinished_publish(catalog: Catalog, files: LakeFiles, day: date) -> Unfinis
     return Unfinished("; ".join(reasons), max(times) if times else None)
 
 
-def undo_unfinished(catalog: Catalog, files: LakeFiles, day: date, settled_before: datetime | None) -> list[str]:
+def undo_unfinished(
+    catalog: Catalog, files: LakeFiles, day: date, settled_before: datetime | None, now: datetime
+) -> list[str]:
     """Drop every partition of `day` (no manifest) that a publish left unfinished, and its marker; one line.
 
     A day whose newest version was made after `settled_before` (aware) may be another run's publish under way:
-    it is left, and named. None: settled (this run holds the day). A version not in `VERSION_FORMAT` is settled.
-    A day with a manifest, or not unfinished (`unfinished_publish`), is left as it is, with no line. Raises
-    RestoreIncomplete naming each table whose partition could not be dropped (the marker then stays), and the
-    catalog's and the file system's errors.
+    it is left, and named. None: settled (this run holds the day). A version not in VERSION_FORMAT is settled.
+    A day with a manifest, or not unfinished (`unfinished_publish`), is left as it is, with no line. The version
+    the marker names as its publish's own is noted as superseded at `now` (aware) before the marker goes; the
+    line names every other version kept and says the day needs a re-run or back-fill. Raises RestoreIncomplete
+    naming each table whose partition could not be dropped (the marker then stays), and the catalog's and the
+    file system's errors.
     """
     if read_manifest(files, day) is not None:
         return []
@@ -90,5 +99,25 @@ def undo_unfinished(catalog: Catalog, files: LakeFiles, day: date, settled_befor
     if settled_before is not None and found.made_at is not None and found.made_at >= settled_before:
         return [f"{day}: left as it is, a publish may be under way: {found.reason}"]
     restore_day(catalog, day, None)
+    own = _marker_version(files, day)
+    if own is not None:
+        note_superseded(files, day, {own: now})
     files.delete_file(lake_layout.day_publishing_key(day))
-    return [f"{day}: undone, {found.reason}: its partitions are dropped, nothing of it is published"]
+    line = f"{day}: undone, {found.reason}: its partitions are dropped, nothing of it is published"
+    kept = sorted(
+        {key_version(f) for t in lake_layout.CURATED_TABLES for f in files.folders(day_folder(t, day))} - {own, None}
+    )
+    if own is not None:
+        line += f"; version {own}, that publish's own, is removed once no query can be reading it"
+    if kept:
+        line += f"; kept version(s) {', '.join(str(v) for v in kept)} in the lake"
+    return [f"{line}; re-run the day (or back-fill it) to publish it"]
+
+
+def _marker_version(files: LakeFiles, day: date) -> str | None:
+    """The version `day`'s publishing marker names as its publish's own; None without a readable marker."""
+    text = files.read_text(lake_layout.day_publishing_key(day))
+    try:
+        return None if text is None else DayManifest.from_json(text).version
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -13,7 +13,7 @@ import fnmatch
 import logging
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -30,6 +30,8 @@ from shop.migrate import apply_migrations
 from shoplake import lake_layout
 from shoplake_etl.catalog import MemoryCatalog
 from shoplake_etl.publication import DayManifest, LakeFiles, publish_day, version_key
+from shoplake_etl.removal import remove_superseded_days
+from shoplake_etl.superseded import GRACE
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 
 
@@ -169,14 +171,19 @@ def test_the_publish_role_allows_every_s3_request_of_publishing_a_day(
     # GIVEN a run's versions written and an older version of the day beside them
     files, requests = recorded_lake
     day, catalog = date(2026, 11, 24), MemoryCatalog()
+    v1, v2 = "20261124T170000000000Z", "20261125T170000000000Z"
     for table in lake_layout.CURATED_TABLES:
-        for version in ("v1", "v2"):
+        for version in (v1, v2):
             files.write_text(version_key(table, day, version) + "part-00000.parquet", "rows")
     files.write_text(f"{lake_layout.staging_prefix('run-2')}sales_fact/part-00000.parquet", "rows")
     requests.lines.clear()
-    # WHEN the publish step's file I/O publishes v2 and removes its run's staging, as run_publish does
-    manifest = publish_day(catalog, files, day, "run-2", "v2")
+    # WHEN the publish step's file I/O publishes v2, removes its run's staging and, past the grace, the
+    # superseded v1, as publish_run does
+    published_at = datetime(2026, 11, 25, 18, tzinfo=UTC)
+    manifest = publish_day(catalog, files, day, "run-2", v2, published_at)
     files.delete_folder(lake_layout.staging_prefix("run-2"))
+    assert remove_superseded_days(catalog, files, [day], published_at + GRACE)[1] == []
+    assert files.files(version_key("sales_fact", day, v1)) == []
     assert DayManifest.from_json(files.read_text(lake_layout.day_manifest_key(day)) or "") == manifest
     # THEN the publish job's role allows every S3 request that took
     needed = {n for line in requests.lines if (n := _needs(line, files.root)) is not None}

@@ -27,6 +27,7 @@ from shoplake_etl.steps import (
     run_quality,
     staged_path,
 )
+from shoplake_etl.superseded import read_superseded
 from shoplake_etl.tables import ETL_DATABASE_ROLE
 
 RUN_DATE = date(2026, 11, 23)
@@ -100,13 +101,15 @@ def test_a_day_goes_from_the_shop_to_published_curated_tables(
     assert manifest is not None
     assert manifest.tables["product_dim"] == version_key("product_dim", RUN_DATE, V1)
     assert not (tmp_path / lake_layout.staging_prefix("n1")).exists()  # the run's staging goes once published
-    # Re-running the day (its own staging) publishes a new version, moves the catalog to it, leaves no other.
+    # Re-running the day (its own staging) publishes a new version and moves the catalog to it; the previous
+    # version stays, noted as superseded, for queries that listed its files (a later publish removes it).
     run_curate(spark, lake, RUN_DATE, run_id="n2")
     run_clickstream_hourly(spark, lake, RUN_DATE, run_id="n2")
     mark_checked(lake, RUN_DATE, "n2", run_quality(spark, lake, RUN_DATE, RULESETS, run_id="n2"))
     run_publish(spark, lake, RUN_DATE, catalog, V2, "n2")
     day = tmp_path / lake_layout.ETL_CURATED / "sales_fact" / lake_layout.partition_path(RUN_DATE)
-    assert [p.name for p in day.iterdir()] == [f"version={V2}"]
+    assert sorted(p.name for p in day.iterdir()) == [f"version={V1}", f"version={V2}"]
+    assert set(read_superseded(LakeFiles.from_uri(lake), RUN_DATE)) == {V1}
     assert catalog.location("sales_fact", RUN_DATE) == version_key("sales_fact", RUN_DATE, V2)
 
 

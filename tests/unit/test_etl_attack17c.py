@@ -168,12 +168,6 @@ def _republish_as(lake: Path, day: date, version: str) -> None:
     LakeFiles(pafs.LocalFileSystem(), str(lake)).write_text(lake_layout.day_manifest_key(day), manifest.to_json())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Publish removes the day's older version as soon as the catalog reads back on the new one, while "
-    "queries that listed the old version's files may still be reading them: such a query fails with a "
-    "missing file instead of reading the previous day whole (Athena's HIVE_CANNOT_OPEN_SPLIT likewise).",
-)
 def test_a_query_that_listed_the_previous_version_still_reads_it_when_a_publish_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -313,12 +307,6 @@ def test_backfill_manifests_does_not_commit_a_day_an_old_publish_left_in_one_tab
     assert publication.published_days(files) == [D23]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Only versions OLDER than a published day's manifest are ever removed, so the versions a failed "
-    "re-run of a published day wrote (newer, no partition names them) stay in the lake for good, a whole "
-    "copy of the day each time, unless the day is re-run successfully.",
-)
 def test_a_failed_re_run_of_a_published_day_leaves_no_version_behind_for_good(tmp_path: Path) -> None:
     # GIVEN the 24th published as V0, and a re-run whose publish wrote V1 and then failed before its manifest
     files = LakeFiles(pafs.LocalFileSystem(), str(tmp_path))
@@ -339,13 +327,6 @@ def test_a_failed_re_run_of_a_published_day_leaves_no_version_behind_for_good(tm
     assert left == {version_key(table, DAY, V0) for table in lake_layout.CURATED_TABLES}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A pre-manifest day an old publish left half moved (two tables on V1, the rest on V0) is undone by "
-    "the next publish and then every version folder of it is deleted, the V0 the catalog named included: the "
-    "last whole publication of those tables is destroyed, where the issue says the version the catalog points "
-    "at is never removed.",
-)
 def test_undoing_an_old_half_moved_day_keeps_the_versions_its_catalog_named(tmp_path: Path) -> None:
     # GIVEN the 24th, before manifests: an old publish moved sales and reviews to V1 (removing their V0), wrote
     # daily_product_stats' V1 and failed pointing it; daily_product_stats and clickstream_hourly stand on V0
@@ -368,11 +349,6 @@ def test_undoing_an_old_half_moved_day_keeps_the_versions_its_catalog_named(tmp_
     assert all(files.files(key) for key in named.values() if key is not None), named
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A re-run of a day older than the catch-up span whose clean-up fails says 'the next night removes "
-    "them', but a night reconciles only its own 8 days: the older version of that day is never removed.",
-)
 def test_the_older_version_a_failed_clean_up_promises_to_the_next_night_is_removed_by_it(tmp_path: Path) -> None:
     # GIVEN the 1st published as V0, then re-run as V1, whose removal of V0 fails (AccessDenied, say)
     old, files, catalog = date(2026, 11, 1), LakeFiles(pafs.LocalFileSystem(), str(tmp_path)), MemoryCatalog()
@@ -385,9 +361,17 @@ def test_the_older_version_a_failed_clean_up_promises_to_the_next_night_is_remov
         def delete_folder(self, prefix: str) -> None:
             raise PermissionError("AccessDenied")
 
-    publish_day(catalog, files, old, "night-1", V0)
+    # (publish keeps the version it supersedes for publication's grace, so the removal that fails is that of a
+    # later night's publish, past the grace: the 25th's)
+    publish_day(catalog, files, old, "night-1", V0, datetime(2026, 11, 2, 17, 30, tzinfo=UTC))
+    publish_day(catalog, files, old, "rerun-1", V1, datetime(2026, 11, 25, 17, 30, tzinfo=UTC))
+    night_25, version_25 = date(2026, 11, 25), "20261125T230000000000Z"
+    for table in lake_layout.CURATED_TABLES:
+        _write_version(files, table, night_25, version_25)
     with pytest.raises(publication.CleanupFailed, match="the next night removes them"):
-        publish_day(catalog, CannotDelete(files.filesystem, files.root), old, "rerun-1", V1)
+        after_grace = datetime(2026, 11, 26, tzinfo=UTC)
+        publish_run(catalog, CannotDelete(files.filesystem, files.root), night_25, "night-25", version_25, after_grace)
+    assert files.files(version_key("sales_fact", old, V0))
     # WHEN the next night publishes its day, the 26th
     for table in lake_layout.CURATED_TABLES:
         _write_version(files, table, date(2026, 11, 26), "20261126T170000000000Z")

@@ -7,7 +7,7 @@ analytics' own view of the lake (`analytics.lake.Lake`), our local Athena.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,11 @@ from shoplake_etl.publication import (
     publish_day,
     published_days,
     read_manifest,
-    remove_unpublished_versions,
     version_key,
+    version_time,
 )
+from shoplake_etl.removal import note_leftovers, remove_superseded
+from shoplake_etl.superseded import GRACE, note_superseded, read_superseded
 from tests.unit.test_curated_tables import _table_input
 
 DAY = date(2026, 11, 24)
@@ -109,20 +111,31 @@ def _files(lake: Path) -> LakeFiles:
     return LakeFiles(pafs.LocalFileSystem(), str(lake))
 
 
-def test_a_whole_publish_moves_every_table_and_then_removes_the_older_version(catalog: Any, tmp_path: Path) -> None:
+def test_a_whole_publish_moves_every_table_and_removes_the_older_version_after_the_grace(
+    catalog: Any, tmp_path: Path
+) -> None:
     # GIVEN a day published as v1, and the re-run's v2 written beside it
     _write_version(tmp_path, V1, 1)
     publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
     _write_version(tmp_path, V2, 2)
     # WHEN v2 is published
-    manifest = publish_day(catalog, _files(tmp_path), DAY, "run-2", V2)
-    # THEN every partition, the manifest and DuckDB show v2, and v1 is gone
+    published_at = datetime(2026, 11, 26, 18, tzinfo=UTC)
+    manifest = publish_day(catalog, _files(tmp_path), DAY, "run-2", V2, published_at)
+    # THEN every partition, the manifest and DuckDB show v2; v1 stays, noted as superseded then, for queries
+    # that listed its files ...
     assert {t: catalog.location(t, DAY) for t in lake_layout.CURATED_TABLES} == dict(manifest.tables)
     assert _read(tmp_path) == _every_table([2])
+    assert read_superseded(_files(tmp_path), DAY) == {V1: published_at}
+    assert remove_superseded(catalog, _files(tmp_path), DAY, published_at + GRACE - timedelta(seconds=1)) == []
+    # ... and is removed once the grace has passed
+    removed = remove_superseded(catalog, _files(tmp_path), DAY, published_at + GRACE)
+    assert removed == [version_key(table, DAY, V1) for table in lake_layout.CURATED_TABLES]
     for table in lake_layout.CURATED_TABLES:
         assert _files(tmp_path).folders(f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(DAY)}") == [
             version_key(table, DAY, V2)
         ]
+    assert read_superseded(_files(tmp_path), DAY) == {}
+    assert _files(tmp_path).files(lake_layout.ETL_SUPERSEDED_DAYS) == []
 
 
 @pytest.mark.parametrize("fail_at", [1, 2, 3, 4])
@@ -183,15 +196,22 @@ def test_the_days_published_are_those_with_a_manifest(catalog: Any, tmp_path: Pa
 
 
 def test_the_version_the_catalog_points_at_and_newer_ones_are_never_removed(catalog: Any, tmp_path: Path) -> None:
-    # GIVEN V1 published, then another run pointing sales_fact at its own V2 without a manifest yet
+    # GIVEN V1 published, then another run pointing sales_fact at its own V2 without a manifest yet, and both
+    # versions noted as superseded long ago (a record edited by hand)
     _write_version(tmp_path, V1, 1)
     publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
     _write_version(tmp_path, V2, 2)
     catalog.point("sales_fact", DAY, version_key("sales_fact", DAY, V2))
-    # WHEN a clean-up runs
-    removed = remove_unpublished_versions(catalog, _files(tmp_path), DAY)
+    long_ago = version_time(V0)
+    assert long_ago is not None
+    note_superseded(_files(tmp_path), DAY, {V1: long_ago, V2: long_ago})
+    # WHEN a clean-up runs, long after
+    later = long_ago + timedelta(days=30)
+    note_leftovers(catalog, _files(tmp_path), DAY, later)
+    removed = remove_superseded(catalog, _files(tmp_path), DAY, later)
     # THEN neither what the catalog points at, nor what the manifest names, nor a newer version is removed
     assert removed == []
+    assert (tmp_path / version_key("review_fact", DAY, V1)).is_dir()
     assert (tmp_path / version_key("review_fact", DAY, V2)).is_dir()
 
 

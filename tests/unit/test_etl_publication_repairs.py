@@ -26,13 +26,14 @@ from shoplake_etl.publication import (
     new_version,
     publish_day,
     read_manifest,
-    remove_unpublished_versions,
     restore_day,
     version_key,
     version_time,
 )
+from shoplake_etl.removal import remove_superseded
 from shoplake_etl.repair import publish_run
-from tests.unit.test_etl_publication import CURATED, DAY, V0, V1, V2, _every_table, _read, _write_version
+from shoplake_etl.superseded import GRACE, read_superseded
+from tests.unit.test_etl_publication import CURATED, DAY, V0, V1, V2, Failing, _every_table, _read, _write_version
 
 NOW = datetime(2026, 11, 27, 3, tzinfo=UTC)
 V2_MADE = datetime(2026, 11, 26, 17, tzinfo=UTC)  # when V2 was made: its version says so
@@ -127,11 +128,11 @@ def test_a_manifest_write_that_timed_out_but_landed_is_a_published_day(tmp_path:
     catalog = _published_v1_then_v2_written(tmp_path)
     # WHEN the manifest PUT of V2 raises a timeout although S3 stored it
     manifest = publish_day(catalog, Landed(pafs.LocalFileSystem(), str(tmp_path)), DAY, "run-2", V2)
-    # THEN the day is V2, catalog and manifest agree (V1 was not put back), and V1 is removed
+    # THEN the day is V2, catalog and manifest agree (V1 was not put back), and V1 awaits removal
     assert read_manifest(_files(tmp_path), DAY) == manifest
     assert _locations(catalog) == dict(manifest.tables)
     assert _read(tmp_path) == _every_table([2])
-    assert not (tmp_path / version_key("sales_fact", DAY, V1)).exists()
+    assert set(read_superseded(_files(tmp_path), DAY)) == {V1}
 
 
 def test_a_manifest_write_that_timed_out_and_did_not_land_puts_the_previous_version_back(tmp_path: Path) -> None:
@@ -180,12 +181,14 @@ def test_the_clean_up_removes_older_versions_only(tmp_path: Path) -> None:
     for version in (older, newer, "manual"):
         _write_empty_version(tmp_path, DAY, version)
     _write_version(tmp_path, V1, 1)
-    publish_day(catalog, _files(tmp_path), DAY, "run-1", V1)
-    # THEN (the publish cleaned up) only the older version is gone
+    publish_day(catalog, _files(tmp_path), DAY, "run-1", V1, NOW)
+    # WHEN the versions no longer published are removed, past the grace
+    remove_superseded(catalog, _files(tmp_path), DAY, NOW + GRACE)
+    # THEN only the older version is gone
     for table in CURATED:
         kept = _files(tmp_path).folders(f"{lake_layout.ETL_CURATED}{table}/{lake_layout.partition_path(DAY)}")
         assert kept == sorted(version_key(table, DAY, v) for v in (V1, newer, "manual"))
-    assert remove_unpublished_versions(catalog, _files(tmp_path), DAY) == []
+    assert remove_superseded(catalog, _files(tmp_path), DAY, NOW + 2 * GRACE) == []
 
 
 def test_versions_sort_by_the_time_they_were_made() -> None:
@@ -203,23 +206,47 @@ class CannotDelete(LakeFiles):
         raise PermissionError("AccessDenied: DeleteObject")
 
 
+class CannotNote(LakeFiles):
+    def write_text(self, key: str, text: str) -> None:
+        if key.startswith(lake_layout.ETL_SUPERSEDED_DAYS):
+            raise PermissionError("AccessDenied: PutObject")
+        super().write_text(key, text)
+
+
 def test_a_clean_up_failure_after_the_manifest_says_the_day_is_published(tmp_path: Path) -> None:
-    # GIVEN V1 published and V2 written, and a lake that refuses deletions
+    # GIVEN V1 published and V2 written, and a lake that refuses the record of superseded versions
     catalog = _published_v1_then_v2_written(tmp_path)
     # WHEN V2 is published
     with pytest.raises(CleanupFailed, match=PUBLISHED_BUT) as raised:
-        publish_day(catalog, CannotDelete(pafs.LocalFileSystem(), str(tmp_path)), DAY, "run-2", V2)
+        publish_day(catalog, CannotNote(pafs.LocalFileSystem(), str(tmp_path)), DAY, "run-2", V2)
     # THEN the error says the day is published and what is left; the day reads V2 whole
-    assert "the next night removes them" in str(raised.value)
+    assert f"versions older than {V2} were not noted" in str(raised.value)
     assert "nothing published" not in str(raised.value)
     assert _read(tmp_path) == _every_table([2])
 
 
+def test_a_removal_failure_after_a_nights_publish_is_left_to_the_next_night(tmp_path: Path) -> None:
+    # GIVEN DAY re-published as V2 (V1 noted as superseded), and a lake that refuses deletions past the grace
+    catalog = _published_v1_then_v2_written(tmp_path)
+    publish_day(catalog, _files(tmp_path), DAY, "run-2", V2, V2_MADE)
+    tomorrow, version = DAY + timedelta(days=1), new_version(NOW)
+    _write_empty_version(tmp_path, tomorrow, version)
+    # WHEN the next night publishes
+    with pytest.raises(CleanupFailed, match=PUBLISHED_BUT) as raised:
+        publish_run(catalog, CannotDelete(pafs.LocalFileSystem(), str(tmp_path)), tomorrow, "night-2", version, NOW)
+    # THEN its day is published, V1 stays noted, and the error says the next night removes it
+    assert "the next night removes them" in str(raised.value)
+    assert read_manifest(_files(tmp_path), tomorrow) is not None
+    assert set(read_superseded(_files(tmp_path), DAY)) == {V1}
+
+
 def test_the_versions_a_failed_first_publish_left_are_removed_by_a_later_nights_publish(tmp_path: Path) -> None:
-    # GIVEN a day whose only publish failed (V1 written, no partition, no manifest), and a day published
+    # GIVEN a day whose only publish failed (V1 written, put back: no partition, no manifest), and a day published
     # before manifests (V1, the catalog's) with an old unnamed V0 beside it
     catalog, failed, legacy = MemoryCatalog(), DAY - timedelta(days=1), DAY
     _write_empty_version(tmp_path, failed, V1)
+    with pytest.raises(DayNotPublished):
+        publish_day(Failing(catalog, 2), _files(tmp_path), failed, "night-0", V1, V2_MADE)  # type: ignore[arg-type]
     _write_version(tmp_path, V1, 1)
     _write_empty_version(tmp_path, legacy, V0)
     for table in CURATED:
@@ -228,11 +255,12 @@ def test_the_versions_a_failed_first_publish_left_are_removed_by_a_later_nights_
     tomorrow, version = DAY + timedelta(days=1), new_version(NOW)
     _write_empty_version(tmp_path, tomorrow, version)
     repaired = publish_run(catalog, _files(tmp_path), tomorrow, "night-2", version, NOW)
-    # THEN the failed publish's folders and the unnamed V0 are gone, the catalog's V1 stays
+    # THEN the failed publish's own version is gone; of the day without a manifest, whatever no publish named
+    # as its own stays, the unnamed V0 with the catalog's V1 (it may be the last copy of a table)
     assert not (tmp_path / version_key("sales_fact", failed, V1)).exists()
-    assert not (tmp_path / version_key("sales_fact", legacy, V0)).exists()
+    assert f"{failed}: removed {version_key('sales_fact', failed, V1)}, no longer published" in repaired
+    assert (tmp_path / version_key("sales_fact", legacy, V0)).is_dir()
     assert (tmp_path / version_key("sales_fact", legacy, V1)).is_dir()
-    assert f"{failed}: removed the orphaned {version_key('sales_fact', failed, V1)}" in repaired
 
 
 def test_a_first_publish_of_a_day_keeps_its_own_version_however_old_its_name(tmp_path: Path) -> None:

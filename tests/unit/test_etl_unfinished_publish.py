@@ -26,6 +26,7 @@ from shoplake_etl.publication import (
     version_key,
 )
 from shoplake_etl.repair import publish_run
+from shoplake_etl.superseded import GRACE
 from shoplake_etl.unfinished import unfinished_publish
 from tests.unit.test_etl_publication import CURATED, DAY, V1, V2, _every_table, _read, _write_version
 from tests.unit.test_etl_publication_repairs import (
@@ -118,11 +119,15 @@ def test_a_whole_first_publish_killed_before_its_manifest_is_undone_by_the_next_
     catalog = _killed_after_the_catalog(tmp_path, V2, CURATED)
     # WHEN the next night publishes, long after
     repaired = _publish_tomorrow(tmp_path, catalog)
-    # THEN Athena no longer reads DAY (which no manifest commits), its marker and its orphans are gone, and it is said
+    # THEN Athena no longer reads DAY (which no manifest commits), its marker is gone, and it is said
     assert _locations(catalog) == dict.fromkeys(CURATED)
     assert _files(tmp_path).read_text(MARKER) is None
-    assert not (tmp_path / version_key("sales_fact", DAY, V2)).exists()
     assert [line for line in repaired if line.startswith(f"{DAY}: undone, a publish of version {V2} by night-1")]
+    assert [line for line in repaired if line.endswith("re-run the day (or back-fill it) to publish it")]
+    # AND that publish's own V2, which partitions named until the undo, is removed by a publish past the grace
+    assert (tmp_path / version_key("sales_fact", DAY, V2)).is_dir()
+    _publish_tomorrow(tmp_path, catalog, NOW + GRACE)
+    assert not (tmp_path / version_key("sales_fact", DAY, V2)).exists()
 
 
 def test_a_half_first_publish_still_under_way_is_left_and_named(tmp_path: Path) -> None:

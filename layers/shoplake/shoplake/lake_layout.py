@@ -38,7 +38,8 @@ ETL_STAGING = "staging/"
 ETL_CHECKED = "_checked/"
 ETL_CURATED = "curated/"
 # A published day is a version folder under its partition (curated/<table>/year=/month=/day=/version=<v>/);
-# the catalog's partitions point at it, and older ones are removed once they all do.
+# the catalog's partitions point at it; older ones are removed a grace after they stop being read
+# (shoplake_etl.superseded).
 PUBLISHED_VERSION_KEY = "version"
 # product_dim is the whole product list as of the day (names and categories as a marketer reads them), so
 # that a report names products by the dimension of its range's last day.
@@ -52,6 +53,11 @@ DAY_MANIFEST = "manifest.json"
 # publish that did not finish, which the next publish undoes (shoplake_etl.repair).
 ETL_PUBLISHING_DAYS = "curated/_publishing/"
 PUBLISHING_MARKER = "publishing.json"
+# Versions of a day no longer published, each with the time it stopped being read, awaiting removal
+# (curated/_superseded/year=/month=/day=/superseded.json): every publish removes those past their grace, whatever
+# the day, so listing this prefix, not the whole lake, finds them (shoplake_etl.superseded).
+ETL_SUPERSEDED_DAYS = "curated/_superseded/"
+SUPERSEDED_RECORD = "superseded.json"
 # The days a night's catch-up will not reach, as its extract found them (under raw/, which the extract
 # writes): one text per run date, which the state machine's success notice reads and repeats.
 ETL_LEFT_BEHIND = "raw/_left_behind/"
@@ -108,6 +114,11 @@ def day_manifest_key(day: date) -> str:
 def day_publishing_key(day: date) -> str:
     """`curated/_publishing/year=YYYY/month=MM/day=DD/publishing.json`: the marker of a publish of `day` under way."""
     return f"{ETL_PUBLISHING_DAYS}{partition_path(day)}{PUBLISHING_MARKER}"
+
+
+def day_superseded_key(day: date) -> str:
+    """`curated/_superseded/year=YYYY/month=MM/day=DD/superseded.json`: `day`'s versions awaiting removal."""
+    return f"{ETL_SUPERSEDED_DAYS}{partition_path(day)}{SUPERSEDED_RECORD}"
 
 
 def left_behind_key(day: date) -> str:
