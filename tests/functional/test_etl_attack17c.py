@@ -21,12 +21,6 @@ pytestmark = pytest.mark.server
 STANDS = "2026-11-24: the day is not published, version 20261124T170000000000Z stands: ThrottlingException"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A re-run of a published day whose publish fails before its manifest is told 'Nothing of that day is "
-    "published' beside the job's own 'version ... stands': the notice says the day's data is gone when its "
-    "previous publication still stands whole and Athena reads it.",
-)
 def test_a_failed_re_run_of_a_published_day_is_not_told_as_nothing_published(
     stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -42,12 +36,6 @@ def test_a_failed_re_run_of_a_published_day_is_not_told_as_nothing_published(
     assert "Nothing of that day is published" not in text, json.dumps(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A run_date after today (a typo of 2062 for 2026) is taken as a day to run: its extract reads a day "
-    "not yet lived and its manifest commits it as published whole, and from then on the dashboard names "
-    "products by that frozen 'newest' dimension and no run by date is told of the days it leaves behind.",
-)
 def test_a_day_that_has_not_ended_yet_is_refused(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
     # GIVEN a back-fill asked for a day decades ahead, a real day of the calendar's tables
     local, _ = stack

@@ -220,6 +220,24 @@ def test_a_day_asked_for_that_is_not_one_is_refused_and_writes_no_hold(
     assert "transact_write_items" in {name for name, _, _ in writes}
 
 
+def test_a_day_asked_for_that_has_not_ended_is_refused_and_told(
+    stack: tuple[LocalStack, SlackSink], glue: GlueRuns
+) -> None:
+    # GIVEN today in Seoul, a day that has not ended (the clock is the machine's, so is moto's)
+    local, sink = stack
+    today = business.business_date(datetime.now(UTC)).isoformat()
+    # WHEN a back-fill asks for it
+    result = _run(local, {"run_date": today}, name="today")
+    # THEN it is refused before any hold or job, and Slack is told the value and the command that runs a day
+    assert result["status"] == "FAILED" and result["error"] == "DayNotEnded"
+    assert glue.started == [] and _held(local) == {}
+    (notice,) = _etl_notices(local, sink)
+    text = as_text(notice)
+    assert notice.text.startswith(f"[Warning] Nightly ETL refused: its run_date {today} has not ended yet"), text
+    assert f'its input field run_date is "{today}", a day that has not ended yet in Seoul' in text
+    assert '--input "{\\"run_date\\":\\"YYYY-MM-DD\\"}"' in text, text
+
+
 def test_a_hold_cancelled_with_no_holder_is_tried_again_further_apart_then_fails_and_is_told(
     stack: tuple[LocalStack, SlackSink], glue: GlueRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,18 +54,44 @@ def test_a_publish_that_fails_after_its_manifest_says_the_day_is_published(
     assert "start-execution" not in text
 
 
+@pytest.mark.parametrize("payload", [{"run_date": "2026-11-24"}, {"scheduled_time": "2026-11-24T17:00:00Z"}])
 def test_a_publish_that_fails_before_its_manifest_says_the_previous_version_stands(
     stack: tuple[LocalStack, SlackSink],  # noqa: F811
     glue: GlueRuns,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
+    payload: dict[str, str],
 ) -> None:
+    # GIVEN the publish of a day published before fails before its manifest (publication.DayNotPublished)
     local, sink = stack
     reason = "2026-11-24: the day is not published, version 20261124T170000000000Z stands: ThrottlingException"
     _publish_fails_with(monkeypatch, reason)
-    assert _run(local, {"run_date": "2026-11-24"})["status"] == "FAILED"
+    # WHEN the run (a re-run, or the night itself run again) fails
+    assert _run(local, payload)["status"] == "FAILED"
+    # THEN Slack says the previous publication stands, this run's changes are not published, and how to re-run
     (message,) = _etl_notices(local, sink)
-    assert "version 20261124T170000000000Z stands" in as_text(message)
-    assert "re-run it with aws stepfunctions start-execution" in as_text(message)
+    text = as_text(message)
+    assert "version 20261124T170000000000Z stands" in text
+    assert "The day as published before this run stands whole and is still read" in text
+    assert "the changes this run read for the day are not published" in text
+    assert "re-run it with aws stepfunctions start-execution" in text
+    assert '--input "{\\"run_date\\":\\"2026-11-24\\"}"' in text, text
+    assert "Nothing of that day is published" not in text and "next scheduled night catches up" not in text
+
+
+def test_a_publish_that_fails_before_the_first_manifest_of_a_day_says_nothing_of_it_is_published(
+    stack: tuple[LocalStack, SlackSink],  # noqa: F811
+    glue: GlueRuns,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the first publish of a day fails before its manifest: publication.DayNotPublished, nothing stands
+    local, sink = stack
+    _publish_fails_with(monkeypatch, "2026-11-24: the day is not published, nothing of it is published: Throttling")
+    # WHEN the back-fill fails
+    assert _run(local, {"run_date": "2026-11-24"})["status"] == "FAILED"
+    # THEN Slack says so, with the re-run's command, as for any failure of a day asked for by date
+    text = as_text(_etl_notices(local, sink)[0])
+    assert "Nothing of that day is published and no night will catch it up: re-run it with" in text
+    assert "stands whole" not in text
 
 
 @pytest.mark.parametrize("payload", [{"run_date": "2026-11-24"}, {"scheduled_time": "2026-11-24T17:00:00Z"}])

@@ -232,12 +232,6 @@ def _object_writes(role_id: str) -> list[str]:
     return patterns
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The curate role (curate and clickstream_hourly) may put any key under staging/, the quality step's "
-    "checked marker included: the jobs whose output the quality step checks may write the very marker publish "
-    "trusts, so the quality gate is not enforced by IAM.",
-)
 def test_only_the_quality_role_may_write_the_checked_marker() -> None:
     # GIVEN the marker the quality step writes for a run's day, which publish requires
     marker = lake_layout.checked_marker_key("night-24", DAY)

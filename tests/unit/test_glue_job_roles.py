@@ -28,12 +28,19 @@ NO_RESOURCE_LEVEL = {
     "ec2:CreateTags",
     "ec2:DeleteTags",
 }
+# The staged tables' folders of every run (never its checked marker), and the placeholders EMRFS puts for folders.
+STAGED_TABLES = {f"{lake_layout.ETL_STAGING}*/{table}/" for table in lake_layout.CURATED_TABLES} | {
+    f"{lake_layout.ETL_STAGING}*_$folder$"
+}
 # What each job may read and write in the lake: prefixes of shoplake.lake_layout, nothing else.
 LAKE_ACCESS: dict[str, tuple[set[str], set[str]]] = {
     "EtlExtractJob": ({lake_layout.ETL_PUBLISHED_DAYS}, {lake_layout.ETL_RAW}),
     "EtlCleanJob": ({lake_layout.ETL_RAW}, {lake_layout.ETL_CLEAN}),
-    "EtlCurateJob": ({lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS}, {lake_layout.ETL_STAGING}),
-    "ClickstreamHourlyJob": ({lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS}, {lake_layout.ETL_STAGING}),
+    "EtlCurateJob": ({lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS, lake_layout.ETL_STAGING}, STAGED_TABLES),
+    "ClickstreamHourlyJob": (
+        {lake_layout.ETL_CLEAN, lake_layout.CLICKSTREAM_EVENTS, lake_layout.ETL_STAGING},
+        STAGED_TABLES,
+    ),
     "EtlQualityJob": ({lake_layout.ETL_STAGING}, {f"{lake_layout.ETL_STAGING}*/{lake_layout.ETL_CHECKED}"}),
     "EtlPublishJob": (set(), {lake_layout.ETL_STAGING, lake_layout.ETL_CURATED}),
     "SurveyQualityJob": ({lake_layout.SURVEY_DATA}, set()),
@@ -155,3 +162,13 @@ def test_only_the_library_publisher_writes_the_scripts_bucket() -> None:
             if actions & S3_WRITES and "GlueScriptsBucket" in str(statement.get("Resource")):
                 writers.add(name)
     assert writers == {"GlueLibraryFunction"}
+
+
+def test_the_curate_role_may_write_every_staged_table() -> None:
+    # GIVEN what the curate role (curate and clickstream_hourly) may put in the lake
+    writes = {
+        _lake_prefix(resource) for action, resource, _ in _permissions("EtlCurateJob") if action == "s3:PutObject"
+    }
+    # THEN every curated table's staged folder, so no table's staging fails with AccessDenied in AWS; and only
+    # they (tests/unit/test_etl_attack17c.py: the quality step's checked marker is not among them)
+    assert writes == STAGED_TABLES

@@ -160,19 +160,24 @@ DAY_STATES = [
     "The day asked for, as given", "The scheduled time, as given", "Is it text", "The date is the text",
     "Split off the time of day", "Is there a date before the time", "The date before the time", "Split the date",
     "Has the date three parts", "Read the date's parts", "Is it spelt YYYY-MM-DD", "Count the date", "Is it a month",
-    "The days of that month", "Is it a day of that month",
+    "The days of that month", "Is it a day of that month", "Has the day ended",
     "The day asked for", "The scheduled night's day",
     "Yesterday in Seoul", "Seoul's day has turned", "Seoul's day has not turned", "The days of the catch-up",
     "The run's day",
 ]  # fmt: skip
 REFUSED = "Refused: not a day"  # the first state of the refusal of an input that is not a day
+NOT_ENDED = "Refused: the day has not ended"  # the first state of the refusal of a day not over in Seoul
 
 
 def _work_out_days(payloads: list[dict[str, Any]], at: str) -> list[dict[str, Any]]:
     """How the day states end for each of `payloads` at `at` (ISO 8601, UTC), by moto's engine, in one state
     machine: SUCCEEDED with the state at 'The holds' as output, or FAILED with the error `Refused` where the
-    refusal of the input begins."""
-    ends = {"The holds": {"Type": "Succeed"}, REFUSED: {"Type": "Fail", "Error": "Refused"}}
+    refusal of the input begins (`NotEnded` where that of a day not over begins)."""
+    ends = {
+        "The holds": {"Type": "Succeed"},
+        REFUSED: {"Type": "Fail", "Error": "Refused"},
+        NOT_ENDED: {"Type": "Fail", "Error": "NotEnded"},
+    }
     states = {name: DEFINITION["States"][name] for name in DAY_STATES} | ends
     text = json.dumps(states).replace("$$.State.EnteredTime", "$.at")  # the clock, as the test sets it
     definition = {"StartAt": DEFINITION["StartAt"], "States": json.loads(text)}
@@ -213,9 +218,11 @@ def _days_held(payload: dict[str, Any], at: str) -> dict[str, Any]:
         ({}, "2028-02-29T15:00:00.000Z"),  # 00:00 in Seoul on 1 March, too
         ({}, "2027-01-01T03:00:00+00:00"),  # noon on New Year's Day in Seoul (moto's own time format)
         ({"run_date": "2026-11-20"}, "2026-11-24T18:00:00Z"),
-        ({"run_date": "2028-02-29"}, "2026-11-24T18:00:00Z"),  # the calendar's leap day
+        ({"run_date": "2028-02-29"}, "2028-03-01T03:00:00Z"),  # the calendar's leap day, once it has ended
         ({"run_date": "2020-01-01"}, "2026-11-24T18:00:00Z"),  # its first day
-        ({"run_date": "2099-12-31"}, "2026-11-24T18:00:00Z"),  # and its last
+        ({"run_date": "2099-12-31"}, "2099-12-31T15:00:00Z"),  # and its last, at its end in Seoul
+        ({"run_date": "2026-11-23"}, "2026-11-24T14:59:59.999Z"),  # yesterday in Seoul, its last minute there
+        ({"run_date": "2026-11-24"}, "2026-11-24T15:00:00.000Z"),  # yesterday in Seoul, at Seoul's midnight
         ({"scheduled_time": "2020-01-07T17:00:00Z"}, "2026-11-24T18:00:00Z"),  # the first night it can hold whole
         ({"scheduled_time": "2026-11-24"}, "2026-11-24T17:00:00.000Z"),  # a date alone is a time's date too
     ],
@@ -308,3 +315,21 @@ def test_an_input_that_is_not_a_day_spelt_yyyy_mm_dd_of_the_calendar_is_refused_
         json.dumps(payload): (each["status"], each.get("error")) for payload, each in zip(NOT_DAYS, ended, strict=True)
     }
     assert {payload: end for payload, end in outcomes.items() if end != ("FAILED", "Refused")} == {}
+
+
+@pytest.mark.parametrize(
+    ("run_date", "at"),
+    [
+        ("2026-11-24", "2026-11-24T14:59:59.999Z"),  # today in Seoul, 23:59 there
+        ("2026-11-25", "2026-11-24T15:00:00.000Z"),  # today in Seoul, just begun
+        ("2026-11-25", "2026-11-24T03:00:00Z"),  # tomorrow in Seoul
+        ("2062-11-24", "2026-11-24T18:00:00Z"),  # a typo of 2062 for 2026, a real day of the calendar
+        ("2027-01-01", "2026-12-31T14:00:00Z"),  # a day of the next year
+    ],
+)
+def test_a_day_asked_for_that_has_not_ended_in_seoul_is_refused_before_any_hold(run_date: str, at: str) -> None:
+    # GIVEN a day asked for that is today in Seoul or later, when the run starts
+    # WHEN the state machine works out its day
+    (described,) = _work_out_days([{"run_date": run_date}], at)
+    # THEN it goes to the refusal of a day not over, never to the holds
+    assert (described["status"], described.get("error")) == ("FAILED", "NotEnded"), described
