@@ -2,8 +2,8 @@
 
 The dashboard (analytics/quicksight.yaml) reads `sales_fact` and `review_fact` as SPICE copies,
 refreshed every morning after the nightly ETL. Each copy is custom SQL on Athena that names a
-product as the newest published product dimension lists it (the newest day's `product_dim` at the
-refresh: the publish step registers a day's partition only once the day is whole), else as its
+product as the newest published product dimension lists it (the newest day's `product_dim` on or before
+Seoul's day at the refresh: the publish step registers a day's partition only once the day is whole), else as its
 latest fact naming it, else by its id. The CTEs doing so are the report's own
 (analytics/queries/shared/, `analytics.queries.shared_ctes`), so the report and the dashboard
 cannot name products differently.
@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from analytics.queries import Query, fill_business_facts, shared_ctes
 from shoplake import lake_layout
 
-# The newest day product_dim has: Athena lists only published days' partitions, DuckDB only
-# published days' files (analytics.lake). product_dim is one small file a day, so this is cheap.
-NEWEST_PUBLISHED_DAY = "(SELECT max(year * 10000 + month * 100 + day) FROM product_dim)"
+# The day key of Seoul's day at the refresh: no later day is ever published, so the dimension on or before it
+# (analytics/queries/shared/product_dim.sql) is the newest published one. Athena's session zone is UTC, and
+# DuckDB's here too (analytics.queries.DUCKDB_SETTINGS), so the day is taken on Seoul's clock explicitly.
+_SEOUL_NOW = "current_timestamp AT TIME ZONE '{business.TIME_ZONE}'"
+TODAY_KEY = f"year({_SEOUL_NOW}) * 10000 + month({_SEOUL_NOW}) * 100 + day({_SEOUL_NOW})"
 
 # In the template, the Glue database is the stack's parameter, which !Sub fills in.
 TEMPLATE_DATABASE = "${DatabaseName}"
@@ -107,7 +109,7 @@ def data_set_sql(data_set: DataSet, database: str | None = None) -> str:
     )
     selected = ",\n  ".join(_output(data_set, name) for name in names)
     sql = (
-        f"WITH {shared_ctes('product_dim', NEWEST_PUBLISHED_DAY)},\n"
+        f"WITH {shared_ctes('product_dim', TODAY_KEY)},\n"
         f"{facts} AS (\n  SELECT\n    {read}\n  FROM {data_set.table}\n),\n"
         f"{shared_ctes('named_products', facts)}\n"
         f"SELECT\n  {selected}\n"

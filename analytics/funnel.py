@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from html import escape
 from typing import Any
 
+from analytics.product_labels import product_labels
+
 Row = dict[str, Any]
+Group = tuple[tuple[str, ...], list[Row]]
 
 
-def by_product(rows: list[Row]) -> dict[tuple[str, ...], list[Row]]:
-    """Rows per product id, labelled (name, category) by its latest row; a shared name gets its id: `Shirt (#10)`."""
+def by_product(rows: list[Row]) -> list[Group]:
+    """The rows per product id, each product's with its (label, category): its name and category on its latest
+    row, the id added where names read alike (`analytics.product_labels`: `Shirt (#10)`).
+
+    Keyed by the id, so no two products ever share a row, whatever their names.
+    """
     by_id: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_id[str(row["product_id"])].append(row)
-    labels = {i: max(rs, key=lambda r: r["business_date"]) for i, rs in by_id.items()}
-    names = Counter(str(r["product"]) for r in labels.values())
-    return {
-        (f"{r['product']} (#{i})" if names[str(r["product"])] > 1 else str(r["product"]), str(r["category"])): by_id[i]
-        for i, r in labels.items()
-    }
+    latest = {key: max(rs, key=lambda r: r["business_date"]) for key, rs in by_id.items()}
+    labels = product_labels({key: str(row["product"]) for key, row in latest.items()})
+    return [((labels[key], str(latest[key]["category"])), rs) for key, rs in by_id.items()]
 
 
-def funnel_rows(groups: dict[tuple[str, ...], list[Row]]) -> list[tuple[tuple[str, ...], list[Row]]]:
-    """The groups as (label, rows) pairs, by revenue, highest first, then by label."""
-    return sorted(groups.items(), key=lambda kv: (-sum(Decimal(r["revenue"]) for r in kv[1]), kv[0]))
+def funnel_rows(groups: Iterable[Group]) -> list[Group]:
+    """The groups as (labels, rows) pairs, by revenue, highest first, then by labels."""
+    return sorted(groups, key=lambda kv: (-sum(Decimal(r["revenue"]) for r in kv[1]), kv[0]))
 
 
-def funnel_table(labels: tuple[str, ...], groups: list[tuple[tuple[str, ...], list[Row]]]) -> str:
+def funnel_table(labels: tuple[str, ...], groups: list[Group]) -> str:
     """An HTML table: a row per group, its labels, units, revenue, sessions viewing/carting/buying, and the rates."""
     body = []
     for key, rs in groups:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from analytics.queries import DUCKDB_SETTINGS, Query, athena_to_duckdb, paramete
 from shoplake import business, curated, lake_layout
 from shoplake.clickstream import contract
 from shoplake.surveys.forms import Form, all_forms
-from shoplake_etl.publication import DayManifest, LakeFiles, read_manifest
+from shoplake_etl.publication import DayManifest, LakeFiles, published_days, read_manifest
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,42 @@ def lake_tables() -> tuple[LakeTable, ...]:
     )
 
 
+@dataclass
+class Publications:
+    """The day manifests one query reads the curated tables by: each day's is read once, then kept (a snapshot).
+
+    Every table of a query is given the same Publications, so a publish that lands while the query reads its
+    tables one by one (the manifest replaced between two of them) never gives it one table of the old
+    publication of a day and another of the new: it reads the day as the manifest first read names it.
+    Raises `publication.ManifestError`, naming the manifest's key and day, for a manifest that cannot be read.
+    """
+
+    files: LakeFiles
+    manifests: dict[date, DayManifest | None] = field(default_factory=dict)
+    _published: list[date] | None = field(default=None, init=False, repr=False)
+
+    def manifest(self, day: date) -> DayManifest | None:
+        """`day`'s manifest as first read by this snapshot; None for a day not published whole then."""
+        if day not in self.manifests:
+            self.manifests[day] = read_manifest(self.files, day)
+        return self.manifests[day]
+
+    def newest(self, table: str, last_day: date) -> date | None:
+        """The newest day on or before `last_day` published with `table` (its manifest names it), or None.
+
+        What the queries' `product_dim` CTE picks (analytics/queries/shared/product_dim.sql): Athena lists
+        only the partitions publish registered. The days are those with a manifest (`published_days`, one
+        listing), each day's manifest read through this snapshot, newest first, until one names `table`.
+        """
+        if self._published is None:
+            self._published = published_days(self.files)
+        for day in reversed(self._published):
+            manifest = self.manifest(day) if day <= last_day else None
+            if manifest is not None and table in manifest.tables:
+                return day
+        return None
+
+
 class NoLakeError(LookupError):
     """There is no shoplake lake where the report was asked to read one."""
 
@@ -102,6 +138,8 @@ class Lake:
     # False reads every day of each table and leaves the range to the queries' own partition
     # filters, as Athena does: how the tests show those filters are right.
     prune: bool = True
+    # The day manifests the curated tables are read by; None reads each table's anew (see `snapshot`).
+    publications: Publications | None = field(default=None, compare=False)
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root.rstrip("/"), *[p.strip("/") for p in parts]])
@@ -138,7 +176,7 @@ class Lake:
             if not any(part.startswith(("_", ".")) for part in below):
                 yield info.path
 
-    def _published(self, table: LakeTable, files: list[str]) -> list[str]:
+    def _published(self, table: LakeTable, files: list[str], publications: Publications) -> list[str]:
         """Of a curated table's files, only those in the version folder its day manifest names for this table
         (curated/<table>/year=/month=/day=/version=<v>/); other tables' files are all kept.
 
@@ -151,38 +189,65 @@ class Lake:
         if not table.prefix.startswith(lake_layout.ETL_CURATED):
             return files
         table_root = self.path(table.prefix) + "/"
-        lake = LakeFiles(self.filesystem, self.root.rstrip("/"))
-        manifests: dict[date, DayManifest | None] = {}
         kept = []
         for path in files:
             parts = path.removeprefix(table_root).split("/")
             day = lake_layout.partition_day("/".join(parts[: len(lake_layout.PARTITION_KEYS)]))
             if day is None or len(parts) < len(lake_layout.PARTITION_KEYS) + 2:
                 continue  # not in a day's version folder: no catalog partition points there
-            if day not in manifests:
-                manifests[day] = read_manifest(lake, day)
-            manifest = manifests[day]
+            manifest = publications.manifest(day)
             folder = f"{table.prefix}{'/'.join(parts[: len(lake_layout.PARTITION_KEYS) + 1])}/"
             if manifest is not None and manifest.tables.get(table.name) == folder:
                 kept.append(path)
         return kept
 
+    def _new_publications(self) -> Publications:
+        return Publications(LakeFiles(self.filesystem, self.root.rstrip("/")))
+
+    def snapshot(self, tables: list[LakeTable], first_day: date, last_day: date) -> Lake:
+        """This lake as one query over `tables` reads it: each day's manifest read once, now, for every table.
+
+        The manifests of the range's days (and, for a dimension, of the day whose dimension names the
+        products) are read before any table is, and kept: a publish that lands while the query reads its
+        tables changes nothing it reads. A lake without curated tables in `tables` reads no manifest.
+        """
+        publications = self._new_publications()
+        if any(t.prefix.startswith(lake_layout.ETL_CURATED) for t in tables):
+            for day in range((last_day - first_day).days + 1):
+                publications.manifest(first_day + timedelta(days=day))
+        for table in filter(_is_dimension, tables):
+            publications.newest(table.name, last_day)
+        return replace(self, publications=publications)
+
     def dataset(self, table: LakeTable, first_day: date, last_day: date) -> ds.Dataset:
-        """The table's files for the days asked for, partition columns included."""
+        """The table's files for the days asked for, partition columns included.
+
+        A dimension (`curated.DIMENSIONS`, the product list of one day) is read on one day only: the newest
+        published on or before `last_day`, the one the queries name products by (`Publications.newest`).
+        """
         table_root = self.path(table.prefix)
+        publications = self.publications or self._new_publications()
         if self.prune:
-            days = table.days(first_day, last_day)
+            if _is_dimension(table):
+                newest = publications.newest(table.name, last_day)
+                days = [] if newest is None else [newest]
+            else:
+                days = table.days(first_day, last_day)
             files = [f for day in days for f in self._files(self.path(table.prefix, lake_layout.partition_path(day)))]
         else:
             files = list(self._files(table_root))
         return ds.dataset(
-            self._published(table, files),
+            self._published(table, files, publications),
             schema=_with_partition_keys(table.schema, table),
             format="parquet",
             filesystem=self.filesystem,
             partitioning=table.partitioning(),
             partition_base_dir=table_root,
         )
+
+
+def _is_dimension(table: LakeTable) -> bool:
+    return table.prefix.startswith(lake_layout.ETL_CURATED) and table.name in curated.DIMENSIONS
 
 
 def _with_partition_keys(schema: pa.Schema, table: LakeTable) -> pa.Schema:
@@ -203,12 +268,15 @@ def run_query(lake: Lake, query: Query, first_day: date, last_day: date) -> pa.T
         for setting, value in DUCKDB_SETTINGS.items():
             connection.execute(f"SET {setting} = '{value}'")
         connection.execute("SET threads = 2")
-        for table in tables_read_by(query):
+        tables = tables_read_by(query)
+        # One snapshot of the day manifests for every table: never two publications of one day in one answer.
+        snapshot = lake.snapshot(tables, first_day, last_day)
+        for table in tables:
             # Read here, by pyarrow with the GIL released, and hand DuckDB the table in memory. A dataset
             # registered lazily is read from DuckDB's threads through Python callbacks (a PyFileSystem,
             # or moto's server in this process); that deadlocks now and then (duckdb/duckdb#16501 and its
             # kin), and hung CI. The days read are only those asked for.
-            connection.register(table.name, lake.dataset(table, first_day, last_day).to_table())
+            connection.register(table.name, snapshot.dataset(table, first_day, last_day).to_table())
         sql = athena_to_duckdb(query.sql)
         return connection.execute(sql, parameter_values(query, first_day, last_day)).to_arrow_table()
     finally:

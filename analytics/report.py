@@ -21,6 +21,7 @@ import pyarrow.fs as pafs
 
 from analytics.funnel import by_product, funnel_rows, funnel_table
 from analytics.lake import Lake, run_query, tables_read_by
+from analytics.product_labels import with_labels
 from analytics.queries import query
 from shoplake import curated
 
@@ -239,7 +240,7 @@ GROUPS_SHOWN = 12
 
 def _popular_products(rows: list[Row]) -> str:
     groups: dict[tuple[str, ...], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
+    for row in with_labels(rows, "item"):  # a product's item is its name, with its id where names read alike
         key = (row["age_group"], row["gender"], row["country"], row["customer"])
         groups[key][row["level"]].append(row)
     # Largest groups first: by the units of their top categories.
@@ -289,7 +290,7 @@ def _sales_rate(rows: list[Row]) -> str:
         f"<div class='grid'><div><h3>Revenue per day</h3>{_bars(revenue)}</div>"
         f"<div><h3>Units per day</h3>{_bars(units)}</div></div>"
         "<p class='why'>Funnel figures are sessions per day, added up over the days.</p>"
-        f"<h3>Per category</h3>{funnel_table(('category',), funnel_rows(by_category))}"
+        f"<h3>Per category</h3>{funnel_table(('category',), funnel_rows(by_category.items()))}"
         f"<h3>Per product, by revenue</h3>{shown}"
     )
 
@@ -323,6 +324,7 @@ STARS = ("one_star", "two_stars", "three_stars", "four_stars", "five_stars")
 
 
 def _reviews(rows: list[Row]) -> str:
+    rows = with_labels(rows, "item")
     categories = [r for r in rows if r["level"] == "category"]
     weeks = [r for r in rows if r["level"] == "week"]
     worst = sorted((r for r in rows if r["worst_place"] is not None), key=lambda r: r["worst_place"])[:10]
@@ -353,7 +355,7 @@ def _reviews(rows: list[Row]) -> str:
 
 def _low_rated_comments(rows: list[Row]) -> str:
     return _table(
-        rows,
+        with_labels(rows, "product"),
         ("business_date", "product", "category", "rating", "body"),
         ("day", "product", "category", "rating", "comment"),
     )

@@ -1,8 +1,9 @@
 -- Popular products per customer group: the five best-selling products and categories (by
 -- units, then revenue) for each age group × gender × country, new against returning
 -- customers, over the Seoul business days first_key..last_key.
--- A product is its id, named by the product dimension of the range's last day (its name and
--- category as the shop lists them then), else by its latest sale in the range.
+-- A product is its id (product_id, empty on a category's row), named by the product dimension of the
+-- newest day published on or before the range's last day (its name and category as the shop lists them
+-- then), else by its latest sale in the range. Two products may share a name: the report adds the id.
 -- parameters: last_key, first_key, last_key
 WITH {shared.product_dim(?)},
 lines AS (
@@ -29,23 +30,23 @@ sales AS (
   FROM lines LEFT JOIN named ON lines.product_id = named.product_id
 ),
 items AS (
-  SELECT age_group, gender, country, customer, 'product' AS level, max(product) AS item,
+  SELECT age_group, gender, country, customer, 'product' AS level, product_id, max(product) AS item,
     sum(quantity) AS units, sum(revenue) AS revenue
   FROM sales GROUP BY age_group, gender, country, customer, product_id
   UNION ALL
-  SELECT age_group, gender, country, customer, 'category' AS level, category AS item,
-    sum(quantity) AS units, sum(revenue) AS revenue
+  SELECT age_group, gender, country, customer, 'category' AS level, CAST(NULL AS varchar) AS product_id,
+    category AS item, sum(quantity) AS units, sum(revenue) AS revenue
   FROM sales GROUP BY age_group, gender, country, customer, category
 ),
 ranked AS (
   SELECT
     items.*,
     row_number() OVER (
-      PARTITION BY age_group, gender, country, customer, level ORDER BY units DESC, revenue DESC, item
+      PARTITION BY age_group, gender, country, customer, level ORDER BY units DESC, revenue DESC, item, product_id
     ) AS place
   FROM items
 )
-SELECT age_group, gender, country, customer, level, place, item, units, revenue
+SELECT age_group, gender, country, customer, level, place, product_id, item, units, revenue
 FROM ranked
 WHERE place <= 5
 ORDER BY age_group, gender, country, customer, level, place

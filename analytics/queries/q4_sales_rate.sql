@@ -2,9 +2,9 @@
 -- daily_product_stats) beside the clickstream's funnel: sessions that viewed the product,
 -- added it to a cart and bought it, and the view → cart and cart → purchase rates, over the
 -- Seoul days first_key..last_key. Crawlers are left out of the funnel.
--- A product is its id: each row names it by the product dimension of the range's last day (its
--- name and category as the shop lists them then), else by the latest day of the range the shop
--- sold or reviewed it (its id and the unknown category if neither names it).
+-- A product is its id: each row names it by the product dimension of the newest day published on or
+-- before the range's last day (its name and category as the shop lists them then), else by the latest
+-- day of the range the shop sold it (its id and the unknown category if neither names it).
 -- The clickstream is partitioned by UTC day, so a Seoul day also reads the UTC day before it.
 -- parameters: last_key, first_key, last_key, first_utc_key, last_key, first_key, last_key
 WITH {shared.product_dim(?)},

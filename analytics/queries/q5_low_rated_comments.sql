@@ -1,6 +1,7 @@
 -- Reviews, for quality follow-up: the twenty latest comments rated two stars or fewer,
 -- written on the Seoul days first_key..last_key, each product named by the product dimension of
--- the range's last day, else by its name on the latest day of the range it was reviewed.
+-- the newest day published on or before the range's last day, else by its name on the latest day of
+-- the range it was reviewed. Two products may share a name: the report adds the id.
 -- parameters: last_key, first_key, last_key
 WITH {shared.product_dim(?)},
 written AS (

@@ -1,4 +1,5 @@
-"""The marketing questions name products by the product dimension of the range's last day (DuckDB, the Athena SQL)."""
+"""The marketing questions name products by the product dimension of the range's last day, the newest published
+on or before it (DuckDB, the Athena SQL)."""
 
 from __future__ import annotations
 

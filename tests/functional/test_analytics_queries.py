@@ -68,14 +68,15 @@ def test_offline_channel_shares_by_segment_and_week(lake: Lake) -> None:
 
 def test_popular_products_per_group_new_and_returning(lake: Lake) -> None:
     rows = _rows(lake, "q3_popular_products")
-    # (age group, gender, country, customer, level, place, item, units, revenue)
+    # (age group, gender, country, customer, level, place, product id, item, units, revenue); Bob first bought on
+    # the 22nd, so he is returning
     assert rows == [
-        ("20s", "male", "KR", "returning", "category", 1, "tops", 3, Decimal("90.00")),  # Bob first bought on the 22nd
-        ("20s", "male", "KR", "returning", "product", 1, "Linen shirt", 3, Decimal("90.00")),
-        ("30s", "female", "US", "new", "category", 1, "tops", 2, Decimal("60.00")),
-        ("30s", "female", "US", "new", "product", 1, "Linen shirt", 2, Decimal("60.00")),
-        ("30s", "female", "US", "returning", "category", 1, "outerwear", 1, Decimal("80.00")),
-        ("30s", "female", "US", "returning", "product", 1, "울 코트 Wool coat", 1, Decimal("80.00")),
+        ("20s", "male", "KR", "returning", "category", 1, None, "tops", 3, Decimal("90.00")),
+        ("20s", "male", "KR", "returning", "product", 1, "10", "Linen shirt", 3, Decimal("90.00")),
+        ("30s", "female", "US", "new", "category", 1, None, "tops", 2, Decimal("60.00")),
+        ("30s", "female", "US", "new", "product", 1, "10", "Linen shirt", 2, Decimal("60.00")),
+        ("30s", "female", "US", "returning", "category", 1, None, "outerwear", 1, Decimal("80.00")),
+        ("30s", "female", "US", "returning", "product", 1, "11", "울 코트 Wool coat", 1, Decimal("80.00")),
     ]
 
 
@@ -91,13 +92,13 @@ def test_sales_rate_puts_units_and_revenue_beside_the_funnel(lake: Lake) -> None
 
 def test_review_ratings_distribution_worst_products_and_trend(lake: Lake) -> None:
     rows = _rows(lake, "q5_review_ratings")
-    # (level, item, category, reviews, average, 1★, 2★, 3★, 4★, 5★, worst place)
+    # (level, product id, item, category, reviews, average, 1★, 2★, 3★, 4★, 5★, worst place)
     assert rows == [
-        ("category", "outerwear", "outerwear", 1, 5.0, 0, 0, 0, 0, 1, None),
-        ("category", "tops", "tops", 3, 2.0, 1, 1, 1, 0, 0, None),
-        ("product", "Linen shirt", "tops", 3, 2.0, 1, 1, 1, 0, 0, 1),  # three reviews: enough to rank
-        ("product", "울 코트 Wool coat", "outerwear", 1, 5.0, 0, 0, 0, 0, 1, None),
-        ("week", "2026-11-23", "all", 4, 2.75, 1, 1, 1, 0, 1, None),
+        ("category", None, "outerwear", "outerwear", 1, 5.0, 0, 0, 0, 0, 1, None),
+        ("category", None, "tops", "tops", 3, 2.0, 1, 1, 1, 0, 0, None),
+        ("product", "10", "Linen shirt", "tops", 3, 2.0, 1, 1, 1, 0, 0, 1),  # three reviews: enough to rank
+        ("product", "11", "울 코트 Wool coat", "outerwear", 1, 5.0, 0, 0, 0, 0, 1, None),
+        ("week", None, "2026-11-23", "all", 4, 2.75, 1, 1, 1, 0, 1, None),
     ]
 
 

@@ -198,9 +198,10 @@ def test_without_cjk_fonts_the_report_is_drawn_in_the_machines_plain_sans_serif(
 
 def test_many_groups_show_the_largest_first_and_fold_the_rest_away() -> None:
     # GIVEN twenty customer groups, group n having bought n units of tops
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"age_group": f"g{n:02d}", "gender": "female", "country": "KR", "customer": "new", "level": level}
-        | {"place": 1, "item": "tops" if level == "category" else "10", "units": n, "revenue": Decimal(n)}
+        | {"place": 1, "product_id": None if level == "category" else "10"}
+        | {"item": "tops" if level == "category" else "Linen shirt", "units": n, "revenue": Decimal(n)}
         for n in range(1, 21)
         for level in ("category", "product")
     ]

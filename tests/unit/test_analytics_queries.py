@@ -40,12 +40,14 @@ def test_every_query_filters_each_table_on_its_partition_columns(name: str) -> N
 
 
 @pytest.mark.parametrize("name", ["q3_popular_products", "q4_sales_rate", "q5_review_ratings", "q5_low_rated_comments"])
-def test_every_query_naming_products_reads_the_product_dimension_of_the_last_day_only(name: str) -> None:
+def test_every_query_naming_products_reads_the_product_dimension_of_one_day_up_to_the_last(name: str) -> None:
     # GIVEN a query that names products
     named = query(name)
-    # THEN it reads product_dim once, on the one partition of the range's last day, its first parameter
-    assert named.sql.count("FROM product_dim") == 1
-    assert "FROM product_dim\n  WHERE year * 10000 + month * 100 + day = ?" in named.sql
+    # THEN it reads product_dim on one partition: the newest (published) on or before the range's last day, its
+    # first parameter
+    assert named.sql.count("FROM product_dim") == 2
+    assert "FROM product_dim\n  WHERE year * 10000 + month * 100 + day = (" in named.sql
+    assert "FROM product_dim\n    WHERE year * 10000 + month * 100 + day <= ?\n" in named.sql
     assert named.parameters[0] == "last_key"
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from analytics.dashboard import DATA_SETS, TEMPLATE_DATABASE, data_set_sql
-from analytics.queries import all_queries, logical_id, shared_ctes
+from analytics.dashboard import DATA_SETS, TEMPLATE_DATABASE, TODAY_KEY, data_set_sql
+from analytics.queries import all_queries, fill_business_facts, logical_id, shared_ctes
 from local_stack.template import ROOT, load_template
 from shoplake import business, curated, lake_layout
 from shoplake.surveys.forms import all_forms
@@ -121,10 +121,11 @@ def test_the_dashboard_names_products_with_the_sql_made_from_the_reports_ctes(da
     assert custom["SqlQuery"] == {"Fn::Sub": data_set_sql(data_set, TEMPLATE_DATABASE)}
     assert custom["Columns"] == [{"Name": name, "Type": kind} for name, kind in data_set.columns]
     assert custom["DataSourceArn"] == {"Fn::GetAtt": ["AthenaDataSource", "Arn"]}
-    # AND that SQL holds the report's own CTEs: the product dimension (here the newest published) and the naming
+    # AND that SQL holds the report's own CTEs: the product dimension (here the newest published: on or before
+    # Seoul's day at the refresh) and the naming
     sql = data_set_sql(data_set)
     assert shared_ctes("named_products", data_set.key) in sql
-    assert shared_ctes("product_dim", "(SELECT max(year * 10000 + month * 100 + day) FROM product_dim)") in sql
+    assert fill_business_facts(shared_ctes("product_dim", TODAY_KEY), "the test") in sql
 
 
 def test_no_data_set_names_products_by_the_facts_day_alone() -> None:

@@ -60,13 +60,6 @@ def _stage_new_version(lake: Path, day: date, version: str, sales: int, products
     _resize("product_dim", products)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The local analytics read each table's day manifest anew, table by table, so a publish that lands "
-    "while a query runs gives it one table of the old day and another of the new one: the mixture "
-    "docs/nightly-etl.md says DuckDB never reads (a report joining sales to the product dimension can "
-    "name or count products from two different publications of one day).",
-)
 def test_a_query_running_while_a_day_is_published_reads_one_publication_of_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -125,12 +118,6 @@ def test_backfill_manifests_never_overwrites_the_manifest_of_a_publish_that_land
     assert manifest.version == V1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The popular-products answer (q3) carries only each product's name, not its id, so two products "
-    "sharing a name read the same in the report ('Linen shirt' for a shirt and for a coat): a marketer "
-    "cannot tell them apart, though docs/analytics.md says the report adds the id to a shared name.",
-)
 def test_two_products_sharing_a_name_are_told_apart_in_the_popular_products(tmp_path: Path) -> None:
     # GIVEN the lake, where product 11 (a coat) is listed under the same name as product 10 (a shirt)
     lake = write_lake(tmp_path)
@@ -142,12 +129,6 @@ def test_two_products_sharing_a_name_are_told_apart_in_the_popular_products(tmp_
     assert "Linen shirt (#10)" in page and "Linen shirt (#11)" in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The sales rate's per-product table keys its rows by label, and a product whose own name is "
-    "another's disambiguated label ('Shirt (#11)') collides with it: one product's sales silently vanish "
-    "from the report.",
-)
 def test_a_product_named_like_another_products_label_keeps_its_own_row() -> None:
     # GIVEN product 10 named "Shirt (#11)" by its seller, and products 11 and 12 both named "Shirt"
     rows = [_q4_row(D23, "10", "Shirt (#11)", 1, "30.00"), _q4_row(D23, "11", "Shirt", 5, "500.00")]
@@ -243,12 +224,6 @@ def test_only_the_quality_role_may_write_the_checked_marker() -> None:
     assert writers <= {"EtlQualityRole", "EtlPublishRole"}, writers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The sales rate tells products sharing a name apart only when the names are the same code points, "
-    "so names a reader cannot tell apart (NFC and NFD 'Café', a trailing space, a zero-width space, all "
-    "allowed by the shop's 1-200 character check) show as two rows of one name and no id.",
-)
 @pytest.mark.parametrize("twin", ["Cafe\u0301 latte", "Café latte ", "Café\u200b latte"], ids=["nfd", "space", "zwsp"])
 def test_products_whose_names_read_alike_are_told_apart_by_their_ids(twin: str) -> None:
     # GIVEN product 10 named "Café latte" and product 20 named what reads the same on the page
@@ -259,13 +234,6 @@ def test_products_whose_names_read_alike_are_told_apart_by_their_ids(twin: str) 
     assert "(#10)" in shown and "(#20)" in shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The analytics name products by the product dimension of the range's last day only, so a report whose "
-    "last day is not published yet (a month's report made before its last night ran, or after that night "
-    "failed) shows a product only viewed in the range as its bare id and 'unknown', though the day before "
-    "names it.",
-)
 def test_a_report_whose_last_day_is_not_published_yet_still_names_a_viewed_product(tmp_path: Path) -> None:
     # GIVEN product 12 ("Canvas sneakers", in every published day's dimension) viewed on the 24th, sold in the
     # range only on the 25th, and the 25th not published (its night has not run)

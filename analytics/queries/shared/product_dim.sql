@@ -1,11 +1,17 @@
--- The product dimension of one day: every product as the shop lists it then, its id as text (the
--- facts' ids are text in the clickstream), its name and its category. Ends a WITH list's `dim`.
--- argument: day_key, the day's partition key (year * 10000 + month * 100 + day): `?` in a query of
--- analytics/queries/ (the range's last day, a parameter), the newest published day in the dashboard's
--- data sets (analytics/dashboard.py).
+-- The product dimension that names products: the newest published day's on or before a last day, every
+-- product as the shop lists it then, its id as text (the facts' ids are text in the clickstream), its name and
+-- its category. Ends a WITH list's `dim`. Only published days count: Athena lists only the partitions the publish
+-- step registered (a day whole), DuckDB reads only the days a manifest names (analytics/lake.py). So a range
+-- whose last day is not published yet (its night has not run, or failed) is named by the day before it.
+-- argument: last_key, the last day's partition key (year * 10000 + month * 100 + day): `?` in a query of
+-- analytics/queries/ (the range's last day, a parameter), Seoul's day at the refresh in the dashboard's data
+-- sets (analytics/dashboard.py), so the newest published.
 dim AS (
-  -- the products as the shop lists them on the one day asked for (the curated product dimension)
+  -- one day's list, the newest published: product_dim is one small file a day
   SELECT CAST(product_id AS varchar) AS product_id, product_name, category
   FROM product_dim
-  WHERE year * 10000 + month * 100 + day = {day_key}
+  WHERE year * 10000 + month * 100 + day = (
+    SELECT max(year * 10000 + month * 100 + day) FROM product_dim
+    WHERE year * 10000 + month * 100 + day <= {last_key}
+  )
 )

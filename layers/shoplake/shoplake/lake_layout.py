@@ -42,7 +42,7 @@ ETL_CURATED = "curated/"
 # (shoplake_etl.superseded).
 PUBLISHED_VERSION_KEY = "version"
 # product_dim is the whole product list as of the day (names and categories as a marketer reads them), so
-# that a report names products by the dimension of its range's last day.
+# that a report names products by the dimension of the newest day published on or before its range's last day.
 CURATED_TABLES = ("sales_fact", "review_fact", "daily_product_stats", "clickstream_hourly", "product_dim")
 # The day manifest (curated/_published/year=/month=/day=/manifest.json), written once every curated
 # table's partition points at the day's new version: the one record the catch-up and the analytics trust.
