@@ -18,7 +18,8 @@ publish that fails before its manifest notes its own new version likewise. A fai
 DayPublishedUnfinished: the day is published, and the error says what is left. `shoplake_etl.repair`
 reconciles the catalog with the manifests at each publish.
 
-Standard library and pyarrow's file systems only, no Spark: the tests drive it against moto's Glue.
+Standard library and the lake's files (`shoplake_etl.lake_files`) only, no Spark: the tests drive it against
+moto's Glue.
 """
 
 from __future__ import annotations
@@ -30,75 +31,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import pyarrow.fs as pafs
-
 from shoplake import lake_layout
 from shoplake_etl.catalog import Catalog
+from shoplake_etl.lake_files import LakeFiles as LakeFiles  # noqa: PLC0414 - a re-export, for its importers
 from shoplake_etl.superseded import note_superseded
 
 LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LakeFiles:
-    """The lake bucket (or a local directory standing for it) through pyarrow's file systems.
-
-    `root` is the bucket or directory without a scheme (`bucket`, `/tmp/lake`); keys are relative to it.
-    """
-
-    filesystem: pafs.FileSystem
-    root: str
-
-    @classmethod
-    def from_uri(cls, lake_root: str) -> LakeFiles:
-        """`s3://bucket/` (S3, credentials from the environment) or `file:///dir/`; pyarrow's errors otherwise."""
-        filesystem, root = pafs.FileSystem.from_uri(lake_root)
-        return cls(filesystem, root.rstrip("/"))
-
-    def path(self, key: str) -> str:
-        """The file system's path of a lake key: `root/key`, without a trailing slash."""
-        return f"{self.root}/{key.strip('/')}"
-
-    def read_text(self, key: str) -> str | None:
-        """The UTF-8 text of `key`, or None if there is no such file."""
-        if self.filesystem.get_file_info(self.path(key)).type != pafs.FileType.File:
-            return None
-        with self.filesystem.open_input_stream(self.path(key)) as stream:
-            return bytes(stream.read()).decode()
-
-    def write_text(self, key: str, text: str) -> None:
-        """Write `key` whole (on S3 one PutObject: readers see the old object or the new one).
-
-        A local directory gets the key's parent folders first. S3 has none to make, and pyarrow's create_dir
-        there first sends HeadBucket, which IAM authorises as s3:ListBucket of the whole bucket: the job roles
-        may list only their own prefixes, so on S3 the PutObject is all that is sent.
-        """
-        if self.filesystem.type_name != "s3":
-            self.filesystem.create_dir(self.path(key).rsplit("/", 1)[0], recursive=True)
-        with self.filesystem.open_output_stream(self.path(key)) as stream:
-            stream.write(text.encode())
-
-    def delete_file(self, key: str) -> None:
-        """Remove the file `key`; nothing happens if it is not there."""
-        if self.filesystem.get_file_info(self.path(key)).type == pafs.FileType.File:
-            self.filesystem.delete_file(self.path(key))
-
-    def files(self, prefix: str) -> list[str]:
-        """The keys of every file under `prefix`, sorted."""
-        selector = pafs.FileSelector(self.path(prefix), recursive=True, allow_not_found=True)
-        found = self.filesystem.get_file_info(selector)
-        return sorted(i.path.removeprefix(self.root + "/") for i in found if i.type == pafs.FileType.File)
-
-    def folders(self, prefix: str) -> list[str]:
-        """The keys of the folders directly under `prefix`, each with a trailing `/`, sorted."""
-        selector = pafs.FileSelector(self.path(prefix), allow_not_found=True)
-        found = self.filesystem.get_file_info(selector)
-        return sorted(i.path.removeprefix(self.root + "/") + "/" for i in found if i.type == pafs.FileType.Directory)
-
-    def delete_folder(self, prefix: str) -> None:
-        """Remove `prefix` and everything under it; nothing happens if it is not there."""
-        if self.filesystem.get_file_info(self.path(prefix)).type == pafs.FileType.Directory:
-            self.filesystem.delete_dir(self.path(prefix))
 
 
 @dataclass(frozen=True)
@@ -167,23 +105,55 @@ def key_version_time(key: str | None) -> datetime | None:
 
 
 class ManifestError(ValueError):
-    """A day manifest that cannot be read (cut short, edited by hand); the message names its key and day."""
+    """A day manifest that cannot be read (cut short, edited by hand) or is not `day`'s (another day's copied
+    over it, a folder of another day or table); the message names its key and day, and what is wrong."""
+
+
+def manifest_problems(manifest: DayManifest, day: date) -> list[str]:
+    """What makes `manifest` no manifest of `day`, one clause each; [] for one that is.
+
+    A manifest of `day` names `day`, a version that is one folder name (not empty, no `/`), only curated tables
+    (`lake_layout.CURATED_TABLES`; some may be absent), and for each exactly `version_key(table, day, version)`:
+    that table's folder of its version of that day, as publish spells it. Anything else (another day's manifest
+    copied to this key, a folder of another day or table) would point the day's partitions at files not its own.
+    """
+    problems = []
+    if manifest.day != day:
+        problems.append(f"it is the manifest of {manifest.day}")
+    if not manifest.version or "/" in manifest.version:
+        problems.append(f"its version {manifest.version!r} is no version folder's name")
+    unknown = sorted(set(manifest.tables) - set(lake_layout.CURATED_TABLES))
+    if unknown:
+        problems.append(f"it names tables that are not curated tables: {', '.join(unknown)}")
+    wrong = [
+        f"{table}: {key} (not {version_key(table, day, manifest.version)})"
+        for table, key in sorted(manifest.tables.items())
+        if table in lake_layout.CURATED_TABLES and key != version_key(table, day, manifest.version)
+    ]
+    if wrong:
+        problems.append(f"it names folders other than its version of {day}: {'; '.join(wrong)}")
+    return problems
 
 
 def read_manifest(files: LakeFiles, day: date) -> DayManifest | None:
     """`day`'s manifest, or None for a day never published whole.
 
     Raises ManifestError, naming the manifest's key and `day`, for a file that is not a manifest (cut short,
-    edited by hand).
+    edited by hand) or is not `day`'s (`manifest_problems`: another day's, folders not of its tables' version of
+    `day`, a table that is not curated), so nothing ever follows it.
     """
     key = lake_layout.day_manifest_key(day)
     text = files.read_text(key)
     if text is None:
         return None
     try:
-        return DayManifest.from_json(text)
+        manifest = DayManifest.from_json(text)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ManifestError(f"{key}: the manifest of {day} cannot be read: {error!r}") from error
+    problems = manifest_problems(manifest, day)
+    if problems:
+        raise ManifestError(f"{key}: not a manifest of {day}, so not followed: {'; '.join(problems)}")
+    return manifest
 
 
 def published_days(files: LakeFiles) -> list[date]:

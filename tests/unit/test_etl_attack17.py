@@ -25,7 +25,7 @@ from analytics.lake import Lake, lake_tables, run_query
 from analytics.queries import query
 from local_stack.template import ROOT, load_template
 from shoplake import curated, lake_layout
-from shoplake_etl.publication import DayManifest, LakeFiles, published_days, version_key
+from shoplake_etl.publication import DayManifest, LakeFiles, ManifestError, published_days, version_key
 from tests.analytics_lake import D23, D24, write_clickstream, write_lake
 
 RESOURCES: dict[str, Any] = load_template()["Resources"]
@@ -220,8 +220,16 @@ def test_a_manifest_naming_an_old_version_under_an_unknown_table_reads_one_versi
     manifest = DayManifest.from_json(files.read_text(lake_layout.day_manifest_key(D24)) or "")
     tables = {**manifest.tables, "sales_fact_backup": version_key("sales_fact", D24, "v1")}
     files.write_text(lake_layout.day_manifest_key(D24), DayManifest(D24, "night", "v2", tables).to_json())
-    # WHEN the 24th's sales are read THEN only sales_fact's own version: the stale v1 (100 coats) stays out
-    assert _sales_rows(lake, D24, D24) == before
+    # WHEN the 24th's sales are read
+    try:
+        after = _sales_rows(lake, D24, D24)
+    except ManifestError as error:
+        # THEN the stale v1 (100 coats) stays out: the manifest naming a table that is not curated is refused,
+        # naming its key (publication.manifest_problems) ...
+        assert lake_layout.day_manifest_key(D24) in str(error)
+    else:
+        # ... or only sales_fact's own version is read
+        assert after == before
 
 
 def test_a_malformed_manifest_is_an_error_that_names_it(tmp_path: Path) -> None:
