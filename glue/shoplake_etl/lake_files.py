@@ -8,13 +8,19 @@ conditional PutObject (`If-None-Match: *`) through a boto3 client, or a hard lin
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow.fs as pafs
+
+from shoplake import lake_layout
+
+LOGGER = logging.getLogger(__name__)
 
 # S3's answers to a conditional PutObject that did not write: the key exists (412), or another conditional
 # write of it is under way (409, https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
@@ -123,3 +129,20 @@ class LakeFiles:
         """Remove `prefix` and everything under it; nothing happens if it is not there."""
         if self.filesystem.get_file_info(self.path(prefix)).type == pafs.FileType.Directory:
             self.filesystem.delete_dir(self.path(prefix))
+
+    def days_with(self, prefix: str, name: str, what: str) -> list[date]:
+        """The days that have their file `<prefix>year=YYYY/month=MM/day=DD/<name>`, in order.
+
+        Any other key under `prefix` (a backup copy, `day=24 (copy)/`, a stray file, a folder of a day no
+        calendar has such as `month=13`) is no such day: it is logged as not `what`, by its key, and passed over,
+        so one stray key never stops a night.
+        """
+        days = []
+        for key in self.files(prefix):
+            folders, _, file_name = key.removeprefix(prefix).rpartition("/")
+            day = lake_layout.partition_day(folders) if file_name == name else None
+            if day is None or f"{prefix}{lake_layout.partition_path(day)}{name}" != key:
+                LOGGER.warning("not %s: %s", what, key)
+                continue
+            days.append(day)
+        return sorted(days)

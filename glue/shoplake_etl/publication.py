@@ -163,15 +163,9 @@ def published_days(files: LakeFiles) -> list[date]:
     a stray file, a folder of a day no calendar has such as `month=13`) is no published day: it is logged, by
     its key, and left out, so one stray key never stops a night's catch-up.
     """
-    days = []
-    for key in files.files(lake_layout.ETL_PUBLISHED_DAYS):
-        folders, _, name = key.removeprefix(lake_layout.ETL_PUBLISHED_DAYS).rpartition("/")
-        day = lake_layout.partition_day(folders) if name == lake_layout.DAY_MANIFEST else None
-        if day is None or lake_layout.day_manifest_key(day) != key:
-            LOGGER.warning("not a day manifest, so not a published day: %s", key)
-            continue
-        days.append(day)
-    return sorted(days)
+    return files.days_with(
+        lake_layout.ETL_PUBLISHED_DAYS, lake_layout.DAY_MANIFEST, "a day manifest, so not a published day"
+    )
 
 
 class DayNotPublished(RuntimeError):  # noqa: N818 - the message says what stands instead

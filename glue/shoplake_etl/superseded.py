@@ -75,12 +75,6 @@ def note_superseded(files: LakeFiles, day: date, versions: Mapping[str, datetime
 def superseded_days(files: LakeFiles) -> list[date]:
     """The days with a record, in order. A key under `curated/_superseded/` that is no day's record is logged
     and passed over."""
-    days = []
-    for key in files.files(lake_layout.ETL_SUPERSEDED_DAYS):
-        folders, _, name = key.removeprefix(lake_layout.ETL_SUPERSEDED_DAYS).rpartition("/")
-        day = lake_layout.partition_day(folders) if name == lake_layout.SUPERSEDED_RECORD else None
-        if day is None or lake_layout.day_superseded_key(day) != key:
-            LOGGER.warning("not a record of superseded versions: %s", key)
-            continue
-        days.append(day)
-    return sorted(days)
+    return files.days_with(
+        lake_layout.ETL_SUPERSEDED_DAYS, lake_layout.SUPERSEDED_RECORD, "a record of superseded versions"
+    )
