@@ -20,6 +20,7 @@ from shoplake_etl import publication
 from shoplake_etl.catalog import MemoryCatalog
 from shoplake_etl.publication import DayNotPublished, LakeFiles, publish_day, read_manifest, version_key
 from shoplake_etl.removal import remove_superseded_days
+from shoplake_etl.repair import publish_run
 from shoplake_etl.superseded import read_superseded, write_superseded
 
 DAY = date(2026, 11, 24)
@@ -119,3 +120,47 @@ def test_a_removal_whose_record_rewrite_fails_leaves_the_other_versions_noted(tm
     # THEN V1, whose grace has not passed, is still noted, for the next night to remove
     assert V1 in read_superseded(files, DAY)
     assert files.files(publication.day_folder("sales_fact", DAY))
+
+
+class _RecordUnwritable:
+    """A local file system on which writing any superseded record fails (AccessDenied, a throttled PutObject)."""
+
+    type_name = "local"
+
+    def __init__(self) -> None:
+        self._local = pafs.LocalFileSystem()
+        self.refuse = False
+
+    def open_output_stream(self, path: str, *args: Any, **kwargs: Any) -> Any:
+        if self.refuse and path.endswith(lake_layout.SUPERSEDED_RECORD):
+            raise PermissionError("AccessDenied")
+        return self._local.open_output_stream(path, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._local, name)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a back-fill of a day older than the catch-up span whose publish cannot note the superseded version "
+    "(CleanupFailed) promises 'the reconciliation of a publish whose catch-up span holds the day removes them', "
+    "but no later night's span holds that day: the previous version of every table stays in the lake for good",
+)
+def test_an_old_day_whose_older_version_was_not_noted_has_it_removed_by_a_later_night(tmp_path: Path) -> None:
+    # GIVEN the 1st published as V0, then back-filled as V1 on the 25th, whose noting of V0 fails
+    old, filesystem, catalog = date(2026, 11, 1), _RecordUnwritable(), MemoryCatalog()
+    files = LakeFiles(filesystem, str(tmp_path))
+    for version in (V0, V1):
+        _written_day(files, old, version)
+    publish_day(catalog, files, old, "night-1", V0, datetime(2026, 11, 2, 17, 30, tzinfo=UTC))
+    filesystem.refuse = True
+    with pytest.raises(publication.CleanupFailed, match="catch-up span holds the day removes them"):
+        publish_day(catalog, files, old, "backfill-1", V1, datetime(2026, 11, 25, 17, 30, tzinfo=UTC))
+    filesystem.refuse = False
+    # WHEN the nights of the 25th to the 30th publish their days, each past the grace
+    for later in range(25, 31):
+        night, version = date(2026, 11, later), f"202611{later}T170000000000Z"
+        _written_day(files, night, version)
+        publish_run(catalog, files, night, f"night-{later}", version, datetime(2026, 11, later, 18, tzinfo=UTC))
+    # THEN V0 of the 1st, published by nothing since the back-fill, is gone
+    assert files.files(version_key("sales_fact", old, V0)) == []
