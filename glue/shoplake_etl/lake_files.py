@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -60,16 +61,30 @@ class LakeFiles:
             return bytes(stream.read()).decode()
 
     def write_text(self, key: str, text: str) -> None:
-        """Write `key` whole (on S3 one PutObject: readers see the old object or the new one).
+        """Write `key` whole: a reader, and a write that fails halfway, leave the old file or the new one whole.
 
-        A local directory gets the key's parent folders first. S3 has none to make, and pyarrow's create_dir
-        there first sends HeadBucket, which IAM authorises as s3:ListBucket of the whole bucket: the job roles
-        may list only their own prefixes, so on S3 the PutObject is all that is sent.
+        On S3 one PutObject (S3 replaces an object whole). pyarrow's create_dir there would first send HeadBucket,
+        which IAM authorises as s3:ListBucket of the whole bucket, and the job roles may list only their own
+        prefixes, so on S3 the PutObject is all that is sent. Elsewhere the key's folders are made, the text is
+        written to a hidden file beside `key` (`.<random>.<name>`), which then replaces `key` (a rename, atomic
+        on POSIX): a full disk never leaves a truncated manifest or record where a whole one stood. Raises the
+        file system's errors (the hidden file removed).
         """
-        if self.filesystem.type_name != "s3":
-            self.filesystem.create_dir(self.path(key).rsplit("/", 1)[0], recursive=True)
-        with self.filesystem.open_output_stream(self.path(key)) as stream:
-            stream.write(text.encode())
+        if self.filesystem.type_name == "s3":
+            with self.filesystem.open_output_stream(self.path(key)) as stream:
+                stream.write(text.encode())
+            return
+        folder, _, name = self.path(key).rpartition("/")
+        self.filesystem.create_dir(folder, recursive=True)
+        staged = f"{folder}/.{uuid.uuid4().hex}.{name}"
+        try:
+            with self.filesystem.open_output_stream(staged) as stream:
+                stream.write(text.encode())
+            self.filesystem.move(staged, self.path(key))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.filesystem.delete_file(staged)
+            raise
 
     def write_text_if_absent(self, key: str, text: str) -> bool:
         """Write `key` whole only if no file is there: True if written, False if there was one (left as it is).

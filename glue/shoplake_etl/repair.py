@@ -108,7 +108,10 @@ def publish_run(  # noqa: PLR0917 - one run's own parameters
     and CleanupFailed, once the day is published, if the staging (its lifecycle rule expires it) or a day's
     versions (they stay noted, for the next night) cannot be removed.
     """
-    span = [day - timedelta(days=n) for n in range(MAX_CATCH_UP_DAYS + 1)]
+    # The catch-up span, and any older day a publish left its marker on (a back-fill killed halfway, a publish
+    # whose leftovers were not noted): the marker is removed last, so its day is put back and noted until done.
+    marked = files.days_with(lake_layout.ETL_PUBLISHING_DAYS, lake_layout.PUBLISHING_MARKER, "a publishing marker")
+    span = sorted({day - timedelta(days=n) for n in range(MAX_CATCH_UP_DAYS + 1)} | set(marked), reverse=True)
     repaired = reconcile_days(catalog, files, span, held=day, now=now)
     publish_day(catalog, files, day, run_id, version, now)
     left = []

@@ -1,9 +1,8 @@
 """A hostile review of the nightly ETL's publication: the superseded record, removal and markers (review 17d).
 
-Each test shows a fault and is `xfail(strict=True)` until fixed. A directory stands for the lake bucket
+Each test showed a fault, xfail until it was fixed; each now holds the fix. A directory stands for the lake bucket
 (`LakeFiles`), a dict for the catalog (`MemoryCatalog`); a write that fails partway (a full disk) is a file
-system whose output stream is opened, so the file truncated, and then refuses the bytes. Run with --runxfail to
-see each fail for its stated reason.
+system whose output stream is opened, so the file truncated, and then refuses the bytes.
 """
 
 from __future__ import annotations
@@ -70,12 +69,6 @@ def _written_day(files: LakeFiles, day: date, version: str) -> None:
         _write_version(files, table, day, version)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on a local lake write_text truncates the manifest in place: a re-run whose manifest write fails "
-    "(a full disk) destroys the day's previous manifest while saying it stands; the day is then unreadable "
-    "to the analytics and the catch-up (ManifestError) until mended by hand",
-)
 def test_a_re_run_whose_manifest_write_fails_leaves_the_previous_manifest_standing(tmp_path: Path) -> None:
     # GIVEN the 24th published as V0 on a local lake, and a re-run that wrote V1
     filesystem = _FullDiskFor(lake_layout.DAY_MANIFEST)
@@ -95,12 +88,6 @@ def test_a_re_run_whose_manifest_write_fails_leaves_the_previous_manifest_standi
     assert manifest.version == V0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on a local lake write_text truncates the superseded record in place: a removal whose rewrite of the "
-    "record fails (a full disk) empties it, so the versions still in their grace are never removed, though the "
-    "CleanupFailed says they stay noted for the next night",
-)
 def test_a_removal_whose_record_rewrite_fails_leaves_the_other_versions_noted(tmp_path: Path) -> None:
     # GIVEN the 24th published as V2, with V0 noted long ago (past its grace) and V1 noted just now
     filesystem = _FullDiskFor(lake_layout.SUPERSEDED_RECORD)
@@ -140,12 +127,6 @@ class _RecordUnwritable:
         return getattr(self._local, name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a back-fill of a day older than the catch-up span whose publish cannot note the superseded version "
-    "(CleanupFailed) promises 'the reconciliation of a publish whose catch-up span holds the day removes them', "
-    "but no later night's span holds that day: the previous version of every table stays in the lake for good",
-)
 def test_an_old_day_whose_older_version_was_not_noted_has_it_removed_by_a_later_night(tmp_path: Path) -> None:
     # GIVEN the 1st published as V0, then back-filled as V1 on the 25th, whose noting of V0 fails
     old, filesystem, catalog = date(2026, 11, 1), _RecordUnwritable(), MemoryCatalog()
@@ -166,12 +147,6 @@ def test_an_old_day_whose_older_version_was_not_noted_has_it_removed_by_a_later_
     assert files.files(version_key("sales_fact", old, V0)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a back-fill of a day older than the catch-up span killed between two catalog calls (no except runs) "
-    "is reconciled by no later publish, which reconciles only its own span: Athena reads that day as a mixture "
-    "(sales_fact new, the other tables old) until someone re-runs it",
-)
 def test_an_old_day_a_killed_back_fill_left_half_pointed_is_put_back_by_a_later_night(tmp_path: Path) -> None:
     # GIVEN the 1st published as V0; then a back-fill of it, which wrote V1 and its publishing marker and pointed
     # sales_fact at V1, killed before the next catalog call
