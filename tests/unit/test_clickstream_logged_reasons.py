@@ -12,6 +12,7 @@ import importlib.util
 import ipaddress
 import json
 import re
+import uuid
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -113,7 +114,9 @@ def _without_networks(text: str) -> str:
 
 
 def _transform_app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "shoplake")
+    # A service name of its own: Powertools' Logger is the Python logger of that name, and a logger another test
+    # configured first keeps the stdout of that test, so this test's capture would see nothing of it.
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"shoplake-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "shoplake")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here, and no sockets in unit tests
     spec = importlib.util.spec_from_file_location(
