@@ -77,3 +77,33 @@ def spark() -> Iterator[Any]:
     session = local_spark("shoplake-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def s3_lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Any]]:
+    """A lake bucket of its own on moto's server: its `s3://` root, as a Glue job is given it, and its LakeFiles
+    (with a boto3 S3 client, for `write_text_if_absent`). Mark the test `server`.
+
+    pyarrow takes the credentials from the environment, as in Glue; the endpoint from the URI's query.
+    """
+    import uuid  # noqa: PLC0415 - only the tests that take this fixture need these
+
+    import boto3  # noqa: PLC0415
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    from local_stack.stack import LOCAL_CREDENTIALS  # noqa: PLC0415
+    from shoplake_etl.lake_files import LakeFiles  # noqa: PLC0415
+
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        bucket = f"lake-{uuid.uuid4().hex[:8]}"
+        s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name=REGION)
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        root = f"s3://{bucket}/?endpoint_override={host}:{port}&scheme=http&region={REGION}"
+        yield root, LakeFiles.from_uri(root, s3)
+    finally:
+        server.stop()

@@ -14,9 +14,7 @@ import boto3
 import pyarrow.fs as pafs
 import pytest
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
-from local_stack.stack import LOCAL_CREDENTIALS
 from shoplake import lake_layout
 from shoplake_etl.backfill_manifests import backfill_manifests
 from shoplake_etl.catalog import MemoryCatalog
@@ -78,37 +76,27 @@ def test_on_s3_a_write_if_absent_without_a_client_is_refused_before_anything_is_
 
 
 @pytest.mark.server  # moto's server, so that pyarrow's S3 file system and boto3 see one bucket
-def test_on_s3_the_back_fill_leaves_a_manifest_a_publish_wrote_first(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_s3_the_back_fill_leaves_a_manifest_a_publish_wrote_first(s3_lake: tuple[str, LakeFiles]) -> None:
     # GIVEN the lake bucket on moto's server, a legacy day in the catalog, and the day's manifest a publish wrote
-    for name, value in LOCAL_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="ap-northeast-2")
-        s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-        files = LakeFiles.from_uri(f"s3://lake/?endpoint_override={host}:{port}&scheme=http&region=ap-northeast-2", s3)
-        catalog = MemoryCatalog()
-        for table in lake_layout.CURATED_TABLES:
-            files.write_text(version_key(table, DAY, V0) + "part-0.parquet", "legacy")
-            catalog.point(table, DAY, version_key(table, DAY, V0))
-        published = DayManifest(DAY, "rerun-24", V1, {t: version_key(t, DAY, V1) for t in lake_layout.CURATED_TABLES})
+    _, files = s3_lake
+    catalog = MemoryCatalog()
+    for table in lake_layout.CURATED_TABLES:
+        files.write_text(version_key(table, DAY, V0) + "part-0.parquet", "legacy")
+        catalog.point(table, DAY, version_key(table, DAY, V0))
+    published = DayManifest(DAY, "rerun-24", V1, {t: version_key(t, DAY, V1) for t in lake_layout.CURATED_TABLES})
 
-        @dataclass(frozen=True)
-        class PublishLandsFirst(LakeFiles):
-            def write_text_if_absent(self, key: str, text: str) -> bool:
-                files.write_text(key, published.to_json())  # the re-run's manifest lands just before
-                return super().write_text_if_absent(key, text)
+    @dataclass(frozen=True)
+    class PublishLandsFirst(LakeFiles):
+        def write_text_if_absent(self, key: str, text: str) -> bool:
+            files.write_text(key, published.to_json())  # the re-run's manifest lands just before
+            return super().write_text_if_absent(key, text)
 
-        # WHEN the back-fill writes the day's manifest
-        done = backfill_manifests(catalog, PublishLandsFirst(files.filesystem, files.root, s3), now=NOW)
-        # THEN S3 refused its conditional put: the publish's manifest stands, and the day is said skipped
-        assert files.read_text(KEY) == published.to_json()
-        assert done.written == []
-        assert "a publish wrote its manifest meanwhile" in done.skipped[DAY]
-    finally:
-        server.stop()
+    # WHEN the back-fill writes the day's manifest
+    done = backfill_manifests(catalog, PublishLandsFirst(files.filesystem, files.root, files.s3), now=NOW)
+    # THEN S3 refused its conditional put: the publish's manifest stands, and the day is said skipped
+    assert files.read_text(KEY) == published.to_json()
+    assert done.written == []
+    assert "a publish wrote its manifest meanwhile" in done.skipped[DAY]
 
 
 def _manifest(day: date = DAY, **changes: Any) -> str:

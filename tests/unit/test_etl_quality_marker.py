@@ -9,16 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from local_stack.stack import LOCAL_CREDENTIALS
 from shoplake import lake_layout
 from shoplake_etl.publication import LakeFiles
 from shoplake_etl.steps import StagingNotChecked, mark_checked, require_checked, staged_path
@@ -113,27 +108,6 @@ def test_a_marker_that_lists_file_names_only_is_not_taken_as_checked(lake: tuple
     # WHEN publish asks, THEN it is refused: what those files held when checked is not known
     with pytest.raises(StagingNotChecked, match=r"is not a quality marker"):
         require_checked(files, DAY, RUN)
-
-
-@pytest.fixture
-def s3_lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, LakeFiles]]:
-    """A lake bucket on moto's server: its `s3://` root, as the Glue job is given it, and its LakeFiles.
-
-    pyarrow takes the credentials from the environment, as in Glue; the endpoint from the URI's query.
-    """
-    for name, value in LOCAL_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        bucket = f"lake-{uuid.uuid4().hex[:8]}"
-        s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="ap-northeast-2")
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
-        root = f"s3://{bucket}/?endpoint_override={host}:{port}&scheme=http&region=ap-northeast-2"
-        yield root, LakeFiles.from_uri(root)
-    finally:
-        server.stop()
 
 
 @pytest.mark.server  # moto's server, for pyarrow's S3 filesystem
