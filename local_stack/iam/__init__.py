@@ -1,0 +1,1 @@
+"""IAM enforced on the local stack (issue 18, docs/design/iam-enforced-locally.md)."""
