@@ -229,3 +229,49 @@ def test_a_boundary_caps_the_role(registry):
         client("s3", "ASIACAPPED").list_objects_v2(Bucket=BUCKET)
         error = denied(lambda: client("s3", "ASIACAPPED").put_object(Bucket=BUCKET, Key="k", Body=b""))
     assert "because no permissions boundary allows the s3:PutObject action" in str(error)
+
+
+LAKE_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/lake"
+
+
+def test_a_write_into_a_bucket_under_a_customer_managed_key_needs_the_key_too(registry):
+    # GIVEN a bucket encrypted with a customer managed key whose policy delegates to the account's IAM
+    registry.policies[LAKE_KEY] = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
+    }
+    keyed = role(
+        "Keyed",
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"},
+        {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": LAKE_KEY},
+    )
+    registry.keys["ASIAKEYED"] = keyed
+    ledger = Ledger()
+    with mock_aws(), enforce(registry, ledger, key_of={f"arn:aws:s3:::{BUCKET}": LAKE_KEY}.get):
+        client("s3", "testing").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        # WHEN a role with the key writes, and one without it
+        client("s3", "ASIAKEYED").put_object(Bucket=BUCKET, Key="k", Body=b"1")
+        error = denied(lambda: client("s3", "ASIAWRITER").put_object(Bucket=BUCKET, Key="k", Body=b"1"))
+    # THEN the second is refused on the key, and both key checks are in the ledger
+    assert f"kms:GenerateDataKey on resource: {LAKE_KEY}" in str(error)
+    assert [(u.principal, u.allowed) for u in ledger.uses if u.action == "kms:GenerateDataKey"] == [
+        ("Keyed", True),
+        ("Writer", False),
+    ]
+
+
+def test_a_key_policy_that_does_not_delegate_refuses_even_a_granted_role(registry):
+    registry.policies[LAKE_KEY] = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}
+        ]
+    }
+    keyed = role("Keyed", {"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    with pytest.raises(ClientError, match="because no resource-based policy allows the kms:Decrypt action"):
+        authorize(registry, Ledger(), keyed, "kms:Decrypt", LAKE_KEY)
