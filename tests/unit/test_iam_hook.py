@@ -6,6 +6,8 @@ calls that are allowed through.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -275,3 +277,28 @@ def test_a_key_policy_that_does_not_delegate_refuses_even_a_granted_role(registr
     keyed = role("Keyed", {"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
     with pytest.raises(ClientError, match="because no resource-based policy allows the kms:Decrypt action"):
         authorize(registry, Ledger(), keyed, "kms:Decrypt", LAKE_KEY)
+
+
+def test_moto_step_functions_engine_turns_a_denied_task_into_the_services_access_denied(registry):
+    # GIVEN the engine's own clients (key "ak") standing for a state-machine role that may not read the table
+    registry.keys["ak"] = role("StateMachine", {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"})
+    definition = {"StartAt": "Read", "States": {"Read": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem", "End": True,
+        "Parameters": {"TableName": TABLE, "Key": {"id": {"S": "x"}}}}}}  # fmt: skip
+    ledger = Ledger()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), enforce(registry, ledger):
+        sfn = client("stepfunctions", "testing")
+        machine = sfn.create_state_machine(
+            name="m", definition=json.dumps(definition), roleArn=f"arn:aws:iam::{ACCOUNT}:role/sm"
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        for _ in range(100):
+            described = sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.05)
+    # THEN the execution fails with the service's error (not States.Runtime), naming action and resource
+    assert (described["status"], described.get("error")) == ("FAILED", "DynamoDB.AccessDeniedException")
+    assert f"dynamodb:GetItem on resource: {TABLE_ARN}" in described.get("cause", "")
+    assert Use("StateMachine", "dynamodb:GetItem", TABLE_ARN, False, "sdk",
+               "because no identity-based policy allows the dynamodb:GetItem action") in ledger.uses  # fmt: skip
