@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from local_stack.iam.nested import create_task_roles
 from local_stack.iam.principals import assume, session_as
 from local_stack.iam.roles import RoleBook
 from local_stack.iam.sam_iam import generated_iam, principal_roles, translate
@@ -334,6 +335,7 @@ def provision(
             # SAM's generated AWS::Lambda::Url; locally the function is invoked in-process with a URL event.
             url = f"https://{local_function_url_host(stack.ref(logical_id))}/"
             stack.resources[f"{logical_id}Url"] = Created(ref=url, attrs={"FunctionUrl": url})
+    create_task_roles(session, stack)  # the shop's code runs locally even where its platform does not
     return stack
 
 

@@ -160,6 +160,10 @@ class LocalStack:
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
+    def task_client(self, service: str, task_role: str = "AppTaskRole") -> Any:
+        """A client for the shop's code, signing as its ECS task role (the app tier's unless told)."""
+        return self.principals.session(task_role).client(service)
+
     def fire_state_machine_schedule(
         self, schedule: str, *, state_machine: str = "NightlyEtlStateMachine", name: str | None = None,
         payload: Mapping[str, Any] | None = None,

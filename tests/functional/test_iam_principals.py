@@ -152,3 +152,17 @@ def test_a_template_given_as_a_dict_replaces_the_file(tmp_path: Path) -> None:
     # THEN the notifier's role holds one policy fewer
     assert len(policies) >= 1
     assert json.dumps(removed) not in documents
+
+
+def test_the_shops_app_task_signs_as_its_task_role_from_the_nested_platform(stack: LocalStack) -> None:
+    # GIVEN the task roles of infra_core/compute.yaml, resolved down the CorePlatform chain
+    app = stack.principals.principal("AppTaskRole")
+    assert {"WebTaskRole", "MigrationTaskRole"} <= set(stack.principals.names())
+    assert "stream/shoplake-dev-clickstream" in json.dumps(app.policies)
+    # WHEN the shop's code sends a click with its client
+    stack.task_client("kinesis").put_record(
+        StreamName=stack.output("ClickstreamStreamName"), Data=b"{}", PartitionKey="k"
+    )
+    # THEN it signed as the app task's role, under the application's boundary
+    assert _used(stack, "AppTaskRole") == {"kinesis:PutRecord"}
+    assert app.boundary is not None
