@@ -181,8 +181,9 @@ def _glue_library(stack: Stack) -> Creator:
     the scripts and the library, zipped, in S3."""
 
     def create(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
-        function = next(f for f in stack.principal_roles if stack.resources.get(f) and props["ServiceToken"] in (
-            stack.resources[f].attrs.get("Arn"), stack.resources[f].ref))  # fmt: skip
+        # the function the ServiceToken names (`!GetAtt GlueLibraryFunction.Arn`), and the role it runs as
+        arns = {created.attrs.get("Arn"): logical for logical, created in stack.resources.items()}
+        function = arns[props["ServiceToken"]]
         role = stack.roles.roles[stack.principal_roles[function]]
         return _publish_glue_library(session_as(session, assume(session, role.arn, function)), logical_id, props)
 
