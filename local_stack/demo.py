@@ -204,7 +204,8 @@ def clickstream(demo: Demo) -> None:
     events = sample_clickstream.day_of_traffic(yesterday, sessions=600)
     demo.say(f"the shop sends {len(events):,} events of {yesterday:%Y-%m-%d} (UTC) through the producer "
              "(evening peaks in the Americas, funnels from view to purchase, a few malformed)")  # fmt: skip
-    producer = ClickstreamProducer(stack.client("kinesis"), stack.output("ClickstreamStreamName"), linger_seconds=0.05)
+    kinesis, stream = stack.task_client("kinesis"), stack.output("ClickstreamStreamName")  # as the app task's role
+    producer = ClickstreamProducer(kinesis, stream, linger_seconds=0.05)
     for body in events:
         producer.emit(json.loads(body) if body.startswith(b"{") and body.endswith(b"}") else {"raw": body.decode()})
     producer.close()
@@ -264,7 +265,8 @@ def shop(demo: Demo) -> None:
     demo.say(
         "the shop starts (nginx before the app tier, on loopback) and simulated people use it through the storefront:"
     )
-    producer = ClickstreamProducer(stack.client("kinesis"), stack.output("ClickstreamStreamName"), linger_seconds=0.05)
+    kinesis, stream = stack.task_client("kinesis"), stack.output("ClickstreamStreamName")  # as the app task's role
+    producer = ClickstreamProducer(kinesis, stream, linger_seconds=0.05)
     summary = run_shoppers(demo.dsn, producer, 12, search_path=DEMO_SCHEMA)
     producer.close()
     demo.say(summary.line())
@@ -272,13 +274,12 @@ def shop(demo: Demo) -> None:
 
 
 def _start(demo: Demo, day: date, name: str) -> str:
-    """Start the state machine for `day`; returns the execution's ARN."""
-    execution = demo.stack.client("stepfunctions").start_execution(
-        stateMachineArn=demo.stack.stack.ref("NightlyEtlStateMachine"),
-        name=f"{name}-{day}-{int(time.time())}",
-        input=json.dumps({"run_date": day.isoformat()}),
-    )
-    return str(execution["executionArn"])
+    """Start the state machine for `day` as the nightly schedule's role (a back-fill: as an operator, the harness)."""
+    run, payload = f"{name}-{day}-{int(time.time())}", {"run_date": day.isoformat()}
+    if name != "backfill":
+        return demo.stack.fire_state_machine_schedule("Nightly", name=run, payload=payload)
+    sfn, arn = demo.stack.client("stepfunctions"), demo.stack.stack.ref("NightlyEtlStateMachine")
+    return str(sfn.start_execution(stateMachineArn=arn, name=run, input=json.dumps(payload))["executionArn"])
 
 
 def _backfill_during_the_night(demo: Demo, day: date, timeout: float = 120) -> None:

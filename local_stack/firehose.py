@@ -27,6 +27,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from local_stack.functions import LocalFunction
+from local_stack.iam.principals import Principals
 from local_stack.provision import ACCOUNT_ID, REGION, Stack
 
 RESULTS = {"Ok", "Dropped", "ProcessingFailed"}
@@ -88,9 +89,17 @@ class _Stream:
 
 
 class LocalFirehose:
-    def __init__(self, session: boto3.Session, stack: Stack, functions: dict[str, LocalFunction]) -> None:
+    def __init__(
+        self,
+        session: boto3.Session,
+        stack: Stack,
+        functions: dict[str, LocalFunction],
+        principals: Principals | None = None,
+    ) -> None:
         self.session = session
+        self.principals = principals
         self.streams: list[_Stream] = []
+        self._roles: dict[str, boto3.Session] = {}  # stream name -> its role's session (ClickstreamFirehoseRole)
         by_arn = {f.arn: f for f in functions.values()}
         for logical_id in stack.logical_ids_of_type("AWS::KinesisFirehose::DeliveryStream"):
             props = stack.properties[logical_id]
@@ -114,6 +123,8 @@ class LocalFirehose:
                 for t in stack.logical_ids_of_type("AWS::Glue::Table")
                 if stack.properties[t]["TableInput"]["Name"] == schema_config["TableName"]
             )
+            if principals is not None and logical_id in principals.names():
+                self._roles[props["DeliveryStreamName"]] = principals.session(logical_id)
             self.streams.append(
                 _Stream(
                     name=props["DeliveryStreamName"],
@@ -126,8 +137,12 @@ class LocalFirehose:
                 )
             )
 
+    def _as(self, stream: _Stream) -> boto3.Session:
+        """Firehose reads its source and writes its destination as the stream's role."""
+        return self._roles.get(stream.name, self.session)
+
     def _read(self, stream: _Stream) -> list[dict[str, Any]]:
-        kinesis = self.session.client("kinesis")
+        kinesis = self._as(stream).client("kinesis")
         if not stream.iterators:
             for shard in kinesis.list_shards(StreamName=stream.source)["Shards"]:
                 stream.iterators[shard["ShardId"]] = kinesis.get_shard_iterator(
@@ -220,7 +235,7 @@ class LocalFirehose:
             )
             sink = io.BytesIO()
             pq.write_table(table.select(stream.schema.names), sink, compression="snappy")
-            self.session.client("s3").put_object(Bucket=stream.bucket, Key=key, Body=sink.getvalue())
+            self._as(stream).client("s3").put_object(Bucket=stream.bucket, Key=key, Body=sink.getvalue())
             delivery.written.append(key)
         if failed:
             body = "".join(
@@ -242,6 +257,6 @@ class LocalFirehose:
                 _prefix(stream.error_prefix, {}, now, "processing-failed")
                 + f"{stream.name}-1-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
             )
-            self.session.client("s3").put_object(Bucket=stream.bucket, Key=key, Body=body.encode())
+            self._as(stream).client("s3").put_object(Bucket=stream.bucket, Key=key, Body=body.encode())
             delivery.errors.append(key)
         return delivery

@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import boto3
 
+from local_stack.iam.principals import Principals
 from local_stack.provision import Stack
 
 # Environment every local function gets on top of its own: there is no X-Ray daemon here.
@@ -98,13 +99,17 @@ class Invocation:
 
 @contextlib.contextmanager
 def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    # botocore's default session caches the credentials it first found: without a fresh one, function B's
+    # module-level client would sign with function A's role (docs/design/iam-enforced-locally.md, PoC 5.4).
     saved = dict(os.environ)
     os.environ.update(values)
+    boto3.DEFAULT_SESSION = None
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        boto3.DEFAULT_SESSION = None
 
 
 @dataclass
@@ -179,7 +184,10 @@ class LocalFunction:
         return Invocation(self.name, event, attempts, error=f"{type(last_error).__name__}: {last_error}")
 
 
-def load_functions(stack: Stack, log_dir: Path, extra_env: Mapping[str, str]) -> dict[str, LocalFunction]:
+def load_functions(
+    stack: Stack, log_dir: Path, extra_env: Mapping[str, str], principals: Principals | None = None
+) -> dict[str, LocalFunction]:
+    """The template's functions; each signs with its role's keys from `principals` (as Lambda hands them over)."""
     functions = {}
     for logical_id in stack.logical_ids_of_type("AWS::Serverless::Function"):
         props = stack.properties[logical_id]
@@ -205,6 +213,7 @@ def load_functions(stack: Stack, log_dir: Path, extra_env: Mapping[str, str]) ->
                 **env,
                 **LOCAL_RUNTIME_ENV,
                 **extra_env,
+                **(principals.credentials(logical_id).environment() if principals else {}),
                 "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props.get("MemorySize", 128)),
             },

@@ -6,6 +6,9 @@ machine's `.sync` task) and carries each out with the job's local counterpart, c
 its script, then puts on EventBridge what Glue would: the job's state change and, for
 data-quality jobs, the evaluation results. A failed run ends FAILED in moto too.
 
+Each run's own calls are made as its job's role (`GlueRunner.job_session`); finding runs
+and reporting on them is the Glue service's part, made with the runner's session.
+
 The nightly ETL's job runs its own `run_step` on a local SparkSession. Spark cannot reach
 moto's S3, so the job works on a directory kept equal to the lake bucket (`LakeMirror`):
 the bucket is copied down before the step and what the step changed is copied back.
@@ -27,6 +30,7 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from local_stack.iam.principals import Principals
 from local_stack.provision import Stack
 from shoplake.quality.dqdl import Evaluation, evaluate
 from shoplake_etl.night import ShopDatabase
@@ -71,7 +75,7 @@ def survey_quality_check(runner: GlueRunner, run_id: str, arguments: dict[str, s
     from shoplake_etl.survey_quality import evaluation_context  # noqa: PLC0415 - the job's own naming
 
     ruleset_name = arguments["--ruleset_name"]
-    table = read_parquet_prefix(runner.session.client("s3"), arguments["--input_path"])
+    table = read_parquet_prefix(runner.job_session.client("s3"), arguments["--input_path"])
     evaluation = evaluate(table, runner.ruleset(ruleset_name))
     runner.evaluations.append((arguments["--input_path"], evaluation))
     context = evaluation_context(arguments["--table"], arguments["--input_path"])
@@ -131,7 +135,7 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]
-    mirror = LakeMirror(runner.session.client("s3"), bucket, runner.lake_dir)
+    mirror = LakeMirror(runner.job_session.client("s3"), bucket, runner.lake_dir)
     mirror.pull()
     spark, lake = local_spark("shoplake-glue"), runner.lake_dir.as_uri() + "/"
     run_date = read_run_date(arguments["--run_date"])
@@ -148,7 +152,7 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
 
     def in_the_catalog() -> GlueCatalog:
         # The catalog names the bucket's objects, which the mirror is about to upload.
-        return GlueCatalog(runner.session.client("glue"), arguments["--database"], f"s3://{bucket}/")
+        return GlueCatalog(runner.job_session.client("glue"), arguments["--database"], f"s3://{bucket}/")
 
     options = {name.removeprefix("--"): value for name, value in arguments.items()}
     services = NightServices(database, evaluate_rulesets, in_the_catalog)
@@ -178,6 +182,14 @@ class GlueRunner:
     # A Parallel state's branches start runs from several threads: runs are carried out one at a
     # time, and a branch goes on only once no run it could be waiting for is still going.
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Each run's own calls (the lake, the catalog) sign as its job's role, when the stack has principals.
+    principals: Principals | None = None
+    _job_session: boto3.Session | None = None
+
+    @property
+    def job_session(self) -> boto3.Session:
+        """The session of the run being carried out: its job's role, else (no principals) the runner's own."""
+        return self._job_session or self.session
 
     def ruleset(self, name: str) -> str:
         for logical_id in self.stack.logical_ids_of_type("AWS::Glue::DataQualityRuleset"):
@@ -204,6 +216,8 @@ class GlueRunner:
                 job = LOCAL_JOBS.get(f"glue/{PurePosixPath(props['Command']['ScriptLocation']).name}")
                 arguments = {**props.get("DefaultArguments", {}), **run.get("Arguments", {}), "JOB_NAME": props["Name"]}
                 entries, state, message = [], "SUCCEEDED", ""
+                known = self.principals is not None and logical_id in self.principals.names()
+                self._job_session = self.principals.session(logical_id) if self.principals and known else None
                 try:
                     if job is None:
                         raise NotImplementedError(f"no local counterpart for {props['Command']['ScriptLocation']}")
@@ -212,6 +226,8 @@ class GlueRunner:
                     state, message = "FAILED", f"{type(error).__name__}: {error}"
                     self.failures[run["Id"]] = message
                     _fail_in_moto(props["Name"], run["Id"], message)
+                finally:
+                    self._job_session = None
                 detail = {"jobName": props["Name"], "severity": "INFO" if state == "SUCCEEDED" else "ERROR"}
                 detail |= {"state": state, "jobRunId": run["Id"], "message": message or "Job run succeeded"}
                 entries.append(_event("aws.glue", "Glue Job State Change", detail))

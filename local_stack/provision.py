@@ -1,8 +1,10 @@
 """Create in moto the resources template.yaml declares, in dependency order.
 
 Each supported resource type has one creator; types with nothing to emulate locally
-(IAM roles, log groups, Chatbot, ...) get a stand-in physical id so that references to
-them still resolve, and are listed in `Stack.not_emulated`.
+(log groups, Chatbot, ...) get a stand-in physical id so that references to
+them still resolve, and are listed in `Stack.not_emulated`. IAM roles and policies are
+those of the template as aws-sam-translator expands it (`local_stack.iam.sam_iam`), so
+the roles SAM generates exist too (`local_stack.iam.roles`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any
 
 import boto3
 
+from local_stack.iam.nested import create_task_roles
+from local_stack.iam.principals import assume, session_as
+from local_stack.iam.roles import RoleBook
+from local_stack.iam.sam_iam import generated_iam, principal_roles, translate
 from local_stack.template import Resolver, TemplateError, function_properties, references
 
 ACCOUNT_ID = "123456789012"
@@ -35,6 +41,9 @@ class Stack:
     resources: dict[str, Created] = field(default_factory=dict)
     properties: dict[str, dict[str, Any]] = field(default_factory=dict)
     not_emulated: dict[str, str] = field(default_factory=dict)
+    translated: Mapping[str, Any] = field(default_factory=dict)  # the template as CloudFormation gets it
+    roles: RoleBook = field(default_factory=lambda: RoleBook(""))
+    principal_roles: dict[str, str] = field(default_factory=dict)  # principal logical id -> role logical id
 
     def ref(self, logical_id: str) -> str:
         function, _, published = logical_id.partition(".")
@@ -167,9 +176,21 @@ def _secret(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> C
     return Created(ref=arn, attrs={"Id": arn})
 
 
-def _glue_library(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
-    """What functions/glue_library_publisher does at deploy time, with the same code: the scripts and
-    the library, zipped, in S3."""
+def _glue_library(stack: Stack) -> Creator:
+    """What functions/glue_library_publisher does at deploy time, with the same code and as its role:
+    the scripts and the library, zipped, in S3."""
+
+    def create(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
+        # the function the ServiceToken names (`!GetAtt GlueLibraryFunction.Arn`), and the role it runs as
+        arns = {created.attrs.get("Arn"): logical for logical, created in stack.resources.items()}
+        function = arns[props["ServiceToken"]]
+        role = stack.roles.roles[stack.principal_roles[function]]
+        return _publish_glue_library(session_as(session, assume(session, role.arn, function)), logical_id, props)
+
+    return create
+
+
+def _publish_glue_library(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
     from shoplake import glue_library  # noqa: PLC0415
 
     content = glue_library.library_zip(glue_library.library_packages())
@@ -203,9 +224,10 @@ def _state_machine(stack: Stack) -> Creator:
         for name, value in (props.get("DefinitionSubstitutions") or {}).items():
             definition = definition.replace("${" + name + "}", str(value))
         name = props.get("Name", logical_id)
-        arn = session.client("stepfunctions").create_state_machine(
-            name=name, definition=definition, roleArn=_arn("iam", f"role/{name}").replace(f":{REGION}:", "::")
-        )["stateMachineArn"]
+        role_arn = stack.attr(stack.principal_roles[logical_id], "Arn")
+        arn = session.client("stepfunctions").create_state_machine(name=name, definition=definition, roleArn=role_arn)[
+            "stateMachineArn"
+        ]
         return Created(ref=arn, attrs={"Arn": arn, "Name": name})
 
     return create
@@ -229,11 +251,11 @@ CREATORS: dict[str, Creator] = {
     "AWS::Serverless::Function": _function,
     "AWS::Serverless::LayerVersion": _layer,
     "AWS::SecretsManager::Secret": _secret,
-    "Custom::GlueLibrary": _glue_library,
 }
 
 
-def _order(resources: Mapping[str, Any]) -> list[str]:
+def _order(resources: Mapping[str, Any], needs: Mapping[str, set[str]]) -> list[str]:
+    """Logical ids, each after what it refers to and what `needs` adds (a principal's role, a function's Globals)."""
     ordered: list[str] = []
     visiting: set[str] = set()
 
@@ -249,7 +271,9 @@ def _order(resources: Mapping[str, Any]) -> list[str]:
         depends = spec.get("DependsOn") or []
         # A function's Events name the topics and rules it is wired to, not resources it needs first.
         props = {k: v for k, v in (spec.get("Properties") or {}).items() if k != "Events"}
-        for dependency in sorted(references(props) | set([depends] if isinstance(depends, str) else depends)):
+        depends = [depends] if isinstance(depends, str) else list(depends)
+        depends += sorted(needs.get(logical_id, set()))
+        for dependency in sorted(references(props) | set(depends)):
             visit(dependency)
         visiting.discard(logical_id)
         ordered.append(logical_id)
@@ -271,11 +295,28 @@ def provision(
         "AWS::URLSuffix": "amazonaws.com",
     }
     resolver = Resolver.for_template(template, parameters, pseudo)
-    stack = Stack(template=template, resolver=resolver, base_dir=base_dir)
+    translated = translate(template, REGION) if "Transform" in template else template
+    roles = RoleBook(pseudo["AWS::StackName"])
+    stack = Stack(template, resolver, base_dir, translated=translated, roles=roles)
+    stack.principal_roles = principal_roles(translated)
     resolver.ref_of = stack.ref
     resolver.attr_of = stack.attr
-    for logical_id in _order(template["Resources"]):
-        spec = template["Resources"][logical_id]
+    iam = generated_iam(translated)  # first, so each role is made as early as its references allow
+    resources = {**iam, **{k: v for k, v in template["Resources"].items() if k not in iam}}
+    creators = {
+        **CREATORS,
+        "AWS::IAM::Role": _wrap(roles.role),
+        "AWS::IAM::Policy": _wrap(roles.policy),
+        "AWS::IAM::ManagedPolicy": _wrap(roles.managed_policy),
+        "AWS::Serverless::StateMachine": _state_machine(stack),
+        "Custom::GlueLibrary": _glue_library(stack),
+    }
+    needs = {principal: {role} for principal, role in stack.principal_roles.items()}
+    for logical_id, spec in template["Resources"].items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            needs.setdefault(logical_id, set()).update(references((template.get("Globals") or {}).get("Function")))
+    for logical_id in _order(resources, needs):
+        spec = resources[logical_id]
         if "Condition" in spec and not resolver.condition(spec["Condition"]):
             continue
         raw = (
@@ -285,9 +326,7 @@ def provision(
         )
         props = resolver.resolve({k: v for k, v in raw.items() if k != "Events"})
         stack.properties[logical_id] = {**props, "Events": raw.get("Events") or {}}
-        creator = (
-            _state_machine(stack) if spec["Type"] == "AWS::Serverless::StateMachine" else CREATORS.get(spec["Type"])
-        )
+        creator = creators.get(spec["Type"])
         if creator is None:
             stack.not_emulated[logical_id] = spec["Type"]
             stack.resources[logical_id] = Created(ref=f"{logical_id}-local", attrs={"Arn": _arn("local", logical_id)})
@@ -297,7 +336,12 @@ def provision(
             # SAM's generated AWS::Lambda::Url; locally the function is invoked in-process with a URL event.
             url = f"https://{local_function_url_host(stack.ref(logical_id))}/"
             stack.resources[f"{logical_id}Url"] = Created(ref=url, attrs={"FunctionUrl": url})
+    create_task_roles(session, stack)  # the shop's code runs locally even where its platform does not
     return stack
+
+
+def _wrap(create: Callable[[boto3.Session, str, dict[str, Any]], tuple[str, dict[str, str]]]) -> Creator:
+    return lambda session, logical_id, props: Created(*create(session, logical_id, props))
 
 
 def local_function_url_host(function_name: str) -> str:

@@ -19,6 +19,10 @@ from local_stack.event_routing import EventRouter
 from local_stack.firehose import LocalFirehose
 from local_stack.functions import Invocation, LocalFunction, load_functions
 from local_stack.glue_jobs import GlueRunner
+from local_stack.iam import enforcement
+from local_stack.iam.model import Ledger
+from local_stack.iam.principals import EndpointSession, Principals, principals_of
+from local_stack.iam.stepfunctions_roles import state_machine_tasks_as_role
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink
 from local_stack.stepfunctions_glue import glue_runs_carried_out
@@ -35,24 +39,15 @@ LOCAL_CREDENTIALS = {
 }
 
 
-class _EndpointSession(boto3.Session):  # type: ignore[misc]  # boto3 ships no type hints
-    """A session whose clients all talk to the local moto server, whatever the environment says."""
-
-    def __init__(self, endpoint_url: str | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._endpoint_url = endpoint_url
-
-    def client(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("endpoint_url", self._endpoint_url)
-        return super().client(*args, **kwargs)
-
-
 class LocalStack:
     """moto's server, the template's resources, and its functions wired to their events.
 
     Slack is `slack_sink` unless `slack_secret` (the secret's JSON, e.g. a real webhook) is given.
     With `server=False` moto runs in-process (`mock_aws`) instead of as a server: the same
     resources and routing, without the HTTP hop, for tests that need no endpoint.
+    `template` (a parsed template) replaces the file at `template_path`, whose folder stays the
+    base of its CodeUri paths: a test can run the stack with one statement removed.
+    Every principal runs as its own role (`principals`); the calls they make go into `iam_ledger`.
     """
 
     def __init__(
@@ -65,8 +60,10 @@ class LocalStack:
         work_dir: Path = ROOT / ".local",
         server: bool = True,
         template_path: Path = TEMPLATE_PATH,
+        template: Mapping[str, Any] | None = None,
     ) -> None:
         self.template_path = template_path
+        self.template = template
         defaults = samconfig_parameters(config_env) if template_path == TEMPLATE_PATH else {}
         self.parameters = {**defaults, **(parameters or {})}
         self.slack_sink = slack_sink
@@ -80,6 +77,8 @@ class LocalStack:
         self.stack: Stack
         self.functions: dict[str, LocalFunction]
         self.router: EventRouter
+        self.principals: Principals
+        self.iam_ledger = Ledger()
 
     def __enter__(self) -> LocalStack:
         local_env = dict(LOCAL_CREDENTIALS)
@@ -106,29 +105,35 @@ class LocalStack:
             self._mock.start()
         self._saved_env = dict(os.environ)
         os.environ.update(local_env)
-        self.session = _EndpointSession(
+        self.session = EndpointSession(
             self.endpoint_url or None,
             region_name=REGION,
             aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
         )
-        self.stack = provision(
-            self.session, load_template(self.template_path), self.parameters, self.template_path.parent
-        )
+        template = self.template if self.template is not None else load_template(self.template_path)
+        self.stack = provision(self.session, template, self.parameters, self.template_path.parent)
         self._create_slack_secret()
-        self.functions = load_functions(self.stack, self.work_dir / "logs", local_env)
+        self.principals = principals_of(self.stack, self.session, LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"])
+        enforcement.enter(self)
+        self.functions = load_functions(self.stack, self.work_dir / "logs", local_env, self.principals)
         self.router = EventRouter(self.session, self.stack, self.functions)
         self.router.wire()
-        self.glue = GlueRunner(self.session, self.stack, lake_dir=self.work_dir / "lake")
-        # A state machine's Glue tasks wait for their runs, which the local Glue carries out at once.
+        self.glue = GlueRunner(self.session, self.stack, lake_dir=self.work_dir / "lake", principals=self.principals)
+        # A state machine's Glue tasks wait for their runs, which the local Glue carries out at once;
+        # its other service integrations sign as the state machine's role.
         self._glue_sync = glue_runs_carried_out(self.glue.run_new)
         self._glue_sync.__enter__()
-        self.firehose = LocalFirehose(self.session, self.stack, self.functions)
+        self._sfn_roles = state_machine_tasks_as_role(self.principals)
+        self._sfn_roles.__enter__()
+        self.firehose = LocalFirehose(self.session, self.stack, self.functions, principals=self.principals)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._sfn_roles.__exit__(None, None, None)
         self._glue_sync.__exit__(None, None, None)
+        enforcement.exit(self)
         if self._server is not None:
             self._server.stop()
         if self._mock is not None:
@@ -154,6 +159,26 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
+
+    def task_client(self, service: str, task_role: str = "AppTaskRole") -> Any:
+        """A client for the shop's code, signing as its ECS task role (the app tier's unless told)."""
+        return self.principals.session(task_role).client(service)
+
+    def fire_state_machine_schedule(
+        self, schedule: str, *, state_machine: str = "NightlyEtlStateMachine", name: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> str:  # fmt: skip
+        """What EventBridge Scheduler does when the state machine's `schedule` event fires: start an execution
+        as the schedule's role (`<state machine><schedule>`), with the schedule's input unless `payload` is given.
+        Returns the execution ARN. Raises KeyError for a schedule the translated template does not have."""
+        principal = f"{state_machine}{schedule}"
+        target = self.stack.translated["Resources"][principal]["Properties"]["Target"]
+        text = (
+            json.dumps(payload) if payload is not None else str(self.stack.resolver.resolve(target.get("Input", "{}")))
+        )
+        args = {"stateMachineArn": self.stack.ref(state_machine), "input": text} | ({"name": name} if name else {})
+        started = self.principals.session(principal).client("stepfunctions").start_execution(**args)
+        return str(started["executionArn"])
 
     def deliver_pending(self) -> list[Invocation]:
         """Deliver every pending event and carry out every started Glue job run, until all is quiet."""

@@ -64,7 +64,9 @@ def _rows(stack: LocalStack, keys: list[str]) -> list[dict[str, object]]:
 def test_events_land_in_the_hour_they_happened_and_bad_ones_under_the_error_prefix(stack: LocalStack) -> None:
     # GIVEN events from this hour and from two hours ago, and two that break the contract
     earlier = NOW - timedelta(hours=2)
-    producer = ClickstreamProducer(stack.client("kinesis"), stack.output("ClickstreamStreamName"), linger_seconds=0.01)
+    producer = ClickstreamProducer(
+        stack.task_client("kinesis"), stack.output("ClickstreamStreamName"), linger_seconds=0.01
+    )
     for i in range(6):
         producer.emit(_event(i, NOW if i % 2 else earlier))
     producer.emit(_event(90, NOW, event_type="teleport"))

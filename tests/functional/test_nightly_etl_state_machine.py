@@ -72,9 +72,13 @@ def stack(tmp_path: Any) -> Iterator[tuple[LocalStack, SlackSink]]:
 
 
 def _run(local: LocalStack, payload: dict[str, Any], name: str = "nightly-2026-11-24") -> dict[str, Any]:
+    """A night as the scheduler starts it (as its role), or, given a `run_date`, as an operator's back-fill."""
     sfn = local.client("stepfunctions")
-    arn = local.stack.ref("NightlyEtlStateMachine")
-    execution = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
+    if "run_date" in payload:
+        arn = local.stack.ref("NightlyEtlStateMachine")
+        execution = sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
+    else:
+        execution = {"executionArn": local.fire_state_machine_schedule("Nightly", name=name, payload=payload)}
     deadline = time.monotonic() + 120  # a hang, not a speed: a night takes about 15 s here, more on a loaded machine
     while time.monotonic() < deadline:
         described = sfn.describe_execution(executionArn=execution["executionArn"])
@@ -160,6 +164,8 @@ def test_the_scheduled_run_is_for_the_seoul_day_that_just_ended(
     assert json.loads(event["Properties"]["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
     # WHEN the scheduler starts the night
     assert _run(local, {"scheduled_time": "2026-11-24T17:00:00Z"})["status"] == "SUCCEEDED"
+    started = [u for u in local.iam_ledger.uses if u.action == "states:StartExecution"]
+    assert [u.principal for u in started] == ["NightlyEtlStateMachineNightly"]
     # THEN every job runs for the 24th, worked out once for the whole night, and the extracts catch up
     assert {a["--run_date"] for a in glue.arguments} == {"2026-11-24"}
     assert [a["--catch_up"] for a in glue.arguments if "--table" in a] == ["true"] * 4
