@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import IO, Any
 
 import boto3
+from aws_lambda_powertools.utilities.parameters import base as parameters_base
 
 from local_stack.iam.principals import Principals
 from local_stack.provision import Stack
@@ -98,15 +99,23 @@ class Invocation:
 
 
 @contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def _environment(values: Mapping[str, str], providers: dict[str, Any]) -> Iterator[None]:
     # botocore's default session caches the credentials it first found: without a fresh one, function B's
     # module-level client would sign with function A's role (docs/design/iam-enforced-locally.md, PoC 5.4).
+    # Powertools keeps its parameter providers (each with a client) in one module-global dict, which in
+    # AWS is each function's own process's: each local function keeps its own, swapped in and out here.
     saved = dict(os.environ)
     os.environ.update(values)
     boto3.DEFAULT_SESSION = None
+    shared = parameters_base.DEFAULT_PROVIDERS
+    shared.clear()
+    shared.update(providers)
     try:
         yield
     finally:
+        providers.clear()
+        providers.update(shared)
+        shared.clear()
         os.environ.clear()
         os.environ.update(saved)
         boto3.DEFAULT_SESSION = None
@@ -127,6 +136,7 @@ class LocalFunction:
     on_failure: str | None
     log_path: Path
     _module: ModuleType | None = None
+    _providers: dict[str, Any] = field(default_factory=dict)  # Powertools' parameter providers, its own
 
     def _load(self) -> Callable[[Any, Any], Any]:
         if self._module is None:
@@ -143,7 +153,7 @@ class LocalFunction:
 
     def invoke(self, event: Mapping[str, Any]) -> Any:
         """One synchronous invocation; the handler's exception propagates, as Lambda reports it."""
-        with _INVOKE_LOCK, _environment(self.env):
+        with _INVOKE_LOCK, _environment(self.env, self._providers):
             handler = self._load()
             context = LambdaContext(self.name, self.arn, self.memory, self.timeout)
             with _LOG_ROUTER.to(self.log_path):

@@ -1,41 +1,38 @@
-"""Where the local stack switches IAM on: a botocore `before-call` handler every new session gets.
+"""Where the local stack switches IAM on: the botocore hook (local_stack/iam/hook.py) for its principals.
 
-STUB until work package B's hook (local_stack/iam/hook.py) lands: it records every call a principal
-signs into `stack.iam_ledger` as allowed (resource "*") and decides nothing.
+`enter(stack)` enters `hook.enforce` with `stack.principals` and `stack.iam_ledger`, and the
+template's customer managed keys for implied KMS (local_stack/iam/keys.py); every botocore session
+made from then on is checked. `exit(stack)` removes it and writes the run's ledger for
+`make iam-report` (local_stack/iam/ledger_file.py), unless the stack ran on a template a test changed.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
-import boto3
-import botocore.handlers
-
-from local_stack.iam.model import Ledger, Registry, Use
-
-
-def _recorder(registry: Registry, ledger: Ledger) -> Any:
-    def record(model: Any, request_signer: Any, **_: Any) -> None:
-        credentials = request_signer._credentials
-        principal = (
-            None if credentials is None else registry.by_access_key(credentials.get_frozen_credentials().access_key)
-        )
-        if principal is not None:
-            ledger.record(Use(principal.name, f"{model.service_model.signing_name}:{model.name}", "*", True, "sdk"))
-
-    return record
+from local_stack.iam.hook import enforce
+from local_stack.iam.keys import encrypting_keys
+from local_stack.iam.ledger_file import write_run
+from local_stack.template import TEMPLATE_PATH
 
 
 def enter(stack: Any) -> None:
-    """Install the handler for `stack.principals` and `stack.iam_ledger`; sessions made from here on get it."""
-    stack._iam_handler = ("before-call", _recorder(stack.principals, stack.iam_ledger))
-    botocore.handlers.BUILTIN_HANDLERS.append(stack._iam_handler)
-    boto3.DEFAULT_SESSION = None  # its clients were made without the handler
+    """Enforce IAM for `stack.principals`, recording into `stack.iam_ledger`."""
+    keys = encrypting_keys(stack.stack)
+    enforced: AbstractContextManager[None] = enforce(stack.principals, stack.iam_ledger, key_of=keys.get)
+    enforced.__enter__()
+    stack._iam_enforced = enforced
 
 
 def exit(stack: Any) -> None:  # noqa: A001 - the pair of `enter`
-    """Remove what `enter` installed."""
-    handler = getattr(stack, "_iam_handler", None)
-    if handler in botocore.handlers.BUILTIN_HANDLERS:
-        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
-    boto3.DEFAULT_SESSION = None
+    """Stop enforcing, and keep the ledger of a run on the template as written."""
+    enforced = getattr(stack, "_iam_enforced", None)
+    if enforced is None:
+        return
+    stack._iam_enforced = None
+    enforced.__exit__(None, None, None)
+    if stack.template is not None or stack.template_path != TEMPLATE_PATH:  # a test's own template
+        return
+    principals = [stack.principals.principal(name) for name in stack.principals.names()]
+    write_run(principals, stack.iam_ledger.uses)

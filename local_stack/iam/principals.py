@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from local_stack.iam.keys import key_policies
 from local_stack.iam.model import PolicyDocument, Principal
 from local_stack.iam.resource_policies import resource_policies
 
@@ -140,4 +141,4 @@ def principals_of(stack: Stack, harness: boto3.Session, harness_key: str) -> Pri
         role = stack.roles.roles[role_id]
         boundary = None if role.boundary is None else stack.roles.document(role.boundary)
         roles[name] = (role.name, role.arn, stack.roles.policies(role_id), boundary)
-    return Principals(harness, harness_key, roles, resource_policies(stack))
+    return Principals(harness, harness_key, roles, {**resource_policies(stack), **key_policies(stack)})
