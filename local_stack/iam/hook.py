@@ -169,6 +169,9 @@ def _decider(registry: Registry, ledger: Ledger, region: str, account: str, key_
             return denial(
                 code, not_authorized(caller_of(principal).arn, f"{service}:{operation}", "*", f"because {error}")
             )
+        if not found:  # a call AWS lets every principal make (sts:GetCallerIdentity): recorded, not judged
+            ledger.record(Use(principal.name, f"{service}:{operation}", "*", True, "sdk", "needs no permission"))
+            return None
         refused = _judge(
             registry, ledger, principal, found, base=global_context(principal, where, secure=True), via="sdk"
         )

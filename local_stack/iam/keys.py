@@ -4,7 +4,7 @@ Implied KMS (local_stack/iam/requests.py): a call on an SSE-KMS bucket, an encry
 also needs the KMS actions the service makes for the caller, allowed by the caller's role *and* the
 key policy. Source of the properties: CloudFormation's `AWS::S3::Bucket` `BucketEncryption`
 (`KMSMasterKeyID` with `SSEAlgorithm: aws:kms`), `AWS::SNS::Topic` and `AWS::SQS::Queue`
-`KmsMasterKeyId`, `AWS::KMS::Key` `KeyPolicy`.
+`KmsMasterKeyId`, `AWS::SecretsManager::Secret` `KmsKeyId`, `AWS::KMS::Key` `KeyPolicy`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _resource_arn(stack: Stack, kind: str, logical_id: str) -> str:
 
 
 def encrypting_keys(stack: Stack) -> dict[str, str]:
-    """`{bucket, topic or queue ARN: the customer managed key ARN that encrypts it}`."""
+    """`{bucket, topic, queue or secret ARN: the customer managed key ARN that encrypts it}`."""
     found = {}
     for kind in ("AWS::S3::Bucket", "AWS::SNS::Topic", "AWS::SQS::Queue"):
         for logical_id in stack.logical_ids_of_type(kind):
@@ -58,6 +58,13 @@ def encrypting_keys(stack: Stack) -> dict[str, str]:
             key = _encryption_key(kind, props)
             if key and (arn := _key_arn(stack, key)):
                 found[_resource_arn(stack, kind, logical_id)] = arn
+    for logical_id in stack.logical_ids_of_type("AWS::SecretsManager::Secret"):
+        props = stack.properties[logical_id]
+        if props.get("KmsKeyId") and (arn := _key_arn(stack, props["KmsKeyId"])):
+            secret = stack.ref(logical_id)
+            found[secret] = arn
+            # a secret asked for by name is authorised as its ARN with the six random characters unknown
+            found[f"{secret.rsplit(':', 1)[0]}:{props.get('Name', logical_id)}-??????"] = arn
     return found
 
 
