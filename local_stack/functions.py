@@ -107,7 +107,7 @@ def _environment(values: Mapping[str, str], providers: dict[str, Any]) -> Iterat
     saved = dict(os.environ)
     os.environ.update(values)
     boto3.DEFAULT_SESSION = None
-    shared = parameters_base.DEFAULT_PROVIDERS
+    shared: dict[str, Any] = parameters_base.DEFAULT_PROVIDERS  # type: ignore[attr-defined]  # not in its __all__
     shared.clear()
     shared.update(providers)
     try:
