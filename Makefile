@@ -33,7 +33,7 @@ FROM ?= $(shell date -u -d '$(TO) -6 days' +%F)
 # Every CloudFormation template shoplake deploys: the parent and its nested children.
 TEMPLATES := template.yaml analytics/quicksight.yaml $(sort $(wildcard infra_core/*.yaml infra_core/**/*.yaml))
 
-.PHONY: help test unit fuzz demo bench build invoke lint typecheck templates pytest format clean cost report survey-template
+.PHONY: help test unit fuzz demo bench build invoke lint typecheck templates pytest format clean cost report survey-template iam-report
 
 help:
 	@echo "make test    - format check, lint, type check, template checks, sam build, all tests"
@@ -47,6 +47,7 @@ help:
 	@echo "make report FROM=2026-11-01 TO=2026-11-30 [LAKE=.local/lake or s3://bucket/] - the marketing report"
 	@echo "make cost    - the core platform's monthly cost for each sizing profile"
 	@echo "make survey-template FORM=offline_ads - a blank survey template, .local/templates/<form>.xlsx"
+	@echo "make iam-report - per role: actions granted, used by the tests and the demo, and unused (with why)"
 
 # The pinned requirements, then shoplake itself, editable (pyproject.toml says which packages).
 $(BIN)/.ready: requirements/dev.txt layers/shoplake/requirements.txt pyproject.toml
@@ -114,8 +115,16 @@ $(NGINX):
 	  echo "note: install nginx (Debian: apt-get install nginx); the shop's tests, demo and benchmark need it"; \
 	fi
 
+# Every local stack the tests start keeps its IAM ledger in .local/iam; after the tests, each grant of
+# each role must have been used, or say beside its statement why not (local_stack/iam/report.py).
 pytest: $(BIN)/.ready $(JDBC_JAR) $(CHROMEDRIVER) $(KOREAN_FONT) $(NGINX)
+	rm -rf .local/iam
 	$(BIN)/pytest
+	$(BIN)/python -m local_stack.iam.report --check --quiet
+
+# The least-privilege report over the ledgers the last `make test` or `make demo` left in .local/iam.
+iam-report: $(BIN)/.ready
+	$(BIN)/python -m local_stack.iam.report
 
 # The fast loop: every test but those marked spark, server, browser or build (pyproject.toml says what
 # each means; tests/conftest.py applies them). Sockets are off, so a test that starts a server without

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from local_stack import demo_report, sample_clickstream, sample_surveys
 from local_stack.function_urls import open_url
+from local_stack.iam import demo_summary as iam_summary
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.sample_history import seed_history
 from local_stack.shoppers import run_shoppers
@@ -355,6 +356,7 @@ STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("Clickstream: every click lands in the lake by the hour it happened", clickstream),
     ("Nightly ETL: at 02:00 the shop's day becomes clean, joined, checked data in the lake", nightly_etl),
     ("Analytics: the marketing questions answered from the lake, as a report", demo_report.stage),
+    ("IAM: every principal ran as its own role, and nothing was refused", iam_summary.stage),
 ]
 
 

@@ -59,15 +59,20 @@ def _principal(raw: dict[str, object]) -> Principal:
     )
 
 
+def read_run(path: Path) -> Run:
+    """One ledger file. Raises ValueError naming the file if it is not a ledger."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Run(
+            principals=tuple(_principal(p) for p in raw["principals"]),
+            uses=tuple(Use(**u) for u in raw["uses"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is not an IAM ledger: {error}") from error
+
+
 def read_runs(directory: Path | None = None) -> Iterator[Run]:
     """Every run in the directory, oldest file name first. Raises ValueError naming a file that is not a ledger."""
     directory = directory or ledger_dir()
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            yield Run(
-                principals=tuple(_principal(p) for p in raw["principals"]),
-                uses=tuple(Use(**u) for u in raw["uses"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{path} is not an IAM ledger: {error}") from error
+        yield read_run(path)

@@ -210,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ledgers", type=Path, default=None, help="ledger directory (default: .local/iam)")
     parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
     parser.add_argument("--check", action="store_true", help="exit 1 on an unexplained grant or wildcard")
+    parser.add_argument("--quiet", action="store_true", help="no tables: only refusals, faults and the summary")
     args = parser.parse_args(argv)
     runs = list(read_runs(args.ledgers))
     if not runs:
@@ -217,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     rows = report_rows(runs, StatementSources(args.template.read_text(encoding="utf-8"), str(args.template)))
     console = Console(width=160)
-    render(rows, console)
+    if not args.quiet:
+        render(rows, console)
     for use in denied(runs):
         console.print(f"denied during the runs: {use.principal} {use.action} on {use.resource}", markup=False)
     faults = [(p, r, f) for p, rs in rows.items() for r in rs for f in r.unexplained]
