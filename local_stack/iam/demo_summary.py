@@ -12,9 +12,7 @@ from typing import Any, Protocol
 
 from local_stack.iam.ledger_file import Run
 from local_stack.iam.model import Use
-from local_stack.iam.report import report_rows, summary
-from local_stack.iam.statement_sources import StatementSources
-from local_stack.template import TEMPLATE_PATH
+from local_stack.iam.report import report_rows, sources, summary
 
 
 class IamDeniedError(RuntimeError):
@@ -42,7 +40,7 @@ def stage(demo: _Demo) -> None:
     for name in sorted(allowed | Counter(u.principal for u in denied)):
         demo.say(f"{name:<36} {allowed[name]:>6,} requests allowed as its role")
     principals = tuple(stack.principals.principal(n) for n in stack.principals.names())
-    rows = report_rows([Run(principals, tuple(uses))], StatementSources(TEMPLATE_PATH.read_text(encoding="utf-8")))
+    rows = report_rows([Run(principals, tuple(uses))], sources())
     demo.say(f"this run: {summary(rows)} (make iam-report: every run of the tests and the demo)")
     if denied:
         lines = "; ".join(f"{u.principal} {u.action} on {u.resource}" for u in denied)

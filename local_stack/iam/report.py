@@ -32,6 +32,7 @@ NOT_EMULATED = {
     "AWSLambdaBasicExecutionRole": "the Lambda service writes the function's own logs; not emulated locally",
     "AWSXrayWriteOnlyAccess": "the Lambda and Step Functions runtimes send the X-Ray traces; not emulated locally",
     "CloudWatchReadOnlyAccess": "AWS Chatbot reads alarms and metrics for the Slack channel; not emulated locally",
+    "AmazonECSTaskExecutionRolePolicy": "the ECS agent pulls the image and writes the task's logs; not emulated",
 }
 SAM_GENERATED = {
     "EventInvokeConfigOnFailureSQSPolicy": "Lambda itself sends a failed asynchronous event to the dead-letter queue",
@@ -119,6 +120,7 @@ class Row:
     unused_reason: str | None = None
     wildcard_reason: str | None = None
     line: int | None = None
+    file: str = ""
 
     @property
     def unexplained(self) -> list[str]:
@@ -150,7 +152,7 @@ def _explain(row: Row, principal: Principal, sources: StatementSources) -> None:
     else:
         source = sources.find(_owner(principal), name, row.grant.sid, row.grant.index)
     if source is not None:
-        row.line, row.unused_reason = source.line, source.unused_reason
+        row.line, row.file, row.unused_reason = source.line, source.file, source.unused_reason
         row.wildcard_reason = "; ".join(source.comments) or None
 
 
@@ -205,6 +207,12 @@ def summary(rows: Mapping[str, Sequence[Row]]) -> str:
     )
 
 
+def sources(template: Path = TEMPLATE_PATH) -> StatementSources:
+    """The statements of the template and of the nested core platform's (the shop's task roles)."""
+    nested = [(p.read_text(encoding="utf-8"), p.name) for p in sorted((template.parent / "infra_core").glob("*.yaml"))]
+    return StatementSources(template.read_text(encoding="utf-8"), template.name, *nested)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ledgers", type=Path, default=None, help="ledger directory (default: .local/iam)")
@@ -216,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not runs:
         sys.stderr.write(f"no IAM ledgers in {args.ledgers or ledger_dir()}: run `make test` or `make demo` first\n")
         return 1
-    rows = report_rows(runs, StatementSources(args.template.read_text(encoding="utf-8"), str(args.template)))
+    rows = report_rows(runs, sources(args.template))
     console = Console(width=160)
     if not args.quiet:
         render(rows, console)
@@ -224,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"denied during the runs: {use.principal} {use.action} on {use.resource}", markup=False)
     faults = [(p, r, f) for p, rs in rows.items() for r in rs for f in r.unexplained]
     for principal, row, fault in faults:
-        line = f" (template.yaml line {row.line})" if row.line else ""
+        line = f" ({row.file} line {row.line})" if row.line else ""
         console.print(
             f"{principal} {row.grant.sid or row.grant.policy} {row.grant.action}{line}: {fault}", markup=False
         )

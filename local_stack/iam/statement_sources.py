@@ -27,10 +27,11 @@ _TRAILING_COMMENT = re.compile(r"\s#\s?(?P<text>.*)$")
 
 @dataclass(frozen=True)
 class Source:
-    """A statement (or SAM policy item) in the template: its first line (1-based) and its comments."""
+    """A statement (or SAM policy item) in a template: its first line (1-based) and its comments."""
 
     line: int
     comments: tuple[str, ...]
+    file: str = "template.yaml"
 
     @property
     def unused_reason(self) -> str | None:
@@ -85,9 +86,9 @@ def _statement_nodes(statements: Any) -> list[Any]:
     return nodes
 
 
-def _policy(lines: Sequence[str], statements: Any) -> _Policy:
+def _policy(lines: Sequence[str], statements: Any, file: str) -> _Policy:
     nodes = _statement_nodes(statements)
-    sources = [Source(n.start_mark.line + 1, _comments(lines, n)) for n in nodes]
+    sources = [Source(n.start_mark.line + 1, _comments(lines, n), file) for n in nodes]
     by_sid = {str(n["Sid"]): s for n, s in zip(nodes, sources, strict=True) if "Sid" in n}
     return _Policy(by_sid, sources)
 
@@ -95,12 +96,13 @@ def _policy(lines: Sequence[str], statements: Any) -> _Policy:
 class StatementSources:
     """The template's policies, found by the names IAM gives them after translation."""
 
-    def __init__(self, text: str, name: str = "template.yaml") -> None:
-        self._lines = text.splitlines()
+    def __init__(self, text: str, name: str = "template.yaml", *more: tuple[str, str]) -> None:
+        """`text` of the template named `name`, and `more` (text, name) pairs: its nested templates."""
         self._policies: dict[tuple[str, str], _Policy] = {}
-        template = loads(text, name)
-        for logical_id, resource in template.get("Resources", {}).items():
-            self._read(str(logical_id), resource)
+        for body, file in ((text, name), *more):
+            self._lines, self._file = body.splitlines(), file
+            for logical_id, resource in loads(body, file).get("Resources", {}).items():
+                self._read(str(logical_id), resource)
 
     def _read(self, logical_id: str, resource: Mapping[str, Any]) -> None:
         kind, properties = resource.get("Type"), resource.get("Properties") or {}
@@ -109,17 +111,19 @@ class StatementSources:
             for index, item in enumerate(items if isinstance(items, list) else [items]):
                 name = f"{logical_id}RolePolicy{index}"
                 if isinstance(item, dict) and "Statement" in item:
-                    self._policies[(logical_id, name)] = _policy(self._lines, item["Statement"])
+                    self._policies[(logical_id, name)] = _policy(self._lines, item["Statement"], self._file)
                 elif isinstance(item, dict):
                     node: Any = item  # cfn-lint's dict_node, with its marks
-                    source = Source(node.start_mark.line + 1, _comments(self._lines, node))
+                    source = Source(node.start_mark.line + 1, _comments(self._lines, node), self._file)
                     self._policies[(logical_id, name)] = _Policy({}, [], item=source)
         elif kind == "AWS::IAM::Role":
             for policy in properties.get("Policies") or []:
                 name = str(policy.get("PolicyName", ""))
-                self._policies[(logical_id, name)] = _policy(self._lines, policy["PolicyDocument"]["Statement"])
+                statements = policy["PolicyDocument"]["Statement"]
+                self._policies[(logical_id, name)] = _policy(self._lines, statements, self._file)
         elif kind == "AWS::IAM::ManagedPolicy":
-            self._policies[(logical_id, "")] = _policy(self._lines, properties["PolicyDocument"]["Statement"])
+            statements = properties["PolicyDocument"]["Statement"]
+            self._policies[(logical_id, "")] = _policy(self._lines, statements, self._file)
 
     def managed_policy_ids(self) -> list[str]:
         """The logical ids of the template's own managed policies."""
