@@ -20,9 +20,10 @@ import io
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -30,6 +31,8 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from local_stack.iam.hook import authorize, may_get_object
+from local_stack.iam.model import Ledger
 from local_stack.iam.principals import Principals
 from local_stack.provision import Stack
 from shoplake.quality.dqdl import Evaluation, evaluate
@@ -83,13 +86,30 @@ def survey_quality_check(runner: GlueRunner, run_id: str, arguments: dict[str, s
     return [_event("aws.glue-dataquality", "Data Quality Evaluation Results Available", detail)]
 
 
+# What the copy of the lake holds in place of an object the job's role may not read.
+DENIED = b"shoplake local IAM: this job's role may not s3:GetObject this object\n"
+
+
 class LakeMirror:
     """A directory that Spark reads and writes, kept equal to an S3 bucket around each job run."""
 
-    def __init__(self, s3: Any, bucket: str, directory: Path) -> None:
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        directory: Path,
+        *,
+        lister: Any = None,
+        may_read: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`s3` reads and writes as the job's role; `lister` (default `s3`) lists the bucket, as Spark's
+        file system does before it reads; `may_read(key)` says whether the role may read an object: one
+        it may not is copied as a stand-in file (`DENIED`), so Spark fails on it, as it would on AWS."""
         self.s3, self.bucket, self.directory = s3, bucket, directory
+        self.lister, self.may_read = lister or s3, may_read
         self.pulled: dict[str, int] = {}
         self.pulled_at = 0.0
+        self.denied: set[str] = set()
 
     def _local(self) -> dict[str, Path]:
         # Spark's checksum files (.part-*.crc) are its own bookkeeping, not the lake's.
@@ -102,13 +122,17 @@ class LakeMirror:
     def pull(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.pulled = {}
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+        self.denied = set()
+        for page in self.lister.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             for item in page.get("Contents", []):
                 key, size = item["Key"], item["Size"]
                 self.pulled[key] = size
                 path = self.directory / key
-                if not path.exists() or path.stat().st_size != size:
-                    path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if self.may_read is not None and not self.may_read(key):
+                    self.denied.add(key)
+                    path.write_bytes(DENIED)
+                elif not path.exists() or path.stat().st_size != size or path.read_bytes() == DENIED:
                     self.s3.download_file(self.bucket, key, str(path))
         for key, path in self._local().items():  # gone from the bucket: gone from the copy
             if key not in self.pulled:
@@ -135,7 +159,13 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
     from shoplake_etl.steps import run_quality  # noqa: PLC0415
 
     bucket = arguments["--lake_root"].removeprefix("s3://").split("/")[0]
-    mirror = LakeMirror(runner.job_session.client("s3"), bucket, runner.lake_dir)
+    mirror = LakeMirror(
+        runner.job_session.client("s3"),
+        bucket,
+        runner.lake_dir,
+        lister=runner.session.client("s3"),
+        may_read=runner.may_read(bucket),
+    )
     mirror.pull()
     spark, lake = local_spark("shoplake-glue"), runner.lake_dir.as_uri() + "/"
     run_date = read_run_date(arguments["--run_date"])
@@ -156,7 +186,11 @@ def nightly_etl(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> l
 
     options = {name.removeprefix("--"): value for name, value in arguments.items()}
     services = NightServices(database, evaluate_rulesets, in_the_catalog)
-    result = run_step(spark, options["step"], run_date, lake, options, services)
+    try:
+        result = run_step(spark, options["step"], run_date, lake, options, services)
+    except Exception as error:
+        runner.refuse_denied_reads(bucket, mirror.denied, str(error))
+        raise
     runner.results[run_id] = {"job": arguments["JOB_NAME"], "step": options["step"], "result": result}
     mirror.push()
     return []
@@ -184,7 +218,30 @@ class GlueRunner:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Each run's own calls (the lake, the catalog) sign as its job's role, when the stack has principals.
     principals: Principals | None = None
+    iam_ledger: Ledger | None = None
+    keys: Mapping[str, str] = field(default_factory=dict)  # resource ARN -> its KMS key ARN (local_stack.iam.keys)
     _job_session: boto3.Session | None = None
+    _job_principal: str | None = None
+
+    def may_read(self, bucket: str) -> Callable[[str], bool] | None:
+        """Whether the running job's role may read an object of `bucket` (None: no principals, all)."""
+        if self.principals is None or self._job_principal is None or self.iam_ledger is None:
+            return None
+        return partial(
+            may_get_object, self.principals, self.principals.principal(self._job_principal), bucket, self.keys
+        )
+
+    def refuse_denied_reads(self, bucket: str, denied: set[str], error: str) -> None:
+        """A step that failed on an object its role may not read fails with the AccessDenied AWS would give."""
+        for key in sorted(denied):
+            if key in error and self.principals and self._job_principal and self.iam_ledger is not None:
+                authorize(
+                    self.principals,
+                    self.iam_ledger,
+                    self._job_principal,
+                    "s3:GetObject",
+                    f"arn:aws:s3:::{bucket}/{key}",
+                )
 
     @property
     def job_session(self) -> boto3.Session:
@@ -218,6 +275,7 @@ class GlueRunner:
                 entries, state, message = [], "SUCCEEDED", ""
                 known = self.principals is not None and logical_id in self.principals.names()
                 self._job_session = self.principals.session(logical_id) if self.principals and known else None
+                self._job_principal = logical_id if known else None
                 try:
                     if job is None:
                         raise NotImplementedError(f"no local counterpart for {props['Command']['ScriptLocation']}")
@@ -227,7 +285,7 @@ class GlueRunner:
                     self.failures[run["Id"]] = message
                     _fail_in_moto(props["Name"], run["Id"], message)
                 finally:
-                    self._job_session = None
+                    self._job_session, self._job_principal = None, None
                 detail = {"jobName": props["Name"], "severity": "INFO" if state == "SUCCEEDED" else "ERROR"}
                 detail |= {"state": state, "jobRunId": run["Id"], "message": message or "Job run succeeded"}
                 entries.append(_event("aws.glue", "Glue Job State Change", detail))

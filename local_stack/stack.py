@@ -20,6 +20,7 @@ from local_stack.firehose import LocalFirehose
 from local_stack.functions import Invocation, LocalFunction, load_functions
 from local_stack.glue_jobs import GlueRunner
 from local_stack.iam import enforcement
+from local_stack.iam.keys import encrypting_keys
 from local_stack.iam.model import Ledger
 from local_stack.iam.principals import EndpointSession, Principals, principals_of
 from local_stack.iam.stepfunctions_roles import state_machine_tasks_as_role
@@ -120,7 +121,14 @@ class LocalStack:
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env, self.principals)
         self.router = EventRouter(self.session, self.stack, self.functions)
         self.router.wire()
-        self.glue = GlueRunner(self.session, self.stack, lake_dir=self.work_dir / "lake", principals=self.principals)
+        self.glue = GlueRunner(
+            self.session,
+            self.stack,
+            lake_dir=self.work_dir / "lake",
+            principals=self.principals,
+            iam_ledger=self.iam_ledger,
+            keys=encrypting_keys(self.stack),
+        )
         # A state machine's Glue tasks wait for their runs, which the local Glue carries out at once;
         # its other service integrations sign as the state machine's role.
         self._glue_sync = glue_runs_carried_out(self.glue.run_new)

@@ -207,3 +207,14 @@ def enforce(
             if handler in botocore.handlers.BUILTIN_HANDLERS:
                 botocore.handlers.BUILTIN_HANDLERS.remove(handler)
         boto3.DEFAULT_SESSION = None
+
+
+def may_get_object(registry: Registry, principal: Principal, bucket: str, keys: Mapping[str, str], key: str) -> bool:
+    """Whether `principal` may read s3://bucket/key (with the key's KMS decrypt), decided and not recorded.
+
+    For the Glue runner's copy of the lake, which stands in for Spark's own reads (local_stack.glue_jobs).
+    `keys` maps a bucket ARN to the customer managed key that encrypts it (local_stack.iam.keys).
+    """
+    found = checks("s3", "GetObject", {"Bucket": bucket, "Key": key}, region=REGION, account=ACCOUNT, key_of=keys.get)
+    base = global_context(principal, REGION, secure=True)
+    return all(decide(registry, principal, check, base).allowed for check in found)
