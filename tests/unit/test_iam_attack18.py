@@ -20,6 +20,7 @@ from local_stack.iam.ledger_file import Run
 from local_stack.iam.model import Ledger, PolicyDocument, Principal, Use
 from local_stack.iam.report import Grant, grants, report_rows
 from local_stack.iam.requests import checks
+from local_stack.iam.resource_policies import _permission_statement
 from local_stack.iam.statement_sources import StatementSources
 
 REGION, ACCOUNT = "ap-northeast-2", "123456789012"
@@ -102,6 +103,25 @@ def test_a_put_naming_its_own_kms_key_needs_that_key() -> None:
     params = {"Bucket": BUCKET, "Key": "k", "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": other}
     found = checks("s3", "PutObject", params, region=REGION, account=ACCOUNT)
     assert ("kms:GenerateDataKey", other) in [(c.action, c.resource) for c in found]
+
+
+# ---------------------------------------------------------------- resource policies as the template writes them
+
+
+@pytest.mark.xfail(
+    strict=True, reason="InvokedViaFunctionUrl is dropped: a URL-only permission lets every principal Invoke directly"
+)
+def test_a_permission_through_the_function_url_only_grants_no_direct_invoke() -> None:
+    # GIVEN the template's SurveyDownloadInvokeThroughUrl: lambda:InvokeFunction for "*", through the URL only
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shoplake-dev-survey-download"
+    props = {"Action": "lambda:InvokeFunction", "FunctionName": function, "Principal": "*",
+             "InvokedViaFunctionUrl": True}  # fmt: skip
+    policy = doc(_permission_statement(props, function, "SurveyDownloadInvokeThroughUrl"))
+    # WHEN a principal whose role grants no lambda:InvokeFunction calls Invoke on it with the SDK
+    decision = evaluate(ME, "lambda:InvokeFunction", function, resource_policy=policy)
+    # THEN AWS refuses: the permission carries the condition lambda:InvokedViaFunctionUrl (CloudFormation,
+    # "AWS::Lambda::Permission" InvokedViaFunctionUrl; Lambda Developer Guide, "Control access to function URLs")
+    assert not decision.allowed
 
 
 # ---------------------------------------------------------------- the hook: calls that are never judged
