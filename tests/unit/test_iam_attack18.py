@@ -106,6 +106,16 @@ def test_a_put_naming_its_own_kms_key_needs_that_key() -> None:
     assert ("kms:GenerateDataKey", other) in [(c.action, c.resource) for c in found]
 
 
+@pytest.mark.xfail(strict=True, reason="PutObject with Tagging or ACL is authorised as s3:PutObject alone")
+@pytest.mark.parametrize(("param", "value", "action"), [("Tagging", "team=lake", "s3:PutObjectTagging"),
+                                                         ("ACL", "public-read", "s3:PutObjectAcl")])  # fmt: skip
+def test_a_put_with_tags_or_an_acl_needs_their_actions(param: str, value: str, action: str) -> None:
+    # AWS: "s3:PutObjectTagging - To successfully set the tag-set with your PutObject request, you must have
+    # the s3:PutObjectTagging"; likewise s3:PutObjectAcl for an ACL (S3 API Reference, PutObject, Permissions).
+    found = checks("s3", "PutObject", {"Bucket": BUCKET, "Key": "k", param: value}, region=REGION, account=ACCOUNT)
+    assert (action, f"arn:aws:s3:::{BUCKET}/k") in [(c.action, c.resource) for c in found]
+
+
 # ---------------------------------------------------------------- resource policies as the template writes them
 
 
