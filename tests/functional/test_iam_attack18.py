@@ -12,6 +12,7 @@ import pytest
 
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
+from tests.conftest import our_event
 
 # The tests here start the local Slack on loopback (not in make unit).
 pytestmark = pytest.mark.server
@@ -56,3 +57,19 @@ def test_the_firehose_invokes_its_transform_as_its_role(stack: LocalStack) -> No
     transform = stack.stack.attr("FirehoseTransformFunction", "Arn")
     invoked = [u for u in stack.iam_ledger.uses if u.action == "lambda:InvokeFunction"]
     assert [(u.principal, u.resource.startswith(transform)) for u in invoked] == [("ClickstreamDeliveryStream", True)]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="SNS's delivery to a function is never checked against the function's Lambda permissions"
+)
+def test_a_topic_delivers_to_a_function_only_as_its_permission_allows(stack: LocalStack) -> None:
+    # GIVEN an alarm published on the alert topic, to which the Slack notifier is subscribed
+    message = our_event("slack_notifier/sns_alarm_web_5xx.json")["Records"][0]["Sns"]["Message"]
+    stack.client("sns").publish(TopicArn=stack.output("AlertTopicArn"), Message=message)
+    # WHEN the local router delivers it
+    stack.deliver_pending()
+    # THEN sns.amazonaws.com's lambda:InvokeFunction was judged against the function's resource policy (the
+    # SAM-generated AWS::Lambda::Permission, with its SourceArn), as docs/design/iam-enforced-locally.md 4.5
+    # says and as Lambda does ("Granting function access to AWS services"); nothing records that it was
+    notifier = stack.stack.attr("SlackNotifierFunction", "Arn")
+    assert [u for u in stack.iam_ledger.uses if u.action == "lambda:InvokeFunction" and u.resource == notifier]
