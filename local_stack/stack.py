@@ -48,7 +48,8 @@ class LocalStack:
     resources and routing, without the HTTP hop, for tests that need no endpoint.
     `template` (a parsed template) replaces the file at `template_path`, whose folder stays the
     base of its CodeUri paths: a test can run the stack with one statement removed.
-    Every principal runs as its own role (`principals`); the calls they make go into `iam_ledger`.
+    Every principal runs as its own role (`principals`); the calls they make go into `iam_ledger`,
+    which is kept for `make iam-report`; a refusal there fails `make test` unless `expect_refusals`.
     """
 
     def __init__(
@@ -62,9 +63,11 @@ class LocalStack:
         server: bool = True,
         template_path: Path = TEMPLATE_PATH,
         template: Mapping[str, Any] | None = None,
+        expect_refusals: bool = False,
     ) -> None:
         self.template_path = template_path
         self.template = template
+        self.expect_refusals = expect_refusals  # a test that provokes AccessDenied on purpose says so
         defaults = samconfig_parameters(config_env) if template_path == TEMPLATE_PATH else {}
         self.parameters = {**defaults, **(parameters or {})}
         self.slack_sink = slack_sink

@@ -35,4 +35,4 @@ def exit(stack: Any) -> None:  # noqa: A001 - the pair of `enter`
     if stack.template is not None or stack.template_path != TEMPLATE_PATH:  # a test's own template
         return
     principals = [stack.principals.principal(name) for name in stack.principals.names()]
-    write_run(principals, stack.iam_ledger.uses)
+    write_run(principals, stack.iam_ledger.uses, refusals_expected=stack.expect_refusals)

@@ -109,7 +109,10 @@ def _judge(
     refused = None
     for check in found:
         decision = decide(registry, principal, check, base)
-        ledger.record(Use(principal.name, check.action, check.resource, decision.allowed, via, decision.reason))
+        statement = decision.statement if decision.allowed and not decision.statement.startswith("resource") else ""
+        ledger.record(
+            Use(principal.name, check.action, check.resource, decision.allowed, via, decision.reason, statement)
+        )
         if not decision.allowed and refused is None:
             refused = not_authorized(caller_of(principal).arn, check.action, check.resource, decision.reason)
     return refused

@@ -1,7 +1,8 @@
 """Each local stack's IAM ledger, kept on disk for `make iam-report`.
 
 One JSON file per local stack, `<dir>/<pid>-<n>.json`:
-`{"principals": [Principal as a dict, policies as [name, document] pairs], "uses": [Use as a dict]}`.
+`{"principals": [Principal as a dict, policies as [name, document] pairs], "uses": [Use as a dict],
+"refusals_expected": bool}`.
 The directory is `.local/iam` in the repository unless `SHOPLAKE_IAM_LEDGER_DIR` names another;
 `make test` empties it before pytest, so the report reads exactly what that run did.
 """
@@ -33,14 +34,25 @@ class Run:
 
     principals: tuple[Principal, ...]
     uses: tuple[Use, ...]
+    refusals_expected: bool = False  # a test that provokes AccessDenied on purpose
 
 
-def write_run(principals: Iterable[Principal], uses: Iterable[Use], directory: Path | None = None) -> Path:
+def write_run(
+    principals: Iterable[Principal],
+    uses: Iterable[Use],
+    directory: Path | None = None,
+    *,
+    refusals_expected: bool = False,
+) -> Path:
     """Write one run's ledger as a new file; returns its path. Raises OSError if it cannot be written."""
     directory = directory or ledger_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{os.getpid()}-{next(_numbers)}.json"
-    body = {"principals": [asdict(p) for p in principals], "uses": [asdict(u) for u in uses]}
+    body = {
+        "principals": [asdict(p) for p in principals],
+        "uses": [asdict(u) for u in uses],
+        "refusals_expected": refusals_expected,
+    }
     hidden = path.with_name("." + path.name)
     hidden.write_text(json.dumps(body), encoding="utf-8")
     hidden.replace(path)
@@ -66,6 +78,7 @@ def read_run(path: Path) -> Run:
         return Run(
             principals=tuple(_principal(p) for p in raw["principals"]),
             uses=tuple(Use(**u) for u in raw["uses"]),
+            refusals_expected=bool(raw.get("refusals_expected", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path} is not an IAM ledger: {error}") from error

@@ -47,6 +47,7 @@ class Use:
     allowed: bool
     via: Via
     reason: str = ""
+    statement: str = ""  # the identity statement that allowed it, "<policy name>#<Sid or index>", if one did
 
 
 class Registry(Protocol):

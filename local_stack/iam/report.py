@@ -2,10 +2,12 @@
 
 `make iam-report` (`python -m local_stack.iam.report --check`) reads the ledgers the local stacks
 wrote (local_stack.iam.ledger_file) during `make test` and `make demo`. A grant is one action
-pattern of one Allow statement; it was used when an allowed request of that principal matched the
-pattern and one of the statement's resources. Exit status 1 (with `--check`) when a grant was never
-used and carries no `# unused locally: <why>` beside its statement, or when a wildcard action or
-resource on a data service carries no comment at all (local_stack.iam.statement_sources).
+pattern of one Allow statement; it was used when the evaluator named its statement as the one that
+allowed a request of that principal (the ledger records it) and the request's action matched it.
+Exit status 1 (with `--check`) when a grant was never used and carries no `# unused locally: <why>`
+beside its statement, when a wildcard action or resource on a data service carries no comment at all
+(local_stack.iam.statement_sources), or when a principal was refused a request in a run that did
+not expect refusals (`LocalStack(expect_refusals=True)`).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _as_list(value: Any) -> list[Any]:
 
 @dataclass(frozen=True)
 class Grant:
-    """One action pattern of one Allow statement of one principal's role."""
+    """One action pattern of one Allow statement of one principal's role (`*` less `excluded` for NotAction)."""
 
     principal: str
     policy: str
@@ -65,24 +67,41 @@ class Grant:
     action: str
     resources: tuple[str, ...]
     not_resource: bool = False
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """The statement as the evaluator names it: "<policy name>#<Sid or index>"."""
+        return f"{self.policy}#{self.sid or self.index}"
 
     def covers(self, use: Use) -> bool:
-        """Whether this grant is what allowed `use` (same principal, action and a resource it names)."""
-        if use.principal != self.principal or not use.allowed:
+        """Whether this grant's statement is what allowed `use` (the evaluator names it in the ledger)."""
+        if use.principal != self.principal or not use.allowed or use.statement != self.where:
             return False
-        if not _glob(self.action, True).match(use.action):
+        if any(_glob(pattern, True).match(use.action) for pattern in self.excluded):
             return False
-        named = any(_glob(r, False).match(use.resource) for r in self.resources)
-        return named != self.not_resource
+        return bool(_glob(self.action, True).match(use.action))
 
     @property
     def wildcard(self) -> bool:
-        """A wildcard action, or a resource of "*" or a whole account, on a data service."""
+        """A wildcard action, or every resource of a kind (`*`, `table/*`, `secret:*`, `*/*`), on a data service."""
         service = self.action.split(":", 1)[0].lower()
         if service not in DATA_SERVICES and service != "*":
             return False
-        whole = any(r == "*" or re.fullmatch(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:\*", r) for r in self.resources)
-        return "*" in self.action or whole
+        return "*" in self.action or any(_every_resource(r) for r in self.resources)
+
+
+def _every_resource(resource: str) -> bool:
+    """`*`, or an ARN whose resource part names every resource of its type (or every bucket)."""
+    if resource == "*":
+        return True
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return False
+    service, name = parts[2], parts[5]
+    if service == "s3":
+        return name.startswith("*")
+    return name == "*" or bool(re.fullmatch(r"[A-Za-z-]+[/:]\*", name))
 
 
 def grants(principal: Principal) -> list[Grant]:
@@ -90,24 +109,19 @@ def grants(principal: Principal) -> list[Grant]:
     found = []
     for policy_name, document in principal.policies:
         for index, statement in enumerate(_as_list(document.get("Statement", []))):
-            if statement.get("Effect") != "Allow" or "Action" not in statement:
+            if statement.get("Effect") != "Allow":
                 continue
             not_resource = "NotResource" in statement
             resources = tuple(
                 str(r) for r in _as_list(statement.get("NotResource" if not_resource else "Resource", "*"))
             )
-            for action in _as_list(statement["Action"]):
-                found.append(
-                    Grant(
-                        principal.name,
-                        policy_name,
-                        str(statement.get("Sid", "")),
-                        index,
-                        str(action),
-                        resources,
-                        not_resource,
-                    )
-                )
+            sid = str(statement.get("Sid", ""))
+            if "NotAction" in statement:  # everything but: one grant, always a wildcard
+                excluded = tuple(str(a) for a in _as_list(statement["NotAction"]))
+                found.append(Grant(principal.name, policy_name, sid, index, "*", resources, not_resource, excluded))
+                continue
+            for action in _as_list(statement.get("Action", [])):
+                found.append(Grant(principal.name, policy_name, sid, index, str(action), resources, not_resource))
     return found
 
 
@@ -229,15 +243,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quiet:
         render(rows, console)
     for use in denied(runs):
-        console.print(f"denied during the runs: {use.principal} {use.action} on {use.resource}", markup=False)
+        console.print(f"refused during the runs: {use.principal} {use.action} on {use.resource}", markup=False)
     faults = [(p, r, f) for p, rs in rows.items() for r in rs for f in r.unexplained]
+    refusals = denied(run for run in runs if not run.refusals_expected)
     for principal, row, fault in faults:
         line = f" ({row.file} line {row.line})" if row.line else ""
         console.print(
             f"{principal} {row.grant.sid or row.grant.policy} {row.grant.action}{line}: {fault}", markup=False
         )
     console.print(summary(rows), markup=False)
-    return 1 if args.check and faults else 0
+    if refusals:
+        console.print(f"{len(refusals)} requests refused during runs on the template as written", markup=False)
+    return 1 if args.check and (faults or refusals) else 0
 
 
 if __name__ == "__main__":

@@ -42,18 +42,22 @@ class Source:
         return None
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def _comments(lines: Sequence[str], node: Any) -> tuple[str, ...]:
     first, end, column = node.start_mark.line, node.end_mark.line, node.start_mark.column
     found: list[str] = []
-    above = first - 1
-    while above >= 0 and lines[above].strip().startswith("#"):
+    above = first - 1  # comment lines above it, written at its list dash or left of it (not the last one's)
+    while above >= 0 and lines[above].strip().startswith("#") and _indent(lines[above]) < column:
         found.insert(0, lines[above].strip().lstrip("#").strip())
         above -= 1
     for number in range(first, max(end, first + 1)):
         line = lines[number]
         stripped = line.strip()
         if stripped.startswith("#"):
-            if len(line) - len(line.lstrip()) >= column:
+            if _indent(line) >= column:
                 found.append(stripped.lstrip("#").strip())
         elif match := _TRAILING_COMMENT.search(line):
             found.append(match["text"].strip())

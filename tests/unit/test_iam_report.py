@@ -90,8 +90,8 @@ JOB = Principal(
 )
 
 
-def _use(principal: str, action: str, resource: str, allowed: bool = True) -> Use:
-    return Use(principal, action, resource, allowed, "sdk")
+def _use(principal: str, action: str, resource: str, allowed: bool = True, statement: str = "") -> Use:
+    return Use(principal, action, resource, allowed, "sdk", "", statement)
 
 
 def _rows(*uses: Use) -> dict[str, dict[str, object]]:
@@ -104,8 +104,8 @@ def _rows(*uses: Use) -> dict[str, dict[str, object]]:
 
 def test_a_grant_is_used_only_by_an_allowed_request_on_a_resource_it_names() -> None:
     rows = _rows(
-        _use("Fn", "s3:GetObject", "arn:aws:s3:::lake/raw/a.json"),
-        _use("Fn", "s3:GetObject", "arn:aws:s3:::lake/curated/b.json"),  # not a resource ReadRaw names
+        _use("Fn", "s3:GetObject", "arn:aws:s3:::lake/raw/a.json", statement="FnRolePolicy1#ReadRaw"),
+        _use("Fn", "s3:GetObject", "arn:aws:s3:::lake/curated/b.json"),  # allowed by no statement of Fn's
         _use("Job", "s3:ListBucket", "arn:aws:s3:::lake", allowed=False),  # denied: uses nothing
     )
     assert rows["Fn"]["ReadRaw:s3:GetObject"].used == {"s3:GetObject"}  # type: ignore[attr-defined]
@@ -125,9 +125,9 @@ def test_unused_grants_are_explained_only_by_their_own_comment() -> None:
 
 def test_a_wildcard_on_data_needs_a_reason_but_one_on_metrics_does_not() -> None:
     rows = _rows(
-        _use("Fn", "s3:PutObject", "arn:aws:s3:::lake/x"),
-        _use("Job", "cloudwatch:PutMetricData", "*"),
-        _use("Job", "s3:ListBucket", "arn:aws:s3:::lake"),
+        _use("Fn", "s3:PutObject", "arn:aws:s3:::lake/x", statement="FnRolePolicy1#WriteAnything"),
+        _use("Job", "cloudwatch:PutMetricData", "*", statement="job#Metrics"),
+        _use("Job", "s3:ListBucket", "arn:aws:s3:::lake", statement="job#ListLake"),
     )
     write = rows["Fn"]["WriteAnything:s3:PutObject"]
     assert write.unexplained == ["a wildcard on a data service with no reason beside it"]  # type: ignore[attr-defined]
