@@ -121,7 +121,7 @@ def test_a_glue_job_run_signs_as_its_job_role(stack: LocalStack) -> None:
     # GIVEN a run of the survey quality job, on a prefix that holds nothing
     job = stack.stack.properties["SurveyQualityJob"]["Name"]
     lake = stack.output("LakeBucketName")
-    stack.client("glue").start_job_run(JobName=job, Arguments={"--input_path": f"s3://{lake}/nothing/"})
+    stack.client("glue").start_job_run(JobName=job, Arguments={"--input_path": f"s3://{lake}/surveys/nothing/"})
     # WHEN the local Glue carries it out
     stack.glue.run_new()
     # THEN the job's own reads were signed as its role, the runner's bookkeeping as the harness

@@ -84,7 +84,7 @@ def test_a_custom_resource_answers_a_local_receiver_and_the_answer_is_printed() 
 def test_a_failed_custom_resource_shows_its_reason_and_fails_the_invoke(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN a request naming a bucket that does not exist
+    # GIVEN a request naming a bucket that does not exist (and that the function's role may not write)
     event = our_event(GLUE_LIBRARY)
     event["ResourceProperties"]["Bucket"] = "shoplake-dev-no-such-bucket"
     path = tmp_path / "create.json"
@@ -95,7 +95,9 @@ def test_a_failed_custom_resource_shows_its_reason_and_fails_the_invoke(
     out = capsys.readouterr().out
     assert status == 1
     assert "CloudFormation response: FAILED for GlueLibrary" in out
-    assert "Reason: NoSuchBucket" in out
+    # (S3 authorises before it looks: a role without a grant on the bucket is refused, as in AWS)
+    assert "Reason: AccessDenied" in out
+    assert "GlueLibraryFunction is not authorized to perform: s3:PutObject" in out
 
 
 def test_a_function_that_never_answers_cloudformation_fails_the_invoke(
