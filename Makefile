@@ -150,7 +150,7 @@ report: $(BIN)/.ready
 survey-template: $(BIN)/.ready
 	$(BIN)/python -m shoplake.surveys.template "$(FORM)" --out .local/templates/$(FORM).xlsx
 
-demo: $(BIN)/.ready $(NGINX)
+demo: $(BIN)/.ready $(NGINX) $(JDBC_JAR)
 	$(BIN)/python -m local_stack.demo
 
 bench: $(BIN)/.ready $(NGINX)
