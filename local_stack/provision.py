@@ -17,8 +17,9 @@ from typing import Any
 
 import boto3
 
+from local_stack.iam.model import Ledger
 from local_stack.iam.nested import create_task_roles
-from local_stack.iam.principals import assume, session_as
+from local_stack.iam.provisioning import as_custom_resource
 from local_stack.iam.roles import RoleBook
 from local_stack.iam.sam_iam import generated_iam, principal_roles, translate
 from local_stack.template import Resolver, TemplateError, function_properties, references
@@ -44,6 +45,7 @@ class Stack:
     translated: Mapping[str, Any] = field(default_factory=dict)  # the template as CloudFormation gets it
     roles: RoleBook = field(default_factory=lambda: RoleBook(""))
     principal_roles: dict[str, str] = field(default_factory=dict)  # principal logical id -> role logical id
+    provisioning_ledger: Ledger = field(default_factory=Ledger)  # what custom resources did, as their roles
 
     def ref(self, logical_id: str) -> str:
         function, _, published = logical_id.partition(".")
@@ -183,9 +185,8 @@ def _glue_library(stack: Stack) -> Creator:
     def create(session: boto3.Session, logical_id: str, props: dict[str, Any]) -> Created:
         # the function the ServiceToken names (`!GetAtt GlueLibraryFunction.Arn`), and the role it runs as
         arns = {created.attrs.get("Arn"): logical for logical, created in stack.resources.items()}
-        function = arns[props["ServiceToken"]]
-        role = stack.roles.roles[stack.principal_roles[function]]
-        return _publish_glue_library(session_as(session, assume(session, role.arn, function)), logical_id, props)
+        with as_custom_resource(stack, session, arns[props["ServiceToken"]]) as role_session:
+            return _publish_glue_library(role_session, logical_id, props)
 
     return create
 

@@ -121,6 +121,7 @@ class LocalStack:
         self._create_slack_secret()
         self.principals = principals_of(self.stack, self.session, LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"])
         enforcement.enter(self)
+        self.iam_ledger.uses.extend(self.stack.provisioning_ledger.uses)  # the custom resources' calls
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env, self.principals)
         self.router = EventRouter(self.session, self.stack, self.functions)
         self.router.wire()
