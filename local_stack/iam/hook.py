@@ -149,7 +149,7 @@ def _stash(params: Any, context: Any, **_: Any) -> None:
     context[PARAMS] = dict(params)
 
 
-def _decider(  # noqa: PLR0913, PLR0917 - enforce()'s arguments, passed on
+def _decider(  # noqa: PLR0917 - enforce()'s arguments, passed on
     registry: Registry, ledger: Ledger, region: str, account: str, key_of: KeyOf | None, aliases: Mapping[str, str]
 ) -> Any:
     def decide_call(model: Any, request_signer: Any, context: Any, **_: Any) -> Any:

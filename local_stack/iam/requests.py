@@ -92,7 +92,7 @@ def simple(
         rule(service, operation, actions=(name,))(one)
 
 
-def checks(  # noqa: PLR0913 - the call, where it is made, and how its keys are named
+def checks(
     service: str,
     operation: str,
     params: Params,
