@@ -18,19 +18,24 @@ if TYPE_CHECKING:
     from local_stack.provision import Stack
 
 
-def _key_arn(stack: Stack, key: Any) -> str | None:
-    """A key given as an ARN, a key id, an alias name or alias ARN, as the key's ARN (None if none of the
-    stack's: an AWS managed alias such as "alias/aws/s3")."""
-    text = str(key)
+def _own_key_arn(stack: Stack, text: str) -> str | None:
+    """A key given as an ARN or as one of the stack's key ids, as the key's ARN."""
     if text.startswith("arn:aws:kms:") and ":key/" in text:
         return text
     for logical_id in stack.logical_ids_of_type("AWS::KMS::Key"):
         arn = stack.attr(logical_id, "Arn")
         if text in (arn, stack.ref(logical_id), arn.rsplit("/", 1)[-1]):
             return arn
-    if ":alias/" in text or text.startswith("alias/"):
-        return key_aliases(stack).get(text)
     return None
+
+
+def _key_arn(stack: Stack, key: Any) -> str | None:
+    """A key given as an ARN, a key id, an alias name or alias ARN, as the key's ARN (None if none of the
+    stack's: an AWS managed alias such as "alias/aws/s3")."""
+    text = str(key)
+    if text.startswith("alias/") or ":alias/" in text:
+        return key_aliases(stack).get(text)
+    return _own_key_arn(stack, text)
 
 
 def key_aliases(stack: Stack) -> dict[str, str]:
@@ -40,8 +45,7 @@ def key_aliases(stack: Stack) -> dict[str, str]:
     found = {}
     for logical_id in stack.logical_ids_of_type("AWS::KMS::Alias"):
         props = stack.properties[logical_id]
-        key = _key_arn(stack, props["TargetKeyId"]) if ":alias/" not in str(props["TargetKeyId"]) else None
-        if key:
+        if key := _own_key_arn(stack, str(props["TargetKeyId"])):
             name = str(props["AliasName"])
             found[name] = key
             found[f"{key.split(':key/', 1)[0]}:{name}"] = key  # the alias ARN, in the key's region and account
