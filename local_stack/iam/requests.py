@@ -104,8 +104,8 @@ def checks(
 ) -> list[Check]:
     """The IAM checks one call needs. `service` is botocore's signing name (`model.service_model.signing_name`).
 
-    `aliases`: `{alias name ("alias/x") or alias ARN: key ARN}`. Raises NoRuleError for a call this table
-    does not know, or one naming a KMS alias `aliases` does not hold.
+    `aliases`: `{alias name ("alias/x") or alias ARN: key ARN}`; a KMS alias it does not hold gives checks
+    marked `unresolved` (denied by the hook). Raises NoRuleError for a call this table does not know.
     """
     found = RULES.get((service, operation))
     if found is None:
