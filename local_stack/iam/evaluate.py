@@ -154,7 +154,10 @@ def _principal(statement: Mapping[str, Any], caller: Caller) -> str:
     if "Principal" in statement:
         return _principal_hit(statement["Principal"], caller)
     if "NotPrincipal" in statement:
-        return "" if _principal_hit(statement["NotPrincipal"], caller) else "direct"
+        # Only naming the caller itself (for a role, its session ARN) exempts it: a role ARN or the account
+        # in NotPrincipal does not spare the role's sessions (IAM User Guide, "AWS JSON policy elements:
+        # NotPrincipal": "Principals must always name a specific session").
+        return "" if _principal_hit(statement["NotPrincipal"], caller) == "direct" else "direct"
     raise ValueError(f"a resource-based statement needs Principal or NotPrincipal: {dict(statement)}")
 
 

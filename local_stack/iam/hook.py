@@ -89,6 +89,8 @@ def global_context(principal: Principal, region: str, *, secure: bool) -> dict[s
 
 def decide(registry: Registry, principal: Principal, check: Check, context: Mapping[str, ContextValue]) -> Decision:
     """The decision on one check for one principal: identity policies, boundary, and the resource's policy."""
+    if check.unresolved:
+        return Decision(False, f"because {check.unresolved}")
     holder = policy_holder(check.resource)
     return evaluate(
         caller_of(principal),
@@ -150,7 +152,9 @@ def _stash(params: Any, context: Any, **_: Any) -> None:
     context[PARAMS] = dict(params)
 
 
-def _decider(registry: Registry, ledger: Ledger, region: str, account: str, key_of: KeyOf | None) -> Any:
+def _decider(  # noqa: PLR0917 - enforce()'s arguments, passed on
+    registry: Registry, ledger: Ledger, region: str, account: str, key_of: KeyOf | None, aliases: Mapping[str, str]
+) -> Any:
     def decide_call(model: Any, request_signer: Any, context: Any, **_: Any) -> Any:
         service, operation = model.service_model.signing_name, model.name
         code = error_code(model.service_model.protocol)
@@ -166,7 +170,10 @@ def _decider(registry: Registry, ledger: Ledger, region: str, account: str, key_
             return denial(code, not_authorized(key or "anonymous", f"{service}:{operation}", "*", reason))
         where = context.get("client_region") or region
         try:
-            found = checks(service, operation, context.get(PARAMS, {}), region=where, account=account, key_of=key_of)
+            found = checks(
+                service, operation, context.get(PARAMS, {}), region=where, account=account, key_of=key_of,
+                aliases=aliases,
+            )  # fmt: skip
         except NoRuleError as error:
             ledger.record(Use(principal.name, f"{service}:{operation}", "*", False, "sdk", str(error)))
             return denial(
@@ -191,15 +198,17 @@ def enforce(
     region: str = REGION,
     account: str = ACCOUNT,
     key_of: KeyOf | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> Iterator[None]:
     """While entered, every new botocore client in this process is authorised as described above.
 
     `key_of` maps a bucket, topic, queue or secret ARN to its customer managed KMS key ARN (implied KMS
-    checks); None checks none. Clients made before entry keep no handler: make them inside.
+    checks); None checks none. `aliases` maps a KMS alias name ("alias/x") or alias ARN to the key ARN it
+    points at; a call naming an alias it lacks is denied. Clients made before entry keep no handler.
     """
     handlers = [
         ("before-parameter-build", _stash),
-        ("before-call", _decider(registry, ledger, region, account, key_of)),
+        ("before-call", _decider(registry, ledger, region, account, key_of, dict(aliases or {}))),
     ]
     botocore.handlers.BUILTIN_HANDLERS.extend(handlers)
     boto3.DEFAULT_SESSION = None

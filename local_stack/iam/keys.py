@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from local_stack.provision import Stack
 
 
-def _key_arn(stack: Stack, key: Any) -> str | None:
-    """A key given as an ARN, a key id or an alias, as the key's ARN (None for an AWS managed alias)."""
-    text = str(key)
+def _own_key_arn(stack: Stack, text: str) -> str | None:
+    """A key given as an ARN or as one of the stack's key ids, as the key's ARN."""
     if text.startswith("arn:aws:kms:") and ":key/" in text:
         return text
     for logical_id in stack.logical_ids_of_type("AWS::KMS::Key"):
@@ -28,6 +27,29 @@ def _key_arn(stack: Stack, key: Any) -> str | None:
         if text in (arn, stack.ref(logical_id), arn.rsplit("/", 1)[-1]):
             return arn
     return None
+
+
+def _key_arn(stack: Stack, key: Any) -> str | None:
+    """A key given as an ARN, a key id, an alias name or alias ARN, as the key's ARN (None if none of the
+    stack's: an AWS managed alias such as "alias/aws/s3")."""
+    text = str(key)
+    if text.startswith("alias/") or ":alias/" in text:
+        return key_aliases(stack).get(text)
+    return _own_key_arn(stack, text)
+
+
+def key_aliases(stack: Stack) -> dict[str, str]:
+    """`{alias name ("alias/x") and alias ARN: the ARN of the key it points at}`, for every AWS::KMS::Alias
+    of the stack whose TargetKeyId is one of its keys (CloudFormation: `AliasName`, `TargetKeyId` a key id
+    or key ARN)."""
+    found = {}
+    for logical_id in stack.logical_ids_of_type("AWS::KMS::Alias"):
+        props = stack.properties[logical_id]
+        if key := _own_key_arn(stack, str(props["TargetKeyId"])):
+            name = str(props["AliasName"])
+            found[name] = key
+            found[f"{key.split(':key/', 1)[0]}:{name}"] = key  # the alias ARN, in the key's region and account
+    return found
 
 
 def _encryption_key(kind: str, props: Mapping[str, Any]) -> Any:

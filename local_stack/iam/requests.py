@@ -10,18 +10,22 @@ raises `NoRule` (fail closed); `sts:GetCallerIdentity` needs no permission in AW
 
 Implied KMS: a call on an S3 bucket, SNS topic, SQS queue or secret encrypted with a customer managed
 key also needs the KMS actions that service makes on the caller's behalf. `key_of(resource ARN)` says
-which key (None: an AWS managed key or none, so no check). DynamoDB's use of a table's key is not
-modelled: DynamoDB calls KMS with its own grant.
+which key (None: an AWS managed key or none, so no check); an upload naming its own key
+(`SSEKMSKeyId`) needs that key instead. `aliases` maps a KMS alias name or alias ARN to the key ARN it
+points at: a call by alias is authorised on the key (KMS Developer Guide, "Using aliases to control
+access to KMS keys"), and an alias it does not know fails closed. DynamoDB's use of a table's key is
+not modelled: DynamoDB calls KMS with its own grant.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from local_stack.iam.evaluate import ContextValue
 
@@ -30,11 +34,16 @@ KeyOf = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class Check:
-    """One question for the evaluator: may the caller do `action` on `resource` (an ARN or "*")?"""
+    """One question for the evaluator: may the caller do `action` on `resource` (an ARN or "*")?
+
+    `unresolved`, when set, says why the resource could not be known (a KMS alias of no known key): the
+    check is then denied whatever the policies say (fail closed), with that reason.
+    """
 
     action: str
     resource: str
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+    unresolved: str = ""
 
 
 class NoRuleError(LookupError):
@@ -48,6 +57,7 @@ class Where:
     region: str
     account: str
     key_of: KeyOf = lambda _arn: None
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     def arn(self, service: str, rest: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{rest}"
@@ -83,120 +93,30 @@ def simple(
 
 
 def checks(
-    service: str, operation: str, params: Params, *, region: str, account: str, key_of: KeyOf | None = None
+    service: str,
+    operation: str,
+    params: Params,
+    *,
+    region: str,
+    account: str,
+    key_of: KeyOf | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[Check]:
     """The IAM checks one call needs. `service` is botocore's signing name (`model.service_model.signing_name`).
 
-    Raises NoRuleError for a call this table does not know.
+    `aliases`: `{alias name ("alias/x") or alias ARN: key ARN}`; a KMS alias it does not hold gives checks
+    marked `unresolved` (denied by the hook). Raises NoRuleError for a call this table does not know.
     """
     found = RULES.get((service, operation))
     if found is None:
         raise NoRuleError(f"no IAM rule for {service}:{operation}: add one in local_stack/iam/requests.py")
-    return found(params, Where(region, account, key_of or (lambda _arn: None)))
+    return found(params, Where(region, account, key_of or (lambda _arn: None), dict(aliases or {})))
 
 
-def _kms(where: Where, resource_arn: str, *actions: str) -> list[Check]:
+def kms_checks(where: Where, resource_arn: str, *actions: str) -> list[Check]:
+    """The implied KMS checks of a call on `resource_arn`: each action on its customer managed key, if any."""
     key = where.key_of(resource_arn)
     return [Check(action, key) for action in actions] if key else []
-
-
-# ---------------------------------------------------------------- S3 (resources carry no region or account)
-
-
-def _bucket(name: str) -> str:
-    return f"arn:aws:s3:::{name}"
-
-
-def _object(bucket: str, key: str) -> str:
-    return f"arn:aws:s3:::{bucket}/{key}"
-
-
-def _versioned(action: str, params: Params) -> str:
-    return action + "Version" if params.get("VersionId") else action
-
-
-@rule("s3", "GetObject", actions=("s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt"))
-def _get_object(p: Params, w: Where) -> list[Check]:
-    check = Check(_versioned("s3:GetObject", p), _object(p["Bucket"], p["Key"]))
-    return [check, *_kms(w, _bucket(p["Bucket"]), "kms:Decrypt")]
-
-
-@rule("s3", "HeadObject", actions=("s3:GetObject", "s3:GetObjectVersion"))
-def _head_object(p: Params, w: Where) -> list[Check]:
-    return [Check(_versioned("s3:GetObject", p), _object(p["Bucket"], p["Key"]))]
-
-
-@rule("s3", "PutObject", "UploadPart", "CompleteMultipartUpload", actions=("s3:PutObject", "kms:GenerateDataKey"))
-def _put_object(p: Params, w: Where) -> list[Check]:
-    return [
-        Check("s3:PutObject", _object(p["Bucket"], p["Key"])),
-        *_kms(w, _bucket(p["Bucket"]), "kms:GenerateDataKey"),
-    ]
-
-
-@rule("s3", "CreateMultipartUpload", actions=("s3:PutObject", "kms:GenerateDataKey", "kms:Decrypt"))
-def _create_multipart(p: Params, w: Where) -> list[Check]:
-    # A multipart upload into an SSE-KMS bucket needs kms:Decrypt too (S3 user guide, "Using SSE-KMS").
-    return [*_put_object(p, w), *_kms(w, _bucket(p["Bucket"]), "kms:Decrypt")]
-
-
-@rule("s3", "AbortMultipartUpload", actions=("s3:AbortMultipartUpload",))
-def _abort_multipart(p: Params, w: Where) -> list[Check]:
-    return [Check("s3:AbortMultipartUpload", _object(p["Bucket"], p["Key"]))]
-
-
-def _copy_source(p: Params) -> tuple[str, str, str | None]:
-    source = p["CopySource"]
-    if isinstance(source, Mapping):
-        return source["Bucket"], source["Key"], source.get("VersionId")
-    path, _, query = unquote(str(source)).lstrip("/").partition("?versionId=")
-    bucket, _, key = path.partition("/")
-    return bucket, key, query or None
-
-
-_COPY = ("s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey")
-
-
-@rule("s3", "CopyObject", "UploadPartCopy", actions=_COPY)
-def _copy_object(p: Params, w: Where) -> list[Check]:
-    bucket, key, version = _copy_source(p)
-    read = Check("s3:GetObjectVersion" if version else "s3:GetObject", _object(bucket, key))
-    return [read, *_kms(w, _bucket(bucket), "kms:Decrypt"), *_put_object(p, w)]
-
-
-@rule("s3", "DeleteObject", actions=("s3:DeleteObject", "s3:DeleteObjectVersion"))
-def _delete_object(p: Params, w: Where) -> list[Check]:
-    return [Check(_versioned("s3:DeleteObject", p), _object(p["Bucket"], p["Key"]))]
-
-
-@rule("s3", "DeleteObjects", actions=("s3:DeleteObject", "s3:DeleteObjectVersion"))
-def _delete_objects(p: Params, w: Where) -> list[Check]:
-    return [_delete_object({"Bucket": p["Bucket"], **o}, w)[0] for o in p["Delete"]["Objects"]]
-
-
-def _listing(p: Params) -> dict[str, ContextValue]:
-    keys = {"Prefix": "s3:prefix", "Delimiter": "s3:delimiter", "MaxKeys": "s3:max-keys"}
-    return {name: p[param] for param, name in keys.items() if param in p}
-
-
-@rule("s3", "ListObjectsV2", "ListObjects", actions=("s3:ListBucket",))
-def _list_objects(p: Params, w: Where) -> list[Check]:
-    return [Check("s3:ListBucket", _bucket(p["Bucket"]), _listing(p))]
-
-
-@rule("s3", "HeadBucket", actions=("s3:ListBucket",))
-def _head_bucket(p: Params, w: Where) -> list[Check]:
-    return [Check("s3:ListBucket", _bucket(p["Bucket"]))]
-
-
-@rule("s3", "ListObjectVersions", actions=("s3:ListBucketVersions",))
-def _list_versions(p: Params, w: Where) -> list[Check]:
-    return [Check("s3:ListBucketVersions", _bucket(p["Bucket"]), _listing(p))]
-
-
-@rule("s3", "ListMultipartUploads", actions=("s3:ListBucketMultipartUploads",))
-def _list_uploads(p: Params, w: Where) -> list[Check]:
-    return [Check("s3:ListBucketMultipartUploads", _bucket(p["Bucket"]))]
 
 
 # ---------------------------------------------------------------- DynamoDB
@@ -206,8 +126,13 @@ def _table(w: Where, name: str) -> str:
     return name if name.startswith("arn:") else w.arn("dynamodb", f"table/{name}")
 
 
-simple("dynamodb", ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "DescribeTable"),
+simple("dynamodb", ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable"),
        lambda p, w: _table(w, p["TableName"]))  # fmt: skip
+# A read through an index is authorised on table/<t>/index/<i>, which a grant on the table alone does not
+# cover (DynamoDB Developer Guide, "Using IAM policy conditions ... / Amazon DynamoDB: Allows access to a
+# specific table and all of its indexes"); Query and Scan are the operations that take an IndexName.
+simple("dynamodb", ("Query", "Scan"), lambda p, w: _table(w, p["TableName"]) + (
+       f"/index/{p['IndexName']}" if p.get("IndexName") else ""))  # fmt: skip
 _TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 
 
@@ -271,7 +196,7 @@ def _connection(p: Params, w: Where) -> list[Check]:
 @rule("sns", "Publish", actions=("sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"))
 def _publish(p: Params, w: Where) -> list[Check]:
     topic = p.get("TopicArn") or p["TargetArn"]
-    return [Check("sns:Publish", topic), *_kms(w, topic, "kms:GenerateDataKey", "kms:Decrypt")]
+    return [Check("sns:Publish", topic), *kms_checks(w, topic, "kms:GenerateDataKey", "kms:Decrypt")]
 
 
 def _queue(w: Where, url: str) -> str:
@@ -282,13 +207,13 @@ def _queue(w: Where, url: str) -> str:
 @rule("sqs", "SendMessage", "SendMessageBatch", actions=("sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"))
 def _send(p: Params, w: Where) -> list[Check]:
     queue = _queue(w, p["QueueUrl"])
-    return [Check("sqs:SendMessage", queue), *_kms(w, queue, "kms:GenerateDataKey", "kms:Decrypt")]
+    return [Check("sqs:SendMessage", queue), *kms_checks(w, queue, "kms:GenerateDataKey", "kms:Decrypt")]
 
 
 @rule("sqs", "ReceiveMessage", actions=("sqs:ReceiveMessage", "kms:Decrypt"))
 def _receive(p: Params, w: Where) -> list[Check]:
     queue = _queue(w, p["QueueUrl"])
-    return [Check("sqs:ReceiveMessage", queue), *_kms(w, queue, "kms:Decrypt")]
+    return [Check("sqs:ReceiveMessage", queue), *kms_checks(w, queue, "kms:Decrypt")]
 
 
 simple(
@@ -336,31 +261,67 @@ simple("states", ("StartExecution", "StartSyncExecution"), lambda p, w: p["state
 simple("states", ("DescribeExecution", "StopExecution", "GetExecutionHistory"), lambda p, w: p["executionArn"])
 
 
+_FULL_SECRET_ARN = re.compile(r"^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:.+-[A-Za-z0-9]{6}$")
+
+
 def _secret(w: Where, secret_id: str) -> str:
-    # A name stands for the ARN AWS gives it, whose six random characters it cannot know: "?" stands
-    # for each, so a grant of "secret:<name>-*" matches and a grant of another exact ARN does not.
-    return secret_id if secret_id.startswith("arn:") else w.arn("secretsmanager", f"secret:{secret_id}-??????")
+    """The secret's full ARN. A name or partial ARN (no "-" and six random characters, as Secrets Manager
+    reads an ARN: "Find secrets ... by partial ARN") stands for the ARN AWS gave it, whose six characters
+    it cannot know: "?" stands for each, so "secret:<name>-*" matches and another exact ARN does not."""
+    if _FULL_SECRET_ARN.match(secret_id):
+        return secret_id
+    name = secret_id.split(":secret:", 1)[1] if secret_id.startswith("arn:") else secret_id
+    return w.arn("secretsmanager", f"secret:{name}-??????")
 
 
 @rule("secretsmanager", "GetSecretValue", actions=("secretsmanager:GetSecretValue", "kms:Decrypt"))
 def _secret_value(p: Params, w: Where) -> list[Check]:
     secret = _secret(w, p["SecretId"])
-    return [Check("secretsmanager:GetSecretValue", secret), *_kms(w, secret, "kms:Decrypt")]
+    return [Check("secretsmanager:GetSecretValue", secret), *kms_checks(w, secret, "kms:Decrypt")]
 
 
 simple("secretsmanager", ("DescribeSecret",), lambda p, w: _secret(w, p["SecretId"]))
 
 
-def _key(p: Params, w: Where) -> str:
-    if "KeyId" not in p:
-        raise NoRuleError("kms: a call without KeyId (the key inside the ciphertext) has no rule: pass KeyId")
-    key_id = str(p["KeyId"])
-    if key_id.startswith("arn:"):
-        return key_id
-    return w.arn("kms", key_id if key_id.startswith("alias/") else f"key/{key_id}")
+def key_arn(w: Where, key_id: str) -> str | None:
+    """A key named by ARN, key id, alias name or alias ARN, as the key's ARN, which IAM authorises on;
+    None for an alias `w.aliases` does not know (see `key_checks`)."""
+    alias = key_id if key_id.startswith("alias/") else None
+    if alias is None and key_id.startswith("arn:") and ":alias/" in key_id:
+        alias = key_id
+    if alias is None:
+        return key_id if key_id.startswith("arn:") else w.arn("kms", f"key/{key_id}")
+    found = (
+        w.aliases.get(alias)
+        or w.aliases.get(w.arn("kms", alias))
+        or w.aliases.get(alias.split(":", 5)[-1] if alias.startswith("arn:") else alias)
+    )
+    return found
 
 
-simple("kms", ("Decrypt", "Encrypt", "GenerateDataKey", "DescribeKey", "Sign", "Verify", "GetPublicKey"), _key)
+def key_checks(w: Where, key_id: str, *actions: str) -> list[Check]:
+    """Each action on the key `key_id` names; on an unknown alias, checks that are denied (fail closed)."""
+    key = key_arn(w, key_id)
+    if key is not None:
+        return [Check(action, key) for action in actions]
+    why = (f"the KMS alias {key_id!r} points at no key the local stack knows (known: {sorted(w.aliases)}); "
+           "name the key, or declare its AWS::KMS::Alias")  # fmt: skip
+    return [Check(action, "*", unresolved=why) for action in actions]
+
+
+def _key_rule(action: str) -> Rule:
+    def one(p: Params, w: Where) -> list[Check]:
+        if "KeyId" not in p:
+            raise NoRuleError("kms: a call without KeyId (the key inside the ciphertext) has no rule: pass KeyId")
+        return key_checks(w, str(p["KeyId"]), action)
+
+    return one
+
+
+for _operation in ("Decrypt", "Encrypt", "GenerateDataKey", "DescribeKey", "Sign", "Verify", "GetPublicKey"):
+    rule("kms", _operation, actions=(f"kms:{_operation}",))(_key_rule(f"kms:{_operation}"))
+
+
 rule("sts", "GetCallerIdentity", actions=())(lambda p, w: [])  # AWS needs no permission for it
 simple("sts", ("AssumeRole",), lambda p, w: p["RoleArn"])
 
@@ -381,3 +342,7 @@ def _send_email(p: Params, w: Where) -> list[Check]:
 def covered() -> list[tuple[str, str]]:
     """Every (signing name, operation) the table knows, sorted."""
     return sorted(RULES)
+
+
+# The S3 rows live apart for length; importing them registers them in RULES.
+from local_stack.iam import requests_s3  # noqa: E402, F401

@@ -330,3 +330,9 @@ def test_without_a_key_policy_allow_no_identity_policy_helps():
 def test_a_statement_without_action_is_refused_as_malformed():
     with pytest.raises(ValueError, match="neither Action nor NotAction"):
         ask("s3:GetObject", OBJECT, identity=[doc({"Effect": "Allow", "Resource": "*"})])
+
+
+@pytest.mark.parametrize("spared", [[ROLE], [ROLE, f"arn:aws:iam::{ACCOUNT}:root"], [ACCOUNT]])
+def test_not_principal_naming_the_role_or_account_but_not_the_session_spares_no_session(spared):
+    policy = bucket_policy({"Effect": "Deny", "NotPrincipal": {"AWS": spared}, "Action": "s3:*", "Resource": "*"})
+    assert not ask("s3:GetObject", OBJECT, identity=[doc(allow("s3:*"))], resource_policy=policy).allowed

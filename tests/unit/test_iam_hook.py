@@ -281,6 +281,24 @@ def test_a_key_policy_that_does_not_delegate_refuses_even_a_granted_role(registr
         authorize(registry, Ledger(), keyed, "kms:Decrypt", LAKE_KEY)
 
 
+def test_a_kms_call_by_alias_is_judged_on_the_key_and_its_policy_and_an_unknown_alias_fails_closed(registry):
+    registry.keys["ASIAKEYED"] = role("Keyed", {"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    ledger = Ledger()
+    with mock_aws():
+        key = client("kms", "testing").create_key()["KeyMetadata"]["Arn"]
+        # GIVEN a key whose policy lets only a service use it, known by the alias alias/lake
+        registry.policies[key] = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
+                                                 "Action": "kms:*", "Resource": "*"}]}  # fmt: skip
+        with enforce(registry, ledger, aliases={"alias/lake": key}):
+            # WHEN the role, granted kms:* on everything, names the key by its alias, and by an unknown one
+            by_alias = denied(lambda: client("kms", "ASIAKEYED").describe_key(KeyId="alias/lake"))
+            unknown = denied(lambda: client("kms", "ASIAKEYED").describe_key(KeyId="alias/gone"))
+    # THEN the first is judged on the key ARN, whose key policy refuses; the second is refused outright
+    assert f"kms:DescribeKey on resource: {key} because no resource-based policy allows" in str(by_alias)
+    assert "the KMS alias 'alias/gone' points at no key the local stack knows" in str(unknown)
+    assert [(u.resource, u.allowed) for u in ledger.uses if u.principal == "Keyed"] == [(key, False), ("*", False)]
+
+
 def test_moto_step_functions_engine_turns_a_denied_task_into_the_services_access_denied(registry):
     # GIVEN the engine's own clients (key "ak") standing for a state-machine role that may not read the table
     registry.keys["ak"] = role("StateMachine", {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"})

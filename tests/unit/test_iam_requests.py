@@ -195,3 +195,67 @@ def test_every_action_the_table_can_yield_is_an_iam_action():
 def test_each_rule_yields_only_the_actions_it_declares(call, expected):
     service, operation, _ = call
     assert {action for action, _ in expected} <= set(ACTIONS[service, operation])
+
+
+# ---------------------------------------------------------------- how a call names its resource (issue 18 attack)
+
+ALIASES = {"alias/lake": LAKE_KEY, arn("kms", "alias/lake"): LAKE_KEY}
+
+
+def ask_keys(service: str, operation: str, **params: Any) -> list[tuple[str, str]]:
+    found = checks(service, operation, params, region=REGION, account=ACCOUNT, key_of=KEYS.get, aliases=ALIASES)
+    return [(c.action, c.resource) for c in found]
+
+
+@pytest.mark.parametrize("operation", ["Query", "Scan"])
+def test_a_read_through_an_index_is_authorised_on_the_index_and_without_one_on_the_table(operation):
+    assert ask("dynamodb", operation, TableName="orders", IndexName="by-day") == [
+        (f"dynamodb:{operation}", arn("dynamodb", "table/orders/index/by-day"))]  # fmt: skip
+    assert ask("dynamodb", operation, TableName="orders") == [
+        (f"dynamodb:{operation}", arn("dynamodb", "table/orders"))
+    ]
+
+
+@pytest.mark.parametrize("key_id", ["alias/lake", arn("kms", "alias/lake"), LAKE_KEY, "lake"])
+def test_a_kms_call_by_alias_name_or_arn_is_authorised_on_the_key_it_points_at(key_id):
+    assert ask_keys("kms", "Decrypt", KeyId=key_id, CiphertextBlob=b"x") == [("kms:Decrypt", LAKE_KEY)]
+
+
+def test_a_kms_call_by_an_unknown_alias_fails_closed_saying_why():
+    (check,) = checks("kms", "Encrypt", {"KeyId": "alias/gone"}, region=REGION, account=ACCOUNT, aliases=ALIASES)
+    assert (check.action, check.resource) == ("kms:Encrypt", "*")
+    assert "alias/gone" in check.unresolved and "AWS::KMS::Alias" in check.unresolved
+
+
+@pytest.mark.parametrize("secret_id", ["shoplake/slack", arn("secretsmanager", "secret:shoplake/slack")])
+def test_a_secret_by_name_or_partial_arn_is_the_full_arn_with_its_six_characters_unknown(secret_id):
+    assert ask("secretsmanager", "DescribeSecret", SecretId=secret_id) == [
+        ("secretsmanager:DescribeSecret", arn("secretsmanager", "secret:shoplake/slack-??????"))]  # fmt: skip
+
+
+def test_a_secret_by_full_arn_is_that_arn():
+    full = arn("secretsmanager", "secret:shoplake/slack-AbC12z")
+    assert ask("secretsmanager", "GetSecretValue", SecretId=full) == [("secretsmanager:GetSecretValue", full)]
+
+
+COPY = {"Bucket": "lake", "Key": "b", "CopySource": "raw/a"}
+UPLOADS = [("PutObject", {"Bucket": "lake", "Key": "b"}, ["kms:GenerateDataKey"]),
+           ("CreateMultipartUpload", {"Bucket": "lake", "Key": "b"}, ["kms:GenerateDataKey", "kms:Decrypt"]),
+           ("CopyObject", COPY, ["kms:GenerateDataKey"])]  # fmt: skip
+
+
+@pytest.mark.parametrize(("operation", "params", "kms"), UPLOADS)
+def test_an_upload_naming_its_own_key_needs_that_key_and_not_the_buckets(operation, params, kms):
+    named = ask_keys("s3", operation, **params, ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/lake")
+    assert [(a, LAKE_KEY) for a in kms] == [c for c in named if c[0].startswith("kms:")]
+    assert not [c for c in ask_keys("s3", operation, **params, ServerSideEncryption="AES256") if "kms:" in c[0]]
+    aws_managed = ask_keys("s3", operation, **params, ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/aws/s3")
+    assert not [c for c in aws_managed if c[0].startswith("kms:")]
+
+
+@pytest.mark.parametrize(("operation", "params", "kms"), UPLOADS)
+@pytest.mark.parametrize(("param", "action"), [("Tagging", "s3:PutObjectTagging"), ("ACL", "s3:PutObjectAcl"),
+                                               ("GrantRead", "s3:PutObjectAcl")])  # fmt: skip
+def test_an_upload_setting_tags_or_an_acl_needs_their_actions(operation, params, kms, param, action):
+    assert (action, "arn:aws:s3:::lake/b") in ask(operation=operation, service="s3", **params, **{param: "x"})
+    assert action not in [a for a, _ in ask("s3", operation, **params)]
