@@ -17,7 +17,13 @@ from urllib.parse import unquote_plus
 import boto3
 
 from local_stack.functions import Invocation, LocalFunction
+from local_stack.iam.evaluate import Caller, evaluate
+from local_stack.iam.model import Ledger, Registry, Use
 from local_stack.provision import ACCOUNT_ID, REGION, Stack
+
+# The service principal that invokes a function for each kind of event source (Lambda Developer Guide,
+# "Granting function access to AWS services"); SAM writes an AWS::Lambda::Permission for each.
+SERVICE_OF = {"SNS": "sns.amazonaws.com", "EventBridge": "events.amazonaws.com", "S3": "s3.amazonaws.com"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class Tap:
     event_name: str
     kind: str
     queue_url: str
+    source_arn: str  # the topic, rule or bucket that invokes the function, as aws:SourceArn
 
 
 def _sns_record(body: Mapping[str, Any], subscription_arn: str) -> dict[str, Any]:
@@ -51,8 +58,17 @@ def _sns_record(body: Mapping[str, Any], subscription_arn: str) -> dict[str, Any
 
 
 class EventRouter:
-    def __init__(self, session: boto3.Session, stack: Stack, functions: Mapping[str, LocalFunction]) -> None:
+    def __init__(
+        self,
+        session: boto3.Session,
+        stack: Stack,
+        functions: Mapping[str, LocalFunction],
+        registry: Registry | None = None,
+        iam_ledger: Ledger | None = None,
+    ) -> None:
         self.session = session
+        self.registry = registry  # None: deliveries are not checked against the functions' permissions
+        self.iam_ledger = iam_ledger if iam_ledger is not None else Ledger()
         self.stack = stack
         self.functions = functions
         self.taps: list[Tap] = []
@@ -95,7 +111,7 @@ class EventRouter:
         url, arn = self._tap_queue(function, event_name)
         subscription = self.session.client("sns").subscribe(TopicArn=props["Topic"], Protocol="sqs", Endpoint=arn)
         self._subscriptions[url] = subscription["SubscriptionArn"]
-        self.taps.append(Tap(function, event_name, "SNS", url))
+        self.taps.append(Tap(function, event_name, "SNS", url, props["Topic"]))
 
     def _wire_rule(self, function: str, event_name: str, props: dict[str, Any]) -> None:
         url, arn = self._tap_queue(function, event_name)
@@ -103,7 +119,7 @@ class EventRouter:
         rule = f"{self.functions[function].name}-{event_name}"[:64]
         events.put_rule(Name=rule, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
         events.put_targets(Rule=rule, Targets=[{"Id": "tap", "Arn": arn}])
-        self.taps.append(Tap(function, event_name, "EventBridge", url))
+        self.taps.append(Tap(function, event_name, "EventBridge", url, self._rule_arn(function, event_name)))
 
     def _wire_s3(self, function: str, event_name: str, props: dict[str, Any]) -> None:
         url, arn = self._tap_queue(function, event_name)
@@ -114,7 +130,33 @@ class EventRouter:
             # CloudFormation's S3Key.Rules is the API's Key.FilterRules.
             configuration["Filter"] = {"Key": {"FilterRules": rules}}
         self._bucket_queues.setdefault(props["Bucket"], []).append(configuration)
-        self.taps.append(Tap(function, event_name, "S3", url))
+        self.taps.append(Tap(function, event_name, "S3", url, f"arn:aws:s3:::{props['Bucket']}"))
+
+    def _rule_arn(self, function: str, event_name: str) -> str:
+        """The ARN of the rule SAM makes for the event (logical id `<function><event>`), or the stand-in ARN
+        local_stack/iam/resource_policies.py gives it when it is not made locally."""
+        rule = f"{function}{event_name}"
+        if rule in self.stack.resources:
+            return str(self.stack.attr(rule, "Arn"))
+        return f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{rule}"
+
+    def _may_deliver(self, tap: Tap) -> bool:
+        """Whether the tap's service may invoke the function: its lambda:InvokeFunction judged against the
+        function's resource policy with aws:SourceArn and aws:SourceAccount, and recorded in the ledger."""
+        if self.registry is None:
+            return True
+        service = SERVICE_OF[tap.kind]
+        function_arn = self.functions[tap.function].arn
+        decision = evaluate(
+            Caller(arn="", account=ACCOUNT_ID, service=service),
+            "lambda:InvokeFunction",
+            function_arn,
+            resource_policy=self.registry.resource_policy(function_arn),
+            context={"aws:SourceArn": tap.source_arn, "aws:SourceAccount": ACCOUNT_ID},
+        )
+        use = Use(service, "lambda:InvokeFunction", function_arn, decision.allowed, "explicit", decision.reason)
+        self.iam_ledger.record(use)
+        return decision.allowed
 
     def _wire_schedule(self, function: str, event_name: str, props: dict[str, Any]) -> None:
         self.schedules[event_name] = (function, props)
@@ -171,7 +213,7 @@ class EventRouter:
                     for message in messages:
                         sqs.delete_message(QueueUrl=tap.queue_url, ReceiptHandle=message["ReceiptHandle"])
                         payload = self._payload(tap, json.loads(message["Body"]))
-                        if payload is not None:
+                        if payload is not None and self._may_deliver(tap):
                             moved = True
                             delivered.append(self.functions[tap.function].invoke_async(payload, self.session))
             if not moved:

@@ -27,6 +27,8 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from local_stack.functions import LocalFunction
+from local_stack.iam.hook import authorize
+from local_stack.iam.model import Ledger
 from local_stack.iam.principals import Principals
 from local_stack.provision import ACCOUNT_ID, REGION, Stack
 
@@ -80,7 +82,9 @@ class _Stream:
     prefix: str
     error_prefix: str
     transform: LocalFunction | None
+    transform_arn: str | None
     schema: pa.Schema
+    principal: str | None  # the stream's logical id, whose role Firehose assumes
     iterators: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -95,9 +99,11 @@ class LocalFirehose:
         stack: Stack,
         functions: dict[str, LocalFunction],
         principals: Principals | None = None,
+        iam_ledger: Ledger | None = None,
     ) -> None:
         self.session = session
         self.principals = principals
+        self.iam_ledger = iam_ledger if iam_ledger is not None else Ledger()
         self.streams: list[_Stream] = []
         self._roles: dict[str, boto3.Session] = {}  # stream name -> its role's session (ClickstreamFirehoseRole)
         by_arn = {f.arn: f for f in functions.values()}
@@ -123,8 +129,9 @@ class LocalFirehose:
                 for t in stack.logical_ids_of_type("AWS::Glue::Table")
                 if stack.properties[t]["TableInput"]["Name"] == schema_config["TableName"]
             )
-            if principals is not None and logical_id in principals.names():
-                self._roles[props["DeliveryStreamName"]] = principals.session(logical_id)
+            principal = logical_id if principals is not None and logical_id in principals.names() else None
+            if principals is not None and principal is not None:
+                self._roles[props["DeliveryStreamName"]] = principals.session(principal)
             self.streams.append(
                 _Stream(
                     name=props["DeliveryStreamName"],
@@ -133,13 +140,23 @@ class LocalFirehose:
                     prefix=destination["Prefix"],
                     error_prefix=destination["ErrorOutputPrefix"],
                     transform=by_arn.get(lambda_arn) if lambda_arn else None,
+                    transform_arn=lambda_arn,
                     schema=arrow_schema_of(table),
+                    principal=principal,
                 )
             )
 
     def _as(self, stream: _Stream) -> boto3.Session:
         """Firehose reads its source and writes its destination as the stream's role."""
         return self._roles.get(stream.name, self.session)
+
+    def _authorize_transform(self, stream: _Stream) -> None:
+        """Firehose invokes the transform as the stream's role: lambda:InvokeFunction on the configured ARN
+        (Firehose Developer Guide, "Grant Firehose access to an AWS Lambda function"). Raises ClientError
+        "AccessDenied" when the role may not."""
+        if self.principals is None or stream.principal is None or stream.transform_arn is None:
+            return
+        authorize(self.principals, self.iam_ledger, stream.principal, "lambda:InvokeFunction", stream.transform_arn)
 
     def _read(self, stream: _Stream) -> list[dict[str, Any]]:
         kinesis = self._as(stream).client("kinesis")
@@ -194,6 +211,8 @@ class LocalFirehose:
         raw = {item["recordId"]: item["data"] for item in event["records"]}
         failed: list[tuple[str, str, str]] = []  # (recordId, errorCode, errorMessage)
         ok: dict[tuple[tuple[str, str], ...], list[bytes]] = defaultdict(list)
+        if stream.transform is not None:
+            self._authorize_transform(stream)
         answer = (
             stream.transform.invoke(event)
             if stream.transform

@@ -123,7 +123,9 @@ class LocalStack:
         enforcement.enter(self)
         self.iam_ledger.uses.extend(self.stack.provisioning_ledger.uses)  # the custom resources' calls
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env, self.principals)
-        self.router = EventRouter(self.session, self.stack, self.functions)
+        self.router = EventRouter(
+            self.session, self.stack, self.functions, registry=self.principals, iam_ledger=self.iam_ledger
+        )
         self.router.wire()
         self.glue = GlueRunner(
             self.session,
@@ -139,7 +141,9 @@ class LocalStack:
         self._glue_sync.__enter__()
         self._sfn_roles = state_machine_tasks_as_role(self.principals)
         self._sfn_roles.__enter__()
-        self.firehose = LocalFirehose(self.session, self.stack, self.functions, principals=self.principals)
+        self.firehose = LocalFirehose(
+            self.session, self.stack, self.functions, principals=self.principals, iam_ledger=self.iam_ledger
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,14 +18,25 @@ if TYPE_CHECKING:
 
 
 def _permission_statement(props: Mapping[str, Any], function_arn: str, sid: str) -> dict[str, Any]:
-    """An `AWS::Lambda::Permission` as the statement Lambda adds to the function's policy."""
+    """An `AWS::Lambda::Permission` as the statement Lambda adds to the function's policy.
+
+    SourceArn and SourceAccount become `AWS:SourceArn`/`AWS:SourceAccount` conditions, FunctionUrlAuthType a
+    `lambda:FunctionUrlAuthType` StringEquals, and `InvokedViaFunctionUrl: true` a `lambda:InvokedViaFunctionUrl`
+    Bool, as Lambda writes them into the function's policy (GetPolicy).
+    """
     principal = str(props["Principal"])
     who = {"Service": principal} if principal.endswith(".amazonaws.com") else {"AWS": principal}
-    condition: dict[str, Any] = {}
+    condition: dict[str, dict[str, Any]] = {}
     if "SourceArn" in props:
         condition["ArnLike"] = {"AWS:SourceArn": props["SourceArn"]}
     if "SourceAccount" in props:
-        condition["StringEquals"] = {"AWS:SourceAccount": props["SourceAccount"]}
+        condition.setdefault("StringEquals", {})["AWS:SourceAccount"] = props["SourceAccount"]
+    # A function URL's permission holds only for calls through the URL (CloudFormation, "AWS::Lambda::Permission"
+    # FunctionUrlAuthType and InvokedViaFunctionUrl; Lambda Developer Guide, "Control access to function URLs")
+    if "FunctionUrlAuthType" in props:
+        condition.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = props["FunctionUrlAuthType"]
+    if str(props.get("InvokedViaFunctionUrl", "")).lower() == "true":
+        condition["Bool"] = {"lambda:InvokedViaFunctionUrl": "true"}
     statement = {"Sid": sid, "Effect": "Allow", "Principal": who, "Action": props["Action"], "Resource": function_arn}
     return {**statement, "Condition": condition} if condition else statement
 

@@ -24,10 +24,6 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the local Glue runner mirrors the whole lake as the job's role: ListObjectsV2 of the bucket is refused",
-)
 def test_a_nightly_etl_job_run_is_not_refused_for_the_runners_own_mirror(stack: LocalStack) -> None:
     # GIVEN the clean step's job, whose role may list raw/ and clean/ only (ListRawAndClean), and a raw day
     lake = stack.output("LakeBucketName")
@@ -42,9 +38,6 @@ def test_a_nightly_etl_job_run_is_not_refused_for_the_runners_own_mirror(stack: 
     assert not [u for u in refused if u.action == "s3:ListBucket"], refused
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the local Firehose invokes its transform without authorising lambda:InvokeFunction"
-)
 def test_the_firehose_invokes_its_transform_as_its_role(stack: LocalStack) -> None:
     # GIVEN a click on the stream, which the delivery stream hands to its transform function
     stream = stack.output("ClickstreamStreamName")
@@ -59,9 +52,6 @@ def test_the_firehose_invokes_its_transform_as_its_role(stack: LocalStack) -> No
     assert [(u.principal, u.resource.startswith(transform)) for u in invoked] == [("ClickstreamDeliveryStream", True)]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="SNS's delivery to a function is never checked against the function's Lambda permissions"
-)
 def test_a_topic_delivers_to_a_function_only_as_its_permission_allows(stack: LocalStack) -> None:
     # GIVEN an alarm published on the alert topic, to which the Slack notifier is subscribed
     message = our_event("slack_notifier/sns_alarm_web_5xx.json")["Records"][0]["Sns"]["Message"]

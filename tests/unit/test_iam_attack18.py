@@ -109,9 +109,6 @@ def test_a_put_with_tags_or_an_acl_needs_their_actions(param: str, value: str, a
 # ---------------------------------------------------------------- resource policies as the template writes them
 
 
-@pytest.mark.xfail(
-    strict=True, reason="InvokedViaFunctionUrl is dropped: a URL-only permission lets every principal Invoke directly"
-)
 def test_a_permission_through_the_function_url_only_grants_no_direct_invoke() -> None:
     # GIVEN the template's SurveyDownloadInvokeThroughUrl: lambda:InvokeFunction for "*", through the URL only
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shoplake-dev-survey-download"
