@@ -212,8 +212,11 @@ def enforce(
     ]
     botocore.handlers.BUILTIN_HANDLERS.extend(handlers)
     boto3.DEFAULT_SESSION = None
+    from local_stack.iam.presigned import presigned_requests_authorized  # noqa: PLC0415 - it imports this module
+
     try:
-        yield
+        with presigned_requests_authorized(registry, ledger, key_of):
+            yield
     finally:
         for handler in handlers:
             if handler in botocore.handlers.BUILTIN_HANDLERS:

@@ -8,14 +8,18 @@ moto, which the botocore hook never sees, so whoever follows one calls `authoriz
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from html import escape
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from botocore.exceptions import ClientError
+from moto.s3.responses import S3Response
 
 from local_stack.iam.hook import authorize, not_authorized
 from local_stack.iam.model import Ledger, Registry, Use
-from local_stack.iam.requests import checks
+from local_stack.iam.requests import KeyOf, checks
 
 # The presigned operations the local stack follows, by HTTP method (SigV4 query auth names no operation).
 OPERATIONS = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject"}
@@ -69,3 +73,44 @@ def authorize_presigned(
     found = checks("s3", operation, params, region=region, account=account, key_of=(keys or {}).get)
     for check in found:
         authorize(registry, ledger, principal, check.action, check.resource, check.context, region=region)
+
+
+@contextmanager
+def presigned_requests_authorized(registry: Registry, ledger: Ledger, key_of: KeyOf | None = None) -> Iterator[None]:
+    """While entered, moto's S3 authorises every presigned object request it answers, as its signer.
+
+    Whoever follows a presigned URL (a browser, `requests`, urllib) reaches moto without botocore, so
+    the check sits where moto answers an object request; a refused one gets S3's 403 AccessDenied.
+    Patches `moto.s3.responses.S3Response.key_response` (moto 5, pinned) and restores it on exit.
+    """
+    original = S3Response.key_response
+
+    def key_response(self: Any, request: Any, full_url: str, headers: Any) -> Any:
+        method = str(request.method).upper()
+        query = parse_qs(urlsplit(full_url).query)
+        if method in OPERATIONS and ("X-Amz-Credential" in query or "AWSAccessKeyId" in query):
+            try:
+                authorize_presigned(registry, ledger, full_url, method=method, keys=_Keys(key_of))
+            except ClientError as error:
+                message = escape(error.response["Error"]["Message"])
+                body = f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+                return 403, {"Content-Type": "application/xml"}, body
+        return original(self, request, full_url, headers)
+
+    S3Response.key_response = key_response  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        S3Response.key_response = original  # type: ignore[method-assign]
+
+
+class _Keys(dict[str, str]):
+    """A `key_of` function as the mapping `authorize_presigned` takes."""
+
+    def __init__(self, key_of: KeyOf | None) -> None:
+        super().__init__()
+        self._key_of = key_of
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self._key_of(key) if self._key_of else None
+        return default if found is None else found
