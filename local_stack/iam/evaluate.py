@@ -52,7 +52,8 @@ class Caller:
 @dataclass(frozen=True)
 class Decision:
     """`allowed`, and why in AWS's words (e.g. "because no identity-based policy allows the s3:GetObject
-    action"); `statement` names the deciding statement as "<policy name>#<Sid or index>", or "" if none.
+    action"); `statement` names the deciding statement as "<policy name>#<Sid or index>" (for an allow by
+    identity policies, every statement that allows it, joined by ", "), or "" if none.
     """
 
     allowed: bool
@@ -348,4 +349,6 @@ def _allowed(
         return Decision(False, f"because no {who} policy allows the {action} action")
     if not fenced_in:
         return Decision(False, f"because no permissions boundary allows the {action} action")
-    return Decision(True, "allowed by an identity-based policy", allow_mine.where)
+    # Every identity statement that allows it, in order: each is one the request needed (or an equal one).
+    every = ", ".join(h.where for h in mine if h.effect == "Allow")
+    return Decision(True, "allowed by an identity-based policy", every)

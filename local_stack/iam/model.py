@@ -47,7 +47,7 @@ class Use:
     allowed: bool
     via: Via
     reason: str = ""
-    statement: str = ""  # the identity statement that allowed it, "<policy name>#<Sid or index>", if one did
+    statement: str = ""  # the identity statements that allowed it, "<policy name>#<Sid or index>", ", "-joined
 
 
 class Registry(Protocol):

@@ -76,7 +76,7 @@ class Grant:
 
     def covers(self, use: Use) -> bool:
         """Whether this grant's statement is what allowed `use` (the evaluator names it in the ledger)."""
-        if use.principal != self.principal or not use.allowed or use.statement != self.where:
+        if use.principal != self.principal or not use.allowed or self.where not in use.statement.split(", "):
             return False
         if any(_glob(pattern, True).match(use.action) for pattern in self.excluded):
             return False
