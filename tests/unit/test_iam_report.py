@@ -169,3 +169,12 @@ def test_a_file_that_is_not_a_ledger_is_named(tmp_path: Path) -> None:
     (tmp_path / "1-0.json").write_text('{"uses": []}', encoding="utf-8")
     with pytest.raises(ValueError, match=r"1-0\.json is not an IAM ledger"):
         list(read_runs(tmp_path))
+
+
+def test_two_statements_that_both_allow_a_request_are_both_used() -> None:
+    # GIVEN a request the evaluator found allowed by two statements (SAM's on-failure policy and the
+    # function's own grant, say): removing either alone would not refuse it, and neither is idle
+    both = "FnRolePolicy1#ReadRaw, FnRolePolicy1#WriteAnything"
+    rows = _rows(_use("Fn", "s3:GetObject", "arn:aws:s3:::lake/raw/a.json", statement=both))
+    assert rows["Fn"]["ReadRaw:s3:GetObject"].used == {"s3:GetObject"}  # type: ignore[attr-defined]
+    assert not rows["Fn"]["WriteAnything:s3:PutObject"].used  # type: ignore[attr-defined]  # its action differs
