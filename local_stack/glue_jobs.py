@@ -228,7 +228,12 @@ class GlueRunner:
         if self.principals is None or self._job_principal is None or self.iam_ledger is None:
             return None
         return partial(
-            may_get_object, self.principals, self.principals.principal(self._job_principal), bucket, self.keys
+            may_get_object,
+            self.principals,
+            self.principals.principal(self._job_principal),
+            bucket,
+            self.keys,
+            ledger=self.iam_ledger,
         )
 
     def refuse_denied_reads(self, bucket: str, denied: set[str], error: str) -> None:

@@ -224,12 +224,30 @@ def enforce(
         boto3.DEFAULT_SESSION = None
 
 
-def may_get_object(registry: Registry, principal: Principal, bucket: str, keys: Mapping[str, str], key: str) -> bool:
-    """Whether `principal` may read s3://bucket/key (with the key's KMS decrypt), decided and not recorded.
+def may_get_object(
+    registry: Registry,
+    principal: Principal,
+    bucket: str,
+    keys: Mapping[str, str],
+    key: str,
+    *,
+    ledger: Ledger | None = None,
+) -> bool:
+    """Whether `principal` may read s3://bucket/key (with the key's KMS decrypt).
 
-    For the Glue runner's copy of the lake, which stands in for Spark's own reads (local_stack.glue_jobs).
+    For the Glue runner's copy of the lake, which stands in for Spark's own reads (local_stack.glue_jobs):
+    an object the role may read is one Spark may read, so with `ledger` an allowed read is recorded
+    (via "explicit") as the role's use; a refused one is not recorded here (the step's failure is).
     `keys` maps a bucket ARN to the customer managed key that encrypts it (local_stack.iam.keys).
     """
     found = checks("s3", "GetObject", {"Bucket": bucket, "Key": key}, region=REGION, account=ACCOUNT, key_of=keys.get)
     base = global_context(principal, REGION, secure=True)
-    return all(decide(registry, principal, check, base).allowed for check in found)
+    decisions = [(check, decide(registry, principal, check, base)) for check in found]
+    allowed = all(decision.allowed for _, decision in decisions)
+    if allowed and ledger is not None:
+        for check, decision in decisions:
+            reason = "read from the job's copy of the lake"
+            ledger.record(
+                Use(principal.name, check.action, check.resource, True, "explicit", reason, decision.statement)
+            )
+    return allowed
