@@ -160,9 +160,9 @@ def test_the_shops_app_task_signs_as_its_task_role_from_the_nested_platform(stac
     assert {"WebTaskRole", "MigrationTaskRole"} <= set(stack.principals.names())
     assert "stream/shoplake-dev-clickstream" in json.dumps(app.policies)
     # WHEN the shop's code sends a click with its client
-    stack.task_client("kinesis").put_record(
-        StreamName=stack.output("ClickstreamStreamName"), Data=b"{}", PartitionKey="k"
+    stack.task_client("kinesis").put_records(
+        StreamName=stack.output("ClickstreamStreamName"), Records=[{"Data": b"{}", "PartitionKey": "k"}]
     )
     # THEN it signed as the app task's role, under the application's boundary
-    assert _used(stack, "AppTaskRole") == {"kinesis:PutRecord"}
+    assert _used(stack, "AppTaskRole") == {"kinesis:PutRecords"}
     assert app.boundary is not None
