@@ -17,7 +17,11 @@ pytestmark = pytest.mark.server
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    with SlackSink() as sink, LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
+    # The test takes the function's permission away and provokes the refusal: not a fault of the template's.
+    with (
+        SlackSink() as sink,
+        LocalStack(slack_sink=sink, server=False, work_dir=tmp_path, expect_refusals=True) as running,
+    ):
         yield running
 
 
