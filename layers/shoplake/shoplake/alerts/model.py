@@ -15,6 +15,29 @@ class Severity(StrEnum):
     SUCCESS = "success"
 
 
+class Phase(StrEnum):
+    """What an alert does to the thread of its happening (`ThreadRef.phase`)."""
+
+    OPEN = "open"  # the happening starts or is (again) in trouble: ALARM, a pipeline or ETL run started, a file ingested
+    PROGRESS = "progress"  # a step within it: INSUFFICIENT_DATA, a stage's result, a partition's data quality
+    CLOSE = "close"  # it ended: OK, a run's SUCCEEDED/FAILED/STOPPED, a file's last check
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """Which happening an alert belongs to, so that its whole life is one Slack thread.
+
+    `key` names the happening and is stable across its events: `alarm:<account>:<region>:<alarm name>`,
+    `pipeline:<pipeline>:<execution id>`, `sfn:<execution ARN>` (a nightly ETL run), `survey:s3://<bucket>/<key>`
+    (an uploaded survey file). `state` is the short state the thread's parent shows ("ALARM", "OK",
+    "INSUFFICIENT_DATA", "STARTED", "Build: FAILED", "ingested"); `phase` what the alert does to the thread.
+    """
+
+    key: str
+    state: str
+    phase: Phase
+
+
 class Category(StrEnum):
     """What kind of thing happened; channel routing is keyed on it."""
 
@@ -38,7 +61,7 @@ class Alert:
     the emitting service as people name it ("CloudWatch alarm"), `detail_type` the message type (an
     EventBridge `detail-type` or shoplake's own); `account` a 12-digit id and `region` a region code when
     known; `occurred_at` an RFC 3339 UTC time with milliseconds and `Z` (`timestamps.to_utc_iso`);
-    `console_url` an https link, shown as "Open in the AWS console" unless `link_label` names it (then as a
+    `thread` the happening this alert belongs to (None: a message of its own); `console_url` an https link, shown as "Open in the AWS console" unless `link_label` names it (then as a
     section of its own, for a link the reader is meant to follow); `fields` ordered (label, text) pairs shown
     as Slack fields; `recognised` False when no reader knew the message.
     """
@@ -58,3 +81,4 @@ class Alert:
     link_label: str | None = None
     fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     recognised: bool = True
+    thread: ThreadRef | None = None
