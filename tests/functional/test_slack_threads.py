@@ -266,3 +266,13 @@ def test_a_replayed_press_is_byte_for_byte_the_first(slack: SlackSink) -> None:
     (_, body1, _), (_, body2, _) = app.requests
     assert body1 == body2
     assert slack.presses[1].headers["X-Slack-Signature"] == first.headers["X-Slack-Signature"]
+
+
+def test_an_app_slower_than_slacks_3_seconds_is_a_timeout(slack: SlackSink) -> None:
+    parent = _bot(slack).post(PARENT, "#shoplake-oncall")
+    app = _App(slack.signing_secret, lambda payload: time.sleep(3.5))
+    try:
+        with pytest.raises(TimeoutError, match="3 s"):
+            _press(slack, app.url, _ts(parent))
+    finally:
+        app.stop()
