@@ -1,20 +1,43 @@
-"""A local Slack: answers incoming-webhook and `chat.postMessage` requests as Slack does.
+"""A local Slack: answers incoming webhooks and the Web API methods shoplake calls, as Slack does.
 
-It keeps every message it accepts, and can be told to answer the next requests with
-Slack's failure answers (429 with Retry-After, 5xx, 404 `channel_not_found`, a stall),
-so that delivery is tested against the protocol rather than against a mock.
+It keeps every message it accepts (local_stack/slack_workspace.py: channels with stable IDs, threads,
+broadcast replies, message metadata, updates and deletions), shows them as a person would
+(local_stack/slack_render.py), sends button presses to an app as Slack signs them
+(local_stack/slack_press.py), and can be told to answer the next requests, to any method, with Slack's
+failure answers (429 with Retry-After, 5xx, 404 `channel_not_found`, a stall), so that delivery is
+tested against the protocol rather than against a mock.
+
+Web API methods served: `chat.postMessage`, `chat.update`, `conversations.replies`; parameters are read
+from the query string, a form body or a JSON body, as Slack reads them.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local_stack import slack_press
+from local_stack.slack_render import as_text, thread_text
+from local_stack.slack_workspace import SinkMessage, SlackError, Workspace
+
+__all__ = [
+    "Answer",
+    "SinkMessage",
+    "SlackSink",
+    "api_error",
+    "as_text",
+    "rate_limited",
+    "server_error",
+    "stall",
+    "webhook_gone",
+]
 
 
 @dataclass(frozen=True)
@@ -23,14 +46,6 @@ class Answer:
     body: str
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
-
-
-@dataclass(frozen=True)
-class SinkMessage:
-    via: str
-    channel: str | None
-    text: str
-    blocks: list[dict[str, Any]]
 
 
 def rate_limited(retry_after: int = 1) -> Answer:
@@ -56,20 +71,40 @@ def stall(seconds: float) -> Answer:
 
 
 class SlackSink:
+    """The local Slack on loopback: `start()` it (or use it as a context manager), point shoplake at its URLs.
+
+    `messages` is every message posted, in order (chat.update replaces one where it stands); `requests`
+    counts the HTTP requests received; `calls` lists each Web API call as `(method, parameters)`; `presses`
+    each interaction request sent by `press`; `responses` what apps posted to a press's `response_url`.
+    `team_id` and `signing_secret` are the local workspace's and app's (`secret()` gives the Slack secret
+    that names them).
+    """
+
+    team_id = "T0LOCAL001"
+
     def __init__(self) -> None:
-        self.messages: list[SinkMessage] = []
+        self.workspace = Workspace()
         self.requests = 0
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.presses: list[slack_press.Press] = []
+        self.responses: list[dict[str, Any]] = []
+        self.signing_secret = secrets.token_hex(16)
         self._answers: deque[Answer] = deque()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
                 pass
 
+            def do_GET(self) -> None:
+                self._answer(sink._take(self.path, dict(self.headers), ""))
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                answer = sink._take(self.path, self.headers.get("Content-Type", ""), body)
+                self._answer(sink._take(self.path, dict(self.headers), body))
+
+            def _answer(self, answer: Answer) -> None:
                 if answer.delay:
                     time.sleep(answer.delay)
                 payload = answer.body.encode()
@@ -87,6 +122,10 @@ class SlackSink:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
+    def messages(self) -> list[SinkMessage]:
+        return self.workspace.messages
+
+    @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
@@ -99,27 +138,134 @@ class SlackSink:
     def api_base_url(self) -> str:
         return f"{self.base_url}/api/"
 
+    def secret(self) -> dict[str, str]:
+        """The Slack secret (JSON object) of a bot-token installation on this local Slack."""
+        return {
+            "bot_token": "xoxb-local-sink",
+            "api_base_url": self.api_base_url,
+            "signing_secret": self.signing_secret,
+            "team_id": self.team_id,
+        }
+
     def answer_next(self, *answers: Answer) -> None:
+        """Answer the next requests, whatever their method, with `answers` in turn (then as Slack would)."""
         with self._lock:
             self._answers.extend(answers)
 
-    def _take(self, path: str, content_type: str, body: str) -> Answer:
+    def _take(self, target: str, headers: dict[str, str], body: str) -> Answer:
         with self._lock:
             self.requests += 1
             if self._answers:
                 return self._answers.popleft()
-            if path.startswith("/services/"):
-                data = json.loads(body)
-                self.messages.append(SinkMessage("webhook", None, data.get("text", ""), data.get("blocks") or []))
+            url = urlsplit(target)
+            if url.path.startswith("/services/"):
+                self.workspace.webhook(json.loads(body))
                 return Answer(200, "ok")
-            if path.endswith("chat.postMessage"):
-                data = json.loads(body) if "json" in content_type else {}
-                self.messages.append(
-                    SinkMessage("chat.postMessage", data.get("channel"), data.get("text", ""), data.get("blocks") or [])
-                )
-                ts = f"{time.time():.6f}"
-                return Answer(200, json.dumps({"ok": True, "channel": data.get("channel"), "ts": ts}))
+            if url.path.startswith("/actions/"):
+                self.responses.append(json.loads(body))
+                return Answer(200, json.dumps({"ok": True}))
+            return self._web_api(url.path.removeprefix("/api/"), _parameters(url.query, headers, body), headers)
+
+    def _web_api(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> Answer:
+        handler = {
+            "chat.postMessage": self.workspace.post,
+            "chat.update": self.workspace.update,
+            "conversations.replies": self.workspace.replies,
+        }.get(method)
+        if handler is None:
             return Answer(404, json.dumps({"ok": False, "error": "unknown_method"}))
+        self.calls.append((method, params))
+        try:
+            if not params.get("token") and not _header(headers, "Authorization").startswith("Bearer "):
+                raise SlackError("not_authed")
+            return Answer(200, json.dumps(handler(params)))
+        except SlackError as error:
+            return Answer(200, json.dumps({"ok": False, "error": error.code}))
+
+    # -- what people do, and what they see ---------------------------------------------------------------
+    @property
+    def replies_page_size(self) -> int:
+        """The most messages one `conversations.replies` page holds, whatever `limit` asks (Slack's: 1000)."""
+        return self.workspace.replies_page_size
+
+    @replies_page_size.setter
+    def replies_page_size(self, size: int) -> None:
+        self.workspace.replies_page_size = size
+
+    def channel_id(self, channel: str) -> str:
+        """The stable ID (`C…`) of channel `channel` (`#name`, `name` or an ID known here)."""
+        with self._lock:
+            return self.workspace.channel_id(channel)
+
+    def delete(self, channel: str, ts: str) -> None:
+        """Someone deletes message `ts` in `channel`: chat.update then answers `message_not_found`, and
+        conversations.replies `thread_not_found`. Raises LookupError when there is no such message."""
+        with self._lock:
+            try:
+                self.workspace.delete(channel, ts)
+            except SlackError as error:
+                raise LookupError(f"no message {ts} in {channel}: {error.code}") from None
+
+    def thread(self, channel: str, ts: str) -> list[SinkMessage]:
+        """The thread of message `ts` in `channel`: its parent as it is now, then the replies not deleted."""
+        with self._lock:
+            try:
+                return self.workspace.thread(channel, ts)
+            except SlackError as error:
+                raise LookupError(f"no message {ts} in {channel}: {error.code}") from None
+
+    def thread_text(self, channel: str, ts: str) -> str:
+        """The thread of `ts` in `channel` as a person sees it (local_stack.slack_render.thread_text)."""
+        return thread_text(self.thread(channel, ts))
+
+    def press(
+        self,
+        url: str,
+        *,
+        action_id: str,
+        value: str,
+        user_id: str,
+        user_name: str,
+        channel: str,
+        message_ts: str,
+        team_id: str,
+        signing_secret: str,
+        timestamp: float | None = None,
+        body_override: str | None = None,
+    ) -> tuple[int, str]:
+        """`user_id` presses button `action_id` (its `value`) on message `message_ts` in `channel` (name or
+        ID): Slack's signed `block_actions` request is POSTed to `url` (local_stack/slack_press.py).
+
+        `timestamp` (epoch seconds; default now) is the one sent and signed; `body_override` is sent, and
+        signed, instead of the genuine body (a replay: the body of an earlier press in `presses`). Returns the
+        app's `(status, body)`; raises TimeoutError when it takes longer than Slack's 3 s to answer.
+        """
+        now = time.time()
+        with self._lock:
+            channel_id = self.workspace.channel_id(channel)
+            try:
+                message = self.workspace.as_json(self.workspace.find(channel_id, message_ts)[1], metadata=False)
+            except SlackError:
+                message = {"type": "message", "ts": message_ts}
+            payload = slack_press.block_actions(
+                action_id=action_id,
+                value=value,
+                user_id=user_id,
+                user_name=user_name,
+                channel_id=channel_id,
+                channel_name=self.workspace.channel_name(channel_id),
+                message=message,
+                team_id=team_id,
+                response_url=f"{self.base_url}/actions/{team_id}/{len(self.presses) + 1}/{secrets.token_hex(12)}",
+                action_ts=now,
+            )
+        sent_at = int(now if timestamp is None else timestamp)
+        body = slack_press.form_body(payload) if body_override is None else body_override
+        # Outside the lock: the app answering the press may call this Slack (chat.update) before it answers.
+        pressed = slack_press.send(url, body, slack_press.signed_headers(signing_secret, sent_at, body), sent_at)
+        with self._lock:
+            self.presses.append(pressed)
+        return pressed.status, pressed.answer
 
     def start(self) -> SlackSink:
         self._thread.start()
@@ -136,34 +282,15 @@ class SlackSink:
         self.stop()
 
 
-_DATE_TOKEN = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
-_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-# C0 and C1 control characters but the newline: a terminal would act on them (ANSI escapes).
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+def _header(headers: dict[str, str], name: str) -> str:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), "")
 
 
-def _for_terminal(text: str) -> str:
-    """Slack's date tokens and links as a terminal can show them, its escapes undone, control characters shown."""
-    text = _LINK.sub(lambda m: f"{m.group(2)}: {m.group(1)}", _DATE_TOKEN.sub(r"\1", text))
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
-
-
-def as_text(message: SinkMessage) -> str:
-    """A Slack message as a terminal would show it: header, text, fields, context."""
-    lines = [f"── {message.channel or '(webhook channel)'} " + "─" * 40]
-    for block in message.blocks:
-        kind = block.get("type")
-        if kind == "header":
-            lines.append(block["text"]["text"])
-        elif kind == "section":
-            if "text" in block:
-                lines.append(block["text"]["text"])
-            for item in block.get("fields") or []:
-                name, _, value = item["text"].partition("\n")
-                lines.append(f"  {name.strip('*')}: {value}")
-        elif kind == "context":
-            lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
-    if not message.blocks:
-        lines.append(message.text)
-    return _for_terminal("\n".join(lines))
+def _parameters(query: str, headers: dict[str, str], body: str) -> dict[str, Any]:
+    """A Web API call's arguments, as Slack reads them: the query string, then a form or JSON body."""
+    params: dict[str, Any] = dict(parse_qsl(query))
+    if "json" in _header(headers, "Content-Type"):
+        params.update(json.loads(body or "{}"))
+    elif body:
+        params.update(parse_qsl(body))
+    return params

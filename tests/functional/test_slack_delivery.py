@@ -29,10 +29,13 @@ def _webhook(sink: SlackSink, remaining: float = 30.0) -> SlackSender:
 
 def test_bot_token_posts_to_the_routed_channel(sink: SlackSink) -> None:
     receipt = _bot(sink).post(MESSAGE, "#shoplake-oncall")
-    assert receipt.channel == "#shoplake-oncall"
+    # the receipt names the channel as Slack answers it: its ID
+    assert receipt.channel == sink.channel_id("#shoplake-oncall")
+    assert receipt.channel.startswith("C")
     assert receipt.ts
     (message,) = sink.messages
     assert (message.channel, message.text, message.blocks) == ("#shoplake-oncall", MESSAGE.text, MESSAGE.blocks)
+    assert (message.channel_id, message.ts) == (receipt.channel, receipt.ts)
 
 
 def test_webhook_posts_blocks_and_fallback(sink: SlackSink) -> None:
