@@ -217,7 +217,7 @@ def test_snooze_posts_repeats_quietly(store: ThreadStore, clock: Clock) -> None:
     clock.now += 10 * MIN
     threads.deliver(alarm(n=2))
     snoozed, repeat = slack.thread(first["ts"])
-    assert "snoozed by" in snoozed.message.text and not repeat.broadcast
+    assert snoozed.message.text == "[Critical] snoozed for 1 h by alice" and not repeat.broadcast
     assert ":zzz: *Snoozed* until" in slack.parents()[0].message.blocks[1]["text"]["text"]
 
 

@@ -32,6 +32,7 @@ _HEADER_MAX = 150
 _TEXT_MAX = 3000
 _VALUE_MAX = 2000
 _RESOLVED = ":white_check_mark:"
+_PRESSES = {"acknowledged": "acknowledged", "snoozed_1h": "snoozed for 1 h", "snoozed_until_ok": "snoozed until OK"}
 
 
 def _cut(text: str, limit: int) -> str:
@@ -143,8 +144,7 @@ def reply_line(thread: Thread, reply: Reply) -> str:
         "outcome": f"{reply.state}: {reply.title} (after {duration_text(reply.at - thread.opened_at)})",
         "flapping_over": f"stable again, now {reply.state}, after {reply.changes} changes while flapping",
         "reannounce": f"still {reply.state} and not acknowledged: {reply.title}",
-        "acknowledged": f"acknowledged by {by}",
-        "snoozed": f"snoozed by {by}",
+        **{what: f"{text} by {by}" for what, text in _PRESSES.items()},
     }
     return one_line(lines.get(reply.what, reply.title))
 
@@ -156,10 +156,8 @@ def render_reply(thread: Thread, reply: Reply) -> SlackMessage:
     if reply.what == "resolved":
         emoji = _RESOLVED
     line = escape(reply_line(thread, reply))
-    if reply.by is not None and reply.what in ("acknowledged", "snoozed"):
-        line = f"{reply.what} by {person_text(reply.by)}"
-        if reply.what == "snoozed":
-            line += " (" + ("until OK" if thread.snooze_until_ok else "for 1 h") + ")"
+    if reply.by is not None and reply.what in _PRESSES:
+        line = f"{_PRESSES[reply.what]} by {person_text(reply.by)}"
     blocks: list[Block] = [SectionBlock(text=_mrkdwn(f"{emoji} {line}"))]
     if reply.summary.strip() and reply.what in ("alert", "outcome", "resolved"):
         blocks.append(SectionBlock(text=_mrkdwn(escape(reply.summary))))

@@ -96,8 +96,8 @@ class UpdateParent:
 class Reply:
     """A reply in the thread. `what`: `alert` (an alert's `state`, `title`, `summary`), `resolved` (an alarm's OK),
     `outcome` (how any other happening ended), `flapping_over` (the summary after flapping: `changes`),
-    `reannounce`, `acknowledged`, `snoozed`. `severity` of the alert or thread, `at` its time, `by` who pressed.
-    `broadcast` also shows it in the channel (Slack's `reply_broadcast`)."""
+    `reannounce`, `acknowledged`, `snoozed_1h`, `snoozed_until_ok`. `severity` of the alert or thread, `at`
+    its time, `by` who pressed. `broadcast` also shows it in the channel (Slack's `reply_broadcast`)."""
 
     id: str
     what: str
@@ -379,10 +379,10 @@ def on_press(thread: Thread, action: str, user: Person, now: float) -> Decision:
         what = "acknowledged"
     elif action == SNOOZE_1H:
         new = replace(thread, snoozed_until=now + SNOOZE_1H_SECONDS)
-        what = "snoozed"
+        what = "snoozed_1h"
     else:
         new = replace(thread, snooze_until_ok=True)
-        what = "snoozed"
+        what = "snoozed_until_ok"
     reply = Reply(id="", what=what, severity=thread.severity, state=thread.state, at=now, title=thread.title, by=user)
     actions: tuple[Action, ...] = (UpdateParent(ids.next()), replace(reply, id=ids.next()))
     return Decision(replace(new, seq=ids.seq), actions)
