@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import time
+from typing import Any, cast
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
@@ -20,6 +22,9 @@ from shoplake.alerts.model import Alert
 from shoplake.alerts.notify import notify
 from shoplake.alerts.routing import Routing
 from shoplake.alerts.sources import read_alerts
+from shoplake.alerts.thread_engine import ThreadEngine, ThreadSender
+from shoplake.alerts.thread_store import ThreadStore
+from shoplake.alerts.threads import Policy
 
 logger = Logger()
 tracer = Tracer()
@@ -27,6 +32,13 @@ metrics = Metrics()
 
 ROUTING = Routing.from_json(os.environ["ALERT_ROUTING"])
 SLACK_SECRET_NAME = os.environ["SLACK_SECRET_NAME"]
+POLICY = Policy.from_environment(os.environ)
+# Without a thread table (a stack from before issue 19) every alert stays a message of its own.
+THREAD_TABLE_NAME = os.environ.get("THREAD_TABLE_NAME")
+THREADS = (
+    ThreadStore(boto3.resource("dynamodb").Table(THREAD_TABLE_NAME), ttl_s=POLICY.ttl_s) if THREAD_TABLE_NAME else None
+)
+SWEEP_EVENT = {"shoplake": "thread-sweep"}
 SECRET_MAX_AGE_SECONDS = 300
 # Leave time to record the outcome after the last Slack attempt.
 DEADLINE_MARGIN_SECONDS = 2.0
@@ -43,7 +55,19 @@ persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_
     data_keyword_argument="alert", persistence_store=persistence, config=idempotency_config
 )
 def deliver_once(*, alert: Alert, sender: SlackSender) -> dict[str, Any]:
+    if alert.thread is not None and threads(sender):
+        return engine(sender).deliver(alert)
     return notify(alert, routing=ROUTING, sender=sender)
+
+
+def threads(sender: SlackSender) -> bool:
+    """Whether alerts go to threads: a thread table, and a sender that can thread (a bot token)."""
+    return THREADS is not None and bool(getattr(sender, "threads", False))
+
+
+def engine(sender: SlackSender) -> ThreadEngine:
+    assert THREADS is not None
+    return ThreadEngine(THREADS, cast(ThreadSender, sender), ROUTING, POLICY, time.time)
 
 
 @logger.inject_lambda_context
@@ -51,16 +75,22 @@ def deliver_once(*, alert: Alert, sender: SlackSender) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency_config.register_lambda_context(context)
-    alerts = read_alerts(event)
-    metrics.add_metric(name="AlertsReceived", unit=MetricUnit.Count, value=len(alerts))
-    for alert in alerts:
-        if not alert.recognised:
-            logger.warning("Unrecognised alert source", extra={"alert_title": alert.title, "event": event})
     secret = parameters.get_secret(SLACK_SECRET_NAME, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
     sender = SlackSender(
         SlackCredentials.from_secret(secret),
         remaining=lambda: context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS,
     )
+    if event == SWEEP_EVENT:
+        swept = engine(sender).sweep(time.time()) if threads(sender) else []
+        for result in swept:
+            if "error" in result:
+                logger.warning("Thread sweep failed for one thread", extra=result)
+        return {"swept": swept}
+    alerts = read_alerts(event)
+    metrics.add_metric(name="AlertsReceived", unit=MetricUnit.Count, value=len(alerts))
+    for alert in alerts:
+        if not alert.recognised:
+            logger.warning("Unrecognised alert source", extra={"alert_title": alert.title, "event": event})
     delivered = [deliver_once(alert=alert, sender=sender) for alert in alerts]
     metrics.add_metric(name="AlertsDelivered", unit=MetricUnit.Count, value=len(delivered))
     return {"delivered": delivered}
