@@ -75,13 +75,15 @@ def data_quality_results(
 
 
 def survey_quality_check(runner: GlueRunner, run_id: str, arguments: dict[str, str]) -> list[dict[str, Any]]:
-    from shoplake_etl.survey_quality import evaluation_context  # noqa: PLC0415 - the job's own naming
+    from shoplake_etl.survey_quality import evaluation_context, upload_of_object  # noqa: PLC0415 - the job's own
 
     ruleset_name = arguments["--ruleset_name"]
-    table = read_parquet_prefix(runner.job_session.client("s3"), arguments["--input_path"])
+    s3 = runner.job_session.client("s3")
+    table = read_parquet_prefix(s3, arguments["--input_path"])
     evaluation = evaluate(table, runner.ruleset(ruleset_name))
     runner.evaluations.append((arguments["--input_path"], evaluation))
-    context = evaluation_context(arguments["--table"], arguments["--input_path"])
+    upload = upload_of_object(s3, arguments.get("--partition_object"))
+    context = evaluation_context(arguments["--table"], arguments["--input_path"], upload)
     detail = data_quality_results(arguments["JOB_NAME"], run_id, context, ruleset_name, evaluation)
     return [_event("aws.glue-dataquality", "Data Quality Evaluation Results Available", detail)]
 

@@ -24,6 +24,16 @@ EXPECTED: dict[str, tuple[str, Severity, Category, str, str | None, str | None, 
         "Pipeline myPipeline failed", Severity.CRITICAL, Category.DEPLOYMENT, "myPipeline", "123456789012",
         "us-west-2", "2021-06-24T00:46:16.000Z", "pipeline:myPipeline:12345678-1234-5678-abcd-12345678abcd:FAILED",
     ),
+    "eventbridge_codepipeline_stage_stopped__awsdocs.json": (
+        "Pipeline myPipeline: stage Deploy was stopped", Severity.WARNING, Category.DEPLOYMENT, "myPipeline",
+        "123456789012", "us-west-2", "2020-01-31T18:21:39.000Z",
+        "pipeline-stage:myPipeline:12345678-1234-5678-abcd-12345678abcd:Deploy:STOPPED:1:",
+    ),
+    "eventbridge_codepipeline_stage_resumed_after_retry__awsdocs.json": (
+        "Pipeline BuildFromTag: stage Build resumed", Severity.INFO, Category.DEPLOYMENT, "BuildFromTag",
+        "123456789012", "eu-central-1", "2023-10-26T14:14:56.000Z",
+        "pipeline-stage:BuildFromTag:05dafb6a-5a56-4951-a858-968795364846:Build:RESUMED:2:2023-10-26T14:14:56.305Z",
+    ),
     "eventbridge_cloudwatch_alarm_state_change_anomaly_detection__awsdocs.json": (
         "ALARM: EC2 CPU Utilization Anomaly", Severity.CRITICAL, Category.ALARM, "EC2 CPU Utilization Anomaly",
         "123456789012", "us-east-1", "2019-10-03T16:00:04.653Z",

@@ -27,7 +27,7 @@ def test_a_file_outside_a_day_partition_is_refused(key: str) -> None:
 
 
 @mock_aws
-def test_the_job_gets_the_partition_path_and_table() -> None:
+def test_the_job_gets_the_partition_path_table_and_the_object_that_started_it() -> None:
     glue = boto3.client("glue")
     glue.create_job(Name="quality", Role="arn:aws:iam::123456789012:role/glue", Command={"Name": "glueetl"})
     run = start_quality_check(glue, "quality", "lake", KEY)
@@ -35,6 +35,7 @@ def test_the_job_gets_the_partition_path_and_table() -> None:
     assert arguments == {
         "--input_path": "s3://lake/surveys/survey_offline_ads/year=2026/month=11/day=23/",
         "--table": "survey_offline_ads",
+        "--partition_object": f"s3://lake/{KEY}",
     }
 
 

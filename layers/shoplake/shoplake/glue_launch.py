@@ -42,13 +42,16 @@ def partition_prefix(key: str) -> tuple[str, str]:
 def start_quality_check(glue: Any, job_name: str, bucket: str, key: str) -> QualityRun:
     """Start the survey quality-check Glue job on the partition that holds s3://`bucket`/`key`.
 
-    `glue` is a boto3 Glue client; the run gets `--input_path` (the partition's s3:// folder) and `--table`
-    (Glue `StartJobRun` API). Raises ValueError (from `partition_prefix`) for a key outside a survey
-    partition; the client's errors (e.g. `ConcurrentRunsExceededException`) are raised as they come.
+    `glue` is a boto3 Glue client; the run gets `--input_path` (the partition's s3:// folder), `--table` and
+    `--partition_object` (s3://`bucket`/`key`, whose metadata names the upload whose Slack thread the result
+    answers in: `shoplake.surveys.upload_thread`) (Glue `StartJobRun` API). Raises ValueError (from
+    `partition_prefix`) for a key outside a survey partition; the client's errors (e.g.
+    `ConcurrentRunsExceededException`) are raised as they come.
     """
     table, prefix = partition_prefix(key)
     input_path = f"s3://{bucket}/{prefix}"
-    run = glue.start_job_run(JobName=job_name, Arguments={"--input_path": input_path, "--table": table})
+    arguments = {"--input_path": input_path, "--table": table, "--partition_object": f"s3://{bucket}/{key}"}
+    run = glue.start_job_run(JobName=job_name, Arguments=arguments)
     return QualityRun(job_name=job_name, run_id=run["JobRunId"], input_path=input_path, table=table)
 
 

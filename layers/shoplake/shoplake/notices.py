@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from shoplake.alerts.model import Category, Severity
+from shoplake.alerts.model import Category, Phase, Severity, ThreadRef
 from shoplake.business import stored_time
 
 SCHEMA = "shoplake.notice/v1"
@@ -56,7 +56,8 @@ class Notice:
     shown as Slack section fields, in order; `link` an optional https URL, with `link_label` its text when it is
     for the reader to follow (else it is shown as a console link). `notice_id` defaults to a random
     UUID4 and identifies the notice for deduplication; `occurred_at` defaults to now, RFC 3339 UTC with
-    milliseconds (`2026-11-24T09:05:41.123Z`).
+    milliseconds (`2026-11-24T09:05:41.123Z`). `thread` names the happening the notice belongs to (its Slack
+    thread; `ThreadRef`: key, state, phase), None for a message of its own.
     """
 
     kind: NoticeKind
@@ -69,13 +70,16 @@ class Notice:
     link_label: str | None = None
     notice_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     occurred_at: str = field(default_factory=_now)
+    thread: ThreadRef | None = None
 
     def to_message(self) -> str:
         """The notice as the JSON text of an SNS message, non-ASCII kept as is.
 
         One JSON object (RFC 8259) with `schema`, `kind`, `severity`, `title`, `summary`, `resource`, `fields`
-        (an object of text), `link` and `link_label` (text or null), `notice_id` and `occurred_at`.
+        (an object of text), `link` and `link_label` (text or null), `notice_id` and `occurred_at`, and, only
+        when the notice has one, `thread`: `{"key", "state", "phase"}` (phase `open`, `progress` or `close`).
         """
+        thread = {"thread": _thread_json(self.thread)} if self.thread else {}
         return json.dumps(
             {
                 "schema": SCHEMA,
@@ -89,6 +93,7 @@ class Notice:
                 "link_label": self.link_label,
                 "notice_id": self.notice_id,
                 "occurred_at": self.occurred_at,
+                **thread,
             },
             ensure_ascii=False,
         )
@@ -98,8 +103,9 @@ class Notice:
         """Read a parsed notice message (the JSON object `to_message` writes).
 
         Raises NoticeError naming the field when `schema` is not `SCHEMA`, a required text field is missing
-        or empty, `kind` or `severity` is not a known value, or `fields` is not an object. Field values are
-        turned into text; `link` is taken as given, unchecked.
+        or empty, `kind` or `severity` is not a known value, `fields` is not an object, or `thread` (optional;
+        absent or null: no thread) is not an object of non-empty text `key` and `state` and a `phase` of
+        `open`, `progress` or `close`. Field values are turned into text; `link` is taken as given, unchecked.
         """
         if message.get("schema") != SCHEMA:
             raise NoticeError(f"field 'schema': expected {SCHEMA!r}, got {message.get('schema')!r}")
@@ -128,7 +134,28 @@ class Notice:
             link_label=message["link_label"] if isinstance(message.get("link_label"), str) else None,
             notice_id=message["notice_id"],
             occurred_at=message["occurred_at"],
+            thread=_read_thread(message.get("thread")),
         )
+
+
+def _thread_json(thread: ThreadRef) -> dict[str, str]:
+    return {"key": thread.key, "state": thread.state, "phase": thread.phase.value}
+
+
+def _read_thread(value: object) -> ThreadRef | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise NoticeError("field 'thread': expected an object with key, state and phase")
+    for name in ("key", "state"):
+        if not isinstance(value.get(name), str) or not value[name]:
+            raise NoticeError(f"field 'thread.{name}': required text is missing")
+    try:
+        phase = Phase(str(value.get("phase")))
+    except ValueError:
+        known = ", ".join(p.value for p in Phase)
+        raise NoticeError(f"field 'thread.phase': expected one of {known}, got {value.get('phase')!r}") from None
+    return ThreadRef(key=value["key"], state=value["state"], phase=phase)
 
 
 def is_notice(message: object) -> bool:

@@ -21,6 +21,7 @@ from shoplake.surveys.forms import Form
 from shoplake.surveys.links import CONTENT_TYPES
 from shoplake.surveys.markup import marked_copy
 from shoplake.surveys.survey_file import Parsed, read_survey
+from shoplake.surveys.upload_thread import upload_metadata
 from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused
 
 # Writing the outputs, telling the uploader and filing the original take seconds; with less time left
@@ -254,7 +255,8 @@ def ingest(
 ) -> Outcome:
     """Read exactly the uploaded version against the forms; write Parquet and rejects, or quarantine it.
 
-    Good rows go to `surveys/<table>/year=/month=/day=/part-<upload_id>.parquet` in the lake bucket, bad rows
+    Good rows go to `surveys/<table>/year=/month=/day=/part-<upload_id>.parquet` in the lake bucket (its S3
+    metadata naming the upload: `upload_thread.upload_metadata`), bad rows
     (if any) to `survey_rejects/<table>/<upload_id>.json`; then `announce(outcome)`; then the original goes to
     `processed/` (`file_away`). Every name carries the upload id, so two uploads under one key never overwrite
     each other and a retry of one replaces its own outputs. The file is quarantined instead when it is over
@@ -350,7 +352,8 @@ def _take(  # noqa: PLR0917 - one upload's whole state, passed on from `ingest`
     table_prefix = lake_layout.survey_table_prefix(form.table)
     for day, body in parsed.partitions.items():
         out_key = f"{table_prefix}{lake_layout.partition_path(day)}part-{upload.upload_id}.parquet"
-        s3.put_object(Bucket=config.lake_bucket, Key=out_key, Body=body)
+        # The upload rides with its partition to the quality check, whose result replies in its thread.
+        s3.put_object(Bucket=config.lake_bucket, Key=out_key, Body=body, Metadata=upload_metadata(outcome.source))
         outcome.outputs.append(f"s3://{config.lake_bucket}/{out_key}")
     outcome.rows_ingested = parsed.rows
     if problems:

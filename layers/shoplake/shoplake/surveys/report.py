@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shoplake.alerts.model import Severity
+from shoplake.alerts.model import Phase, Severity, ThreadRef
 from shoplake.notices import Notice, NoticeKind
 from shoplake.surveys.ingest import Outcome
+from shoplake.surveys.upload_thread import thread_key
 
 SHOWN_PROBLEMS = 3
 
@@ -72,10 +73,13 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
     other (ingested) one an `ingestion_summary`, success when every row and column was taken, else warning,
     with row counts, the data folder and the rejects report. `marked_copy_link` (an https URL valid until
     `link_expires`) leads to the uploader's own file with each rejected cell marked; it is the notice's link.
+    The notice opens the upload's Slack thread (`upload_thread.thread_key` of `outcome.source`), its state the
+    outcome's status (`ingested`, `quarantined`, `superseded`); each partition's quality result replies in it.
     Never raises; not meant for `already_handled` outcomes, which the survey parser does not announce.
     """
     name = shown_name(outcome.file_name)
     notice_id = f"survey:{outcome.upload_id}:{outcome.status}"
+    thread = ThreadRef(key=thread_key(outcome.source), state=outcome.status, phase=Phase.OPEN)
     link, link_label = _link(outcome, marked_copy_link, link_expires)
     fields: dict[str, str] = {}  # every S3 key or URI in them is shown with `shown_name`, as the file name is
     if outcome.version_id:
@@ -89,6 +93,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
             resource=shown_name(outcome.source),
             fields=fields,
             notice_id=notice_id,
+            thread=thread,
         )
     if outcome.form:
         fields["Form"] = outcome.form + (
@@ -115,6 +120,7 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
             link=link,
             link_label=link_label,
             notice_id=notice_id,
+            thread=thread,
         )
     fields["Rows ingested"] = f"{outcome.rows_ingested:,}"
     fields["Rows rejected"] = f"{outcome.rows_rejected:,}"
@@ -151,4 +157,5 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
         link=link,
         link_label=link_label,
         notice_id=notice_id,
+        thread=thread,
     )

@@ -36,6 +36,7 @@ from shoplake.notices import NoticeError, is_notice
 EVENT_READERS: dict[tuple[str, str], Callable[[EventEnvelope], Alert]] = {
     ("aws.cloudwatch", "CloudWatch Alarm State Change"): cloudwatch_alarm.from_eventbridge,
     ("aws.codepipeline", "CodePipeline Pipeline Execution State Change"): codepipeline.execution_state_change,
+    ("aws.codepipeline", "CodePipeline Stage Execution State Change"): codepipeline.stage_state_change,
     ("aws.glue", "Glue Job State Change"): glue.job_state_change,
     ("aws.glue-dataquality", "Data Quality Evaluation Results Available"): glue.data_quality_results,
     ("aws.states", "Step Functions Execution Status Change"): stepfunctions.execution_status_change,

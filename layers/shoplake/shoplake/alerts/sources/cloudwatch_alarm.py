@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from shoplake.alerts import console
-from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.model import Alert, Category, Phase, Severity, ThreadRef
 from shoplake.alerts.sources.eventbridge import EventEnvelope
 from shoplake.alerts.timestamps import to_utc_iso
 
 _SEVERITY = {"ALARM": Severity.CRITICAL, "INSUFFICIENT_DATA": Severity.WARNING, "OK": Severity.SUCCESS}
+_PHASE = {"ALARM": Phase.OPEN, "INSUFFICIENT_DATA": Phase.PROGRESS, "OK": Phase.CLOSE}
 _COMPARISON = {
     "GreaterThanOrEqualToThreshold": ">=",
     "GreaterThanThreshold": ">",
@@ -28,9 +29,21 @@ _COMPARISON = {
 }
 
 
+def thread_of(name: str, state: str, *, alarm_arn: str | None, account: str | None, region: str | None) -> ThreadRef:
+    """The thread of an alarm's life: `alarm:<account>:<region>:<alarm name>`, the same from all three payloads.
+
+    Account and region are the alarm ARN's when it holds them (the alarm's own, whichever payload carried it),
+    else `account` and `region` as the payload gives them, else `-`. ALARM opens the thread, INSUFFICIENT_DATA
+    (or any other state) is a step in it, OK closes it; `state` is the state value itself.
+    """
+    where = f"{console.account_of_arn(alarm_arn) or account or '-'}:{console.region_of_arn(alarm_arn) or region or '-'}"
+    return ThreadRef(key=f"alarm:{where}:{name}", state=state, phase=_PHASE.get(state, Phase.PROGRESS))
+
+
 def _alert(
     *,
     name: str,
+    alarm_arn: str | None,
     state: str,
     previous: str | None,
     reason: str,
@@ -65,6 +78,7 @@ def _alert(
         occurred_at=changed_at,
         console_url=console.cloudwatch_alarm(region, name),
         fields=(*fields, *extra),
+        thread=thread_of(name, state, alarm_arn=alarm_arn, account=account, region=region),
     )
 
 
@@ -101,6 +115,7 @@ def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
     alarm_arn = message.get("AlarmArn")
     return _alert(
         name=message["AlarmName"],
+        alarm_arn=alarm_arn,
         state=message["NewStateValue"],
         previous=message.get("OldStateValue"),
         reason=message.get("NewStateReason") or "",
@@ -141,7 +156,9 @@ def _describe_configuration(configuration: Mapping[str, Any]) -> tuple[str | Non
     return ("; ".join(parts) or None), tuple(extra)
 
 
-def _from_alarm_data(data: Mapping[str, Any], *, account: str | None, region: str | None, detail_type: str) -> Alert:
+def _from_alarm_data(
+    data: Mapping[str, Any], *, alarm_arn: str | None, account: str | None, region: str | None, detail_type: str
+) -> Alert:
     state = data["state"]
     previous = data.get("previousState") or {}
     configuration = data.get("configuration") or {}
@@ -150,6 +167,7 @@ def _from_alarm_data(data: Mapping[str, Any], *, account: str | None, region: st
         extra = (*extra, ("Actions suppressed", state.get("actionsSuppressedReason") or state["actionsSuppressedBy"]))
     return _alert(
         name=data["alarmName"],
+        alarm_arn=alarm_arn,
         state=state["value"],
         previous=previous.get("value"),
         reason=state.get("reason") or "",
@@ -173,6 +191,7 @@ def from_eventbridge(event: EventEnvelope) -> Alert:
     alarm_arn = event.resources[0] if event.resources else None
     return _from_alarm_data(
         event.detail,
+        alarm_arn=alarm_arn,
         account=event.account or console.account_of_arn(alarm_arn),
         region=event.region or console.region_of_arn(alarm_arn),
         detail_type=event.detail_type,
@@ -188,6 +207,7 @@ def from_lambda_action(payload: Mapping[str, Any]) -> Alert:
     """
     return _from_alarm_data(
         payload["alarmData"],
+        alarm_arn=payload.get("alarmArn"),
         account=payload.get("accountId"),
         region=payload.get("region") or console.region_of_arn(payload.get("alarmArn")),
         detail_type="CloudWatch Alarm (Lambda action)",

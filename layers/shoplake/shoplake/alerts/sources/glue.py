@@ -8,8 +8,9 @@ delivered best effort) and "Data Quality Evaluation Results Available" from `aws
 from __future__ import annotations
 
 from shoplake.alerts import console
-from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.model import Alert, Category, Phase, Severity, ThreadRef
 from shoplake.alerts.sources.eventbridge import EventEnvelope
+from shoplake.surveys import upload_thread
 
 _JOB_SEVERITY = {
     "FAILED": Severity.CRITICAL,
@@ -58,18 +59,22 @@ def data_quality_results(event: EventEnvelope) -> Alert:
 
     The detail's `state` is the evaluation run's: anything but SUCCEEDED is critical (the rules could not
     be evaluated). The resource is `database.table` for a catalog evaluation, else the job's evaluation
-    context (`survey_quality.evaluation_context`); `score` is a 0-1 fraction shown as a percentage.
+    context (`upload_thread.evaluation_context`); `score` is a 0-1 fraction shown as a percentage. A context
+    naming a survey upload makes the result a step (PROGRESS) in that upload's thread (`survey:s3://...`),
+    its state `"<table> <partition>: passed"`, `"...: failed 2 of 9 rules"` or `"...: not evaluated"`.
     Raises ValueError/TypeError when `rulesFailed`, `rulesSucceeded`, `rulesSkipped` are not numbers.
     """
     # `state` is the evaluation run's own state: SUCCEEDED even when rules fail.
     detail = event.detail
     context = detail.get("context") or {}
+    upload: str | None = None  # the survey upload whose partition this is, named by the job's context
     if context.get("tableName"):
         resource = f"{context.get('databaseName')}.{context['tableName']}"
         link = console.glue_table_quality(event.region, context.get("databaseName", ""), context["tableName"])
     else:
         # In a Glue job, the evaluation context is what the job named: shoplake names table and partition.
-        resource = context.get("evaluationContext") or context.get("jobName") or "data quality run"
+        named, upload = upload_thread.read_evaluation_context(str(context.get("evaluationContext") or ""))
+        resource = named or context.get("jobName") or "data quality run"
         link = console.glue_job_run(event.region, context.get("jobName") or resource, context.get("jobId"))
     failed = int(detail.get("rulesFailed") or 0)
     passed = int(detail.get("rulesSucceeded") or 0)
@@ -78,11 +83,13 @@ def data_quality_results(event: EventEnvelope) -> Alert:
     run_state = detail.get("state", "")
     rulesets = ", ".join(detail.get("rulesetNames") or []) or "—"
     if run_state and run_state != "SUCCEEDED":
-        severity, verdict = Severity.CRITICAL, f"could not be evaluated (run {run_state})"
+        severity, verdict, short = Severity.CRITICAL, f"could not be evaluated (run {run_state})", "not evaluated"
     elif failed:
         severity, verdict = Severity.WARNING, f"failed {failed} of {failed + passed} rules"
+        short = verdict
     else:
-        severity, verdict = Severity.SUCCESS, f"passed all {passed} rules"
+        severity, verdict, short = Severity.SUCCESS, f"passed all {passed} rules", "passed"
+    thread = ThreadRef(upload_thread.thread_key(upload), f"{resource}: {short}", Phase.PROGRESS) if upload else None
     score_text = f"{float(score):.0%}" if isinstance(score, int | float) else "—"
     return event.alert(
         title=f"Data quality {resource}: {verdict}",
@@ -99,4 +106,5 @@ def data_quality_results(event: EventEnvelope) -> Alert:
             ("Score", score_text),
             ("Result", str(detail.get("resultID"))),
         ),
+        thread=thread,
     )

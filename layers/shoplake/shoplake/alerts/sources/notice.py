@@ -13,7 +13,8 @@ from shoplake.notices import CATEGORY_OF_KIND, Notice
 def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
     """A shoplake notice (the parsed JSON of an SNS `Message`) as an alert.
 
-    Account and region come from the topic's ARN; the dedupe key is `notice:<notice_id>`. Raises
+    Account and region come from the topic's ARN; the dedupe key is `notice:<notice_id>`; the thread is the
+    notice's own `thread` (None without one). Raises
     NoticeError (from `Notice.from_message`) for a message that breaks the notice format.
     """
     notice = Notice.from_message(message)
@@ -32,4 +33,5 @@ def from_sns(message: Mapping[str, Any], topic_arn: str | None) -> Alert:
         console_url=notice.link,
         link_label=notice.link_label,
         fields=tuple(notice.fields.items()),
+        thread=notice.thread,
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from shoplake import nightly_etl
 from shoplake.alerts import console
-from shoplake.alerts.model import Alert, Category, Severity
+from shoplake.alerts.model import Alert, Category, Phase, Severity, ThreadRef
 from shoplake.alerts.sources.eventbridge import EventEnvelope
 from shoplake.alerts.timestamps import to_utc_iso
 
@@ -23,6 +23,14 @@ _SEVERITY = {
     "RUNNING": Severity.INFO,
     "PENDING_REDRIVE": Severity.WARNING,
     "SUCCEEDED": Severity.SUCCESS,
+}
+# A run opens its thread when it starts (again, when redriven) and closes it when it ends.
+_PHASE = {
+    "RUNNING": Phase.OPEN,
+    "SUCCEEDED": Phase.CLOSE,
+    "FAILED": Phase.CLOSE,
+    "TIMED_OUT": Phase.CLOSE,
+    "ABORTED": Phase.CLOSE,
 }
 # Ended from outside: by the state machine's TimeoutSeconds, or by StopExecution.
 _STOPPED = ("TIMED_OUT", "ABORTED")
@@ -69,7 +77,9 @@ def execution_status_change(event: EventEnvelope) -> Alert:
     Reads `executionArn` and `status` (required: KeyError without them), the machine's name from
     `stateMachineArn` (else the execution ARN), `name`, the duration from `startDate`/`stopDate` (ms),
     `error`, `cause` and `redriveCount`. The alert's time is `stopDate`, else `startDate`, else the event's
-    `time`. The console link uses only the event's own `region` (None without it).
+    `time`. The console link uses only the event's own `region` (None without it). The thread is
+    `sfn:<executionArn>` (a redriven run keeps its ARN, so its thread): RUNNING opens it, SUCCEEDED, FAILED,
+    TIMED_OUT and ABORTED close it, PENDING_REDRIVE is a step in it; its state is the status.
     """
     detail = event.detail
     execution_arn = detail["executionArn"]
@@ -105,4 +115,5 @@ def execution_status_change(event: EventEnvelope) -> Alert:
         occurred_at=to_utc_iso(detail.get("stopDate") or detail.get("startDate")) or event.time,
         console_url=console.stepfunctions_execution(event.region, execution_arn),
         fields=tuple(fields),
+        thread=ThreadRef(key=f"sfn:{execution_arn}", state=status, phase=_PHASE.get(status, Phase.PROGRESS)),
     )
