@@ -42,8 +42,9 @@ class SinkMessage:
     `via`: "webhook" or "chat.postMessage"; `channel`: the channel's name (`#x`; None through a webhook);
     `channel_id`: its ID (`C…`); `ts`: Slack's message timestamp; `thread_ts`: the parent's ts for a reply;
     `broadcast`: a reply also sent to the channel; `metadata`: Slack message metadata (`event_type`,
-    `event_payload`); `edited`: changed by chat.update (the message is replaced where it stands in
-    `SlackSink.messages`, its earlier versions in `history`, oldest first); `deleted`: deleted in Slack.
+    `event_payload`); `edited`: changed by chat.update, last at `edited_ts` (the message is replaced where
+    it stands in `SlackSink.messages`, its earlier versions in `history`, oldest first); `deleted`: deleted
+    in Slack.
     """
 
     via: str
@@ -55,6 +56,7 @@ class SinkMessage:
     broadcast: bool = False
     metadata: dict[str, Any] | None = None
     edited: bool = False
+    edited_ts: str | None = None
     deleted: bool = False
     channel_id: str | None = None
     history: tuple[SinkMessage, ...] = field(default=(), repr=False)
@@ -197,6 +199,7 @@ class Workspace:
             blocks=old.blocks if blocks is None else blocks,
             metadata=metadata or old.metadata,
             edited=True,
+            edited_ts=self.next_ts(),
             history=(*old.history, replace(old, history=())),
         )
         self.messages[index] = new
@@ -261,7 +264,7 @@ class Workspace:
                     latest_reply=replies[-1].ts,
                 )
         if message.edited:
-            shown["edited"] = {"user": BOT_USER_ID, "ts": message.ts}
+            shown["edited"] = {"user": BOT_USER_ID, "ts": message.edited_ts}
         if metadata and message.metadata:
             shown["metadata"] = message.metadata
         return shown

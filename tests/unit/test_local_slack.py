@@ -117,6 +117,7 @@ def test_update_replaces_the_message_where_it_stands_and_keeps_its_history() -> 
         [BUTTONS],
     )
     assert [old.text for old in message.history] == [PARENT["text"]]
+    assert answer["message"]["edited"]["ts"] == message.edited_ts > parent["ts"]
 
 
 def test_a_deleted_message_is_not_found_by_update_nor_replies() -> None:
