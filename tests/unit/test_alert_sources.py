@@ -350,6 +350,9 @@ OUR_SAMPLES = {
     "eventbridge_pipeline_failed.json": "[Critical] Pipeline shoplake-dev-delivery failed",
     "eventbridge_unrecognised_ec2_state_change.json": "[Info] EC2 Instance State-change Notification (aws.ec2)",
     "sns_alarm_web_5xx.json": "[Critical] ALARM: shoplake-dev-web-5xx",
+    "sns_alarm_web_5xx_again.json": "[Critical] ALARM: shoplake-dev-web-5xx",
+    "sns_alarm_web_5xx_insufficient_data.json": "[Warning] INSUFFICIENT_DATA: shoplake-dev-web-5xx",
+    "sns_alarm_web_5xx_ok.json": "[OK] OK: shoplake-dev-web-5xx",
     "sns_notice_survey_rejected.json": "[Warning] Survey file quarantined: 2026-11 지하철 광고 설문.xlsx",
 }
 
