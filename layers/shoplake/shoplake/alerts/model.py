@@ -18,7 +18,8 @@ class Severity(StrEnum):
 class Phase(StrEnum):
     """What an alert does to the thread of its happening (`ThreadRef.phase`)."""
 
-    OPEN = "open"  # the happening starts or is (again) in trouble: ALARM, a pipeline or ETL run started, a file ingested
+    # the happening starts or is (again) in trouble: ALARM, a pipeline or ETL run started, a file ingested
+    OPEN = "open"
     PROGRESS = "progress"  # a step within it: INSUFFICIENT_DATA, a stage's result, a partition's data quality
     CLOSE = "close"  # it ended: OK, a run's SUCCEEDED/FAILED/STOPPED, a file's last check
 
@@ -61,9 +62,10 @@ class Alert:
     the emitting service as people name it ("CloudWatch alarm"), `detail_type` the message type (an
     EventBridge `detail-type` or shoplake's own); `account` a 12-digit id and `region` a region code when
     known; `occurred_at` an RFC 3339 UTC time with milliseconds and `Z` (`timestamps.to_utc_iso`);
-    `thread` the happening this alert belongs to (None: a message of its own); `console_url` an https link, shown as "Open in the AWS console" unless `link_label` names it (then as a
-    section of its own, for a link the reader is meant to follow); `fields` ordered (label, text) pairs shown
-    as Slack fields; `recognised` False when no reader knew the message.
+    `thread` the happening this alert belongs to (None: a message of its own); `console_url` an https link,
+    shown as "Open in the AWS console" unless `link_label` names it (then as a section of its own, for a link
+    the reader is meant to follow); `fields` ordered (label, text) pairs shown as Slack fields; `recognised`
+    False when no reader knew the message.
     """
 
     title: str
