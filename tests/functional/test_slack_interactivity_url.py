@@ -6,12 +6,15 @@ checks the function's resource policy as Lambda does for AuthType NONE, and runs
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import json
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -19,6 +22,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LOCAL_SLACK_TEAM_ID, LocalStack
+from shoplake.alerts.delivery import SlackCredentials, SlackSender
+from shoplake.alerts.model import Alert, Category, Phase, Severity, ThreadRef
+from shoplake.alerts.routing import Routing
 
 pytestmark = pytest.mark.server
 
@@ -107,3 +113,45 @@ def test_a_signed_press_is_answered_200_once_and_its_replay_refused(stack: Local
     table = stack.output("AlertThreadTableName")
     items = stack.client("dynamodb").scan(TableName=table)["Items"]
     assert [i["thread_key"]["S"].split("#", 1)[0] for i in items] == ["slack-request"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("shoplake.alerts.thread_engine") is None or not hasattr(SlackSink, "press"),
+    reason="the thread engine and the local Slack's press (issue 19) are not both here",
+)
+def test_acknowledge_pressed_in_the_local_slack_shows_on_the_thread_parent(stack: LocalStack, sink: SlackSink) -> None:
+    # GIVEN an alarm's thread opened in the local Slack (by the engine, as the notifier opens it)
+    engine_module: Any = importlib.import_module("shoplake.alerts.thread_engine")
+    store_module: Any = importlib.import_module("shoplake.alerts.thread_store")
+    threads_module: Any = importlib.import_module("shoplake.alerts.threads")
+    key = "alarm:123456789012:ap-northeast-2:shoplake-dev-web-5xx"
+    alert = Alert(
+        title="ALARM: shoplake-dev-web-5xx", summary="5xx above 1%.", severity=Severity.CRITICAL,
+        category=Category.ALARM, source="CloudWatch alarm", resource="shoplake-dev-web-5xx",
+        dedupe_key=f"{key}:1", detail_type="CloudWatch Alarm State Change",
+        thread=ThreadRef(key=key, state="ALARM", phase=Phase.OPEN),
+    )  # fmt: skip
+    table = stack.session.resource("dynamodb").Table(stack.output("AlertThreadTableName"))
+    sender = SlackSender(SlackCredentials.from_secret(json.loads(_secret(stack))), remaining=lambda: 10.0)
+    routing = Routing.from_json(stack.stack.properties[FUNCTION]["Environment"]["Variables"]["ALERT_ROUTING"])
+    policy = threads_module.Policy()
+    engine = engine_module.ThreadEngine(
+        store_module.ThreadStore(table, ttl_s=policy.ttl_s), sender, routing, policy, time.time
+    )
+    opened = engine.deliver(alert)
+    assert stack.slack_signing_secret is not None and stack.slack_team_id is not None
+    # WHEN someone presses Acknowledge on its parent, Slack posting the press to the interactivity URL
+    local_slack: Any = sink
+    status, body = local_slack.press(
+        stack.function_url(FUNCTION), action_id="shoplake_acknowledge", value=key, user_id="U0LOCAL0042",
+        user_name="jane.kim", channel=opened["channel"], message_ts=opened["ts"], team_id=stack.slack_team_id,
+        signing_secret=stack.slack_signing_secret,
+    )  # fmt: skip
+    # THEN Slack gets its empty 200, and the parent shows who acknowledged it
+    assert (status, body) == (200, "")
+    assert "Acknowledged* by <@U0LOCAL0042>" in local_slack.thread_text(opened["channel"], opened["ts"])
+
+
+def _secret(stack: LocalStack) -> str:
+    name = stack.stack.resolver.parameters["SlackSecretName"]
+    return str(stack.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
