@@ -4,12 +4,14 @@
     python -m local_stack.invoke SurveyParserFunction events/survey_parser/s3_put_korean_key.json \
         --upload events/survey_parser/sample_survey.xlsx
     python -m local_stack.invoke GlueLibraryFunction events/glue_library/create.json
+    python -m local_stack.invoke SlackInteractionsFunction events/slack_interactions/block_actions_acknowledge.json
 
 The Docker-free equivalent of `sam local invoke -e`: the function's module, layers and
 environment come from template.yaml; AWS is moto; Slack is the local sink (or the real
 one, with SHOPLAKE_SLACK_WEBHOOK_URL / SHOPLAKE_SLACK_BOT_TOKEN set). A CloudFormation
 custom-resource request answers a local receiver instead of its ResponseURL, and the answer
-CloudFormation would get is printed (Status, then Data or Reason).
+CloudFormation would get is printed (Status, then Data or Reason). A Slack request (a function URL event with
+`x-slack-signature`) is signed again with the local Slack secret's signing secret, as Slack would sign it now.
 
 Exit status: 0 when the function returned (and a custom resource answered SUCCESS), 1 otherwise.
 """
@@ -25,6 +27,7 @@ from typing import Any
 
 from local_stack.cloudformation_responses import ResponseReceiver, is_custom_resource_request, problems
 from local_stack.demo import _slack_secret
+from local_stack.function_urls import slack_signed
 from local_stack.slack_sink import SlackSink, as_text
 from local_stack.stack import LocalStack
 from shoplake.s3_notifications import objects_created
@@ -79,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             function = stack.functions[args.function]
             if args.upload:
                 upload_named_version(stack, event, args.upload)
+            if "x-slack-signature" in (event.get("headers") or {}) and stack.slack_signing_secret:
+                # A sample Slack request's signature is as old as the sample: signed again as Slack would now.
+                event = slack_signed(event, stack.slack_signing_secret)
             try:
                 result = function.invoke(receiver.addressed_to(event) if receiver else event)
             except Exception as error:  # noqa: BLE001 - reported as Lambda reports an unhandled error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_stack.event_routing import EventRouter
 from local_stack.firehose import LocalFirehose
+from local_stack.function_url_server import FunctionUrlServer
 from local_stack.functions import Invocation, LocalFunction, load_functions
 from local_stack.glue_jobs import GlueRunner
 from local_stack.iam import enforcement
@@ -31,6 +33,8 @@ from local_stack.template import ROOT, TEMPLATE_PATH, load_template, samconfig_p
 
 # moto runs Step Functions definitions for real only when asked to.
 MOTO_CONFIG: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
+# The local Slack's workspace; with the sink, the Slack secret also holds a signing secret made for each stack.
+LOCAL_SLACK_TEAM_ID = "T0LOCAL0001"
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -83,6 +87,10 @@ class LocalStack:
         self.router: EventRouter
         self.principals: Principals
         self.iam_ledger = Ledger()
+        self._url_servers: dict[str, FunctionUrlServer] = {}
+        # What the Slack secret holds for the interactivity endpoint (None when the secret given has none).
+        self.slack_signing_secret: str | None = None
+        self.slack_team_id: str | None = None
 
     def __enter__(self) -> LocalStack:
         local_env = dict(LOCAL_CREDENTIALS)
@@ -147,6 +155,8 @@ class LocalStack:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for server in self._url_servers.values():
+            server.stop()
         self._sfn_roles.__exit__(None, None, None)
         self._glue_sync.__exit__(None, None, None)
         enforcement.exit(self)
@@ -165,10 +175,37 @@ class LocalStack:
         if self.slack_secret is not None:
             secret: Mapping[str, Any] = self.slack_secret
         elif self.slack_sink is not None:
-            secret = {"bot_token": "xoxb-local-sink", "api_base_url": self.slack_sink.api_base_url}
+            secret = {
+                "bot_token": "xoxb-local-sink",
+                "api_base_url": self.slack_sink.api_base_url,
+                "signing_secret": secrets.token_hex(16),
+                "team_id": LOCAL_SLACK_TEAM_ID,
+            }
         else:
             raise ValueError("LocalStack needs a slack_sink or a slack_secret")
+        self.slack_signing_secret = secret.get("signing_secret")
+        self.slack_team_id = secret.get("team_id")
         self.session.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(secret))
+
+    def function_url(self, logical_id: str) -> str:
+        """The loopback URL (`http://127.0.0.1:<port>/`) answering as `logical_id`'s function URL does in AWS:
+        each request judged against the function's resource policy, made a payload 2.0 event, and run as its
+        role (local_stack.function_url_server). Started at first use, stopped with the stack.
+
+        Raises KeyError for a function the template gives no FunctionUrlConfig.
+        """
+        if logical_id not in self._url_servers:
+            config = self.stack.properties[logical_id].get("FunctionUrlConfig")
+            if not config:
+                raise KeyError(f"{logical_id} has no function URL in the template")
+            self._url_servers[logical_id] = FunctionUrlServer(
+                self.functions[logical_id],
+                self.stack.attr(f"{logical_id}Url", "FunctionUrl"),
+                auth_type=str(config.get("AuthType", "NONE")),
+                registry=self.principals,
+                ledger=self.iam_ledger,
+            ).start()
+        return self._url_servers[logical_id].url
 
     def output(self, name: str) -> Any:
         return self.stack.outputs()[name]

@@ -49,14 +49,14 @@ def _service(stack: LocalStack, service: str, action: str, resource: str, accoun
     )
 
 
-def test_only_the_notifier_can_read_the_slack_secret(stack: LocalStack) -> None:
+def test_only_the_slack_functions_can_read_the_slack_secret(stack: LocalStack) -> None:
     # GIVEN the Slack secret, which has no resource policy: only identity policies can grant it
     name = stack.stack.resolver.parameters["SlackSecretName"]
     secret = f"arn:aws:secretsmanager:ap-northeast-2:{ACCOUNT}:secret:{name}-AbCdEf"
     # WHEN every principal of the stack asks for its value
     readers = {p for p in stack.principals.names() if _as(stack, p, "secretsmanager:GetSecretValue", secret).allowed}
-    # THEN only the Slack notifier may
-    assert readers == {"SlackNotifierFunction"}
+    # THEN only the Slack notifier may, and the interactivity endpoint (the signing secret is in it)
+    assert readers == {"SlackNotifierFunction", "SlackInteractionsFunction"}
 
 
 def test_the_buckets_refuse_plain_http_even_to_a_role_that_may_read(stack: LocalStack) -> None:
