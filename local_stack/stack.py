@@ -28,6 +28,7 @@ from local_stack.iam.principals import EndpointSession, Principals, principals_o
 from local_stack.iam.stepfunctions_roles import state_machine_tasks_as_role
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink
+from local_stack.stepfunctions_events import ExecutionWatch
 from local_stack.stepfunctions_glue import glue_runs_carried_out
 from local_stack.template import ROOT, TEMPLATE_PATH, load_template, samconfig_parameters
 
@@ -152,6 +153,12 @@ class LocalStack:
         self.firehose = LocalFirehose(
             self.session, self.stack, self.functions, principals=self.principals, iam_ledger=self.iam_ledger
         )
+        # Step Functions tells EventBridge when an execution starts and ends; moto does not.
+        self.execution_events = ExecutionWatch(
+            self.session.client("stepfunctions"),
+            self.session.client("events"),
+            [self.stack.ref(m) for m in self.stack.logical_ids_of_type("AWS::Serverless::StateMachine")],
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -235,7 +242,10 @@ class LocalStack:
 
     def deliver_pending(self) -> list[Invocation]:
         """Deliver every pending event and carry out every started Glue job run, until all is quiet."""
+        self.execution_events.emit_new()
         delivered = self.router.deliver_pending()
-        while self.glue.run_new() or any(d.records_in for d in self.firehose.flush()):
+        while (
+            self.glue.run_new() or any(d.records_in for d in self.firehose.flush()) or self.execution_events.emit_new()
+        ):
             delivered += self.router.deliver_pending()
         return delivered

@@ -10,10 +10,9 @@ from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 
-from shoplake.alerts.delivery import Receipt
+from shoplake.alerts.delivery import MessageNotFound, Receipt
 from shoplake.alerts.model import Alert, Category, Phase, Severity, ThreadRef
 from shoplake.alerts.slack_blocks import SlackMessage
-from shoplake.alerts.thread_engine import MessageNotFound
 
 ALARM_KEY = "alarm:123456789012:ap-northeast-2:shoplake-dev-web-5xx"
 CHANNEL_ID = "C0ONCALL01"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, cast
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -22,7 +22,7 @@ from shoplake.alerts.model import Alert
 from shoplake.alerts.notify import notify
 from shoplake.alerts.routing import Routing
 from shoplake.alerts.sources import read_alerts
-from shoplake.alerts.thread_engine import ThreadEngine, ThreadSender
+from shoplake.alerts.thread_engine import ThreadEngine
 from shoplake.alerts.thread_store import ThreadStore
 from shoplake.alerts.threads import Policy
 
@@ -62,12 +62,12 @@ def deliver_once(*, alert: Alert, sender: SlackSender) -> dict[str, Any]:
 
 def threads(sender: SlackSender) -> bool:
     """Whether alerts go to threads: a thread table, and a sender that can thread (a bot token)."""
-    return THREADS is not None and bool(getattr(sender, "threads", False))
+    return THREADS is not None and sender.threads
 
 
 def engine(sender: SlackSender) -> ThreadEngine:
     assert THREADS is not None
-    return ThreadEngine(THREADS, cast(ThreadSender, sender), ROUTING, POLICY, time.time)
+    return ThreadEngine(THREADS, sender, ROUTING, POLICY, time.time)
 
 
 @logger.inject_lambda_context

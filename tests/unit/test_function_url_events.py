@@ -73,7 +73,7 @@ def test_any_other_result_is_a_200_json_answer_of_it() -> None:
 
 
 def test_a_sample_slack_request_signed_again_passes_slacks_check_now() -> None:
-    # GIVEN the sample press, signed long ago with Slack's example secret
+    # GIVEN the sample press, signed long ago with the tests' signing secret
     sample = our_event("slack_interactions/block_actions_acknowledge.json")
     # WHEN it is signed again with another secret at a given time
     signed = slack_signed(sample, "another-secret", now=1_900_000_000)

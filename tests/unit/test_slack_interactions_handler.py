@@ -16,9 +16,10 @@ import pytest
 
 from local_stack.function_urls import slack_signed
 from local_stack.template import ROOT
+from shoplake.alerts.thread_engine import PressResult
 from tests.conftest import our_event
 
-SECRET = {"bot_token": "xoxb-test", "signing_secret": "a-signing-secret-for-tests", "team_id": "T0LOCAL0001"}
+SECRET = {"bot_token": "xoxb-test", "signing_secret": "5c0ffee5c0ffee5c0ffee5c0ffee5c0f", "team_id": "T0LOCAL0001"}
 SAMPLE = "slack_interactions/block_actions_acknowledge.json"
 
 
@@ -37,9 +38,9 @@ class _FakeEngine:
     def __init__(self) -> None:
         self.presses: list[dict[str, Any]] = []
 
-    def press(self, **kwargs: Any) -> SimpleNamespace:
+    def press(self, **kwargs: Any) -> PressResult:
         self.presses.append(kwargs)
-        return SimpleNamespace(accepted=True, reason="", key=kwargs["thread_key"], state="ALARM")
+        return PressResult(accepted=True, reason="", key=kwargs["thread_key"], state="ALARM")
 
 
 @pytest.fixture
@@ -54,12 +55,12 @@ def app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     spec.loader.exec_module(module)
     store, engine, made = _FakeStore(), _FakeEngine(), []
 
-    def thread_engine(secret: dict[str, Any], remaining: Any) -> _FakeEngine:
-        made.append(secret)
+    def thread_engine(credentials: Any, remaining: Any) -> _FakeEngine:
+        made.append(credentials)
         return engine
 
     monkeypatch.setattr(module.parameters, "get_secret", lambda *args, **kwargs: SECRET)
-    monkeypatch.setattr(module, "thread_store", lambda: store)
+    monkeypatch.setattr(module, "STORE", store)
     monkeypatch.setattr(module, "thread_engine", thread_engine)
     # what the tests look at: the fakes, on the module under test
     vars(module).update(store=store, engine=engine, engines_made=made)

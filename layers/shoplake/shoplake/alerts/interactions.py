@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from shoplake.alerts.delivery import SlackCredentials
+
 # Slack's own bound: a request whose timestamp is further than this from now is refused (SignatureVerifier's).
 REQUEST_MAX_AGE_SECONDS = 300
 # A signature is remembered past the age at which the timestamp check refuses it anyway.
@@ -198,16 +200,14 @@ class Verification:
     team_id: str | None = None
 
     @classmethod
-    def from_secret(cls, secret: Mapping[str, Any]) -> Verification:
-        """Read the parsed Slack secret; raises ValueError naming the field when `signing_secret` is missing
-        or a field is not text (a deployment fault, not the request's)."""
-        signing_secret = secret.get("signing_secret") if isinstance(secret, Mapping) else None
-        if not isinstance(signing_secret, str) or not signing_secret.strip():
+    def from_credentials(cls, credentials: SlackCredentials) -> Verification:
+        """The endpoint's checks from the Slack secret as `SlackCredentials` read it (one reader of the secret).
+
+        Raises ValueError when the secret has no `signing_secret` (a deployment fault, not the request's).
+        """
+        if not credentials.signing_secret:
             raise ValueError("the Slack secret has no 'signing_secret' (the Slack app's, for its buttons)")
-        team_id = secret.get("team_id") or None
-        if team_id is not None and not isinstance(team_id, str):
-            raise ValueError("field 'team_id' of the Slack secret: not text")
-        return cls(signing_secret=signing_secret, team_id=team_id)
+        return cls(signing_secret=credentials.signing_secret, team_id=credentials.team_id)
 
 
 def answer(

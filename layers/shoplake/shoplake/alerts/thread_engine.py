@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from shoplake.alerts import delivery
-from shoplake.alerts.delivery import Receipt
+from shoplake.alerts.delivery import MessageNotFound, Receipt
 from shoplake.alerts.model import Alert
 from shoplake.alerts.routing import Routing
 from shoplake.alerts.slack_blocks import SlackMessage
@@ -42,8 +41,6 @@ from shoplake.alerts.threads import (
     on_tick,
 )
 
-# delivery.MessageNotFound (the Slack helper's, issue 19); LookupError stands in until that lands.
-MessageNotFound: type[Exception] = getattr(delivery, "MessageNotFound", LookupError)
 EVENT_TYPE = "shoplake_alert"
 # Version conflicts retried before giving up (each re-reads the thread and decides again).
 MAX_ATTEMPTS = 5
@@ -53,7 +50,10 @@ _POLL_S = 0.2
 class ThreadSender(Protocol):
     """What performs the Slack side (`delivery.SlackSender` with a bot token, or a test's stand-in)."""
 
-    threads: bool
+    @property
+    def threads(self) -> bool:
+        """True when the sender can reply in threads and update messages (a bot token)."""
+        ...
 
     def post(
         self,
