@@ -110,8 +110,13 @@ def test_durations_read_as_people_say_them(seconds: float, text: str) -> None:
     assert duration_text(seconds) == text
 
 
-# Our own tokens may carry < and >: Slack date tokens and verified user mentions.
-OWN_TOKENS = re.compile(r"<!date\^\d+\^\{date_short_pretty\} \{time_secs\}\|[0-9: -]+UTC>|<@U0ALICE01>")
+# Our own tokens may carry < and >: Slack date tokens, verified user mentions, and links whose target is
+# percent-encoded and whose label is ours.
+_URL = r"[A-Za-z0-9._~:/?#\[\]@!$'()*+,;=%-]"
+OWN_TOKENS = re.compile(
+    r"<!date\^\d+\^\{date_short_pretty\} \{time_secs\}\|[0-9: -]+UTC>|<@U0ALICE01>"
+    rf"|<https://{_URL}+(?:&amp;{_URL}*)*\|Open in the AWS console>"
+)
 
 
 def assert_nothing_raw(message: SlackMessage) -> None:

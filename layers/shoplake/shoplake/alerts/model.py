@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Severity(StrEnum):
@@ -84,3 +86,23 @@ class Alert:
     fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     recognised: bool = True
     thread: ThreadRef | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The alert as JSON-ready values (enums as their values, pairs as lists); `from_dict` reads it back."""
+        values = asdict(self)
+        values["fields"] = [list(pair) for pair in self.fields]
+        return values
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Alert:
+        """Read `to_dict`'s output, after a JSON round trip too. Raises KeyError/TypeError/ValueError on another
+        shape (a missing field, an unknown severity, category or phase)."""
+        values = dict(data)
+        values["severity"] = Severity(values["severity"])
+        values["category"] = Category(values["category"])
+        values["fields"] = tuple((str(name), str(text)) for name, text in values.get("fields") or ())
+        thread = values.get("thread")
+        values["thread"] = (
+            ThreadRef(key=thread["key"], state=thread["state"], phase=Phase(thread["phase"])) if thread else None
+        )
+        return cls(**values)

@@ -7,7 +7,9 @@ field, the `text` fallback included; only our own tokens, dates and `<@U…>` of
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -20,8 +22,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from shoplake.alerts.model import Severity
-from shoplake.alerts.slack_blocks import SEVERITY_LABEL, SlackMessage, escape, one_line, when_text
+from shoplake.alerts.model import Alert, Severity
+from shoplake.alerts.slack_blocks import SEVERITY_LABEL, SlackMessage, escape, one_line, render, when_text
 from shoplake.alerts.threads import ACKNOWLEDGE, SNOOZE_1H, SNOOZE_UNTIL_OK, Person, Reply, Thread
 from shoplake.business import stored_time
 
@@ -114,7 +116,9 @@ def render_parent(thread: Thread, *, flap_window_s: float = 1800.0) -> SlackMess
         HeaderBlock(text=PlainTextObject(text=_cut(one_line(f"{emoji} {thread.title}"), _HEADER_MAX), emoji=True)),
         SectionBlock(text=_mrkdwn("\n".join(facts))),
     ]
-    if thread.summary.strip():
+    if thread.alert is not None:
+        blocks += _alert_body(thread.alert)
+    elif thread.summary.strip():
         blocks.append(SectionBlock(text=_mrkdwn(escape(thread.summary))))
     buttons = _buttons(thread) if thread.buttons() else []
     if buttons:  # Slack refuses an actions block without elements
@@ -159,7 +163,17 @@ def render_reply(thread: Thread, reply: Reply) -> SlackMessage:
     if reply.by is not None and reply.what in _PRESSES:
         line = f"{_PRESSES[reply.what]} by {person_text(reply.by)}"
     blocks: list[Block] = [SectionBlock(text=_mrkdwn(f"{emoji} {line}"))]
-    if reply.summary.strip() and reply.what in ("alert", "outcome", "resolved"):
+    told = reply.what in ("alert", "outcome", "resolved")
+    if told and reply.alert is not None:
+        blocks += _alert_body(reply.alert)
+    elif reply.summary.strip() and told:
         blocks.append(SectionBlock(text=_mrkdwn(escape(reply.summary))))
     blocks.append(ContextBlock(elements=[_mrkdwn(date_token(reply.at))]))
     return SlackMessage(text=escape(f"[{label}] {reply_line(thread, reply)}"), blocks=[b.to_dict() for b in blocks])
+
+
+def _alert_body(alert: Mapping[str, Any]) -> list[Block]:
+    """The blocks `slack_blocks.render` gives the alert, but its header: summary, link, facts and context, each
+    escaped there for its field, so a thread shows all that a message of its own would."""
+    parsed = (Block.parse(block) for block in render(Alert.from_dict(alert)).blocks if block.get("type") != "header")
+    return [block for block in parsed if block is not None]

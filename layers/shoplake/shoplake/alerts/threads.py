@@ -97,7 +97,8 @@ class Reply:
     """A reply in the thread. `what`: `alert` (an alert's `state`, `title`, `summary`), `resolved` (an alarm's OK),
     `outcome` (how any other happening ended), `flapping_over` (the summary after flapping: `changes`),
     `reannounce`, `acknowledged`, `snoozed_1h`, `snoozed_until_ok`. `severity` of the alert or thread, `at`
-    its time, `by` who pressed. `broadcast` also shows it in the channel (Slack's `reply_broadcast`)."""
+    its time, `by` who pressed, `alert` the alert a reply tells of (`Alert.to_dict`), whose facts it shows.
+    `broadcast` also shows it in the channel (Slack's `reply_broadcast`)."""
 
     id: str
     what: str
@@ -109,6 +110,7 @@ class Reply:
     summary: str = ""
     changes: int = 0
     by: Person | None = None
+    alert: Mapping[str, Any] | None = None
     kind: str = "reply"
 
 
@@ -123,7 +125,8 @@ class Thread:
     (kept across a close, so flapping spans reopenings); `announced_at` the last time the channel was told
     (parent or broadcast); `closed_at` None while open; `applied` the newest dedupe keys applied; `pending`
     the Slack actions saved but not yet done (the outbox); `seq` numbers actions; `flap_count` the state
-    changes since flapping began."""
+    changes since flapping began; `alert` the newest alert applied (`Alert.to_dict`), whose facts the parent
+    shows."""
 
     key: str
     state: str
@@ -147,6 +150,7 @@ class Thread:
     pending: tuple[Action, ...] = ()
     seq: int = 0
     flap_count: int = 0
+    alert: Mapping[str, Any] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -247,6 +251,7 @@ def on_alert(thread: Thread | None, alert: Alert, now: float, policy: Policy | N
             announced_at=now,
             closed_at=now if ref.phase is Phase.CLOSE else None,
             applied=applied,
+            alert=alert.to_dict(),
         )
         actions.append(PostParent(ids.next()))
         return Decision(replace(fresh, seq=ids.seq), tuple(actions))
@@ -258,6 +263,7 @@ def on_alert(thread: Thread | None, alert: Alert, now: float, policy: Policy | N
         severity=alert.severity,
         title=alert.title,
         summary=alert.summary,
+        alert=alert.to_dict(),
         count=thread.count + 1,
         changed_at=now if changed else thread.changed_at,
         changes=changes,
@@ -295,6 +301,7 @@ def _reply(ids: _Ids, what: str, alert: Alert, state: str, now: float, *, broadc
         broadcast=broadcast,
         title=alert.title,
         summary=alert.summary,
+        alert=alert.to_dict(),
     )
 
 
