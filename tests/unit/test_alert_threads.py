@@ -183,3 +183,10 @@ def test_the_nightly_etl_failure_event_names_its_run_thread() -> None:
     thread = _thread(event)
     assert thread.key == f"sfn:{event['detail']['executionArn']}"
     assert thread.phase is Phase.CLOSE
+
+
+@pytest.mark.parametrize("attempt", [float("inf"), float("nan"), "2", None, True])
+def test_a_stage_event_with_an_odd_attempt_is_still_read(attempt: object) -> None:
+    event = aws_sample("eventbridge_codepipeline_stage_stopped__awsdocs.json")
+    event["detail"]["pipeline-execution-attempt"] = attempt
+    assert _thread(event) == ThreadRef(PIPELINE_KEY, "Deploy: STOPPED", Phase.PROGRESS)

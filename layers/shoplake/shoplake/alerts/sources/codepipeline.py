@@ -130,7 +130,10 @@ def stage_state_change(event: EventEnvelope) -> Alert:
     if retried:
         fields.append(("Last retried", str(retried)))
     attempt = detail.get("pipeline-execution-attempt")  # a JSON number, written 1.0 in AWS's samples
-    attempt_text = str(int(attempt)) if isinstance(attempt, int | float) else str(attempt or "")
+    if isinstance(attempt, int | float) and float(attempt).is_integer():
+        attempt_text = str(int(attempt))
+    else:
+        attempt_text = "" if attempt is None else str(attempt)
     return event.alert(
         title=f"Pipeline {pipeline}: stage {stage} {_VERB.get(state, state.lower())}",
         summary=f"Stage *{stage}* of pipeline *{pipeline}* {verb}.",
