@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shoplake.alerts.model import Phase, ThreadRef
-from shoplake.alerts.slack_blocks import SlackMessage
+from shoplake.alerts.slack_blocks import SlackMessage, unescape
 from shoplake.alerts.sources import read_alerts
 from shoplake.alerts.thread_render import duration_text, render_parent, render_reply
 from shoplake.alerts.threads import (
@@ -155,7 +155,9 @@ def test_an_alarm_named_with_slack_controls_is_text_in_every_message_of_its_thre
     for decision in (again, acked, snoozed, reannounced, closed):
         messages += [render_reply(decision.thread, a) for a in decision.actions if isinstance(a, Reply)]
     assert len(messages) == 10
-    assert {e["value"] for e in messages[0].blocks[-1]["elements"]} == {alert.thread.key}
+    # the buttons carry the key escaped like any text (interactions unescapes it)
+    assert {unescape(e["value"]) for e in messages[0].blocks[-1]["elements"]} == {alert.thread.key}
+    assert all("<" not in e["value"] for e in messages[0].blocks[-1]["elements"])
     for message in messages:
         assert_nothing_raw(message)
     # AND a person reads the name as typed

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from shoplake.alerts.delivery import SlackCredentials
+from shoplake.alerts.slack_blocks import unescape
 
 # Slack's own bound: a request whose timestamp is further than this from now is refused (SignatureVerifier's).
 REQUEST_MAX_AGE_SECONDS = 300
@@ -177,7 +178,8 @@ def read_press(payload: Mapping[str, Any]) -> Press | None:
     user_name = user.get("username") or user.get("name")
     return Press(
         action_id=_text(action.get("action_id"), "actions[0].action_id"),
-        thread_key=_text(action.get("value"), "actions[0].value"),
+        # The value is the thread key escaped like every other string in the message (thread_render).
+        thread_key=unescape(_text(action.get("value"), "actions[0].value")),
         user_id=_text(user.get("id"), "user.id"),
         user_name=_text(user_name, "user.username"),
         team_id=_text(team.get("id") or user.get("team_id"), "team.id"),

@@ -67,6 +67,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """The inverse of `escape`: `&lt;` -> `<`, `&gt;` -> `>`, then `&amp;` -> `&`."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 # A cut must not leave half an entity (`&am`), which Slack would show as typed.
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 # What a URL may hold as it is (RFC 3986's reserved and unreserved characters, and `%`); `|` ends a link's target.

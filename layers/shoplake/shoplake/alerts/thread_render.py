@@ -129,7 +129,10 @@ def render_parent(thread: Thread, *, flap_window_s: float = 1800.0) -> SlackMess
 
 
 def _buttons(thread: Thread) -> list[ButtonElement]:
-    value = thread.key[:_VALUE_MAX]
+    # Escaped like every other string of the message; interactions.read_press unescapes it.
+    value = escape(thread.key)
+    if len(value) > _VALUE_MAX:  # a cut key would name no thread: no buttons rather than buttons that fail
+        return []
     buttons = []
     if thread.acknowledged_by is None:
         buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE, value=value, style="primary"))
