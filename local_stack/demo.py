@@ -23,13 +23,13 @@ import openpyxl
 import psycopg
 import pyarrow.parquet as pq
 
-from local_stack import demo_report, sample_clickstream, sample_surveys
+from local_stack import demo_report, demo_threads, sample_clickstream, sample_surveys
 from local_stack.function_urls import open_url
 from local_stack.iam import demo_summary as iam_summary
 from local_stack.postgres import jdbc_properties, jdbc_url, shop_postgres
 from local_stack.sample_history import seed_history
 from local_stack.shoppers import run_shoppers
-from local_stack.slack_sink import SinkMessage, SlackSink, api_error, as_text
+from local_stack.slack_sink import SinkMessage, SlackSink, api_error
 from local_stack.stack import LocalStack
 from local_stack.template import ROOT
 from shop.migrate import apply_migrations
@@ -58,9 +58,7 @@ class Demo:
             for invocation in self.stack.router.history[since:]:
                 print(f"    {invocation.function}: {invocation.result or invocation.error}")
             return len(self.stack.router.history)
-        for message in self.sink.messages[since:]:
-            print("\n".join("    " + line for line in as_text(message).splitlines()))
-        return len(self.sink.messages)
+        return demo_threads.print_since(self.sink, since)
 
 
 def _event(path: str) -> dict[str, Any]:
@@ -345,12 +343,13 @@ def nightly_etl(demo: Demo) -> None:
     today = business.business_date(datetime.now(UTC))
     _night(demo, today, "so far: the simulated shoppers' orders, reviews and clicks")
     stack.deliver_pending()
-    demo.say("the nights' summaries in Slack:")
+    demo.say("the nights in Slack, each run one thread (started, each step's notice, done):")
     demo.show_slack(seen)
 
 
 STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("Alerting: every alert reaches Slack, once, and none is lost", alerting),
+    ("Alert threads: an alarm's whole life in one Slack thread, acknowledged from Slack", demo_threads.alarm_thread),
     ("Surveys: a spreadsheet in the inbox becomes typed Parquet in the lake", surveys),
     ("The shop: people sign up, browse, order, pay and review", shop),
     ("Clickstream: every click lands in the lake by the hour it happened", clickstream),

@@ -75,7 +75,7 @@ def test_an_alarm_lives_in_one_thread(store: ThreadStore, clock: Clock) -> None:
     assert result.accepted
     assert "resolved" in parent.message.text and len(parent.history) == 3
     assert [m.message.text.split("] ")[1] for m in slack.thread(parent.ts)] == [
-        "ALARM: ALARM: shoplake-dev-web-5xx",
+        "ALARM: shoplake-dev-web-5xx",
         "acknowledged by alice",
         "resolved (OK) after 25 min",
     ]

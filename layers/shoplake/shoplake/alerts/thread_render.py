@@ -103,7 +103,7 @@ def render_parent(thread: Thread, *, flap_window_s: float = 1800.0) -> SlackMess
     if thread.flapping:
         facts.append(f":warning: *{flapping_text(thread, flap_window_s)}*")
     facts.append(f"*Count:* {thread.count} · *since* {date_token(thread.changed_at)}")
-    if thread.closed_at is not None:
+    if thread.closed_at is not None and thread.count > 1:  # a happening first heard of at its end lasted unknown
         facts.append(f"*{_ended(thread).capitalize()}* after {duration_text(thread.closed_at - thread.opened_at)}")
     if thread.acknowledged_by is not None and thread.acknowledged_at is not None:
         who = person_text(thread.acknowledged_by)
@@ -146,7 +146,7 @@ def reply_line(thread: Thread, reply: Reply) -> str:
     """The reply's first line as plain text (not escaped): what happened, in a few words."""
     by = _plain_person(reply.by) if reply.by else "someone"
     lines = {
-        "alert": f"{reply.state}: {reply.title}",
+        "alert": reply.title if reply.state in reply.title else f"{reply.state}: {reply.title}",
         "resolved": f"resolved ({reply.state}) after {duration_text(reply.at - thread.opened_at)}",
         "outcome": f"{reply.state}: {reply.title} (after {duration_text(reply.at - thread.opened_at)})",
         "flapping_over": f"stable again, now {reply.state}, after {reply.changes} changes while flapping",
@@ -168,11 +168,23 @@ def render_reply(thread: Thread, reply: Reply) -> SlackMessage:
     blocks: list[Block] = [SectionBlock(text=_mrkdwn(f"{emoji} {line}"))]
     told = reply.what in ("alert", "outcome", "resolved")
     if told and reply.alert is not None:
-        blocks += _alert_body(reply.alert)
+        blocks += _reply_body(reply.alert)
     elif reply.summary.strip() and told:
         blocks.append(SectionBlock(text=_mrkdwn(escape(reply.summary))))
     blocks.append(ContextBlock(elements=[_mrkdwn(date_token(reply.at))]))
     return SlackMessage(text=escape(f"[{label}] {reply_line(thread, reply)}"), blocks=[b.to_dict() for b in blocks])
+
+
+def _reply_body(alert: Mapping[str, Any]) -> list[Block]:
+    """What a reply adds to its thread: the alert's summary, a link for the reader to follow, and the alert's own
+    facts (not the severity, resource, time and place the parent already shows); no context line."""
+    kept: list[Block] = [b for b in _alert_body(alert) if isinstance(b, SectionBlock) and b.text is not None]
+    own = Alert.from_dict(alert).fields
+    if own:
+        kept.append(
+            SectionBlock(fields=[_mrkdwn(_cut(f"*{escape(name)}*\n{escape(value)}", 2000)) for name, value in own[:10]])
+        )
+    return kept
 
 
 def _alert_body(alert: Mapping[str, Any]) -> list[Block]:
