@@ -147,6 +147,7 @@ def reply_line(thread: Thread, reply: Reply) -> str:
     by = _plain_person(reply.by) if reply.by else "someone"
     lines = {
         "alert": reply.title if reply.state in reply.title else f"{reply.state}: {reply.title}",
+        "late": f"reported late (the thread had newer news): {reply.title}",
         "resolved": f"resolved ({reply.state}) after {duration_text(reply.at - thread.opened_at)}",
         "outcome": f"{reply.state}: {reply.title} (after {duration_text(reply.at - thread.opened_at)})",
         "flapping_over": f"stable again, now {reply.state}, after {reply.changes} changes while flapping",
@@ -166,7 +167,7 @@ def render_reply(thread: Thread, reply: Reply) -> SlackMessage:
     if reply.by is not None and reply.what in _PRESSES:
         line = f"{_PRESSES[reply.what]} by {person_text(reply.by)}"
     blocks: list[Block] = [SectionBlock(text=_mrkdwn(f"{emoji} {line}"))]
-    told = reply.what in ("alert", "outcome", "resolved")
+    told = reply.what in ("alert", "outcome", "resolved", "late")
     if told and reply.alert is not None:
         blocks += _reply_body(reply.alert)
     elif reply.summary.strip() and told:
