@@ -117,6 +117,9 @@ def render_parent(thread: Thread, *, flap_window_s: float = 1800.0) -> SlackMess
         SectionBlock(text=_mrkdwn("\n".join(facts))),
     ]
     if thread.alert is not None:
+        opening = str(thread.alert.get("title") or "")
+        if opening and opening != thread.title:  # the header shows the newest title: the first stays told here
+            blocks.append(SectionBlock(text=_mrkdwn(f"*{escape(one_line(opening))}*")))
         blocks += _alert_body(thread.alert)
     elif thread.summary.strip():
         blocks.append(SectionBlock(text=_mrkdwn(escape(thread.summary))))
