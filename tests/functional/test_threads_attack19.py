@@ -175,3 +175,18 @@ def test_a_press_on_a_key_that_is_no_thread_is_answered_200_and_changes_nothing(
     body = urlencode({"payload": _press_payload("alarm:999999999999:eu-west-1:nothing")})
     assert _post(stack.function_url(FUNCTION), body, stack.slack_signing_secret) == (200, "")
     assert sink.messages == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the interactivity URL of a webhook-only installation (its secret has no signing_secret) raises in the "
+    "handler for every request: anyone who posts there gets a 5xx, not a refusal",
+)
+def test_the_interactivity_url_of_a_webhook_only_installation_refuses_a_post(sink: SlackSink, tmp_path: Path) -> None:
+    # GIVEN a stack whose Slack secret holds only an incoming webhook (no threads, no buttons)
+    with LocalStack(slack_secret={"webhook_url": sink.webhook_url}, server=False, work_dir=tmp_path) as webhook_only:
+        # WHEN someone posts a signed-looking press to the interactivity URL
+        body = urlencode({"payload": _press_payload("alarm:123456789012:ap-northeast-2:shoplake-dev-web-5xx")})
+        status, _ = _post(webhook_only.function_url(FUNCTION), body, "00" * 16)
+    # THEN it is refused, not a server error
+    assert 400 <= status < 500
