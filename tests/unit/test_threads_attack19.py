@@ -25,7 +25,17 @@ from shoplake.alerts.routing import Routing
 from shoplake.alerts.sources import read_alerts
 from shoplake.alerts.thread_engine import ThreadEngine
 from shoplake.alerts.thread_store import ThreadStore
-from shoplake.alerts.threads import ACKNOWLEDGE, SNOOZE_1H, Policy, PostParent, on_alert
+from shoplake.alerts.threads import (
+    ACKNOWLEDGE,
+    SNOOZE_1H,
+    Person,
+    Policy,
+    PostParent,
+    Reply,
+    on_alert,
+    on_press,
+    on_tick,
+)
 from shoplake.surveys.ingest import Outcome
 from shoplake.surveys.report import notice_for
 from tests.conftest import aws_sample
@@ -353,3 +363,20 @@ def test_two_presses_and_a_repeat_at_once_all_take_effect_on_one_parent(
     assert stored.thread.acknowledged_by is not None and stored.thread.snoozed_until is not None
     assert "Acknowledged" in json.dumps(parent.message.blocks) and "Snoozed" in json.dumps(parent.message.blocks)
     assert len(slack.thread(parent.ts)) == 3
+
+
+# ---------------------------------------------------------------- time (withstood)
+
+
+def test_a_snooze_that_runs_out_lets_the_next_repeat_and_the_sweep_wake_the_channel() -> None:
+    # GIVEN an open critical snoozed for an hour a minute after it fired
+    snoozed = on_press(on_alert(None, alarm(), T0).thread, SNOOZE_1H, Person("U0ALICE01", "alice"), T0 + MIN).thread
+    # WHEN it repeats within the hour, then after it
+    quiet = on_alert(snoozed, alarm(n=2), T0 + 30 * MIN)
+    loud = on_alert(quiet.thread, alarm(n=3), T0 + 62 * MIN)
+    # THEN the first repeat stays in the thread, the second is broadcast, and the snooze is gone from the parent
+    assert [a.broadcast for a in quiet.actions if isinstance(a, Reply)] == [False]
+    assert [a.broadcast for a in loud.actions if isinstance(a, Reply)] == [True]
+    assert loud.thread.snoozed_until is None
+    # AND with nobody on it, the sweep re-announces it half an hour after that broadcast
+    assert [a.broadcast for a in on_tick(loud.thread, T0 + 92 * MIN).actions if isinstance(a, Reply)] == [True]
