@@ -56,6 +56,9 @@ def lambda_handler(event: LambdaFunctionUrlEvent, context: LambdaContext) -> dic
     credentials = SlackCredentials.from_secret(
         parameters.get_secret(SLACK_SECRET_NAME, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
     )
+    if not credentials.signing_secret:  # a webhook-only installation: no Slack app, no buttons to press
+        logger.warning("Slack interaction refused: the Slack secret has no signing_secret")
+        return interactions.Answer(403, "This installation takes no Slack interactions.").as_function_url_response()
     now = time.time()
 
     def press(found: interactions.Press) -> PressResult:

@@ -18,7 +18,7 @@ NOT_ALERT_SOURCES = ("eventbridge_s3_", "eventbridge_scheduled_")
 EXPECTED: dict[str, tuple[str, Severity, Category, str, str | None, str | None, str | None, str]] = {
     "cloudwatch_alarm_lambda_action_payload__powertools.json": (
         "ALARM: Test alert", Severity.CRITICAL, Category.ALARM, "Test alert", "123456789012", "eu-west-1",
-        "2024-02-17T11:53:08.431Z", "alarm:Test alert:ALARM:2024-02-17T11:53:08.431Z",
+        "2024-02-17T11:53:08.431Z", "alarm:912397435824:eu-west-1:Test alert:ALARM:2024-02-17T11:53:08.431Z",
     ),
     "codestar_notification_codepipeline_execution_failed_processed__awsdocs.json": (
         "Pipeline myPipeline failed", Severity.CRITICAL, Category.DEPLOYMENT, "myPipeline", "123456789012",
@@ -37,20 +37,20 @@ EXPECTED: dict[str, tuple[str, Severity, Category, str, str | None, str | None, 
     "eventbridge_cloudwatch_alarm_state_change_anomaly_detection__awsdocs.json": (
         "ALARM: EC2 CPU Utilization Anomaly", Severity.CRITICAL, Category.ALARM, "EC2 CPU Utilization Anomaly",
         "123456789012", "us-east-1", "2019-10-03T16:00:04.653Z",
-        "alarm:EC2 CPU Utilization Anomaly:ALARM:2019-10-03T16:00:04.653Z",
+        "alarm:123456789012:us-east-1:EC2 CPU Utilization Anomaly:ALARM:2019-10-03T16:00:04.653Z",
     ),
     "eventbridge_cloudwatch_alarm_state_change_composite_with_suppressor__awsdocs.json": (
         "ALARM: ServiceAggregatedAlarm", Severity.CRITICAL, Category.ALARM, "ServiceAggregatedAlarm", "123456789012",
-        "us-east-1", "2022-07-22T15:57:45.394Z", "alarm:ServiceAggregatedAlarm:ALARM:2022-07-22T15:57:45.394Z",
+        "us-east-1", "2022-07-22T15:57:45.394Z", "alarm:123456789012:us-east-1:ServiceAggregatedAlarm:ALARM:2022-07-22T15:57:45.394Z",
     ),
     "eventbridge_cloudwatch_alarm_state_change_metric_math__awsdocs.json": (
         "ALARM: TotalNetworkTrafficTooHigh", Severity.CRITICAL, Category.ALARM, "TotalNetworkTrafficTooHigh",
         "123456789012", "us-east-1", "2019-10-02T17:20:48.554Z",
-        "alarm:TotalNetworkTrafficTooHigh:ALARM:2019-10-02T17:20:48.554Z",
+        "alarm:123456789012:us-east-1:TotalNetworkTrafficTooHigh:ALARM:2019-10-02T17:20:48.554Z",
     ),
     "eventbridge_cloudwatch_alarm_state_change_single_metric__awsdocs.json": (
         "ALARM: ServerCpuTooHigh", Severity.CRITICAL, Category.ALARM, "ServerCpuTooHigh", "123456789012",
-        "us-east-1", "2019-10-02T17:04:40.989Z", "alarm:ServerCpuTooHigh:ALARM:2019-10-02T17:04:40.989Z",
+        "us-east-1", "2019-10-02T17:04:40.989Z", "alarm:123456789012:us-east-1:ServerCpuTooHigh:ALARM:2019-10-02T17:04:40.989Z",
     ),
     "eventbridge_codepipeline_execution_failed__awsdocs.json": (
         "Pipeline myPipeline failed", Severity.CRITICAL, Category.DEPLOYMENT, "myPipeline", "123456789012",
@@ -128,15 +128,15 @@ EXPECTED: dict[str, tuple[str, Severity, Category, str, str | None, str | None, 
     ),
     "sns_cloudwatch_alarm_metric_math_multiple_metrics__aws-lambda-go.json": (
         "ALARM: EXAMPLE", Severity.CRITICAL, Category.ALARM, "EXAMPLE", None, None,
-        "2015-06-03T17:43:27.123Z", "alarm:EXAMPLE:ALARM:2015-06-03T17:43:27.123Z",
+        "2015-06-03T17:43:27.123Z", "alarm:-:-:EXAMPLE:ALARM:2015-06-03T17:43:27.123Z",
     ),
     "sns_cloudwatch_alarm_ok_escaped_quotes__terraform-aws-notify-slack.json": (
         "OK: DBMigrationRequired", Severity.SUCCESS, Category.ALARM, "DBMigrationRequired", "735598076380",
-        "us-east-1", "2019-02-12T15:45:24.006Z", "alarm:DBMigrationRequired:OK:2019-02-12T15:45:24.006Z",
+        "us-east-1", "2019-02-12T15:45:24.006Z", "alarm:735598076380:us-east-1:DBMigrationRequired:OK:2019-02-12T15:45:24.006Z",
     ),
     "sns_cloudwatch_alarm_single_metric__aws-lambda-go.json": (
         "ALARM: EXAMPLE", Severity.CRITICAL, Category.ALARM, "EXAMPLE", "123456789012", None,
-        "2015-06-03T17:43:27.123Z", "alarm:EXAMPLE:ALARM:2015-06-03T17:43:27.123Z",
+        "2015-06-03T17:43:27.123Z", "alarm:123456789012:-:EXAMPLE:ALARM:2015-06-03T17:43:27.123Z",
     ),
     "sns_wrapping_eventbridge_glue_job_failed__terraform-aws-notify-slack.json": (
         "Glue job test_job failed", Severity.CRITICAL, Category.ETL, "test_job", "000000000000", "us-east-2",

@@ -105,11 +105,6 @@ def test_a_crash_after_the_parent_was_posted_does_not_post_a_second_parent(store
 # ---------------------------------------------------------------- ordering and time
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="events are applied in arrival order, not by their time: an ALARM older than the OK already applied "
-    "opens a new parent that stays open (with buttons, re-announced) although the alarm is OK",
-)
 def test_an_old_alarm_arriving_after_the_ok_does_not_reopen_the_alarm() -> None:
     # GIVEN the alarm's OK of 10:05 applied first (EventBridge and SNS do not keep order)
     ok = _at(alarm("OK", n=2), "2026-11-18T10:05:00.000Z")
@@ -121,11 +116,6 @@ def test_an_old_alarm_arriving_after_the_ok_does_not_reopen_the_alarm() -> None:
     assert not late.thread.is_open
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an older INSUFFICIENT_DATA arriving after a newer ALARM sets the parent's state back to "
-    "INSUFFICIENT_DATA and its severity to warning (the newest alert is the last to arrive, not the latest)",
-)
 def test_an_old_transition_arriving_late_does_not_turn_the_parent_back() -> None:
     # GIVEN the ALARM of 10:05 applied
     opened = on_alert(None, _at(alarm(n=2), "2026-11-18T10:05:00.000Z"), T0).thread
@@ -144,11 +134,6 @@ def _sfn(status: str, stop: int | None) -> Alert:
     return alert
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a run's RUNNING event delivered after its SUCCEEDED opens a second parent for the same run, which "
-    "stays open forever (no later event closes it)",
-)
 def test_a_run_whose_running_event_arrives_after_it_succeeded_stays_one_closed_thread() -> None:
     # GIVEN a nightly run whose SUCCEEDED arrived first
     done = on_alert(None, _sfn("SUCCEEDED", 1551225290000), T0)
@@ -159,11 +144,6 @@ def test_a_run_whose_running_event_arrives_after_it_succeeded_stays_one_closed_t
     assert not late.thread.is_open
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a step of a nightly run told by its own notice (SNS) after the run's SUCCEEDED (EventBridge) arrived "
-    "opens a second parent for the run, which no later event closes",
-)
 def test_a_runs_summary_notice_arriving_after_it_succeeded_replies_in_its_closed_thread() -> None:
     # GIVEN a nightly run whose SUCCEEDED came through EventBridge first
     key = "sfn:arn:aws:states:ap-northeast-2:123456789012:execution:shoplake-dev-nightly-etl:run-2026-11-24"
@@ -202,11 +182,6 @@ def test_an_open_thread_does_not_expire_while_its_alarm_is_still_in_alarm(store:
 # ---------------------------------------------------------------- the same name twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an alarm's dedupe key is alarm:<name>:<state>:<time> without account or region: two alarms of one "
-    "name in two regions changing at the same moment share it, and the notifier's idempotency drops the second",
-)
 def test_two_alarms_of_one_name_in_two_regions_are_two_alerts() -> None:
     # GIVEN the same alarm deployed in two regions, both going to ALARM at the same evaluation time
     seoul = copy.deepcopy(aws_sample("eventbridge_cloudwatch_alarm_state_change_single_metric__awsdocs.json"))

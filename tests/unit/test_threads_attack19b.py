@@ -78,11 +78,6 @@ def _at(alert: Alert, occurred_at: str) -> Alert:
 # ---------------------------------------------------------------- hostile strings
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one_line neutralises only Cc characters: a right-to-left override (U+202E) in an alarm name reaches the "
-    "header and the notification text as it is, reversing what people read",
-)
 def test_bidi_controls_in_an_alarm_name_do_not_reach_the_notification_text() -> None:
     # GIVEN an alarm named with a right-to-left override
     opened = on_alert(None, alarm(title="ALARM: db-\u202egnp.exe"), T0).thread
@@ -181,20 +176,10 @@ def _answer(body: str | None, headers: dict[str, str], *, base64_encoded: bool =
     return answer.status
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a base64-flagged body holding non-ASCII text makes base64.b64decode raise ValueError, which "
-    "request_body does not catch: the endpoint answers 500 instead of 400",
-)
 def test_a_base64_flagged_body_of_non_ascii_text_is_refused_400() -> None:
     assert _answer("payload=é", {}, base64_encoded=True) == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a timestamp header of 5000 digits passes isdigit() and int() raises ValueError (Python's 4300-digit "
-    "limit): the endpoint answers 500 instead of 401",
-)
 def test_a_timestamp_of_thousands_of_digits_is_refused_401() -> None:
     body = urlencode({"payload": "{}"})
     assert _answer(body, _signed(body, "9" * 5000)) == 401
@@ -227,11 +212,6 @@ class _KeyLimitedTable:
         return self._table.get_item(**kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a signed press whose value is 5 kB is looked up as a DynamoDB key longer than 2048 bytes: "
-    "ValidationException propagates from ThreadEngine.press (a 500) instead of 'unknown thread'",
-)
 def test_a_press_whose_value_is_five_kilobytes_is_an_unknown_thread(store: ThreadStore, clock: Clock) -> None:
     # GIVEN the thread table answering GetItem as DynamoDB does (moto checks the key's size on writes only)
     store.table = _KeyLimitedTable(store.table)
@@ -261,11 +241,6 @@ def interactions_app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on a webhook-only installation (no signing secret) every request to the interactivity URL raises "
-    "ValueError in the handler: a 500 for anyone who posts there, instead of a refusal",
-)
 def test_the_interactivity_url_of_a_webhook_only_installation_refuses_without_crashing(
     interactions_app: ModuleType,
 ) -> None:

@@ -102,7 +102,7 @@ def verify_signature(body: str, headers: Mapping[str, str], signing_secret: str,
     signature = normalized.get("x-slack-signature", "").strip()
     if not timestamp or not signature:
         raise UnauthenticatedError("missing X-Slack-Request-Timestamp or X-Slack-Signature")
-    if not timestamp.isascii() or not timestamp.isdigit():
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         raise UnauthenticatedError("X-Slack-Request-Timestamp is not epoch seconds")
     if abs(now - int(timestamp)) > REQUEST_MAX_AGE_SECONDS:
         raise UnauthenticatedError(f"X-Slack-Request-Timestamp is more than {REQUEST_MAX_AGE_SECONDS} s from now")
@@ -124,13 +124,19 @@ def request_body(body: str | None, is_base64_encoded: bool) -> str:
         return body
     try:
         return base64.b64decode(body, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: text b64decode cannot take (non-ASCII); UnicodeDecodeError
         raise MalformedRequestError("the body is not base64-encoded UTF-8 text") from None
+
+
+# A button's value is at most 2000 characters (Block Kit, button element): anything longer is no button of ours.
+_VALUE_MAX = 2000
 
 
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MalformedRequestError(f"field {field!r}: missing or not text")
+    if len(value) > _VALUE_MAX:
+        raise MalformedRequestError(f"field {field!r}: longer than Slack's {_VALUE_MAX} characters")
     return value
 
 

@@ -78,12 +78,20 @@ _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
+# Unicode's bidirectional controls (UAX #9: embeddings, overrides, isolates, marks): they reorder what follows.
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def one_line(text: str) -> str:
-    """`text` with each control character (line breaks, tabs, ANSI escapes) as its Python escape (`\\n`).
+    """`text` with each control character (line breaks, tabs, ANSI escapes) and each bidirectional control
+    (U+202E and its kin, which would reverse what people read) as its Python escape (`\\n`, `\\u202e`).
 
     For the places Slack shows one line: the header, the notification text, the resource. Never raises.
     """
-    return "".join(ch if unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode() for ch in text)
+    return "".join(
+        ch.encode("unicode_escape").decode() if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS else ch
+        for ch in text
+    )
 
 
 def _cut(text: str, limit: int) -> str:

@@ -28,6 +28,8 @@ from shoplake.alerts.threads import Thread
 
 REQUEST_PREFIX = "slack-request#"
 KEY = "thread_key"
+# DynamoDB's limit on a partition key's value (Developer Guide, "Partition key length").
+KEY_MAX_BYTES = 2048
 
 
 class VersionConflictError(RuntimeError):
@@ -64,6 +66,8 @@ class ThreadStore:
 
     def get(self, key: str) -> StoredThread | None:
         """The thread stored under `key` (a strongly consistent read), or None. Errors of boto3 propagate."""
+        if len(key.encode("utf-8")) > KEY_MAX_BYTES:  # DynamoDB refuses such a key: no thread can have it
+            return None
         item = self.table.get_item(Key={KEY: key}, ConsistentRead=True).get("Item")
         return _stored(item) if item else None
 

@@ -63,6 +63,7 @@ def _alert(
     fields = [("State", f"{previous} → {state}" if previous else state), ("Reason", reason)]
     if metric:
         fields.append(("Metric", metric))
+    thread = thread_of(name, state, alarm_arn=alarm_arn, account=account, region=region)
     return Alert(
         title=f"{state}: {name}",
         summary=summary,
@@ -71,14 +72,15 @@ def _alert(
         source="CloudWatch alarm",
         resource=name,
         # The transition, not the delivery: SNS and EventBridge copies of it share this key.
-        dedupe_key=f"alarm:{name}:{state}:{changed_at}",
+        # The transition of this alarm (its account and region too: one name may be used in two regions).
+        dedupe_key=f"{thread.key}:{state}:{changed_at}",
         detail_type=detail_type,
         account=account,
         region=region,
         occurred_at=changed_at,
         console_url=console.cloudwatch_alarm(region, name),
         fields=(*fields, *extra),
-        thread=thread_of(name, state, alarm_arn=alarm_arn, account=account, region=region),
+        thread=thread,
     )
 
 
