@@ -41,7 +41,8 @@ EXPECTED: dict[str, tuple[str, Severity, Category, str, str | None, str | None, 
     ),
     "eventbridge_cloudwatch_alarm_state_change_composite_with_suppressor__awsdocs.json": (
         "ALARM: ServiceAggregatedAlarm", Severity.CRITICAL, Category.ALARM, "ServiceAggregatedAlarm", "123456789012",
-        "us-east-1", "2022-07-22T15:57:45.394Z", "alarm:123456789012:us-east-1:ServiceAggregatedAlarm:ALARM:2022-07-22T15:57:45.394Z",
+        "us-east-1", "2022-07-22T15:57:45.394Z",
+        "alarm:123456789012:us-east-1:ServiceAggregatedAlarm:ALARM:2022-07-22T15:57:45.394Z",
     ),
     "eventbridge_cloudwatch_alarm_state_change_metric_math__awsdocs.json": (
         "ALARM: TotalNetworkTrafficTooHigh", Severity.CRITICAL, Category.ALARM, "TotalNetworkTrafficTooHigh",
@@ -50,7 +51,8 @@ EXPECTED: dict[str, tuple[str, Severity, Category, str, str | None, str | None, 
     ),
     "eventbridge_cloudwatch_alarm_state_change_single_metric__awsdocs.json": (
         "ALARM: ServerCpuTooHigh", Severity.CRITICAL, Category.ALARM, "ServerCpuTooHigh", "123456789012",
-        "us-east-1", "2019-10-02T17:04:40.989Z", "alarm:123456789012:us-east-1:ServerCpuTooHigh:ALARM:2019-10-02T17:04:40.989Z",
+        "us-east-1", "2019-10-02T17:04:40.989Z",
+        "alarm:123456789012:us-east-1:ServerCpuTooHigh:ALARM:2019-10-02T17:04:40.989Z",
     ),
     "eventbridge_codepipeline_execution_failed__awsdocs.json": (
         "Pipeline myPipeline failed", Severity.CRITICAL, Category.DEPLOYMENT, "myPipeline", "123456789012",
@@ -132,7 +134,8 @@ EXPECTED: dict[str, tuple[str, Severity, Category, str, str | None, str | None, 
     ),
     "sns_cloudwatch_alarm_ok_escaped_quotes__terraform-aws-notify-slack.json": (
         "OK: DBMigrationRequired", Severity.SUCCESS, Category.ALARM, "DBMigrationRequired", "735598076380",
-        "us-east-1", "2019-02-12T15:45:24.006Z", "alarm:735598076380:us-east-1:DBMigrationRequired:OK:2019-02-12T15:45:24.006Z",
+        "us-east-1", "2019-02-12T15:45:24.006Z",
+        "alarm:735598076380:us-east-1:DBMigrationRequired:OK:2019-02-12T15:45:24.006Z",
     ),
     "sns_cloudwatch_alarm_single_metric__aws-lambda-go.json": (
         "ALARM: EXAMPLE", Severity.CRITICAL, Category.ALARM, "EXAMPLE", "123456789012", None,
