@@ -156,11 +156,6 @@ def test_a_runs_summary_notice_arriving_after_it_succeeded_replies_in_its_closed
     assert not late.thread.is_open
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the TTL runs from the last save, not from the close: an acknowledged open alarm that stays in ALARM "
-    "longer than the TTL loses its record (the OK then posts a new parent; presses say 'unknown thread')",
-)
 def test_an_open_thread_does_not_expire_while_its_alarm_is_still_in_alarm(store: ThreadStore, clock: Clock) -> None:
     # GIVEN an alarm in ALARM, acknowledged (so no re-announcement saves it again)
     slack = FakeSlack()

@@ -44,6 +44,8 @@ from shoplake.alerts.threads import (
 EVENT_TYPE = "shoplake_alert"
 # Version conflicts retried before giving up (each re-reads the thread and decides again).
 MAX_ATTEMPTS = 5
+# The sweep rewrites an open thread this long before DynamoDB's TTL would delete it.
+KEEP_ALIVE_BEFORE_S = 24 * 3600.0
 _POLL_S = 0.2
 
 
@@ -188,9 +190,10 @@ class ThreadEngine:
         for listed in self.store.open_threads():
             key = listed.thread.key
             try:
-                _, actions = self._run(
+                stored, actions = self._run(
                     key, lambda thread, at: on_tick(_existing(thread), at, self.policy), now=now, create=False
                 )
+                self._keep_alive(stored, now)
             # One thread's Slack or DynamoDB trouble must not keep the sweep from the others; the next sweep retries.
             except Exception as error:  # noqa: BLE001
                 results.append({"thread": key, "error": f"{type(error).__name__}: {error}"})
@@ -198,6 +201,15 @@ class ThreadEngine:
             if actions:
                 results.append({"thread": key, "actions": [action.kind for action in actions]})
         return results
+
+    def _keep_alive(self, stored: StoredThread | None, now: float) -> None:
+        """An open thread must outlive its TTL (an alarm may stay in ALARM for months): within a day of its
+        expiry, the sweep writes it again, which moves the expiry on by the TTL."""
+        if stored is None or not stored.thread.is_open or stored.expires_at is None:
+            return
+        if stored.expires_at - now < KEEP_ALIVE_BEFORE_S:
+            with contextlib.suppress(VersionConflictError):  # someone else just wrote it: its expiry is fresh
+                self.store.save(stored.thread, version=stored.version, now=now)
 
     def _run(
         self,

@@ -38,13 +38,14 @@ class VersionConflictError(RuntimeError):
 
 @dataclass(frozen=True)
 class StoredThread:
-    """A thread as stored: its `version`, and the lease on its pending actions (`lease_owner`, `lease_until`
-    in epoch seconds; None when nobody holds one)."""
+    """A thread as stored: its `version`, the lease on its pending actions (`lease_owner`, `lease_until`
+    in epoch seconds; None when nobody holds one), and when DynamoDB may delete it (`expires_at`, epoch s)."""
 
     thread: Thread
     version: int
     lease_owner: str | None = None
     lease_until: float | None = None
+    expires_at: float | None = None
 
     def leased_by_other(self, owner: str, now: float) -> bool:
         """True while another invocation's lease runs: it is posting this thread's pending actions."""
@@ -101,7 +102,9 @@ class ThreadStore:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise VersionConflictError(f"thread {thread.key!r} changed since version {version}") from None
             raise
-        return StoredThread(thread, new_version, lease_owner if lease_until else None, lease_until)
+        return StoredThread(
+            thread, new_version, lease_owner if lease_until else None, lease_until, float(item["expires_at"])
+        )
 
     def remember_request(self, signature: str, expires_at: int) -> bool:
         """Record a Slack request by its `signature` until `expires_at` (epoch seconds); False when it was
@@ -138,4 +141,5 @@ def _stored(item: dict[str, Any]) -> StoredThread:
         version=int(item["version"]),
         lease_owner=item.get("lease_owner"),
         lease_until=float(lease_until) if lease_until is not None else None,
+        expires_at=float(item["expires_at"]) if item.get("expires_at") is not None else None,
     )
