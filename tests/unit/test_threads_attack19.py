@@ -216,12 +216,6 @@ def test_two_uploads_of_one_file_name_get_threads_of_their_own() -> None:
 # ---------------------------------------------------------------- flapping, and Slack refusing a channel
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when flapping ended in OK and the next ALARM comes before the sweep settled it, on_alert returns the "
-    "old thread's UpdateParent and summary with the new thread (no ts): the engine posts the new parent for the "
-    "UpdateParent, the summary in the new thread, then a second new parent; the old parent stays 'flapping'",
-)
 def test_the_alarm_after_a_flapping_spell_gets_one_new_parent_and_the_summary_goes_to_the_old_one(
     store: ThreadStore, clock: Clock
 ) -> None:
@@ -258,12 +252,6 @@ class _RefusingSlack(FakeSlack):
         return super().post(message, channel, **kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a thread saves its routed channel before the parent is posted: after channel_not_found, fixing the "
-    "routing never helps, the pending PostParent keeps naming the old channel and every later alert of the "
-    "alarm fails into the dead-letter queue (the sweep's release even keeps the record from expiring)",
-)
 def test_after_channel_not_found_and_a_routing_fix_the_alarm_reaches_slack(store: ThreadStore, clock: Clock) -> None:
     # GIVEN an alarm routed to a channel Slack refuses
     slack = _RefusingSlack("#shoplake-oncall")

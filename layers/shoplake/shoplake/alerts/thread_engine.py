@@ -38,6 +38,7 @@ from shoplake.alerts.threads import (
     UpdateParent,
     on_alert,
     on_press,
+    on_settle,
     on_tick,
 )
 
@@ -141,9 +142,13 @@ class ThreadEngine:
         if alert.thread is None:
             raise ValueError(f"alert {alert.dedupe_key!r} belongs to no thread")
         channel = self.routing.channel_for(alert)
-        stored, actions = self._run(
-            alert.thread.key, lambda thread, now: on_alert(thread, alert, now, self.policy), channel=channel
+        key = alert.thread.key
+        # Flapping that has ended is told to its own parent first: the alert may open a new one.
+        _, settled = self._run(
+            key, lambda thread, now: on_settle(_existing(thread), now, self.policy), channel=channel, create=False
         )
+        stored, actions = self._run(key, lambda thread, now: on_alert(thread, alert, now, self.policy), channel=channel)
+        actions = settled + actions
         thread = stored.thread if stored else None
         return {
             "dedupe_key": alert.dedupe_key,
@@ -225,6 +230,9 @@ class ThreadEngine:
             stored = self._available(key)
             try:
                 if stored is not None and stored.thread.pending:
+                    if stored.thread.ts is None and channel is not None and stored.thread.channel != channel:
+                        # A parent never posted goes where routing says now (a channel fixed after channel_not_found).
+                        stored = replace(stored, thread=replace(stored.thread, channel=channel))
                     done += stored.thread.pending
                     stored = self._perform_pending(stored, inherited=True)
                 if stored is None and not create:
@@ -234,7 +242,7 @@ class ThreadEngine:
                 if not decision.actions:
                     return stored, done
                 thread = decision.thread
-                if thread.ts is None and thread.channel is None:
+                if thread.ts is None and channel is not None:
                     thread = replace(thread, channel=channel)
                 saved = self.store.save(
                     replace(thread, pending=decision.actions),

@@ -61,6 +61,7 @@ __all__ = [
     "UpdateParent",
     "on_alert",
     "on_press",
+    "on_settle",
     "on_tick",
 ]
 
@@ -234,6 +235,14 @@ def _unattended(thread: Thread, now: float) -> bool:
         and thread.acknowledged_by is None
         and not thread.snoozed(now)
     )
+
+
+def on_settle(thread: Thread, now: float, policy: Policy | None = None) -> Decision:
+    """Only what time alone does to `thread` at `now`: flapping over (its summary reply), a snooze over. Done
+    before an alert is applied, so that the summary goes to the old parent even when the alert opens a new one."""
+    ids = _Ids(thread.seq)
+    settled, actions = _settle(thread, now, policy or Policy(), ids)
+    return Decision(replace(settled, seq=ids.seq), tuple(actions))
 
 
 def on_tick(thread: Thread, now: float, policy: Policy | None = None) -> Decision:
