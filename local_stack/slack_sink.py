@@ -171,6 +171,7 @@ class SlackSink:
             "chat.postMessage": self.workspace.post,
             "chat.update": self.workspace.update,
             "conversations.replies": self.workspace.replies,
+            "conversations.history": self.workspace.history,
         }.get(method)
         if handler is None:
             return Answer(404, json.dumps({"ok": False, "error": "unknown_method"}))

@@ -237,6 +237,27 @@ class Workspace:
             "response_metadata": {"next_cursor": next_cursor},
         }
 
+    def history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: the channel's messages (not replies) newer than `oldest`, newest first, in one
+        page of at most `limit`; a channel must be named by its ID, as Slack requires (`channel_not_found`)."""
+        ident = str(params.get("channel") or "")
+        if ident not in self._names:
+            raise SlackError("channel_not_found")
+        oldest = float(params.get("oldest") or 0)
+        found = [
+            m
+            for m in self.messages
+            if m.channel_id == ident and not m.thread_ts and not m.deleted and float(m.ts or 0) > oldest
+        ]
+        limit = int(params.get("limit") or 100)
+        with_metadata = _flag(params.get("include_all_metadata"))
+        return {
+            "ok": True,
+            "messages": [self.as_json(m, metadata=with_metadata) for m in reversed(found)][:limit],
+            "has_more": len(found) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+
     def as_json(self, message: SinkMessage, *, metadata: bool = True) -> dict[str, Any]:
         """`message` as Slack's Web API shows it (a parent with replies carries reply_count and latest_reply)."""
         shown: dict[str, Any] = {

@@ -123,6 +123,15 @@ class FakeSlack:
             if ts in (m.ts, m.thread_ts)
         ]
 
+    def history(self, channel: str, oldest: str) -> list[dict[str, Any]]:
+        self.calls.append("history")
+        channel_id = CHANNEL_ID if channel.startswith("#") else channel
+        return [
+            {"ts": m.ts, "text": m.message.text, "metadata": m.metadata}
+            for m in reversed(self.messages.values())
+            if m.channel == channel_id and m.thread_ts is None and m.ts not in self.deleted and m.ts > oldest
+        ]
+
     def delete(self, ts: str) -> None:
         """Someone deleted the message in Slack."""
         self.deleted.add(ts)

@@ -230,6 +230,19 @@ class SlackSender:
                     seen.setdefault(str(message.get("ts")), message)
         return list(seen.values())
 
+    def history(self, channel: str, oldest: str) -> list[dict[str, Any]]:
+        """The channel's messages newer than `oldest` (a Slack ts), newest first, with their `metadata`: one page
+        of conversations.history, at most 200 (https://api.slack.com/methods/conversations.history).
+
+        Slack wants the channel's ID here (a name answers `channel_not_found`). Raises MessageNotFound for
+        `channel_not_found`, SlackDeliveryError for any other error after the retries; SlackConfigError through
+        a webhook.
+        """
+        web = self._bot("conversations.history")
+        with _failures(f"Slack conversations.history of {channel}", not_found={"channel_not_found"}):
+            answer = web.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
+            return list(answer.get("messages") or [])
+
     def _bot(self, method: str) -> WebClient:
         if self._web is None:
             raise SlackConfigError(f"{method} needs a bot token; this Slack secret holds an incoming webhook")

@@ -45,6 +45,8 @@ from shoplake.alerts.threads import (
 EVENT_TYPE = "shoplake_alert"
 # Version conflicts retried before giving up (each re-reads the thread and decides again).
 MAX_ATTEMPTS = 5
+# How far before the decision a retried parent is looked for in the channel's history (seconds).
+HISTORY_SLACK_S = 60.0
 # The sweep rewrites an open thread this long before DynamoDB's TTL would delete it.
 KEEP_ALIVE_BEFORE_S = 24 * 3600.0
 _POLL_S = 0.2
@@ -76,6 +78,10 @@ class ThreadSender(Protocol):
 
     def replies(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """conversations.replies with metadata, every page; raises MessageNotFound when the parent is gone."""
+        ...
+
+    def history(self, channel: str, oldest: str) -> list[dict[str, Any]]:
+        """conversations.history with metadata, newest first; raises MessageNotFound for an unknown channel."""
         ...
 
 
@@ -278,7 +284,7 @@ class ThreadEngine:
             try:
                 if isinstance(action, Reply) and posted is None:
                     posted = self._posted_actions(stored.thread)
-                thread = self._perform(stored.thread, action, posted or set())
+                thread = self._perform(stored.thread, action, posted or set(), retry=inherited)
             except Exception:
                 self._release(stored)
                 raise
@@ -317,11 +323,11 @@ class ThreadEngine:
                 found.add(str(payload.get("action")))
         return found
 
-    def _perform(self, thread: Thread, action: Action, posted: set[str]) -> Thread:
+    def _perform(self, thread: Thread, action: Action, posted: set[str], *, retry: bool = False) -> Thread:
         if isinstance(action, PostParent):
-            return self._post_parent(thread, action)
+            return self._post_parent(thread, action, retry=retry)
         if thread.ts is None:  # the parent was never posted (a record from before its post): post it now
-            thread = self._post_parent(thread, action)
+            thread = self._post_parent(thread, action, retry=retry)
             if isinstance(action, UpdateParent):
                 return thread
         assert thread.channel is not None and thread.ts is not None
@@ -330,16 +336,34 @@ class ThreadEngine:
                 message = render_parent(thread, flap_window_s=self.policy.flap_window_s)
                 self.sender.update(message, thread.channel, thread.ts)
             except MessageNotFound:
-                return self._post_parent(thread, action)
+                return self._post_parent(thread, action, retry=retry)
             return thread
         if action.id in posted:
             return thread
         try:
             self._post_reply(thread, action)
         except MessageNotFound:  # the parent was deleted in Slack: a new parent, and the reply in its thread
-            thread = self._post_parent(thread, action)
+            thread = self._post_parent(thread, action, retry=retry)
             self._post_reply(thread, action)
         return thread
+
+    def _posted_parent(self, thread: Thread, action: Action, channel: str) -> str | None:
+        """The ts of a parent already posted for `action` of `thread` in `channel` (an ID), or None."""
+        if channel.startswith("#"):
+            return None
+        try:
+            messages = self.sender.history(channel, oldest=f"{thread.changed_at - HISTORY_SLACK_S:.6f}")
+        except MessageNotFound:  # a channel name, or a channel gone: nothing to find
+            return None
+        for message in messages:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == EVENT_TYPE and (payload.get("thread"), str(payload.get("action"))) == (
+                thread.key,
+                action.id,
+            ):
+                return str(message["ts"])
+        return None
 
     def _post_reply(self, thread: Thread, reply: Reply) -> None:
         assert thread.channel is not None and thread.ts is not None
@@ -351,9 +375,17 @@ class ThreadEngine:
             metadata=metadata(thread, reply),
         )
 
-    def _post_parent(self, thread: Thread, action: Action) -> Thread:
-        """Post the parent as the thread is now (a first parent, or a new one for a parent deleted in Slack)."""
+    def _post_parent(self, thread: Thread, action: Action, *, retry: bool = False) -> Thread:
+        """Post the parent as the thread is now (a first parent, or a new one for a parent deleted in Slack).
+
+        On a retry, a parent the failed attempt posted (found by its metadata in the channel's recent history)
+        is taken rather than posted again; Slack lists history by channel ID only, so a channel routed by name
+        is not looked up.
+        """
         channel = thread.channel or self.routing.default
+        found = self._posted_parent(thread, action, channel) if retry else None
+        if found is not None:
+            return replace(thread, channel=channel, ts=found)
         receipt = self.sender.post(
             render_parent(thread, flap_window_s=self.policy.flap_window_s), channel, metadata=metadata(thread, action)
         )
