@@ -51,7 +51,12 @@ def test_each_upload_thread_gets_its_partition_quality_result(stack: LocalStack,
     # THEN each upload's notice opens its thread, and the check its partition object started replies in it
     first_key = f"survey:s3://{bucket}/inbox/강남점 설문.xlsx"
     second_key = f"survey:s3://{bucket}/inbox/홍대점 설문 (2).xlsx"
-    threads = [a.thread for a in _threaded_alerts(stack)]
+    told = [a.thread for a in _threaded_alerts(stack) if a.thread is not None]
+    # each upload's thread is named by its file and its upload id (a file uploaded again is a thread of its own)
+    uploads = {t.key.rsplit("#", 1)[0]: t.key for t in told}
+    assert all(len(key.rsplit("#", 1)[1]) == 20 for key in uploads.values())
+    threads = [ThreadRef(t.key.rsplit("#", 1)[0], t.state, t.phase) for t in told]
+    assert len({t.key for t in told}) == 2
     # (the day is checked whole each time: the second check answers the second upload, which started it)
     assert sorted(threads, key=repr) == sorted(
         [

@@ -127,7 +127,8 @@ def test_every_nightly_etl_notice_is_a_step_in_its_run_thread() -> None:
 def test_the_parser_notice_opens_the_upload_thread(status: str) -> None:
     outcome = Outcome(status=status, source=UPLOAD, file_name=UPLOAD.rsplit("/", 1)[-1], upload_id="abc")
     notice = notice_for(outcome)
-    assert notice.thread == ThreadRef(f"survey:{UPLOAD}", status, Phase.OPEN)
+    # the upload, not only the file name: a file uploaded again under its name is a thread of its own
+    assert notice.thread == ThreadRef(f"survey:{UPLOAD}#abc", status, Phase.OPEN)
     assert _only(_sns(notice.to_message())).thread == notice.thread
 
 

@@ -211,12 +211,6 @@ def _outcome(version: str, upload_id: str) -> Outcome:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a survey thread is keyed by the file's s3 URI without its version, and never closes: a second upload "
-    "of the same name (another store's, or a fix) lands as a reply in the first upload's thread, their quality "
-    "results mixed",
-)
 def test_two_uploads_of_one_file_name_get_threads_of_their_own() -> None:
     # GIVEN two versions of one file name, each ingested
     first = notice_for(_outcome("v1", "upload-1"))

@@ -21,7 +21,7 @@ from shoplake.surveys.forms import Form
 from shoplake.surveys.links import CONTENT_TYPES
 from shoplake.surveys.markup import marked_copy
 from shoplake.surveys.survey_file import Parsed, read_survey
-from shoplake.surveys.upload_thread import upload_metadata
+from shoplake.surveys.upload_thread import upload_metadata, upload_name
 from shoplake.surveys.workbook import SUPPORTED_SUFFIXES, Refused
 
 # Writing the outputs, telling the uploader and filing the original take seconds; with less time left
@@ -353,7 +353,12 @@ def _take(  # noqa: PLR0917 - one upload's whole state, passed on from `ingest`
     for day, body in parsed.partitions.items():
         out_key = f"{table_prefix}{lake_layout.partition_path(day)}part-{upload.upload_id}.parquet"
         # The upload rides with its partition to the quality check, whose result replies in its thread.
-        s3.put_object(Bucket=config.lake_bucket, Key=out_key, Body=body, Metadata=upload_metadata(outcome.source))
+        s3.put_object(
+            Bucket=config.lake_bucket,
+            Key=out_key,
+            Body=body,
+            Metadata=upload_metadata(upload_name(outcome.source, outcome.upload_id)),
+        )
         outcome.outputs.append(f"s3://{config.lake_bucket}/{out_key}")
     outcome.rows_ingested = parsed.rows
     if problems:

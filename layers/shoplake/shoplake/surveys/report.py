@@ -7,7 +7,7 @@ from datetime import datetime
 from shoplake.alerts.model import Phase, Severity, ThreadRef
 from shoplake.notices import Notice, NoticeKind
 from shoplake.surveys.ingest import Outcome
-from shoplake.surveys.upload_thread import thread_key
+from shoplake.surveys.upload_thread import thread_key, upload_name
 
 SHOWN_PROBLEMS = 3
 
@@ -73,13 +73,15 @@ def notice_for(outcome: Outcome, marked_copy_link: str | None = None, link_expir
     other (ingested) one an `ingestion_summary`, success when every row and column was taken, else warning,
     with row counts, the data folder and the rejects report. `marked_copy_link` (an https URL valid until
     `link_expires`) leads to the uploader's own file with each rejected cell marked; it is the notice's link.
-    The notice opens the upload's Slack thread (`upload_thread.thread_key` of `outcome.source`), its state the
+    The notice opens the upload's Slack thread (`upload_thread.thread_key` of the upload's name), its state the
     outcome's status (`ingested`, `quarantined`, `superseded`); each partition's quality result replies in it.
     Never raises; not meant for `already_handled` outcomes, which the survey parser does not announce.
     """
     name = shown_name(outcome.file_name)
     notice_id = f"survey:{outcome.upload_id}:{outcome.status}"
-    thread = ThreadRef(key=thread_key(outcome.source), state=outcome.status, phase=Phase.OPEN)
+    thread = ThreadRef(
+        key=thread_key(upload_name(outcome.source, outcome.upload_id)), state=outcome.status, phase=Phase.OPEN
+    )
     link, link_label = _link(outcome, marked_copy_link, link_expires)
     fields: dict[str, str] = {}  # every S3 key or URI in them is shown with `shown_name`, as the file name is
     if outcome.version_id:

@@ -25,8 +25,14 @@ MAX_ENCODED_UPLOAD = 1000
 _UPLOAD_MARK = " upload="
 
 
+def upload_name(source: str, upload_id: str) -> str:
+    """One upload's name, as it travels: `<source>#<upload_id>` (`source` the file's s3:// URI, `upload_id`
+    `ObjectCreated.upload_id`), so that a file uploaded again under the same name is an upload of its own."""
+    return f"{source}#{upload_id}" if upload_id else source
+
+
 def thread_key(upload_uri: str) -> str:
-    """The thread of the upload at `upload_uri` (`s3://<bucket>/<key>`): `survey:s3://<bucket>/<key>`."""
+    """The thread of the upload named `upload_uri` (`upload_name`): `survey:s3://<bucket>/<key>#<upload id>`."""
     return f"survey:{upload_uri}"
 
 
