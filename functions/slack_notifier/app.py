@@ -57,6 +57,8 @@ persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE_
 def deliver_once(*, alert: Alert, sender: SlackSender) -> dict[str, Any]:
     if alert.thread is not None and threads(sender):
         return engine(sender).deliver(alert)
+    if alert.thread_only:  # a step of a thread, and no threads here (a webhook): not a message of its own
+        return {"dedupe_key": alert.dedupe_key, "channel": None, "ts": None, "via": "told only in threads"}
     return notify(alert, routing=ROUTING, sender=sender)
 
 

@@ -16,6 +16,8 @@ from moto import mock_aws
 
 from local_stack.provision import REGION
 from local_stack.template import ROOT
+from shoplake.alerts.sources import read_event
+from tests.conftest import aws_sample
 from tests.thread_fakes import ALARM_KEY, FakeSlack, alarm, thread_table
 
 ROUTING = {"default": "#shoplake-alerts", "by_severity": {"critical": "#shoplake-oncall"}}
@@ -96,6 +98,26 @@ def test_a_webhook_installation_keeps_separate_messages(monkeypatch: pytest.Monk
     assert [d["via"] for d in answer["delivered"]] == ["chat.postMessage"] * 2
     assert len(slack.parents()) == 2
     assert app.lambda_handler(dict(app.SWEEP_EVENT), context()) == {"swept": []}
+
+
+@pytest.mark.usefixtures("aws", "socket_enabled")
+def test_a_webhook_installation_leaves_out_what_only_threads_tell(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a run's RUNNING and a pipeline stage's result (told only inside their threads), and a run's end
+    running, stage, ended = (
+        read_event(aws_sample(name))
+        for name in (
+            "eventbridge_stepfunctions_execution_running__awsdocs.json",
+            "eventbridge_codepipeline_stage_stopped__awsdocs.json",
+            "eventbridge_stepfunctions_execution_succeeded__awsdocs.json",
+        )
+    )
+    slack = WebhookSlack()
+    app = load_notifier(monkeypatch, slack, [running, stage, ended])
+    # WHEN they reach a webhook installation
+    answer = app.lambda_handler({"Records": []}, context())
+    # THEN only the run's end is a message, as before threads; the others are told to be thread steps
+    assert [d["via"] for d in answer["delivered"]] == ["told only in threads"] * 2 + ["chat.postMessage"]
+    assert len(slack.parents()) == 1
 
 
 @pytest.mark.usefixtures("aws", "socket_enabled")

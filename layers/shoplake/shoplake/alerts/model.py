@@ -67,7 +67,8 @@ class Alert:
     `thread` the happening this alert belongs to (None: a message of its own); `console_url` an https link,
     shown as "Open in the AWS console" unless `link_label` names it (then as a section of its own, for a link
     the reader is meant to follow); `fields` ordered (label, text) pairs shown as Slack fields; `recognised`
-    False when no reader knew the message.
+    False when no reader knew the message; `thread_only` True for a step told only inside its thread (a run
+    started, a pipeline stage's result): an installation without threads (a webhook) leaves it out, as before.
     """
 
     title: str
@@ -86,6 +87,7 @@ class Alert:
     fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     recognised: bool = True
     thread: ThreadRef | None = None
+    thread_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The alert as JSON-ready values (enums as their values, pairs as lists); `from_dict` reads it back."""

@@ -37,6 +37,8 @@ _VERB = {
     "SUCCEEDED": "succeeded",
 }
 # STARTED and RESUMED (a failed execution retried) open the execution's thread; its end states close it.
+# What a message of its own told before threads (the notifier's rule then): the rest is told only in threads.
+_TOLD_WITHOUT_THREADS = frozenset({"STARTED", "SUCCEEDED", "FAILED", "STOPPED"})
 _EXECUTION_PHASE = {
     "STARTED": Phase.OPEN,
     "RESUMED": Phase.OPEN,
@@ -93,6 +95,7 @@ def execution_state_change(event: EventEnvelope) -> Alert:
         console_url=console.codepipeline_execution(event.region, pipeline, execution_id),
         fields=tuple(fields),
         thread=_thread(detail, state, _EXECUTION_PHASE.get(state, Phase.PROGRESS)),
+        thread_only=state not in _TOLD_WITHOUT_THREADS,
     )
 
 
@@ -145,4 +148,5 @@ def stage_state_change(event: EventEnvelope) -> Alert:
         console_url=console.codepipeline_execution(event.region, pipeline, execution_id),
         fields=tuple(fields),
         thread=_thread(detail, f"{stage}: {state}", Phase.PROGRESS),
+        thread_only=True,  # a stage's result is a step of its execution: without threads, the execution tells it
     )

@@ -25,6 +25,8 @@ _SEVERITY = {
     "SUCCEEDED": Severity.SUCCESS,
 }
 # A run opens its thread when it starts (again, when redriven) and closes it when it ends.
+# What a message of its own told before threads (the notifier's rule then): the rest is told only in threads.
+_TOLD_WITHOUT_THREADS = frozenset({"FAILED", "TIMED_OUT", "ABORTED", "SUCCEEDED"})
 _PHASE = {
     "RUNNING": Phase.OPEN,
     "SUCCEEDED": Phase.CLOSE,
@@ -116,4 +118,5 @@ def execution_status_change(event: EventEnvelope) -> Alert:
         console_url=console.stepfunctions_execution(event.region, execution_arn),
         fields=tuple(fields),
         thread=ThreadRef(key=f"sfn:{execution_arn}", state=status, phase=_PHASE.get(status, Phase.PROGRESS)),
+        thread_only=status not in _TOLD_WITHOUT_THREADS,
     )
