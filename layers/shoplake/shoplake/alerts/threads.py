@@ -129,8 +129,9 @@ def on_alert(thread: Thread | None, alert: Alert, now: float, policy: Policy | N
         thread,
         state=ref.state,
         severity=alert.severity,
-        title=alert.title,
-        summary=alert.summary,
+        # A step (PROGRESS) is told in its reply: the parent keeps naming the happening by its last OPEN or CLOSE.
+        title=thread.title if ref.phase is Phase.PROGRESS else alert.title,
+        summary=thread.summary if ref.phase is Phase.PROGRESS else alert.summary,
         count=thread.count + 1,
         last_at=_latest(thread.last_at, _occurred(alert)),
         changed_at=now if changed else thread.changed_at,
