@@ -99,7 +99,7 @@ def test_a_run_without_input_holds_yesterday_in_seoul_by_its_date(
     if before == after:  # not across 15:00 UTC, when Seoul's day turns
         assert result["status"] == "FAILED" and glue.started == []
         (message,) = _etl_notices(local, sink)
-        assert message.text.startswith(f"[Warning] Nightly ETL for {before} refused")
+        assert f"Nightly ETL for {before} refused" in as_text(message)
     assert "Item" not in _hold(local, "yesterday")
 
 
@@ -148,7 +148,7 @@ def test_a_failure_whose_cause_is_not_what_glue_usually_says_is_still_told_and_l
     assert _run(local, {"run_date": "2026-11-24"})["status"] == "FAILED"
     # THEN Slack is told which step failed, and the day is let go
     (notice,) = _etl_notices(local, sink)
-    assert notice.text.startswith("[Critical] Nightly ETL for 2026-11-24 failed at clean")
+    assert "Nightly ETL for 2026-11-24 failed at clean" in as_text(notice)
     assert _held(local) == {}
 
 
@@ -173,7 +173,7 @@ def test_a_job_run_that_fails_without_an_error_message_is_told_and_lets_the_day_
     assert _run(local, {"run_date": "2026-11-24"})["status"] == "FAILED"
     # THEN the notice gives the run as Glue describes it, and the day is let go
     (notice,) = _etl_notices(local, sink)
-    assert notice.text.startswith("[Critical] Nightly ETL for 2026-11-24 failed at data quality")
+    assert "Nightly ETL for 2026-11-24 failed at data quality" in as_text(notice)
     assert "JobRunState" in as_text(notice)
     assert _held(local) == {}
 
@@ -210,7 +210,7 @@ def test_a_day_asked_for_that_is_not_one_is_refused_and_writes_no_hold(
         # AND Slack is told the field, the value as given (JSON) and the one form a day is read in
         (notice,) = _etl_notices(local, sink)[number:]
         text = as_text(notice)
-        assert notice.text.startswith("[Warning] Nightly ETL refused: its run_date is not a day it reads"), text
+        assert "Nightly ETL refused: its run_date is not a day it reads" in as_text(notice), text
         assert (
             f"its input field run_date is {json.dumps(value, separators=(',', ':'))}, which is not YYYY-MM-DD" in text
         )
@@ -233,7 +233,7 @@ def test_a_day_asked_for_that_has_not_ended_is_refused_and_told(
     assert glue.started == [] and _held(local) == {}
     (notice,) = _etl_notices(local, sink)
     text = as_text(notice)
-    assert notice.text.startswith(f"[Warning] Nightly ETL refused: its run_date {today} has not ended yet"), text
+    assert f"Nightly ETL refused: its run_date {today} has not ended yet" in as_text(notice), text
     assert f'its input field run_date is "{today}", a day that has not ended yet in Seoul' in text
     assert '--input "{\\"run_date\\":\\"YYYY-MM-DD\\"}"' in text, text
 
@@ -260,6 +260,6 @@ def test_a_hold_cancelled_with_no_holder_is_tried_again_further_apart_then_fails
     # AND Slack is told the step, DynamoDB's reason and what happens next
     (notice,) = _etl_notices(local, sink)
     text = as_text(notice)
-    assert notice.text.startswith("[Critical] Nightly ETL for 2026-11-24 failed at hold the day"), text
+    assert "Nightly ETL for 2026-11-24 failed at hold the day" in as_text(notice), text
     assert "DaysNotHeld" in text and "TransactionConflict" in text
     assert "re-run it with aws stepfunctions start-execution" in text

@@ -91,7 +91,7 @@ def _run(local: LocalStack, payload: dict[str, Any], name: str = "nightly-2026-1
 def _etl_notices(local: LocalStack, sink: SlackSink) -> list[Any]:
     local.deliver_pending()
     # A night's notices are told in its run's thread: as the parent's first news, or as replies.
-    return [m for m in sink.messages if "Nightly ETL for" in as_text(m)]
+    return [m for m in sink.messages if "Nightly ETL" in as_text(m)]
 
 
 def test_a_night_runs_every_step_in_order_and_says_so(stack: tuple[LocalStack, SlackSink], glue: GlueRuns) -> None:
