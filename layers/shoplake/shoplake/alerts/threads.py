@@ -128,7 +128,11 @@ def on_alert(thread: Thread | None, alert: Alert, now: float, policy: Policy | N
     new = replace(
         thread,
         state=ref.state,
-        severity=alert.severity,
+        # A step (PROGRESS) may raise the happening's severity, never lower it (a quality check passing
+        # does not clear the warning of the upload it checked); an OPEN or a CLOSE sets it.
+        severity=max(thread.severity, alert.severity, key=_RANK.__getitem__)
+        if ref.phase is Phase.PROGRESS
+        else alert.severity,
         # A step (PROGRESS) is told in its reply: the parent keeps naming the happening by its last OPEN or CLOSE.
         title=thread.title if ref.phase is Phase.PROGRESS else alert.title,
         summary=thread.summary if ref.phase is Phase.PROGRESS else alert.summary,
