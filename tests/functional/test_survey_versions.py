@@ -52,7 +52,8 @@ def _rows_per_part(stack: LocalStack) -> list[int]:
 
 
 def _summaries(sink: SlackSink) -> list[str]:
-    return sorted(m.text.split(" — ")[0] for m in sink.messages if "Survey ingested" in m.text)
+    # Each upload's thread parent, without its label: that shows the thread's worst news (its quality check's too).
+    return sorted(m.text.split(" — ")[0].split("] ", 1)[-1] for m in sink.messages if "Survey ingested" in m.text)
 
 
 def _inbox_versions(stack: LocalStack) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def test_two_files_uploaded_under_one_name_before_either_is_read_are_both_ingest
     # THEN each file's own rows are in the lake, in a part of its own
     assert _rows_per_part(stack) == [12, 20]
     # AND each uploader is told about their own file
-    assert _summaries(sink) == [f"[OK] Survey ingested: {NAME} (12 rows)", f"[OK] Survey ingested: {NAME} (20 rows)"]
+    assert _summaries(sink) == [f"Survey ingested: {NAME} (12 rows)", f"Survey ingested: {NAME} (20 rows)"]
     # AND both originals are kept, byte for byte, and nothing is left in the inbox to expire
     bucket = stack.output("SurveyBucketName")
     kept = sorted(_body(stack, bucket, k) for k in _keys(stack, bucket, "processed/"))
@@ -118,7 +119,7 @@ def test_a_file_name_with_a_line_break_is_ingested_and_the_uploader_told(
     _upload(stack, _workbook(tmp_path, 12, seed=1), name="11월\n설문.xlsx")
     invocations = stack.deliver_pending()
     assert [i.error for i in invocations if i.error] == []
-    assert _summaries(sink) == ["[OK] Survey ingested: 11월\\n설문.xlsx (12 rows)"]
+    assert _summaries(sink) == ["Survey ingested: 11월\\n설문.xlsx (12 rows)"]
 
 
 class _FailingPublish:
@@ -152,7 +153,7 @@ def test_a_crash_before_the_notice_is_retried_and_the_uploader_hears_once(
     stack.deliver_pending()
     # THEN the retry finds the file still in the inbox, ingests it once and tells the uploader once
     assert _rows_per_part(stack) == [12]
-    assert _summaries(sink) == [f"[OK] Survey ingested: {NAME} (12 rows)"]
+    assert _summaries(sink) == [f"Survey ingested: {NAME} (12 rows)"]
     bucket = stack.output("SurveyBucketName")
     (kept,) = _keys(stack, bucket, "processed/")
     assert _body(stack, bucket, kept) == path.read_bytes()
