@@ -14,8 +14,6 @@ and `X-Slack-Signature`: `v0=` and the hex HMAC-SHA256, keyed with the app's sig
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -24,6 +22,8 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
+
+from slack_sdk.signature import SignatureVerifier
 
 from local_stack.slack_workspace import APP_ID
 
@@ -47,12 +47,12 @@ class Press:
 
 
 def signature(signing_secret: str, timestamp: int | str, body: str) -> str:
-    """Slack's `X-Slack-Signature` of `body` sent at `timestamp` (epoch seconds): `v0=` + hex HMAC-SHA256."""
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+    """Slack's `X-Slack-Signature` of `body` sent at `timestamp` (epoch seconds): `v0=` + hex HMAC-SHA256,
+    as slack_sdk's SignatureVerifier makes it."""
+    return str(SignatureVerifier(signing_secret).generate_signature(timestamp=str(timestamp), body=body))
 
 
-def signed_headers(signing_secret: str, timestamp: int, body: str) -> dict[str, str]:
+def signed_headers(signing_secret: str, timestamp: int | str, body: str) -> dict[str, str]:
     """The headers Slack sends with an interaction request whose form body is `body`."""
     return {
         "Content-Type": "application/x-www-form-urlencoded",

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from local_stack.provision import REGION
+from local_stack.functions import LambdaContext
+from local_stack.provision import ACCOUNT_ID, REGION
 from local_stack.spark import local_spark
 from local_stack.template import ROOT
 
@@ -25,6 +26,12 @@ def aws_sample(name: str) -> dict[str, Any]:
 def our_event(path: str) -> dict[str, Any]:
     """One of the sample events in events/, the ones `sam local invoke -e` takes."""
     return json.loads((OUR_EVENTS / path).read_text(encoding="utf-8"))
+
+
+def lambda_context(function_name: str, *, memory_mb: int = 256, timeout_s: int = 30) -> LambdaContext:
+    """The context Lambda passes a handler of `function_name` (as deployed: shoplake-dev-…), its clock started now."""
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}"
+    return LambdaContext(function_name, arn, memory_limit_in_mb=memory_mb, timeout_seconds=timeout_s)
 
 
 def aws_sample_names(*prefixes: str) -> list[str]:

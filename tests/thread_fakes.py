@@ -5,18 +5,52 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
+from local_stack.provision import REGION
+from local_stack.slack_press import signed_headers
 from shoplake.alerts.delivery import MessageNotFound, Receipt
 from shoplake.alerts.model import Alert, Category, Phase, Severity, ThreadRef
+from shoplake.alerts.routing import Routing
 from shoplake.alerts.slack_blocks import SlackMessage
+from shoplake.alerts.thread_engine import ThreadEngine
+from shoplake.alerts.thread_store import ThreadStore
+from shoplake.alerts.threads import Policy
 
 ALARM_KEY = "alarm:123456789012:ap-northeast-2:shoplake-dev-web-5xx"
 CHANNEL_ID = "C0ONCALL01"
 T0 = 1_795_000_000.0  # 2026-11-18T10:13:20Z
+MIN = 60.0
+DAY = 86400.0
+# Criticals to on-call, everything else to the alerts channel, both named (docs/alerting.md, "Routing").
+ROUTING = Routing(default="#shoplake-alerts", by_severity={Severity.CRITICAL: "#shoplake-oncall"})
+# An app's signing secret (hex, as Slack shows it) and a moment to press at (epoch seconds, 2026-12-01T07:06:40Z).
+SECRET = "8f742231b10e8888abcd99fedcba85a5"
+NOW = 1_796_029_600
+# Every string from outside that could mention, link or reverse text, as an alarm name or a user name.
+HOSTILE = "<!channel> <@U0BOSS0001> <!subteam^S0ADMINS|@admins> <http://evil.example|click> & ok > \u202etxt.exe"
+
+
+class Clock:
+    """A clock the test moves (epoch seconds, from T0); sleeping moves it too."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def alarm(
@@ -174,3 +208,31 @@ def thread_table(dynamodb: Any, name: str = "shoplake-test-alert-threads") -> An
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
     )
     return table
+
+
+@contextmanager
+def memory_store() -> Iterator[ThreadStore]:
+    """A ThreadStore over a fresh thread table in moto (inside its own `mock_aws`), keeping threads as Policy says."""
+    with mock_aws():
+        yield ThreadStore(thread_table(boto3.resource("dynamodb", region_name=REGION)), ttl_s=Policy().ttl_s)
+
+
+def engine(store: ThreadStore, slack: Any, clock: Clock, **options: Any) -> ThreadEngine:
+    """The thread engine with ROUTING, the default Policy, and `clock` for both its time and its sleeps."""
+    return ThreadEngine(store, slack, ROUTING, Policy(), clock, sleep=clock.sleep, **options)
+
+
+def post_signed(url: str, body: str, signing_secret: str, timestamp: int | None = None) -> tuple[int, str]:
+    """POST the form `body` to `url` as Slack sends an interaction, signed at `timestamp` (default now).
+
+    Returns the HTTP status and the answer's text, whatever the status. Unlike `slack_press.send` it waits
+    30 s, not Slack's 3: these tests look at what is answered, not how fast.
+    """
+    stamp = int(time.time()) if timestamp is None else timestamp
+    headers = signed_headers(signing_secret, stamp, body)
+    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answered:
+            return answered.status, answered.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()

@@ -1,10 +1,12 @@
-"""A real PostgreSQL for the tests that need one: this machine's server, or an embedded one (local_stack.postgres)."""
+"""A real PostgreSQL for the tests that need one (this machine's server, or an embedded one: local_stack.postgres),
+the local Slack, and the local stack posting to it."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -14,6 +16,7 @@ import pytest
 from local_stack.postgres import shop_postgres
 from local_stack.slack_sink import SlackSink
 from local_stack.spark import JDBC_DRIVER
+from local_stack.stack import LocalStack
 from shop.migrate import apply_migrations
 
 # The server this machine (and CI, on the same machine) starts before a session.
@@ -80,4 +83,11 @@ def shop(database: Any, postgres_dsn: str) -> tuple[Any, str]:
 def sink() -> Iterator[SlackSink]:
     """The local Slack on loopback (a server: the tests that take it are marked `server`)."""
     with SlackSink() as running:
+        yield running
+
+
+@pytest.fixture
+def stack(sink: SlackSink, tmp_path: Path) -> Iterator[LocalStack]:
+    """The whole template on moto, run in-process (no moto server), posting to `sink`; its files in `tmp_path`."""
+    with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
         yield running

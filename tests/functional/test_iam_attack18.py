@@ -5,23 +5,13 @@ A strict xfail marks a fault still open (its reason says which).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
 from tests.conftest import our_event
 
 # The tests here start the local Slack on loopback (not in make unit).
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    with SlackSink() as sink, LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 def test_a_nightly_etl_job_run_is_not_refused_for_the_runners_own_mirror(stack: LocalStack) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +29,6 @@ sts = boto3.client("sts")  # made once, at import, as a handler's module-level c
 def handler(event, context):
     return sts.get_caller_identity()["Arn"]
 """
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    with SlackSink() as sink, LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 def _used(stack: LocalStack, principal: str) -> set[str]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
 
 # The tests here start the local Slack on loopback (not in make unit).
@@ -26,12 +24,6 @@ class Misbehaving:
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         return dict(self.answer(event["records"]))
-
-
-@pytest.fixture
-def stack(tmp_path) -> Iterator[LocalStack]:
-    with SlackSink() as sink, LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 def _put(stack: LocalStack, *payloads: bytes) -> None:

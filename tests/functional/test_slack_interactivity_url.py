@@ -12,19 +12,17 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from local_stack.slack_sink import SlackSink
 from local_stack.stack import LOCAL_SLACK_TEAM_ID, LocalStack
 from shoplake.alerts.delivery import SlackCredentials, SlackSender
 from shoplake.alerts.model import Alert, Category, Phase, Severity, ThreadRef
 from shoplake.alerts.routing import Routing
+from tests.thread_fakes import post_signed
 
 pytestmark = pytest.mark.server
 
@@ -35,34 +33,6 @@ PAYLOAD = (
     '"channel_id":"C0LOCAL0001"},"actions":[{"action_id":"shoplake_acknowledge","type":"button",'
     '"value":"alarm:123456789012:ap-northeast-2:shoplake-dev-web-5xx"}]}'
 )
-
-
-def _post(url: str, body: str, signing_secret: str, timestamp: int | None = None) -> tuple[int, str]:
-    """POST `body` to `url` as Slack does, signed with `signing_secret` at `timestamp` (default now)."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=stamp, body=body)
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": str(signature),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answered:
-            return answered.status, answered.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode()
-
-
-@pytest.fixture
-def stack(sink: SlackSink, tmp_path: Path) -> Iterator[LocalStack]:
-    with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 def test_the_local_slack_secret_carries_a_signing_secret_and_the_workspace(stack: LocalStack) -> None:
@@ -79,8 +49,8 @@ def test_a_forged_or_old_press_over_http_is_refused_401(stack: LocalStack) -> No
     body = urlencode({"payload": PAYLOAD})
     assert stack.slack_signing_secret is not None
     # WHEN it is signed with a guessed secret, or with the right one 10 minutes ago
-    forged = _post(url, body, "a-guess-at-the-secret")
-    old = _post(url, body, stack.slack_signing_secret, timestamp=int(time.time()) - 600)
+    forged = post_signed(url, body, "a-guess-at-the-secret")
+    old = post_signed(url, body, stack.slack_signing_secret, timestamp=int(time.time()) - 600)
     # THEN both are refused before anything is done, and the reason is in the function's log
     assert forged[0] == 401 and "does not match" in forged[1]
     assert old[0] == 401 and "300 s" in old[1]
@@ -104,8 +74,8 @@ def test_a_signed_press_is_answered_200_once_and_its_replay_refused(stack: Local
     assert stack.slack_signing_secret is not None
     stamp = int(time.time())
     # WHEN it is posted, then posted again unchanged
-    first = _post(url, body, stack.slack_signing_secret, timestamp=stamp)
-    second = _post(url, body, stack.slack_signing_secret, timestamp=stamp)
+    first = post_signed(url, body, stack.slack_signing_secret, timestamp=stamp)
+    second = post_signed(url, body, stack.slack_signing_secret, timestamp=stamp)
     # THEN the first is acknowledged with an empty 200 (the engine finds no such thread: nothing to update),
     # and the replay refused: its signature was remembered in the thread table, as the function's role
     assert first == (200, "")

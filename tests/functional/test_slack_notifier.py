@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,12 +14,6 @@ from tests.conftest import aws_sample, our_event
 
 # The tests here start the local Slack on loopback (not in make unit).
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def stack(sink: SlackSink, tmp_path) -> Iterator[LocalStack]:
-    with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 @pytest.fixture

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local_stack import sample_surveys
-from local_stack.slack_sink import SlackSink
 from local_stack.stack import LocalStack
 from shoplake.alerts.model import Alert, Phase, ThreadRef
 from shoplake.alerts.sources import read_alerts
@@ -17,12 +15,6 @@ from shoplake.alerts.sources import read_alerts
 pytestmark = pytest.mark.server
 
 PARTITION = "survey_offline_ads year=2026/month=11/day=23"
-
-
-@pytest.fixture
-def stack(sink: SlackSink, tmp_path: Path) -> Iterator[LocalStack]:
-    with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 def _threaded_alerts(stack: LocalStack) -> list[Alert]:

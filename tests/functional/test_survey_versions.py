@@ -6,7 +6,6 @@ The survey bucket is versioned as the template declares it; events name the vers
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,6 @@ from local_stack.stack import LocalStack
 pytestmark = pytest.mark.server
 
 NAME = "survey.xlsx"
-
-
-@pytest.fixture
-def stack(sink: SlackSink, tmp_path: Path) -> Iterator[LocalStack]:
-    with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 def _workbook(tmp_path: Path, rows: int, seed: int) -> Path:

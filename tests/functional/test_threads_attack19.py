@@ -8,32 +8,22 @@ from __future__ import annotations
 
 import copy
 import json
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from local_stack.functions import LocalFunction
 from local_stack.slack_sink import SlackSink, rate_limited, server_error
 from local_stack.stack import LocalStack
 from tests.conftest import our_event
+from tests.thread_fakes import post_signed
 
 pytestmark = pytest.mark.server
 
 FUNCTION = "SlackInteractionsFunction"
 HOSTILE = "<!channel> <@U0BOSS0001> <!subteam^S0ADMINS|@admins> <http://evil.example|x> & >"
-
-
-@pytest.fixture
-def stack(sink: SlackSink, tmp_path: Path) -> Iterator[LocalStack]:
-    with LocalStack(slack_sink=sink, server=False, work_dir=tmp_path) as running:
-        yield running
 
 
 @pytest.fixture
@@ -51,26 +41,6 @@ def _alarm(state: str, timestamp: str, *, region: str = "ap-northeast-2", name: 
         event["detail"]["configuration"]["description"] = name
     event["detail"]["state"].update(value=state, timestamp=timestamp)
     return event
-
-
-def _post(url: str, body: str, signing_secret: str) -> tuple[int, str]:
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=stamp, body=body)
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": str(signature),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answered:
-            return answered.status, answered.read().decode()
-    except urllib.error.HTTPError as refused:
-        return refused.code, refused.read().decode()
 
 
 def _press_payload(value: str, ts: str = "1796029541.000100", channel: str = "C0LOCAL0001") -> str:
@@ -154,7 +124,7 @@ def test_a_reply_refused_with_429_and_500_is_posted_once_by_the_retry(notifier: 
 )
 def test_a_signed_body_that_is_no_interaction_is_answered_400(stack: LocalStack, body: str) -> None:
     assert stack.slack_signing_secret is not None
-    status, _ = _post(stack.function_url(FUNCTION), body, stack.slack_signing_secret)
+    status, _ = post_signed(stack.function_url(FUNCTION), body, stack.slack_signing_secret)
     assert status == 400
 
 
@@ -163,15 +133,17 @@ def test_a_press_on_a_key_that_is_no_thread_is_answered_200_and_changes_nothing(
 ) -> None:
     assert stack.slack_signing_secret is not None
     body = urlencode({"payload": _press_payload("alarm:999999999999:eu-west-1:nothing")})
-    assert _post(stack.function_url(FUNCTION), body, stack.slack_signing_secret) == (200, "")
+    assert post_signed(stack.function_url(FUNCTION), body, stack.slack_signing_secret) == (200, "")
     assert sink.messages == []
 
 
-def test_the_interactivity_url_of_a_webhook_only_installation_refuses_a_post(sink: SlackSink, tmp_path: Path) -> None:
+def test_the_interactivity_url_of_a_webhook_only_installation_refuses_apost_signed(
+    sink: SlackSink, tmp_path: Path
+) -> None:
     # GIVEN a stack whose Slack secret holds only an incoming webhook (no threads, no buttons)
     with LocalStack(slack_secret={"webhook_url": sink.webhook_url}, server=False, work_dir=tmp_path) as webhook_only:
         # WHEN someone posts a signed-looking press to the interactivity URL
         body = urlencode({"payload": _press_payload("alarm:123456789012:ap-northeast-2:shoplake-dev-web-5xx")})
-        status, _ = _post(webhook_only.function_url(FUNCTION), body, "00" * 16)
+        status, _ = post_signed(webhook_only.function_url(FUNCTION), body, "00" * 16)
     # THEN it is refused, not a server error
     assert 400 <= status < 500

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import re
 import uuid
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from local_stack.template import ROOT
 from shoplake.clickstream.client_ip import client_network
 from shoplake.clickstream.logged_reasons import NO_NETWORK, cut_addresses, loggable
-from tests.conftest import our_event
+from tests.conftest import lambda_context, our_event
 
 IPV4 = "198.51.100.77"
 IPV6 = "2001:db8:cafe:1::77"
@@ -157,12 +157,7 @@ def test_the_functions_log_and_metrics_hold_no_whole_client_address(
     # GIVEN the transform, and a batch whose refused records quote client addresses in every way they can
     app = _transform_app(monkeypatch)
     event = _event_with_addresses_everywhere()
-    context = SimpleNamespace(
-        function_name="shoplake-dev-firehose-transform",
-        memory_limit_in_mb=512,
-        invoked_function_arn="arn:aws:lambda:ap-northeast-2:123456789012:function:shoplake-dev-firehose-transform",
-        aws_request_id="0c8b8a52-46a6-4c38-8f0e-2f6d8c7f6e11",
-    )
+    context = lambda_context("shoplake-dev-firehose-transform", memory_mb=512)
     # WHEN Firehose hands it the batch
     answer = app.lambda_handler(event, context)
     out = capsys.readouterr()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +15,7 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 
+from local_stack.slack_press import signed_headers
 from shoplake.alerts import interactions
 from shoplake.alerts.delivery import SlackCredentials
 from shoplake.alerts.interactions import Answer, Press, Verification
@@ -35,12 +34,7 @@ def _form(payload: Any) -> str:
 
 
 def _signed(body: str, timestamp: int | str = NOW, secret: str = SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": str(timestamp),
-        "X-Slack-Signature": f"v0={digest}",
-    }
+    return signed_headers(secret, timestamp, body)
 
 
 def _payload(change: Callable[[dict[str, Any]], object] | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import time
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from local_stack.function_urls import slack_signed
 from local_stack.template import ROOT
 from shoplake.alerts.thread_engine import PressResult
-from tests.conftest import our_event
+from tests.conftest import lambda_context, our_event
 
 SECRET = {"bot_token": "xoxb-test", "signing_secret": "5c0ffee5c0ffee5c0ffee5c0ffee5c0f", "team_id": "T0LOCAL0001"}
 SAMPLE = "slack_interactions/block_actions_acknowledge.json"
@@ -67,16 +67,6 @@ def app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-def _context() -> SimpleNamespace:
-    return SimpleNamespace(
-        function_name="shoplake-dev-slack-interactions",
-        memory_limit_in_mb=256,
-        invoked_function_arn="arn:aws:lambda:ap-northeast-2:123456789012:function:shoplake-dev-slack-interactions",
-        aws_request_id="6c1e3f0a-8b3d-4f6e-9c2a-5d7e8f9a0b1c",
-        get_remaining_time_in_millis=lambda: 2900,
-    )
-
-
 def _press_now() -> dict[str, Any]:
     return slack_signed(our_event(SAMPLE), SECRET["signing_secret"])
 
@@ -88,7 +78,7 @@ def test_a_signed_press_reaches_the_engine_and_is_answered_empty_200_and_logged_
     event = _press_now()
     before = time.time()
     # WHEN the function answers it
-    response = app.lambda_handler(event, _context())
+    response = app.lambda_handler(event, lambda_context("shoplake-dev-slack-interactions", timeout_s=3))
     # THEN an empty 200
     assert response["statusCode"] == 200 and response["body"] == ""
     # AND the engine applied the press: who, which button, which thread, on which message, when
@@ -115,8 +105,12 @@ def test_a_signed_press_reaches_the_engine_and_is_answered_empty_200_and_logged_
 
 def test_a_replayed_press_is_refused_and_the_engine_sees_it_once(app: ModuleType) -> None:
     event = _press_now()
-    assert app.lambda_handler(event, _context())["statusCode"] == 200
-    assert app.lambda_handler(event, _context())["statusCode"] == 401
+    assert (
+        app.lambda_handler(event, lambda_context("shoplake-dev-slack-interactions", timeout_s=3))["statusCode"] == 200
+    )
+    assert (
+        app.lambda_handler(event, lambda_context("shoplake-dev-slack-interactions", timeout_s=3))["statusCode"] == 401
+    )
     assert len(app.engine.presses) == 1
 
 
@@ -126,7 +120,7 @@ def test_a_forged_press_is_refused_401_and_logged_without_the_engine_being_made(
     # GIVEN a press signed with a secret that is not the app's
     event = slack_signed(our_event(SAMPLE), "an-attackers-guess")
     # WHEN the function answers it
-    response = app.lambda_handler(event, _context())
+    response = app.lambda_handler(event, lambda_context("shoplake-dev-slack-interactions", timeout_s=3))
     # THEN 401; no engine is made, nothing is pressed; the refusal is logged with its reason
     assert response["statusCode"] == 401
     assert app.engines_made == [] and app.engine.presses == []
@@ -136,18 +130,27 @@ def test_a_forged_press_is_refused_401_and_logged_without_the_engine_being_made(
 
 def test_the_sample_event_as_kept_is_refused_as_too_old(app: ModuleType) -> None:
     # The sample's signature is as old as the sample: `make invoke` signs it again; Lambda would refuse it.
-    assert app.lambda_handler(our_event(SAMPLE), _context())["statusCode"] == 401
+    assert (
+        app.lambda_handler(our_event(SAMPLE), lambda_context("shoplake-dev-slack-interactions", timeout_s=3))[
+            "statusCode"
+        ]
+        == 401
+    )
 
 
 def test_a_malformed_but_signed_body_is_answered_400(app: ModuleType) -> None:
     event = our_event(SAMPLE)
     event["body"] = base64.b64encode(b"payload=%7Bnot-json").decode()
-    response = app.lambda_handler(slack_signed(event, SECRET["signing_secret"]), _context())
+    response = app.lambda_handler(
+        slack_signed(event, SECRET["signing_secret"]), lambda_context("shoplake-dev-slack-interactions", timeout_s=3)
+    )
     assert response["statusCode"] == 400 and "'payload'" in response["body"]
 
 
 def test_anything_but_a_post_is_answered_405(app: ModuleType) -> None:
     event = _press_now()
     event["requestContext"]["http"]["method"] = "GET"
-    assert app.lambda_handler(event, _context())["statusCode"] == 405
+    assert (
+        app.lambda_handler(event, lambda_context("shoplake-dev-slack-interactions", timeout_s=3))["statusCode"] == 405
+    )
     assert app.engine.presses == []

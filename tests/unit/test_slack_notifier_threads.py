@@ -17,7 +17,7 @@ from moto import mock_aws
 from local_stack.provision import REGION
 from local_stack.template import ROOT
 from shoplake.alerts.sources import read_event
-from tests.conftest import aws_sample
+from tests.conftest import aws_sample, lambda_context
 from tests.thread_fakes import ALARM_KEY, FakeSlack, alarm, thread_table
 
 ROUTING = {"default": "#shoplake-alerts", "by_severity": {"critical": "#shoplake-oncall"}}
@@ -62,16 +62,6 @@ def load_notifier(monkeypatch: pytest.MonkeyPatch, slack: FakeSlack, alerts: lis
     return module
 
 
-def context() -> Any:
-    return SimpleNamespace(
-        function_name="shoplake-test-slack-notifier",
-        memory_limit_in_mb=256,
-        invoked_function_arn="arn:aws:lambda:ap-northeast-2:123456789012:function:shoplake-test-slack-notifier",
-        aws_request_id=str(uuid.uuid4()),
-        get_remaining_time_in_millis=lambda: 30_000,
-    )
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
     with mock_aws():
@@ -83,7 +73,7 @@ def test_threaded_alerts_go_to_their_thread_and_others_stay_messages(monkeypatch
     slack = FakeSlack()
     alone = replace(alarm(n=3), thread=None, dedupe_key="alone")
     app = load_notifier(monkeypatch, slack, [alarm(), alarm(n=2), alone])
-    answer = app.lambda_handler({"Records": []}, context())
+    answer = app.lambda_handler({"Records": []}, lambda_context("shoplake-test-slack-notifier"))
     first, second, third = answer["delivered"]
     assert (first["via"], first["thread"], second["ts"]) == ("thread", ALARM_KEY, first["ts"])
     assert "thread" not in third and third["via"] == "chat.postMessage"
@@ -94,10 +84,10 @@ def test_threaded_alerts_go_to_their_thread_and_others_stay_messages(monkeypatch
 def test_a_webhook_installation_keeps_separate_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     slack = WebhookSlack()
     app = load_notifier(monkeypatch, slack, [alarm(), alarm(n=2)])
-    answer = app.lambda_handler({"Records": []}, context())
+    answer = app.lambda_handler({"Records": []}, lambda_context("shoplake-test-slack-notifier"))
     assert [d["via"] for d in answer["delivered"]] == ["chat.postMessage"] * 2
     assert len(slack.parents()) == 2
-    assert app.lambda_handler(dict(app.SWEEP_EVENT), context()) == {"swept": []}
+    assert app.lambda_handler(dict(app.SWEEP_EVENT), lambda_context("shoplake-test-slack-notifier")) == {"swept": []}
 
 
 @pytest.mark.usefixtures("aws", "socket_enabled")
@@ -114,7 +104,7 @@ def test_a_webhook_installation_leaves_out_what_only_threads_tell(monkeypatch: p
     slack = WebhookSlack()
     app = load_notifier(monkeypatch, slack, [running, stage, ended])
     # WHEN they reach a webhook installation
-    answer = app.lambda_handler({"Records": []}, context())
+    answer = app.lambda_handler({"Records": []}, lambda_context("shoplake-test-slack-notifier"))
     # THEN only the run's end is a message, as before threads; the others are told to be thread steps
     assert [d["via"] for d in answer["delivered"]] == ["told only in threads"] * 2 + ["chat.postMessage"]
     assert len(slack.parents()) == 1
@@ -124,11 +114,11 @@ def test_a_webhook_installation_leaves_out_what_only_threads_tell(monkeypatch: p
 def test_the_sweep_event_reannounces(monkeypatch: pytest.MonkeyPatch) -> None:
     slack = FakeSlack()
     app = load_notifier(monkeypatch, slack, [alarm()])
-    first = app.lambda_handler({"Records": []}, context())["delivered"][0]
+    first = app.lambda_handler({"Records": []}, lambda_context("shoplake-test-slack-notifier"))["delivered"][0]
     real = app.time
     later = SimpleNamespace(time=lambda: real.time() + 31 * 60, sleep=real.sleep)
     monkeypatch.setattr(app, "time", later)
-    answer = app.lambda_handler({"shoplake": "thread-sweep"}, context())
+    answer = app.lambda_handler({"shoplake": "thread-sweep"}, lambda_context("shoplake-test-slack-notifier"))
     assert answer == {"swept": [{"thread": ALARM_KEY, "actions": ["reply"]}]}
     (reannounced,) = slack.thread(first["ts"])
     assert reannounced.broadcast

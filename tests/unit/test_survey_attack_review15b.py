@@ -29,7 +29,7 @@ from shoplake.surveys import links
 from shoplake.surveys.forms import all_forms
 from shoplake.surveys.markup import MarkedCopy, marked_copy
 from shoplake.surveys.survey_file import Parsed, read_survey
-from tests.conftest import our_event
+from tests.conftest import lambda_context, our_event
 
 PLENTY = 1 << 30
 ANSWERS = "응답"
@@ -230,15 +230,6 @@ def _download_app(monkeypatch: pytest.MonkeyPatch, region: str = "ap-northeast-2
     return module
 
 
-def _context() -> SimpleNamespace:
-    return SimpleNamespace(
-        function_name="shoplake-dev-survey-download",
-        memory_limit_in_mb=128,
-        invoked_function_arn="arn:aws:lambda:ap-northeast-2:123456789012:function:shoplake-dev-survey-download",
-        aws_request_id="2b7a6f0e-5c8d-4c3e-9f8b-0d6f3b0e9a11",
-    )
-
-
 def test_a_copy_no_longer_kept_is_answered_410_by_the_deployed_role(monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN the download function and a good link to a copy that is gone. HeadObject would answer 403 for a
     # missing key without s3:ListBucket (Amazon S3 API Reference, HeadObject), hiding "gone" among denials,
@@ -256,7 +247,7 @@ def test_a_copy_no_longer_kept_is_answered_410_by_the_deployed_role(monkeypatch:
     event["queryStringParameters"] = {"copy": url.split("copy=", 1)[1]}
     # WHEN the link is opened
     # THEN the documented 410 "no longer kept" (it was: the ClientError escaped, a 500 from Lambda)
-    assert app.lambda_handler(event, _context())["statusCode"] == 410
+    assert app.lambda_handler(event, lambda_context("shoplake-dev-survey-download", memory_mb=128))["statusCode"] == 410
     assert asked == [{"Bucket": "shoplake-dev-surveys-123456789012", "Prefix": "marked/설문.0123.xlsx", "MaxKeys": 1}]
     # AND the role may list nothing but marked/
     statements = [

@@ -3,52 +3,27 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from local_stack.provision import REGION
 from shoplake.alerts.delivery import SlackDeliveryError
-from shoplake.alerts.model import Severity
-from shoplake.alerts.routing import Routing
 from shoplake.alerts.thread_engine import ThreadBusyError, ThreadEngine
 from shoplake.alerts.thread_store import ThreadStore
 from shoplake.alerts.threads import ACKNOWLEDGE, SNOOZE_1H, Policy
-from tests.thread_fakes import ALARM_KEY, CHANNEL_ID, T0, Crash, FakeSlack, alarm, atomic_items, thread_table
-
-MIN = 60.0
-ROUTING = Routing(default="#shoplake-alerts", by_severity={Severity.CRITICAL: "#shoplake-oncall"})
-
-
-class Clock:
-    """A clock the test moves; sleeping moves it too."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def store() -> Iterator[ThreadStore]:
-    with mock_aws():
-        yield ThreadStore(thread_table(boto3.resource("dynamodb", region_name=REGION)), ttl_s=86400.0)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def engine(store: ThreadStore, slack: Any, clock: Clock, **options: Any) -> ThreadEngine:
-    return ThreadEngine(store, slack, ROUTING, Policy(), clock, sleep=clock.sleep, **options)
+from tests.thread_fakes import (
+    ALARM_KEY,
+    CHANNEL_ID,
+    MIN,
+    ROUTING,
+    T0,
+    Clock,
+    Crash,
+    FakeSlack,
+    alarm,
+    atomic_items,
+    engine,
+)
 
 
 def test_an_alarm_lives_in_one_thread(store: ThreadStore, clock: Clock) -> None:

@@ -11,14 +11,10 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from local_stack.provision import REGION
 from shoplake.alerts.delivery import SlackDeliveryError
 from shoplake.alerts.model import Alert, Phase, Severity
 from shoplake.alerts.routing import Routing
@@ -39,42 +35,20 @@ from shoplake.alerts.threads import (
 from shoplake.surveys.ingest import Outcome
 from shoplake.surveys.report import notice_for
 from tests.conftest import aws_sample
-from tests.thread_fakes import ALARM_KEY, CHANNEL_ID, T0, Crash, FakeSlack, alarm, atomic_items, thread_table
-
-MIN = 60.0
-DAY = 86400.0
-ROUTING = Routing(default="#shoplake-alerts", by_severity={Severity.CRITICAL: "#shoplake-oncall"})
-SECRET = "8f742231b10e8888abcd99fedcba85a5"
-NOW = 1_796_029_600
-HOSTILE = "<!channel> <@U0BOSS0001> <!subteam^S0ADMINS|@admins> <http://evil.example|click> & ok > \u202etxt.exe"
-
-
-class Clock:
-    """A clock the test moves; sleeping moves it too."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def store() -> Iterator[ThreadStore]:
-    with mock_aws():
-        yield ThreadStore(thread_table(boto3.resource("dynamodb", region_name=REGION)), ttl_s=30 * DAY)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def _engine(store: ThreadStore, slack: Any, clock: Clock) -> ThreadEngine:
-    return ThreadEngine(store, slack, ROUTING, Policy(), clock, sleep=clock.sleep)
+from tests.thread_fakes import (
+    ALARM_KEY,
+    CHANNEL_ID,
+    DAY,
+    MIN,
+    ROUTING,
+    T0,
+    Clock,
+    Crash,
+    FakeSlack,
+    alarm,
+    atomic_items,
+    engine,
+)
 
 
 def _at(alert: Alert, occurred_at: str) -> Alert:
@@ -109,9 +83,9 @@ def test_a_crash_after_the_parent_was_posted_to_a_channel_named_by_name(store: T
     slack = FakeSlack()
     slack.crash_after_post = True
     with pytest.raises(Crash):
-        _engine(store, slack, clock).deliver(alarm())
+        engine(store, slack, clock).deliver(alarm())
     clock.now += 2 * MIN
-    _engine(store, slack, clock).deliver(alarm())
+    engine(store, slack, clock).deliver(alarm())
     assert len(slack.parents()) == 1
 
 
@@ -172,7 +146,7 @@ def test_a_runs_summary_notice_arriving_after_it_succeeded_replies_in_its_closed
 def test_an_open_thread_does_not_expire_while_its_alarm_is_still_in_alarm(store: ThreadStore, clock: Clock) -> None:
     # GIVEN an alarm in ALARM, acknowledged (so no re-announcement saves it again)
     slack = FakeSlack()
-    threads = _engine(store, slack, clock)
+    threads = engine(store, slack, clock)
     opened = threads.deliver(alarm())
     threads.press(
         action_id=ACKNOWLEDGE, thread_key=ALARM_KEY, user_id="U0ALICE01", user_name="alice",
@@ -228,7 +202,7 @@ def test_the_alarm_after_a_flapping_spell_gets_one_new_parent_and_the_summary_go
 ) -> None:
     # GIVEN an alarm that flapped (ALARM/OK 4 times within the window) and ended in OK
     slack = FakeSlack()
-    threads = _engine(store, slack, clock)
+    threads = engine(store, slack, clock)
     for n in range(8):
         threads.deliver(alarm("ALARM" if n % 2 == 0 else "OK", n=n))
         clock.now += MIN
@@ -263,7 +237,7 @@ def test_after_channel_not_found_and_a_routing_fix_the_alarm_reaches_slack(store
     # GIVEN an alarm routed to a channel Slack refuses
     slack = _RefusingSlack("#shoplake-oncall")
     with pytest.raises(SlackDeliveryError):
-        _engine(store, slack, clock).deliver(alarm())
+        engine(store, slack, clock).deliver(alarm())
     # WHEN the operators route criticals to a channel that works, and the alarm fires again
     clock.now += 10 * MIN
     fixed = ThreadEngine(store, slack, Routing(default="#shoplake-alerts"), Policy(), clock, sleep=clock.sleep)

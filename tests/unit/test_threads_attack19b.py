@@ -9,66 +9,36 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
-import hmac
 import importlib.util
 import json
-from collections.abc import Iterator
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from local_stack.provision import REGION
+from local_stack.slack_press import signed_headers
 from local_stack.template import ROOT
 from shoplake.alerts import interactions
 from shoplake.alerts.interactions import Press, Verification
-from shoplake.alerts.model import Alert, Phase, Severity, ThreadRef
-from shoplake.alerts.routing import Routing
-from shoplake.alerts.thread_engine import ThreadEngine
+from shoplake.alerts.model import Alert, Phase, ThreadRef
 from shoplake.alerts.thread_render import render_parent, render_reply
 from shoplake.alerts.thread_store import ThreadStore
-from shoplake.alerts.threads import ACKNOWLEDGE, Person, Policy, Reply, on_alert, on_press
-from tests.thread_fakes import ALARM_KEY, CHANNEL_ID, T0, FakeSlack, alarm, thread_table
-
-MIN = 60.0
-DAY = 86400.0
-ROUTING = Routing(default="#shoplake-alerts", by_severity={Severity.CRITICAL: "#shoplake-oncall"})
-SECRET = "8f742231b10e8888abcd99fedcba85a5"
-NOW = 1_796_029_600
-HOSTILE = "<!channel> <@U0BOSS0001> <!subteam^S0ADMINS|@admins> <http://evil.example|click> & ok > \u202etxt.exe"
-
-
-class Clock:
-    """A clock the test moves; sleeping moves it too."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def store() -> Iterator[ThreadStore]:
-    with mock_aws():
-        yield ThreadStore(thread_table(boto3.resource("dynamodb", region_name=REGION)), ttl_s=30 * DAY)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def _engine(store: ThreadStore, slack: Any, clock: Clock) -> ThreadEngine:
-    return ThreadEngine(store, slack, ROUTING, Policy(), clock, sleep=clock.sleep)
+from shoplake.alerts.threads import ACKNOWLEDGE, Person, Reply, on_alert, on_press
+from tests.conftest import lambda_context
+from tests.thread_fakes import (
+    ALARM_KEY,
+    CHANNEL_ID,
+    HOSTILE,
+    NOW,
+    SECRET,
+    T0,
+    Clock,
+    FakeSlack,
+    alarm,
+    engine,
+)
 
 
 def _at(alert: Alert, occurred_at: str) -> Alert:
@@ -162,11 +132,6 @@ def test_a_ten_thousand_character_name_keeps_every_block_within_slacks_limits() 
 # ---------------------------------------------------------------- forged and malformed presses
 
 
-def _signed(body: str, timestamp: str) -> dict[str, str]:
-    digest = hmac.new(SECRET.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={digest}"}
-
-
 def _answer(body: str | None, headers: dict[str, str], *, base64_encoded: bool = False) -> int:
     pressed: list[Press] = []
     answer, _ = interactions.answer(
@@ -182,13 +147,13 @@ def test_a_base64_flagged_body_of_non_ascii_text_is_refused_400() -> None:
 
 def test_a_timestamp_of_thousands_of_digits_is_refused_401() -> None:
     body = urlencode({"payload": "{}"})
-    assert _answer(body, _signed(body, "9" * 5000)) == 401
+    assert _answer(body, signed_headers(SECRET, "9" * 5000, body)) == 401
 
 
 @pytest.mark.parametrize("timestamp", [str(NOW - 301), str(NOW + 301), "-1", "1.5e9", " ", "١٧٩٦٠٢٩٦٠٠"], ids=repr)
 def test_a_timestamp_that_is_old_future_or_not_ascii_digits_is_refused_401(timestamp: str) -> None:
     body = urlencode({"payload": "{}"})
-    assert _answer(body, _signed(body, timestamp)) == 401
+    assert _answer(body, signed_headers(SECRET, timestamp, body)) == 401
 
 
 class _KeyLimitedTable:
@@ -216,7 +181,7 @@ def test_a_press_whose_value_is_five_kilobytes_is_an_unknown_thread(store: Threa
     # GIVEN the thread table answering GetItem as DynamoDB does (moto checks the key's size on writes only)
     store.table = _KeyLimitedTable(store.table)
     # WHEN a signed press carries a 5 kB value (Slack allows a button's value 2000 characters; a forger more)
-    result = _engine(store, FakeSlack(), clock).press(
+    result = engine(store, FakeSlack(), clock).press(
         action_id=ACKNOWLEDGE, thread_key="alarm:" + "x" * 5000, user_id="U0ALICE01", user_name="alice",
         channel_id=CHANNEL_ID, message_ts="1795000001.000100", now=clock.now,
     )  # fmt: skip
@@ -246,14 +211,10 @@ def test_the_interactivity_url_of_a_webhook_only_installation_refuses_without_cr
 ) -> None:
     body = urlencode({"payload": "{}"})
     event = {
-        "version": "2.0", "rawPath": "/", "headers": _signed(body, str(NOW)), "isBase64Encoded": True,
+        "version": "2.0", "rawPath": "/", "headers": signed_headers(SECRET, str(NOW), body), "isBase64Encoded": True,
         "body": base64.b64encode(body.encode()).decode(),
         "requestContext": {"http": {"method": "POST", "sourceIp": "192.0.2.1", "path": "/"}},
     }  # fmt: skip
-    context = SimpleNamespace(
-        function_name="shoplake-dev-slack-interactions", memory_limit_in_mb=256,
-        invoked_function_arn="arn:aws:lambda:ap-northeast-2:123456789012:function:shoplake-dev-slack-interactions",
-        aws_request_id="6c1e3f0a-8b3d-4f6e-9c2a-5d7e8f9a0b1c", get_remaining_time_in_millis=lambda: 2900,
-    )  # fmt: skip
+    context = lambda_context("shoplake-dev-slack-interactions", timeout_s=3)
     answered = interactions_app.lambda_handler(event, context)
     assert 400 <= answered["statusCode"] < 500
