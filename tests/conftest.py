@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,6 +30,20 @@ def aws_sample(name: str) -> dict[str, Any]:
 def our_event(path: str) -> dict[str, Any]:
     """One of the sample events in events/, the ones `sam local invoke -e` takes."""
     return json.loads((OUR_EVENTS / path).read_text(encoding="utf-8"))
+
+
+def fresh_module(path: Path) -> ModuleType:
+    """The Python file at `path` run afresh as a module of its own (its clients made now, under the test's mocks)."""
+    spec = importlib.util.spec_from_file_location(f"{path.parent.name}_{path.stem}_{uuid.uuid4().hex[:8]}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def function_app(directory: str) -> ModuleType:
+    """The handler module of the Lambda function in functions/<directory>/app.py, loaded afresh."""
+    return fresh_module(ROOT / "functions" / directory / "app.py")
 
 
 def lambda_context(function_name: str, *, memory_mb: int = 256, timeout_s: int = 30) -> LambdaContext:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -19,7 +18,7 @@ from local_stack.cloudformation_responses import ResponseReceiver, problems
 from local_stack.functions import LambdaContext
 from local_stack.template import ROOT
 from shoplake import glue_library
-from tests.conftest import our_event
+from tests.conftest import function_app, our_event
 
 # The tests here start a CloudFormation response receiver on loopback (not in make unit).
 pytestmark = pytest.mark.server
@@ -36,11 +35,7 @@ def cloudformation() -> Iterator[ResponseReceiver]:
 
 def _publisher() -> ModuleType:
     """The function's handler module, loaded afresh (its boto3 client is made under mock_aws)."""
-    path = ROOT / "functions" / "glue_library_publisher" / "app.py"
-    spec = importlib.util.spec_from_file_location("glue_library_publisher_app", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = function_app("glue_library_publisher")
     return module
 
 

@@ -8,7 +8,6 @@ line and the metric dimensions (Powertools writes both to stdout) keep its netwo
 from __future__ import annotations
 
 import base64
-import importlib.util
 import ipaddress
 import json
 import re
@@ -20,10 +19,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from local_stack.template import ROOT
 from shoplake.clickstream.client_ip import client_network
 from shoplake.clickstream.logged_reasons import NO_NETWORK, cut_addresses, loggable
-from tests.conftest import lambda_context, our_event
+from tests.conftest import function_app, lambda_context, our_event
 
 IPV4 = "198.51.100.77"
 IPV6 = "2001:db8:cafe:1::77"
@@ -119,12 +117,7 @@ def _transform_app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"shoplake-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "shoplake")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon here, and no sockets in unit tests
-    spec = importlib.util.spec_from_file_location(
-        "firehose_transform_app_logs", ROOT / "functions" / "firehose_transform" / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = function_app("firehose_transform")
     return module
 
 

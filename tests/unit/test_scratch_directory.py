@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -17,17 +16,14 @@ import pytest
 from local_stack.scratch import scratch_directory
 from local_stack.spark import NO_PERF_DATA
 from local_stack.template import ROOT
+from tests.conftest import fresh_module
 
 RUN = ROOT / "bench" / "run.py"
 
 
 def _bench_run() -> Any:
     """bench/run.py, the script `make bench` runs, as a module."""
-    spec = importlib.util.spec_from_file_location("bench_run", RUN)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return fresh_module(RUN)
 
 
 def _left_behind(directory: Path) -> str:

@@ -7,7 +7,6 @@ tested is the handler's wiring: the secret's values, the replay store, the engin
 from __future__ import annotations
 
 import base64
-import importlib.util
 import time
 from types import ModuleType
 from typing import Any
@@ -15,9 +14,8 @@ from typing import Any
 import pytest
 
 from local_stack.function_urls import slack_signed
-from local_stack.template import ROOT
 from shoplake.alerts.thread_engine import PressResult
-from tests.conftest import lambda_context, our_event
+from tests.conftest import function_app, lambda_context, our_event
 
 SECRET = {"bot_token": "xoxb-test", "signing_secret": "5c0ffee5c0ffee5c0ffee5c0ffee5c0f", "team_id": "T0LOCAL0001"}
 SAMPLE = "slack_interactions/block_actions_acknowledge.json"
@@ -48,11 +46,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setenv("ALERT_ROUTING", '{"default": "#shoplake-alerts"}')
     monkeypatch.setenv("SLACK_SECRET_NAME", "shoplake/dev/slack")
     monkeypatch.setenv("THREAD_TABLE_NAME", "shoplake-dev-alert-threads")
-    path = ROOT / "functions" / "slack_interactions" / "app.py"
-    spec = importlib.util.spec_from_file_location("slack_interactions_app_under_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = function_app("slack_interactions")
     store, engine, made = _FakeStore(), _FakeEngine(), []
 
     def thread_engine(credentials: Any, remaining: Any) -> _FakeEngine:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,9 +14,8 @@ import pytest
 from moto import mock_aws
 
 from local_stack.provision import REGION
-from local_stack.template import ROOT
 from shoplake.alerts.sources import read_event
-from tests.conftest import aws_sample, lambda_context
+from tests.conftest import aws_sample, function_app, lambda_context
 from tests.thread_fakes import ALARM_KEY, FakeSlack, alarm, thread_table
 
 ROUTING = {"default": "#shoplake-alerts", "by_severity": {"critical": "#shoplake-oncall"}}
@@ -51,12 +49,7 @@ def load_notifier(monkeypatch: pytest.MonkeyPatch, slack: FakeSlack, alerts: lis
     boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="shoplake/test/slack", SecretString=json.dumps({"bot_token": "xoxb-test"})
     )
-    spec = importlib.util.spec_from_file_location(
-        f"slack_notifier_{uuid.uuid4().hex[:8]}", ROOT / "functions" / "slack_notifier" / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = function_app("slack_notifier")
     monkeypatch.setattr(module, "SlackSender", lambda *_, **__: slack)
     monkeypatch.setattr(module, "read_alerts", lambda _: alerts)
     return module

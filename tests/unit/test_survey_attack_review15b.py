@@ -8,7 +8,6 @@ stored, a `<dimension>` as streaming writers state it) the sheet's XML is edited
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import re
 import time
@@ -23,13 +22,13 @@ import pytest
 from openpyxl.utils.datetime import to_excel
 
 from local_stack.sample_surveys import KOREAN_HEADERS, survey_rows, write_survey_workbook
-from local_stack.template import ROOT, load_template
+from local_stack.template import load_template
 from shoplake import lake_layout
 from shoplake.surveys import links
 from shoplake.surveys.forms import all_forms
 from shoplake.surveys.markup import MarkedCopy, marked_copy
 from shoplake.surveys.survey_file import Parsed, read_survey
-from tests.conftest import lambda_context, our_event
+from tests.conftest import function_app, lambda_context, our_event
 
 PLENTY = 1 << 30
 ANSWERS = "응답"
@@ -220,12 +219,7 @@ def _download_app(monkeypatch: pytest.MonkeyPatch, region: str = "ap-northeast-2
     monkeypatch.setenv("LINK_SECRET_ARN", "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:link")
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
     monkeypatch.setenv("AWS_REGION", region)
-    spec = importlib.util.spec_from_file_location(
-        "survey_download_app_review15b", ROOT / "functions" / "survey_download" / "app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = function_app("survey_download")
     monkeypatch.setattr(module.parameters, "get_secret", lambda *args, **kwargs: SECRET)
     return module
 

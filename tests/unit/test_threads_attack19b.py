@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import importlib.util
 import json
 from types import ModuleType
 from typing import Any
@@ -19,14 +18,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_stack.slack_press import signed_headers
-from local_stack.template import ROOT
 from shoplake.alerts import interactions
 from shoplake.alerts.interactions import Press, Verification
 from shoplake.alerts.model import Alert, Phase, ThreadRef
 from shoplake.alerts.thread_render import render_parent, render_reply
 from shoplake.alerts.thread_store import ThreadStore
 from shoplake.alerts.threads import ACKNOWLEDGE, Person, Reply, on_alert, on_press
-from tests.conftest import lambda_context
+from tests.conftest import function_app, lambda_context
 from tests.thread_fakes import (
     ALARM_KEY,
     CHANNEL_ID,
@@ -196,11 +194,7 @@ def interactions_app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setenv("ALERT_ROUTING", '{"default": "#shoplake-alerts"}')
     monkeypatch.setenv("SLACK_SECRET_NAME", "shoplake/dev/slack")
     monkeypatch.setenv("THREAD_TABLE_NAME", "shoplake-dev-alert-threads")
-    path = ROOT / "functions" / "slack_interactions" / "app.py"
-    spec = importlib.util.spec_from_file_location("slack_interactions_app_attack19", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = function_app("slack_interactions")
     secret = {"webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX"}
     monkeypatch.setattr(module.parameters, "get_secret", lambda *args, **kwargs: secret)
     return module
