@@ -26,6 +26,7 @@ from local_stack.iam.keys import encrypting_keys
 from local_stack.iam.model import Ledger
 from local_stack.iam.principals import EndpointSession, Principals, principals_of
 from local_stack.iam.stepfunctions_roles import state_machine_tasks_as_role
+from local_stack.moto_asl import validate_definitions_once
 from local_stack.provision import REGION, Stack, provision
 from local_stack.slack_sink import SlackSink
 from local_stack.stepfunctions_events import ExecutionWatch
@@ -94,6 +95,7 @@ class LocalStack:
         self.slack_team_id: str | None = None
 
     def __enter__(self) -> LocalStack:
+        validate_definitions_once()
         local_env = dict(LOCAL_CREDENTIALS)
         if self._server is not None:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)

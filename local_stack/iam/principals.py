@@ -7,11 +7,15 @@ principal's logical id as the session name, as the service that runs it would.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from local_stack.iam.keys import key_policies
 from local_stack.iam.model import PolicyDocument, Principal
@@ -21,16 +25,36 @@ if TYPE_CHECKING:
     from local_stack.provision import Stack
 
 
+# botocore reads and parses each service's model once per loader, and a session makes its own: the local
+# stack's sessions (one per principal, 20 and more a stack) share this one, so each model is read once a process.
+_SHARED_LOADER = botocore.loaders.create_loader()
+_BOTO3_DATA = str(Path(boto3.__file__).with_name("data"))
+
+
 class EndpointSession(boto3.Session):  # type: ignore[misc]  # boto3 ships no type hints
     """A session whose clients all talk to the local moto server (`endpoint_url`), whatever the environment says."""
 
     def __init__(self, endpoint_url: str | None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _SHARED_LOADER)
+        super().__init__(botocore_session=core, **kwargs)
+        if self._loader.search_paths.count(_BOTO3_DATA) > 1:  # boto3 adds its data path to the loader each time
+            self._loader.search_paths.remove(_BOTO3_DATA)
         self.endpoint_url = endpoint_url
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     def client(self, *args: Any, **kwargs: Any) -> Any:
+        """A client on the local endpoint; a plain `client("s3")` is made once a session and then reused
+        (boto3's clients are thread-safe; making one costs milliseconds, and provisioning asks hundreds of times)."""
         kwargs.setdefault("endpoint_url", self.endpoint_url)
-        return super().client(*args, **kwargs)
+        if len(args) != 1 or set(kwargs) != {"endpoint_url"} or kwargs["endpoint_url"] != self.endpoint_url:
+            return super().client(*args, **kwargs)
+        with self._clients_lock:
+            made = self._clients.get(args[0])
+            if made is None:
+                made = self._clients[args[0]] = super().client(*args, **kwargs)
+            return made
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,7 @@ class Credentials:
     access_key: str
     secret_key: str
     session_token: str
+    session_arn: str = ""  # the assumed-role session's ARN (`AssumedRoleUser.Arn`), what GetCallerIdentity says
 
     def environment(self) -> dict[str, str]:
         """The keys as Lambda hands them to a function (`AWS_ACCESS_KEY_ID`, `..._SECRET_...`, `..._SESSION_TOKEN`)."""
@@ -52,8 +77,10 @@ class Credentials:
 
 def assume(harness: boto3.Session, role_arn: str, session_name: str) -> Credentials:
     """`sts:AssumeRole` as the harness; `session_name` is cut to STS's 64 characters."""
-    keys = harness.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64])["Credentials"]
-    return Credentials(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
+    assumed = harness.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64])
+    keys = assumed["Credentials"]
+    arn = assumed["AssumedRoleUser"]["Arn"]
+    return Credentials(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], arn)
 
 
 def session_as(harness: boto3.Session, credentials: Credentials) -> boto3.Session:
@@ -90,8 +117,7 @@ class Principals:
         self._by_role_arn: dict[str, str] = {}
         for name, (role_name, role_arn, policies, boundary) in roles.items():
             credentials = assume(harness, role_arn, name)
-            sts = session_as(harness, credentials).client("sts")
-            session_arn = str(sts.get_caller_identity()["Arn"])
+            session_arn = credentials.session_arn
             self._principals[name] = Principal(name, role_name, role_arn, policies, boundary, session_arn)
             self._credentials[name] = credentials
             self._by_key[credentials.access_key] = name
