@@ -8,6 +8,7 @@ import os
 import secrets
 import urllib.request
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ class LocalStack:
         self.work_dir = work_dir
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False) if server else None
         self._mock = None if server else mock_aws(config=MOTO_CONFIG)
-        self._saved_env: dict[str, str] = {}
+        self._open = ExitStack()  # what __enter__ started, stopped by __exit__ in the reverse order
         self.endpoint_url = ""
         self.session: boto3.Session
         self.stack: Stack
@@ -95,11 +96,25 @@ class LocalStack:
         self.slack_team_id: str | None = None
 
     def __enter__(self) -> LocalStack:
+        """Start moto (in-process or its server), provision the template, load the functions and wire them.
+
+        Whatever `__enter__` started is stopped again if it fails part way (a template that cannot be
+        provisioned, say): no moto mock, patch or environment variable outlives a stack that never came up.
+        """
+        self._open = ExitStack()
+        try:
+            return self._start(self._open)
+        except BaseException:
+            self._open.close()
+            raise
+
+    def _start(self, opened: ExitStack) -> LocalStack:
         validate_definitions_once()
         local_env = dict(LOCAL_CREDENTIALS)
         if self._server is not None:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
             self._server.start()
+            opened.callback(self._server.stop)
             host, port = self._server.get_host_and_port()
             self.endpoint_url = f"http://{host}:{port}"
             # moto's backends live in this process: start from an empty account every time.
@@ -118,7 +133,8 @@ class LocalStack:
         else:
             assert self._mock is not None
             self._mock.start()
-        self._saved_env = dict(os.environ)
+            opened.callback(self._mock.stop)
+        opened.callback(_restore_environment, dict(os.environ))
         os.environ.update(local_env)
         self.session = EndpointSession(
             self.endpoint_url or None,
@@ -132,6 +148,7 @@ class LocalStack:
         self._create_slack_secret()
         self.principals = principals_of(self.stack, self.session, LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"])
         enforcement.enter(self)
+        opened.callback(enforcement.exit, self)
         self.iam_ledger.uses.extend(self.stack.provisioning_ledger.uses)  # the custom resources' calls
         self.functions = load_functions(self.stack, self.work_dir / "logs", local_env, self.principals)
         self.router = EventRouter(
@@ -148,10 +165,8 @@ class LocalStack:
         )
         # A state machine's Glue tasks wait for their runs, which the local Glue carries out at once;
         # its other service integrations sign as the state machine's role.
-        self._glue_sync = glue_runs_carried_out(self.glue.run_new)
-        self._glue_sync.__enter__()
-        self._sfn_roles = state_machine_tasks_as_role(self.principals)
-        self._sfn_roles.__enter__()
+        opened.enter_context(glue_runs_carried_out(self.glue.run_new))
+        opened.enter_context(state_machine_tasks_as_role(self.principals))
         self.firehose = LocalFirehose(
             self.session, self.stack, self.functions, principals=self.principals, iam_ledger=self.iam_ledger
         )
@@ -161,20 +176,15 @@ class LocalStack:
             self.session.client("events"),
             [self.stack.ref(m) for m in self.stack.logical_ids_of_type("AWS::Serverless::StateMachine")],
         )
+        opened.callback(self._stop_url_servers)  # the first to stop
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._open.close()
+
+    def _stop_url_servers(self) -> None:
         for server in self._url_servers.values():
             server.stop()
-        self._sfn_roles.__exit__(None, None, None)
-        self._glue_sync.__exit__(None, None, None)
-        enforcement.exit(self)
-        if self._server is not None:
-            self._server.stop()
-        if self._mock is not None:
-            self._mock.stop()
-        os.environ.clear()
-        os.environ.update(self._saved_env)
 
     def _create_slack_secret(self) -> None:
         # The one resource the template expects to exist already (docs/deploy.md, step 1: the Slack secret).
@@ -251,3 +261,8 @@ class LocalStack:
         ):
             delivered += self.router.deliver_pending()
         return delivered
+
+
+def _restore_environment(saved: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(saved)
