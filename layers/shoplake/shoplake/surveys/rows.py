@@ -320,7 +320,8 @@ class Converter:
         return moment
 
 
-def _problem(number: int, index: int, header: str, cell: object, reason: object) -> Problem:
+def cell_problem(number: int, index: int, header: str, cell: object, reason: object) -> Problem:
+    """The Problem of row `number`'s cell at 0-based `index`: `cell` shown as text cut to 80 characters + "…"."""
     shown = str(cell)
     return Problem(number, column_letter(index), header, shown[:80] + ("…" if len(shown) > 80 else ""), str(reason))
 
@@ -384,10 +385,12 @@ def typed_rows(
             try:
                 values[position] = convert(cell)
             except CellError as error:
-                problems.append(_problem(number, index, header, cell if error.shown is None else error.shown, error))
+                problems.append(
+                    cell_problem(number, index, header, cell if error.shown is None else error.shown, error)
+                )
             except Exception as error:  # noqa: BLE001 - one cell's unforeseen failure costs its row, never the file
                 reason = f"cannot be read ({type(error).__name__}: {error})"
-                problems.append(_problem(number, index, header, cell, reason))
+                problems.append(cell_problem(number, index, header, cell, reason))
         for column in absent:
             if column.required:  # pragma: no cover - a layout always has every required column
                 problems.append(Problem(number, "-", column.name, "", "a value is required"))
