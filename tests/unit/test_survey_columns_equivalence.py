@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from local_stack.sample_surveys import survey_rows, write_survey_workbook
 from shoplake.surveys.cells import canonical_row
+from shoplake.surveys.column_types import SPACES
 from shoplake.surveys.forms import Column, Form, Limits, all_forms
 from shoplake.surveys.layout import Layout, find_layout
 from shoplake.surveys.rows import Converter, TypedRow, typed_rows
@@ -297,3 +298,8 @@ def test_times_a_dst_change_skips_or_repeats_are_read_as_python_reads_them(zone:
     rows: list[tuple[object, ...]] = [HEADER, *((f"R{n}", moment, "tv", moment) for n, moment in enumerate(gaps))]
     rows = [row if n == 0 else (*row, None, None, None, 1.0) for n, row in enumerate(rows)]
     _assert_same(_form(zone), rows)
+
+
+def test_bulk_typing_knows_every_character_python_strips() -> None:
+    # GIVEN the whole of Unicode THEN the characters bulk text typing treats as padding are str.strip()'s
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == SPACES
