@@ -86,8 +86,6 @@ TEXTS = [
     *("2026. 11. 24. 오전 10:15:00", "2026-11-24T10:15:00+09:00", "2026-11", "2026-13", "1899-12-31", "어제", "09:30"),
     *("yes", "Y", "예", "아니오", "O", "x", "maybe", "True", "상의, 하의", "tops/shoes;상의", "a" * 100, "é" * 13),
     *("e\u0301", "#DIV/0!", "nan", "inf", "2020-03-08 02:30", "2020-11-01 01:30", "\x1ctrim", "trim\x85"),
-    *("2026-02-30 10:15", "2026-11-24 24:00", "2026-11-24 10:15:60", "0999-01-01 00:00", "2036-12-31 23:59:59"),
-    *("1970-06-01 12:00", "1987-05-10 02:30:00", "2026-11-24 10:15 ", "２０２６-11-24 10:15", "2026-11-24T10:15"),
 ]
 FLOATS = [1.0, 3.0, 5.0, 5.5, 0.0, -0.0, 1.25, 1e20, 2.0**63, -(2.0**63), 2.0**53 + 2, 45_000.5, 59.0, 60.0, 61.0, 0.5]
 FLOATS += [2_958_465.0, 2_958_466.0, 2_957_003.0, -1.0, float("nan"), float("inf"), -float("inf")]
@@ -102,9 +100,6 @@ OTHERS = [time(9, 30), timedelta(hours=3), True, False, None]
 texts = st.sampled_from(TEXTS) | st.text(max_size=20)
 floats = st.sampled_from(FLOATS) | st.floats() | st.integers(-(2**70), 2**70).map(float)
 moments = st.sampled_from(MOMENTS) | st.datetimes(min_value=datetime(1899, 1, 1), max_value=datetime(2040, 12, 31))
-iso_texts = (moments | st.datetimes()).flatmap(
-    lambda moment: st.sampled_from([f"{moment:%Y-%m-%d %H:%M}", f"{moment:%Y-%m-%d %H:%M:%S}", f"{moment:%Y-%m-%d}"])
-)
 anything = texts | floats | moments | st.sampled_from(OTHERS)
 # A column of one kind of cell takes the bulk path; a mixed column the per-cell one for some of its cells.
 BY_TYPE = {
@@ -112,8 +107,8 @@ BY_TYPE = {
     "string_list": texts,
     "integer": floats,
     "number": floats,
-    "timestamp": moments | iso_texts,
-    "date": moments | texts | iso_texts,
+    "timestamp": moments,
+    "date": moments | texts,
     "boolean": st.booleans(),
 }
 

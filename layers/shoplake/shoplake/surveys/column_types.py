@@ -40,11 +40,6 @@ _FORMULA = "^[=+\\-@\t\r]"  # `rows.neutralise`'s first characters; the cells fo
 SPACES = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 _SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):04x}}}" for c in SPACES) + "]"
 _PADDED = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
-# ISO date and time text, ASCII digits only, with and without seconds: (RE2 shape, strptime layout).
-_ISO_TEXT = (
-    ("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M"),
-    ("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M:%S"),
-)
 _EXACT_FLOAT = 2**53  # every whole float below this in magnitude is exactly an int64
 _is_nfkc = partial(unicodedata.is_normalized, "NFKC")
 
@@ -130,8 +125,7 @@ class ColumnTyping:
         column_type = self.column.type
         if kind is str:
             plain = column_type == "string" and not self.remembering
-            moments = self._text_moments if column_type in ("timestamp", "date") else self._distinct
-            return self._plain_text if plain else moments
+            return self._plain_text if plain else self._distinct
         ways: dict[type, Callable[[Group], Typed | None] | None] = {
             type(None): None if self.column.required else self._empty,
             float: self._numbers if column_type in ("integer", "number") else None,
@@ -207,56 +201,20 @@ class ColumnTyping:
             return None
         try:
             local = pa.array(group.cells, pa.timestamp("us"))
-            return self._wall_clock(local, np.ones(len(local), bool))
+            micros = local.cast(pa.int64()).to_numpy()
+            ok = (micros >= SAFE_MICROS[0]) & (micros < SAFE_MICROS[1])
+            if self.column.type == "date":
+                return local.cast(pa.date32()), np.flatnonzero(~ok).tolist(), {}
+            if self.offset_us is not None:  # the header names a fixed offset
+                utc = pa.array(micros - self.offset_us, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+            else:
+                early = pc.assume_timezone(local, timezone=self.zone, ambiguous="earliest", nonexistent="earliest")
+                late = pc.assume_timezone(local, timezone=self.zone, ambiguous="earliest", nonexistent="latest")
+                ok &= _mask(pc.equal(early, late))  # they differ only for a time the zone skips
+                utc = early
+            return utc.cast(pa.timestamp("ms", tz="UTC"), safe=False), np.flatnonzero(~ok).tolist(), {}
         except (pa.ArrowException, OverflowError):  # no time zone database, a date Arrow cannot hold
             return None
-
-    def _text_moments(self, group: Group) -> Typed | None:
-        # ISO text (`2026-11-24 10:15`, seconds optional) is what `parse_datetime_text` reads with
-        # `datetime.fromisoformat`: a naive wall-clock time, typed as a date-formatted cell is. Arrow's strptime
-        # rolls impossible days over (02-30 to 03-02), so only text it writes back unchanged is taken.
-        # Other text goes once per distinct text through the converter.
-        array = group.text
-        if array is None:
-            return None
-        local = pa.nulls(len(array), pa.timestamp("us"))
-        for shape, layout in _ISO_TEXT:
-            parsed = pc.strptime(array, format=layout, unit="us", error_is_null=True)
-            same = _mask(pc.match_substring_regex(array, shape)) & _mask(pc.equal(pc.strftime(parsed, layout), array))
-            local = pc.if_else(pa.array(same), parsed, local)
-        iso = _mask(local.is_valid())
-        if not iso.any():
-            return self._distinct(group)
-        try:
-            values, retry, _ = self._wall_clock(local, iso)
-        except pa.ArrowException:
-            return self._distinct(group)
-        retry = [k for k in retry if iso[k]]
-        others = np.flatnonzero(~iso).tolist()
-        if not others:
-            return values, retry, {}
-        rest = Group(others, [group.cells[k] for k in others], array.take(others))
-        distinct = self._distinct(rest)
-        assert distinct is not None  # its text is Arrow's
-        rest_values, _, found = distinct
-        joined = _assemble([(None, values), (others, rest_values)], len(array), self.type)
-        return joined, retry, {rest.place(k): problem for k, problem in found.items()}
-
-    def _wall_clock(self, local: pa.Array, ok: np.ndarray) -> Typed:
-        """Naive wall-clock times (`local`, timestamp[us]) typed where `ok`; the rest, and times outside
-        1971-2036 or skipped by a DST change, left to the converter. Raises what Arrow raises."""
-        micros = local.cast(pa.int64()).fill_null(0).to_numpy()
-        ok = ok & (micros >= SAFE_MICROS[0]) & (micros < SAFE_MICROS[1])
-        if self.column.type == "date":
-            return local.cast(pa.date32()), np.flatnonzero(~ok).tolist(), {}
-        if self.offset_us is not None:  # the header names a fixed offset
-            utc = pa.array(micros - self.offset_us, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
-        else:
-            early = pc.assume_timezone(local, timezone=self.zone, ambiguous="earliest", nonexistent="earliest")
-            late = pc.assume_timezone(local, timezone=self.zone, ambiguous="earliest", nonexistent="latest")
-            ok &= _mask(pc.equal(early, late))  # they differ only for a time the zone skips
-            utc = early
-        return utc.cast(pa.timestamp("ms", tz="UTC"), safe=False), np.flatnonzero(~ok).tolist(), {}
 
 
 def _mask(array: pa.Array) -> np.ndarray:
