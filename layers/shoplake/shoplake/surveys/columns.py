@@ -134,7 +134,7 @@ class _SheetTyping:
         self.partition = order[form.partition_by]
 
     def batch(self, kept: list[tuple[int, Row]], grouped: list[dict[type, Group]]) -> TypedBatch:
-        """The rows `kept` (number, row), whose slots' cells are `grouped` (`_groups`), typed: see TypedBatch."""
+        """The rows `kept` (number, row), whose slots' cells are `grouped` (`group_cells`), typed: see TypedBatch."""
         typed = [type_column(slot, groups, len(kept)) for slot, groups in zip(self.slots, grouped, strict=True)]
         found = [problems for _, problems in typed]
         bad = sorted(set().union(*found)) if not self.absent else list(range(len(kept)))

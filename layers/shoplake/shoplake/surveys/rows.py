@@ -5,7 +5,9 @@ the reason. Values arrive as whatever the reader stored (text, numbers, dates, E
 serial numbers, numbers typed as text) and leave as the form's declared type. Text is read
 as text: a number is an Excel serial date only in a numeric cell, commas group thousands
 only in threes, and dates lie in Excel's calendar (1900-01-01 to 9999-12-31). A cell that
-cannot be converted, for whatever reason, costs its row, never the file.
+cannot be converted, for whatever reason, costs its row, never the file. `Converter` is what a cell
+means; `columns` types whole columns in bulk and hands it every cell bulk typing cannot vouch for;
+`typed_rows`, row by row, is the reference `tests/unit/test_survey_columns_equivalence.py` holds it to.
 """
 
 from __future__ import annotations
