@@ -26,6 +26,9 @@ from shoplake.surveys.rows import Converter, Problem, cell_problem
 from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
 
 BATCH_ROWS = 10_000
+# A batch's cells are held as Python objects while it is typed (about 100 bytes each): a wide sheet is
+# typed in fewer rows at a time, so that a batch stays near 20 MB whatever the sheet's width.
+BATCH_CELLS = 200_000
 _SAFE_MILLIS = (SAFE_MICROS[0] // 1000, SAFE_MICROS[1] // 1000)
 
 
@@ -67,30 +70,21 @@ def typed_batches(
 ) -> Iterator[TypedBatch]:
     """The sheet's data rows typed column by column, `batch_rows` rows at a time: `rows.typed_rows` in bulk.
 
+    A sheet wider than `BATCH_CELLS` / `batch_rows` columns is typed in fewer rows at a time.
+
     Yields a TypedBatch per batch (see it): the same good rows, values, partition days and problems, in
     the same order, that `typed_rows` and `Converter.local_date` give. Raises Refused exactly where and
     as `typed_rows` does (`max_rows`, `max_columns`, `max_cell_chars`), after the batches before it.
     """
-    typing = _SheetTyping(layout, converter)
-    limits = layout.form.limits
+    typing = _SheetTyping(layout, converter, sheet.name)
     source = chain(rest, sheet.rows)
-    while raw := list(islice(source, batch_rows)):
-        kept, refusal = _rows_with_values(raw, limits, sheet.name)
-        transposed = list(zip_longest(*(row for _, row in kept))) if kept else []
-        empty = (None,) * len(kept)
-        grouped = [group_cells(transposed[s.index] if s.index < len(transposed) else empty) for s in typing.slots]
-        overlong = _first_overlong(grouped, limits.max_cell_chars)
-        if overlong is not None:
-            row_at, order = overlong
-            cell = kept[row_at][1][typing.slots[order].index]
-            assert isinstance(cell, str)
-            reason = f"a cell holds {len(cell):,} characters (limit {limits.max_cell_chars:,})"
-            column = column_letter(typing.slots[order].index)
-            raise Refused(reason, sheet=sheet.name, row=kept[row_at][0], column=column)
-        if refusal is not None:
-            raise refusal
-        if kept:
-            yield typing.batch(kept, grouped)
+    width = max((slot.index for slot in typing.slots), default=0) + 1
+    at_once = max(1, min(batch_rows, BATCH_CELLS // width))
+    while raw := list(islice(source, at_once)):
+        batch = typing.rows(raw)
+        del raw  # one batch's cells alive at a time: the next is read after this one is let go
+        if batch is not None:
+            yield batch
 
 
 def _rows_with_values(
@@ -122,8 +116,10 @@ def _has_value(row: Row) -> bool:
 class _SheetTyping:
     """The form's columns as the sheet holds them, typing one batch of rows at a time."""
 
-    def __init__(self, layout: Layout, converter: Converter) -> None:
+    def __init__(self, layout: Layout, converter: Converter, sheet: str) -> None:
         form = layout.form
+        self.sheet = sheet
+        self.limits = form.limits
         self.converter = converter
         self.form_columns = form.columns
         self.slots = [ColumnTyping(index, column, header, converter) for index, column, header in layout.columns]
@@ -132,6 +128,25 @@ class _SheetTyping:
         present = {slot.column.name for slot in self.slots}
         self.absent = [c for c in form.columns if c.name not in present and c.required]
         self.partition = order[form.partition_by]
+
+    def rows(self, raw: list[tuple[int, Row]]) -> TypedBatch | None:
+        """A batch of (number, row) typed, None if it holds no value; raises Refused as `typed_rows` would."""
+        limits = self.limits
+        kept, refusal = _rows_with_values(raw, limits, self.sheet)
+        transposed = list(zip_longest(*(row for _, row in kept))) if kept else []
+        empty = (None,) * len(kept)
+        grouped = [group_cells(transposed[s.index] if s.index < len(transposed) else empty) for s in self.slots]
+        overlong = _first_overlong(grouped, limits.max_cell_chars)
+        if overlong is not None:
+            row_at, order = overlong
+            cell = kept[row_at][1][self.slots[order].index]
+            assert isinstance(cell, str)
+            reason = f"a cell holds {len(cell):,} characters (limit {limits.max_cell_chars:,})"
+            column = column_letter(self.slots[order].index)
+            raise Refused(reason, sheet=self.sheet, row=kept[row_at][0], column=column)
+        if refusal is not None:
+            raise refusal
+        return self.batch(kept, grouped) if kept else None
 
     def batch(self, kept: list[tuple[int, Row]], grouped: list[dict[type, Group]]) -> TypedBatch:
         """The rows `kept` (number, row), whose slots' cells are `grouped` (`group_cells`), typed: see TypedBatch."""
