@@ -313,3 +313,24 @@ def test_times_a_dst_change_skips_or_repeats_are_read_as_python_reads_them(zone:
 def test_bulk_typing_knows_every_character_python_strips() -> None:
     # GIVEN the whole of Unicode THEN the characters bulk text typing treats as padding are str.strip()'s
     assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == SPACES
+
+
+@pytest.mark.parametrize("batch_rows", [2, 100])
+@pytest.mark.parametrize(
+    ("long_at", "wide_at", "max_rows"),
+    [((5, 2), None, 100), ((5, 2), 8, 100), ((6, 5), 4, 100), ((4, 9), 4, 100), ((7, 0), None, 5), ((3, 5), None, 5)],
+)
+def test_the_first_refusal_in_row_order_is_the_one_raised(
+    long_at: tuple[int, int], wide_at: int | None, max_rows: int, batch_rows: int
+) -> None:
+    # GIVEN a sheet with an over-long cell, maybe a row too wide, maybe more rows than allowed
+    good = ("R1", datetime(2026, 11, 24, 10, 15), "tv", None, "KR", "ok", "tops", 3.0, 10.0, 0.5, True, None, None)
+    rows: list[tuple[object, ...]] = [HEADER, *[good] * 10]
+    row, column = long_at
+    rows[row - 1] = (*good[:column], "x" * 30, *good[column + 1 :])
+    if wide_at is not None:
+        rows[wide_at - 1] = (*rows[wide_at - 1], "beyond")
+    limits = Limits(max_rows=max_rows, max_columns=13, max_cell_chars=20)
+    # THEN both ways refuse at the same row and column, with the same reason
+    assert _outcome(_row_by_row, _form("Asia/Seoul", limits), rows, False)[0] == "refused"
+    _assert_same(_form("Asia/Seoul", limits), rows, batch_rows=batch_rows)

@@ -88,9 +88,8 @@ def group_cells(cells: tuple[object, ...]) -> dict[type, Group]:
     if len(kinds) == 1:
         groups = {kinds.pop(): Group(None, list(cells))}
     else:
-        classes = np.array(list(map(type, cells)), dtype=object)
-        held = np.empty(len(cells), dtype=object)
-        held[:] = cells
+        classes = np.fromiter(map(type, cells), dtype=object, count=len(cells))
+        held = np.fromiter(cells, dtype=object, count=len(cells))  # a cell is never unpacked, whatever it holds
         groups = {}
         for kind in kinds:
             positions = np.flatnonzero(classes == kind)
