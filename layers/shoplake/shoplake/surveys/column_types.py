@@ -30,11 +30,12 @@ import pyarrow.compute as pc
 
 from shoplake.surveys.datetime_text import header_zone
 from shoplake.surveys.forms import Column
-from shoplake.surveys.rows import CellError, Converter, neutralise
+from shoplake.surveys.rows import FORMULA_START, CellError, Converter, neutralise
 
 # Microseconds since 1970 of the first day of 1971 and of 2037: see the module docstring.
 SAFE_MICROS = tuple(int((datetime(y, 1, 1) - datetime(1970, 1, 1)) / timedelta(microseconds=1)) for y in (1971, 2037))
-_FORMULA = "^[=+\\-@\t\r]"  # `rows.neutralise`'s first characters; the cells found are neutralised in Python
+# Text starting as `rows.neutralise` says a formula does; the cells found are neutralised by it.
+_FORMULA = "^[" + "".join(f"\\x{{{ord(c):02x}}}" for c in FORMULA_START) + "]"
 # What Python's str.strip() strips (str.isspace: Unicode White_Space less U+0085's kin, plus U+001C-U+001F);
 # all of them lie below U+3001, which the tests check against the whole of Unicode.
 SPACES = "".join(c for c in map(chr, range(0x3001)) if c.isspace())

@@ -28,8 +28,8 @@ from shoplake.surveys.layout import Layout
 from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
 
 # Text that a spreadsheet would run as a formula when someone opens an export of it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START_CHARS = frozenset("".join(_FORMULA_START))
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_CHARS = frozenset("".join(FORMULA_START))
 _NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 # A number as text: digits, commas only between groups of three (1,000), an optional decimal point.
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+", re.ASCII)
@@ -70,7 +70,7 @@ def neutralise(text: str) -> str:
     Text starting `= + - @`, tab or CR, unless it is a plain number (`-3`, `+1.5`), becomes `'` + text:
     the usual defence against CSV/formula injection (OWASP, "CSV Injection") when the data is exported.
     """
-    if text.startswith(_FORMULA_START) and not _NUMBER_TEXT.match(text):
+    if text.startswith(FORMULA_START) and not _NUMBER_TEXT.match(text):
         return "'" + text
     return text
 
