@@ -1,7 +1,7 @@
 """One form column's cells of a batch typed in bulk, class by class; `rows.Converter` for what bulk cannot vouch for.
 
 A column's cells are grouped by Python class (text, number, date, yes/no, empty: `group_cells`). A group
-that can be typed in bulk is typed with Arrow and numpy, but only the cells bulk typing can vouch for:
+that can be typed in bulk is typed with Arrow compute, but only the cells bulk typing can vouch for:
 text already trimmed and NFKC-normal within its length, finite numbers within bounds (whole, for integers),
 date-formatted cells from 1971 to 2036 that exist in the zone. A choice or pattern column, a number or date
 typed as text, a list, a yes/no is worked out once per distinct text. Every other cell, and every cell with
@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import is_, itemgetter
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -89,12 +89,11 @@ def group_cells(cells: tuple[object, ...]) -> dict[type, Group]:
     if len(kinds) == 1:
         groups = {kinds.pop(): Group(None, list(cells))}
     else:
-        classes = np.fromiter(map(type, cells), dtype=object, count=len(cells))
-        held = np.fromiter(cells, dtype=object, count=len(cells))  # a cell is never unpacked, whatever it holds
+        classes = list(map(type, cells))
         groups = {}
         for kind in kinds:
-            positions = np.flatnonzero(classes == kind)
-            groups[kind] = Group(positions.tolist(), held[positions].tolist())
+            mine = list(map(is_, classes, repeat(kind)))
+            groups[kind] = Group(list(compress(range(len(cells)), mine)), list(compress(cells, mine)))
     texts = groups.get(str)
     if texts is not None:
         try:
@@ -146,20 +145,19 @@ class ColumnTyping:
         array = group.text
         if array is None:
             return None
-        lengths = pc.utf8_length(array).to_numpy()  # code points, as Python's len counts them
-        ok = ~_mask(pc.match_substring_regex(array, _PADDED)) & (lengths > 0)
+        lengths = pc.utf8_length(array)  # code points, as Python's len counts them
+        ok = pc.and_(pc.invert(_mask(pc.match_substring_regex(array, _PADDED))), pc.greater(lengths, 0))
         if self.column.max_length is not None:
-            ok &= lengths <= self.column.max_length
-        wide = np.flatnonzero(~_mask(pc.string_is_ascii(array))).tolist()  # ASCII text is always NFKC
-        if wide:
-            ok[wide] &= np.fromiter(map(_is_nfkc, [group.cells[k] for k in wide]), bool, len(wide))
-        formula = np.flatnonzero(_mask(pc.match_substring_regex(array, _FORMULA)) & ok).tolist()
+            ok = pc.and_(ok, pc.less_equal(lengths, self.column.max_length))
+        wide = where(pc.invert(pc.string_is_ascii(array)))  # ASCII text is always NFKC
+        changing = {k for k in wide if not _is_nfkc(group.cells[k])}
+        formula = [k for k in where(pc.and_(_mask(pc.match_substring_regex(array, _FORMULA)), ok)) if k not in changing]
         if formula:
             values = list(group.cells)
             for k in formula:
                 values[k] = neutralise(values[k])
             array = pa.array(values, pa.string())
-        return array, np.flatnonzero(~ok).tolist(), {}
+        return array, sorted(changing.union(where(pc.invert(ok)))), {}
 
     def _distinct(self, group: Group) -> Typed | None:
         # Each distinct text converted once: the converter is a function of the text alone.
@@ -171,9 +169,9 @@ class ColumnTyping:
         bad = [k for k, (ok, _, _) in enumerate(outcomes) if not ok]
         problems: Problems = {}
         if bad:
-            indices = encoded.indices.to_numpy()
-            for k in np.flatnonzero(np.isin(indices, bad)).tolist():
-                _, shown, reason = outcomes[indices[k]]
+            indices = encoded.indices
+            for k in where(pc.is_in(indices, value_set=pa.array(bad, indices.type))):
+                _, shown, reason = outcomes[indices[k].as_py()]
                 problems[k] = (shown, str(reason))
         return values, (), problems
 
@@ -182,18 +180,17 @@ class ColumnTyping:
         column = self.column
         if any(float(b) != b for b in (column.minimum, column.maximum) if b is not None):
             return None  # a bound a float cannot hold exactly: one by one
-        numbers = np.array(group.cells, np.float64)
-        with np.errstate(invalid="ignore"):
-            ok = np.isfinite(numbers)
-            if column.minimum is not None:
-                ok &= numbers >= column.minimum
-            if column.maximum is not None:
-                ok &= numbers <= column.maximum
-            if column.type == "number":
-                return pa.array(numbers, pa.float64()), np.flatnonzero(~ok).tolist(), {}
-            ok &= (np.floor(numbers) == numbers) & (np.abs(numbers) < _EXACT_FLOAT)
-            whole = pa.array(np.where(ok, numbers, 0).astype(np.int64), pa.int64())
-        return whole, np.flatnonzero(~ok).tolist(), {}
+        numbers = pa.array(group.cells, pa.float64())
+        ok = pc.is_finite(numbers)
+        if column.minimum is not None:
+            ok = pc.and_(ok, pc.greater_equal(numbers, float(column.minimum)))
+        if column.maximum is not None:
+            ok = pc.and_(ok, pc.less_equal(numbers, float(column.maximum)))
+        if column.type == "number":
+            return numbers, where(pc.invert(ok)), {}
+        whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less(pc.abs(numbers), float(_EXACT_FLOAT)))
+        ok = pc.and_(ok, whole)
+        return pc.if_else(ok, numbers, 0.0).cast(pa.int64()), where(pc.invert(ok)), {}
 
     def _moments(self, group: Group) -> Typed | None:
         # Naive date-formatted cells: `Converter._timestamp` and `_date` for days 1971-2036 that exist.
@@ -201,24 +198,30 @@ class ColumnTyping:
             return None
         try:
             local = pa.array(group.cells, pa.timestamp("us"))
-            micros = local.cast(pa.int64()).to_numpy()
-            ok = (micros >= SAFE_MICROS[0]) & (micros < SAFE_MICROS[1])
+            micros = local.cast(pa.int64())
+            ok = pc.and_(pc.greater_equal(micros, SAFE_MICROS[0]), pc.less(micros, SAFE_MICROS[1]))
             if self.column.type == "date":
-                return local.cast(pa.date32()), np.flatnonzero(~ok).tolist(), {}
+                return local.cast(pa.date32()), where(pc.invert(ok)), {}
             if self.offset_us is not None:  # the header names a fixed offset
-                utc = pa.array(micros - self.offset_us, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+                utc = pc.subtract(micros, self.offset_us).cast(pa.timestamp("us", tz="UTC"))
             else:
                 early = pc.assume_timezone(local, timezone=self.zone, ambiguous="earliest", nonexistent="earliest")
                 late = pc.assume_timezone(local, timezone=self.zone, ambiguous="earliest", nonexistent="latest")
-                ok &= _mask(pc.equal(early, late))  # they differ only for a time the zone skips
+                ok = pc.and_(ok, _mask(pc.equal(early, late)))  # they differ only for a time the zone skips
                 utc = early
-            return utc.cast(pa.timestamp("ms", tz="UTC"), safe=False), np.flatnonzero(~ok).tolist(), {}
+            return utc.cast(pa.timestamp("ms", tz="UTC"), safe=False), where(pc.invert(ok)), {}
         except (pa.ArrowException, OverflowError):  # no time zone database, a date Arrow cannot hold
             return None
 
 
-def _mask(array: pa.Array) -> np.ndarray:
-    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+def _mask(array: pa.Array) -> pa.Array:
+    return array.fill_null(False)
+
+
+def where(mask: pa.Array) -> list[int]:
+    """The indices at which a boolean Arrow array is true (a null is false)."""
+    indices: list[int] = pc.indices_nonzero(mask.fill_null(False)).to_pylist()
+    return indices
 
 
 def type_column(typing: ColumnTyping, groups: dict[type, Group], count: int) -> tuple[pa.Array, Problems]:
@@ -258,9 +261,14 @@ def type_column(typing: ColumnTyping, groups: dict[type, Group], count: int) -> 
 def _assemble(pieces: list[tuple[list[int] | None, pa.Array]], count: int, kind: pa.DataType) -> pa.Array:
     """Pieces (positions, values) laid into one array of `count`; later pieces win; nulls where none is."""
     joined = pa.concat_arrays([values for _, values in pieces] + [pa.nulls(1, kind)])
-    order = np.full(count, len(joined) - 1, np.int64)
+    order = [len(joined) - 1] * count
     offset = 0
     for positions, values in pieces:
-        order[slice(None) if positions is None else positions] = np.arange(offset, offset + len(values))
+        taken = range(offset, offset + len(values))
+        if positions is None:
+            order = list(taken)
+        else:
+            for position, k in zip(positions, taken, strict=True):
+                order[position] = k
         offset += len(values)
-    return joined.take(pa.array(order))
+    return joined.take(pa.array(order, pa.int64()))

@@ -1,7 +1,7 @@
 """Survey rows typed column by column, a batch of rows at a time: `rows.typed_rows`' answers, in bulk.
 
 A batch of rows (`BATCH_ROWS`) is turned into one tuple of cells per form column, and each column is
-typed by `column_types`: in bulk where Arrow and numpy can vouch for a cell, through the per-cell
+typed by `column_types`: in bulk where Arrow can vouch for a cell, through the per-cell
 `rows.Converter` otherwise. A row with any bad cell is rejected whole with all its problems; the good
 rows leave as Arrow arrays, with their partition days. Refusals (too many rows, columns, characters in
 a cell) are raised where and as `typed_rows` raises them.
@@ -15,11 +15,10 @@ from datetime import date
 from itertools import chain, islice, zip_longest
 from operator import itemgetter
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shoplake.surveys.column_types import SAFE_MICROS, ColumnTyping, Group, group_cells, type_column
+from shoplake.surveys.column_types import SAFE_MICROS, ColumnTyping, Group, group_cells, type_column, where
 from shoplake.surveys.forms import Limits
 from shoplake.surveys.layout import Layout
 from shoplake.surveys.rows import Converter, Problem, cell_problem
@@ -55,11 +54,11 @@ def _first_overlong(grouped: list[dict[type, Group]], limit: int) -> tuple[int, 
         if texts is None:
             continue
         if texts.text is not None:
-            lengths = pc.utf8_length(texts.text).to_numpy()  # code points, as Python's len counts them
+            over = where(pc.greater(pc.utf8_length(texts.text), limit))  # code points, as Python's len counts
         else:
-            lengths = np.fromiter(map(len, texts.cells), np.int64, len(texts.cells))
-        if lengths.size and lengths.max() > limit:
-            row = texts.place(int(np.argmax(lengths > limit)))
+            over = [k for k, text in enumerate(texts.cells) if len(text) > limit]
+        if over:
+            row = texts.place(over[0])
             if first is None or (row, order) < first:
                 first = (row, order)
     return first
@@ -161,13 +160,14 @@ class _SheetTyping:
                     shown, reason = slot_problems[position]
                     problems.append(cell_problem(number, slot.index, slot.header, shown, reason))
             problems += [Problem(number, "-", c.name, "", "a value is required") for c in self.absent]
-        good = np.ones(len(kept), bool)
-        good[bad] = False
-        keep = pa.array(good)
+        good = [True] * len(kept)
+        for position in bad:
+            good[position] = False
+        keep = pa.array(good, pa.bool_())
         arrays = [
             typed[self.by_position[p]][0].filter(keep)
             if p in self.by_position
-            else pa.nulls(int(good.sum()), c.arrow_type)
+            else pa.nulls(len(kept) - len(bad), c.arrow_type)
             for p, c in enumerate(self.form_columns)
         ]
         numbers = pa.array([number for number, _ in kept], pa.int32()).filter(keep)
@@ -181,17 +181,18 @@ def partition_days(moments: pa.Array, converter: Converter) -> pa.Array:
     """
     if pa.types.is_date32(moments.type):
         return moments
-    millis = moments.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    safe = (millis >= _SAFE_MILLIS[0]) & (millis < _SAFE_MILLIS[1])
+    millis = moments.cast(pa.int64())
+    safe = pc.and_(pc.greater_equal(millis, _SAFE_MILLIS[0]), pc.less(millis, _SAFE_MILLIS[1]))
     try:
         zoned = moments.cast(pa.timestamp("ms", tz=converter.form.timezone))
         days = pc.local_timestamp(zoned).cast(pa.date32())
     except pa.ArrowException:  # no time zone database: Python's
-        safe[:] = False
+        safe = pa.repeat(False, len(moments))
         days = pa.nulls(len(moments), pa.date32())
-    if safe.all():
+    unsafe = where(pc.invert(safe))
+    if not unsafe:
         return days
     listed: list[date | None] = days.to_pylist()
-    for k in np.flatnonzero(~safe).tolist():
+    for k in unsafe:
         listed[k] = converter.local_date(moments[k].as_py())
     return pa.array(listed, pa.date32())

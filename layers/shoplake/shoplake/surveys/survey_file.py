@@ -8,14 +8,12 @@ stays flat.
 
 from __future__ import annotations
 
-import itertools
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -45,16 +43,16 @@ class _PartitionWriter:
             return
         # A stable sort by day keeps each day's rows in sheet order; each day is then one slice.
         order = pc.sort_indices(batch.days)
-        days = batch.days.take(order).to_numpy(zero_copy_only=False)
+        runs = pc.value_counts(batch.days.take(order))  # in order of first appearance: the sorted days
         columns = [array.take(order) for array in batch.arrays]
         columns.append(pa.array([self.source] * count, pa.string()))
         columns.append(batch.numbers.take(order))
         columns.append(pa.array([self.form.version] * count, pa.int16()))
         table = pa.RecordBatch.from_arrays(columns, schema=self.schema)
-        starts = [0, *(np.flatnonzero(days[1:] != days[:-1]) + 1).tolist(), count]
-        for start, stop in itertools.pairwise(starts):
-            day = date.fromisoformat(str(days[start]))
-            self.pending.setdefault(day, []).append(table.slice(start, stop - start))
+        start = 0
+        for run in runs.to_pylist():
+            self.pending.setdefault(run["values"], []).append(table.slice(start, run["counts"]))
+            start += run["counts"]
         self.rows += count
         self.pending_rows += count
         # Flush every day once this many rows wait, however they spread over days: memory stays flat.
