@@ -5,7 +5,9 @@ the reason. Values arrive as whatever the reader stored (text, numbers, dates, E
 serial numbers, numbers typed as text) and leave as the form's declared type. Text is read
 as text: a number is an Excel serial date only in a numeric cell, commas group thousands
 only in threes, and dates lie in Excel's calendar (1900-01-01 to 9999-12-31). A cell that
-cannot be converted, for whatever reason, costs its row, never the file.
+cannot be converted, for whatever reason, costs its row, never the file. `Converter` is what a cell
+means; `columns` types whole columns in bulk and hands it every cell bulk typing cannot vouch for;
+`typed_rows`, row by row, is the reference `tests/unit/test_survey_columns_equivalence.py` holds it to.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from shoplake.surveys.layout import Layout
 from shoplake.surveys.workbook import Refused, Row, SheetRows, column_letter
 
 # Text that a spreadsheet would run as a formula when someone opens an export of it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START_CHARS = frozenset("".join(_FORMULA_START))
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_CHARS = frozenset("".join(FORMULA_START))
 _NUMBER_TEXT = re.compile(r"^[+-]?\d+(\.\d+)?$")
 # A number as text: digits, commas only between groups of three (1,000), an optional decimal point.
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+", re.ASCII)
@@ -68,7 +70,7 @@ def neutralise(text: str) -> str:
     Text starting `= + - @`, tab or CR, unless it is a plain number (`-3`, `+1.5`), becomes `'` + text:
     the usual defence against CSV/formula injection (OWASP, "CSV Injection") when the data is exported.
     """
-    if text.startswith(_FORMULA_START) and not _NUMBER_TEXT.match(text):
+    if text.startswith(FORMULA_START) and not _NUMBER_TEXT.match(text):
         return "'" + text
     return text
 
@@ -320,7 +322,8 @@ class Converter:
         return moment
 
 
-def _problem(number: int, index: int, header: str, cell: object, reason: object) -> Problem:
+def cell_problem(number: int, index: int, header: str, cell: object, reason: object) -> Problem:
+    """The Problem of row `number`'s cell at 0-based `index`: `cell` shown as text cut to 80 characters + "…"."""
     shown = str(cell)
     return Problem(number, column_letter(index), header, shown[:80] + ("…" if len(shown) > 80 else ""), str(reason))
 
@@ -384,10 +387,12 @@ def typed_rows(
             try:
                 values[position] = convert(cell)
             except CellError as error:
-                problems.append(_problem(number, index, header, cell if error.shown is None else error.shown, error))
+                problems.append(
+                    cell_problem(number, index, header, cell if error.shown is None else error.shown, error)
+                )
             except Exception as error:  # noqa: BLE001 - one cell's unforeseen failure costs its row, never the file
                 reason = f"cannot be read ({type(error).__name__}: {error})"
-                problems.append(_problem(number, index, header, cell, reason))
+                problems.append(cell_problem(number, index, header, cell, reason))
         for column in absent:
             if column.required:  # pragma: no cover - a layout always has every required column
                 problems.append(Problem(number, "-", column.name, "", "a value is required"))
