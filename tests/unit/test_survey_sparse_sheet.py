@@ -2,7 +2,8 @@
 
 calamine makes every sheet a dense range, first cell to last: for A1 and XFD1048576 that is 17 billion
 cells, and Rust aborts the process when the allocation fails (no exception reaches Python). The file is
-5 KB; neither the declared dimension (A1) nor the part's size bounds what calamine allocates.
+5 KB; neither the declared dimension (A1) nor the part's size bounds what calamine allocates: the cell
+references written do (`row_order.RowScan.cells_bound`), and such a sheet is streamed instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
+from shoplake.surveys.row_order import scan_rows
 
 # The survey parser's memory (template.yaml) is more than this; the child may not take more.
 CHILD_MEMORY_BYTES = 3 * 2**30
@@ -48,12 +51,6 @@ def _sparse_workbook(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calamine is chosen by the declared dimension and the part's size, which a sparse sheet defeats: "
-    "its dense range of A1:XFD1048576 aborts the process (Rust's failed allocation), so the upload is "
-    "neither refused nor told; the bound must come from the cell references written (issue 20's reader work)",
-)
 def test_a_sparse_sheet_spanning_the_grid_is_read_or_refused_without_killing_the_parser(tmp_path: Path) -> None:
     path = _sparse_workbook(tmp_path / "sparse.xlsx")
     assert path.stat().st_size < 10_000
@@ -67,3 +64,61 @@ def test_a_sparse_sheet_spanning_the_grid_is_read_or_refused_without_killing_the
     )
     # THEN it ends as Python: the file read, or refused with a reason, never the process killed
     assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.startswith("refused: no survey form matches this file"), child.stdout
+
+
+def _part(tmp_path: Path, cells: bytes, before: bytes = b"") -> Path:
+    sheet = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main">' + before + b"<sheetData>" + cells + b"</sheetData></worksheet>"
+    )
+    path = tmp_path / "book.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(SHEET_PART, sheet)
+    return path
+
+
+SHEET_PART = "xl/worksheets/sheet1.xml"
+
+
+@pytest.mark.parametrize(
+    ("cells", "bound"),
+    [
+        (b'<row r="3"><c r="A3"><v>1</v></c><c r="T3"/></row><row r="7"><c r="B7"/></row>', 5 * 26),
+        (b'<row r="1"><c r="A1"/></row><row r="2"><c r="AB2" t="s"><v>0</v></c></row>', 2 * 702),
+        (b'<row r="1"><c r="A1"/></row><row r="1048576"><c r="XFD1048576"/></row>', 1_048_576 * 16_384),
+        # a cell without a reference, or with one written otherwise, may lie anywhere in its row
+        (b'<row r="1"><c><v>1</v></c></row>', 16_384),
+        (b'<row r="1"><c t="s" r="A1"><v>0</v></c></row>', 16_384),
+        (b'<row r="1"><c r="a1"/></row>', 16_384),
+        (b"<row r=\"1\"><c r='A1'/></row>", 16_384),
+        # a prefixed cell, in any namespace, is read by the XML parser, reference and all
+        (b'<row r="1"><x:c xmlns:x="urn:x" r="A1"/></row>', 26),
+        (b'<row r="1"><x:c xmlns:x="urn:x" r="XFD1"/></row>', 16_384),
+        (b"", 0),
+    ],
+    ids=[
+        "narrow",
+        "two-letters",
+        "corners",
+        "no-reference",
+        "r-not-first",
+        "lower-case",
+        "quote",
+        "prefixed",
+        "prefixed-far",
+        "empty",
+    ],
+)
+def test_the_grid_a_sheets_cells_span_is_bounded_from_what_is_written(tmp_path: Path, cells: bytes, bound: int) -> None:
+    assert scan_rows(_part(tmp_path, cells), SHEET_PART).cells_bound == bound
+
+
+def test_the_xml_parsers_scan_bounds_the_grid_as_the_patterns_do(tmp_path: Path) -> None:
+    # GIVEN a comment before the rows, which sends the part through expat
+    narrow = _part(tmp_path, b'<row r="2"><c r="C2"/></row><row r="4"><c r="Z4"/></row>', b"<!-- a note -->")
+    assert scan_rows(narrow, SHEET_PART).cells_bound == 3 * 26
+    wide = _part(tmp_path, b'<row r="2"><c r="C2"/></row><row r="9"><c r="XFD9"/></row>', b"<!-- a note -->")
+    assert scan_rows(wide, SHEET_PART).cells_bound == 8 * 16_384
+    unreferenced = _part(tmp_path, b'<row r="2"><c/></row>', b"<!-- a note -->")
+    assert scan_rows(unreferenced, SHEET_PART).cells_bound == 16_384

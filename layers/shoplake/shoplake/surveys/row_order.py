@@ -13,9 +13,14 @@ rows in ascending order, and Excel writes them so; a crafted or badly merged fil
 
 The part is scanned in chunks for its `<row>` start tags (nothing kept but a bit per row number): a
 pattern over the bytes where the part holds no comment, CDATA section, processing instruction or
-prefixed row tag, which could hide or disguise one (what Excel and the usual writers produce); expat
+prefixed row or cell tag, which could hide or disguise one (what Excel and the usual writers produce); expat
 otherwise, after `workbook.check_archive` has refused DTDs. What expat cannot parse raises `ExpatError`
 (damage); a part the pattern passes is parsed by the readers themselves, which report damage.
+
+The same pass bounds the grid the cells span (`RowScan.cells_bound`): the rows from the first row number to
+the last, times the widest column its cell references name (A-Z, AA-ZZ, or any, by their letters). A
+reader that makes the sheet one dense range (calamine) is chosen only under that bound: two cells at A1
+and XFD1048576 make 17 billion, which no declared <dimension> or small part size betrays.
 """
 
 from __future__ import annotations
@@ -23,11 +28,18 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from xml.parsers import expat
 
-_ROW = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW = _MAIN + "row"
+# The most columns a cell reference of 1, 2 or 3 letters can name (Z, ZZ, and Excel's last, XFD).
+COLUMNS_BY_LETTERS = {1: 26, 2: 702, 3: 16_384}
+# A cell start tag that is not `<c r="` and a reference of at most one, or two, letters.
+_BEYOND_ONE_LETTER = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z][0-9])')
+_BEYOND_TWO_LETTERS = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,2}[0-9])')
 EXCEL_MAX_ROWS = 1_048_576
 # Each run costs the streaming reader one more pass over the part (up to the run's end).
 MAX_RUNS = 32
@@ -35,7 +47,7 @@ _CHUNK = 1 << 20
 _ROW_TAG = re.compile(rb"<row(?=[\s/>])([^>]*)>")
 _R_ATTRIBUTE = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 # What could hide a row tag from the pattern, or be one it does not see: then expat reads the part.
-_NOT_PLAIN = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml[\s?])|<[\w.-]+:row[\s/>]")
+_NOT_PLAIN = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml[\s?])|<[\w.-]+:(?:row|c)[\s/>]")
 
 
 class _NotPlain(Exception):  # noqa: N818 - a signal to read the part with expat, not an error
@@ -74,12 +86,39 @@ def row_number(written: str | None, previous: int) -> int:
     return number
 
 
+@dataclass(frozen=True)
+class RowScan:
+    """A sheet part's rows: its ascending `runs` (see `row_runs`), its lowest and highest row numbers (0 and 0
+    for no rows), and `letters`, the most letters a cell reference in it has (3 also when a cell has no
+    reference, or one written otherwise than `<c r="A1"`)."""
+
+    runs: list[tuple[int, int]]
+    lowest: int
+    highest: int
+    letters: int
+
+    @property
+    def cells_bound(self) -> int:
+        """At least the cells of the smallest range holding every cell: rows spanned × the widest columns."""
+        if not self.runs:
+            return 0
+        return (self.highest - self.lowest + 1) * COLUMNS_BY_LETTERS[self.letters]
+
+
 def row_runs(path: Path, part: str) -> list[tuple[int, int]]:
     """The sheet's ascending runs of rows, as (first, end) positions of `<row>` elements in the part, in order.
 
-    A sheet written in order is one run, `[(0, rows)]`; an empty sheet none. Raises RowOrderError for a
-    number written twice (naming it), out of range, or more than `MAX_RUNS` runs; KeyError when the part
-    is missing; ExpatError for XML expat cannot parse; zipfile's and zlib's errors for a damaged member.
+    A sheet written in order is one run, `[(0, rows)]`; an empty sheet none. Raises as `scan_rows` does.
+    """
+    return scan_rows(path, part).runs
+
+
+def scan_rows(path: Path, part: str) -> RowScan:
+    """The sheet part's rows and the grid its cells span (`RowScan`), in one pass over the part.
+
+    Raises RowOrderError for a number written twice (naming it), out of range, or more than `MAX_RUNS`
+    runs; KeyError when the part is missing; ExpatError for XML expat cannot parse; zipfile's and zlib's
+    errors for a damaged member.
     """
     try:
         return _runs(path, part, _scan_plain)
@@ -92,6 +131,8 @@ class _Runs:
         self.seen = bytearray(EXCEL_MAX_ROWS // 8 + 1)
         self.runs: list[tuple[int, int]] = []
         self.count = self.previous = self.start = 0
+        self.lowest = self.highest = 0
+        self.letters = 1
 
     def row(self, written: str | None) -> None:
         # openpyxl takes a row at its end tag, and numbers it from the row that ended before it.
@@ -99,6 +140,9 @@ class _Runs:
         if self.seen[number >> 3] & (1 << (number & 7)):
             raise RowOrderError(f"row {number} is written twice in the sheet", number)
         self.seen[number >> 3] |= 1 << (number & 7)
+        self.highest = max(self.highest, number)
+        if not self.lowest or number < self.lowest:
+            self.lowest = number
         if number < self.previous:
             self.runs.append((self.start, self.count))
             self.start = self.count
@@ -111,13 +155,21 @@ class _Runs:
 Scan = Callable[[IO[bytes], _Runs], None]
 
 
-def _runs(path: Path, part: str, scan: Scan) -> list[tuple[int, int]]:
+def _runs(path: Path, part: str, scan: Scan) -> RowScan:
     runs = _Runs()
     with zipfile.ZipFile(path) as archive, archive.open(part) as source:
         scan(source, runs)
     if runs.count > runs.start:
         runs.runs.append((runs.start, runs.count))
-    return runs.runs
+    return RowScan(runs.runs, runs.lowest, runs.highest, runs.letters)
+
+
+def _letters(region: bytes) -> int:
+    """The most letters the cell references in `region` have: 3 for a cell without one, or written otherwise
+    (a prefixed cell, `<x:c`, sends the part to expat with the prefixed row tags)."""
+    if not _BEYOND_ONE_LETTER.search(region):
+        return 1
+    return 2 if not _BEYOND_TWO_LETTERS.search(region) else 3
 
 
 def _scan_plain(source: IO[bytes], runs: _Runs) -> None:
@@ -129,6 +181,8 @@ def _scan_plain(source: IO[bytes], runs: _Runs) -> None:
         region, carried = text[:cut], text[cut:]
         if _NOT_PLAIN.search(text[: cut + 16]):
             raise _NotPlain
+        if runs.letters < 3:
+            runs.letters = max(runs.letters, _letters(region))
         for match in _ROW_TAG.finditer(region):
             if match.group(1).count(b'"') % 2 or match.group(1).count(b"'") % 2:
                 raise _NotPlain  # a `>` inside an attribute's value ended the match early
@@ -144,6 +198,10 @@ def _scan_with_expat(source: IO[bytes], runs: _Runs) -> None:
     def start(name: str, attributes: dict[str, str]) -> None:
         if name == _ROW:
             open_rows.append(attributes.get("r"))
+        elif name.rpartition("}")[2] == "c":  # a cell in any namespace: calamine reads elements by local name
+            reference = attributes.get("r") or ""
+            letters = len(reference) - len(reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+            runs.letters = max(runs.letters, letters if 1 <= letters <= 2 and reference[letters:].isdigit() else 3)
 
     def end(name: str) -> None:
         if name == _ROW:

@@ -53,7 +53,7 @@ from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.functions import iterparse
 
-from shoplake.surveys.row_order import row_runs
+from shoplake.surveys.row_order import row_runs, scan_rows
 
 Row = Sequence[object]
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -116,17 +116,23 @@ def declares_1904(workbook_part: Any) -> bool:
     return properties is not None and properties.get("date1904") in ("1", "true")
 
 
-def calamine_rows(path: Path, facts: list[SheetFacts], position: int) -> Iterator[tuple[int, Row]]:
+def calamine_rows(path: Path, facts: list[SheetFacts], position: int, *, max_cells: int) -> Iterator[tuple[int, Row]]:
     """The sheet at `position`, read whole by calamine: (row number, row) from row 1 up (an empty row is `()`).
 
     calamine finds a sheet by name even when asked by position: `workbook.open_workbook` sends a
     workbook with two sheets of one name to `openpyxl_rows`, and so does this function when calamine
-    lists the sheets otherwise than `facts` do. Rows are numbered as `row_order` says (RowOrderError).
+    lists the sheets otherwise than `facts` do. calamine holds the sheet as one dense range, first cell
+    to last: a sheet whose cells span more than `max_cells` of the grid (`RowScan.cells_bound`, however
+    few they are) goes to `openpyxl_rows` too. Rows are numbered as `row_order` says (RowOrderError).
     """
     try:
-        row_runs(path, facts[position].part)  # refuses what calamine would read silently (a row written twice)
+        # refuses what calamine would read silently (a row written twice), and bounds the range it would make
+        scan = scan_rows(path, facts[position].part)
     except KeyError:
         raise MissingPart(facts[position].part) from None
+    if scan.cells_bound > max_cells:
+        yield from openpyxl_rows(path, facts, position)
+        return
     last = 0
     try:
         data = _calamine_sheet(path, facts, position)

@@ -32,6 +32,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
@@ -311,7 +312,8 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
     # (Excel never writes them; a crafted or repaired file may) are read by the streaming reader.
     unique = len({sheet.name.casefold() for sheet in facts}) == len(facts)
     fast = unique and largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
-    reader = sheet_readers.calamine_rows if fast else sheet_readers.openpyxl_rows
+    max_cells = memory_budget_bytes // CALAMINE_BYTES_PER_CELL
+    reader = partial(sheet_readers.calamine_rows, max_cells=max_cells) if fast else sheet_readers.openpyxl_rows
     sheets = [
         SheetRows(sheet.name, _lazy(reader, path, facts, position), date1904, sheet.state)
         for position, sheet in enumerate(facts)
