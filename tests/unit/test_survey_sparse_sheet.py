@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from shoplake.surveys.row_order import scan_rows
+from shoplake.surveys.row_order import COLUMNS_BY_LETTERS, UNBOUNDED_ROWS, scan_rows
 
 # The survey parser's memory (template.yaml) is more than this; the child may not take more.
 CHILD_MEMORY_BYTES = 3 * 2**30
@@ -81,44 +81,50 @@ def _part(tmp_path: Path, cells: bytes, before: bytes = b"") -> Path:
 SHEET_PART = "xl/worksheets/sheet1.xml"
 
 
+UNBOUNDED = UNBOUNDED_ROWS * COLUMNS_BY_LETTERS[3]
+
+
 @pytest.mark.parametrize(
     ("cells", "bound"),
     [
-        (b'<row r="3"><c r="A3"><v>1</v></c><c r="T3"/></row><row r="7"><c r="B7"/></row>', 5 * 26),
-        (b'<row r="1"><c r="A1"/></row><row r="2"><c r="AB2" t="s"><v>0</v></c></row>', 2 * 702),
-        (b'<row r="1"><c r="A1"/></row><row r="1048576"><c r="XFD1048576"/></row>', 1_048_576 * 16_384),
-        # a cell without a reference, or with one written otherwise, may lie anywhere in its row
-        (b'<row r="1"><c><v>1</v></c></row>', 16_384),
-        (b'<row r="1"><c t="s" r="A1"><v>0</v></c></row>', 16_384),
-        (b'<row r="1"><c r="a1"/></row>', 16_384),
-        (b"<row r=\"1\"><c r='A1'/></row>", 16_384),
+        # rows up to the highest row tag, or what its digits can write (9, 99, ...), times Z, ZZ or ZZZ
+        (b'<row r="3"><c r="A3"><v>1</v></c><c r="T3"/></row><row r="7"><c r="B7"/></row>', 9 * 26),
+        (b'<row r="1"><c r="A1"/></row><row r="2"><c r="AB2" t="s"><v>0</v></c></row>', 9 * 702),
+        (b'<row r="1"><c r="A1"/></row><row r="1048576"><c r="XFD1048576"/></row>', 9_999_999 * 18_278),
+        # a reference naming a row beyond what the row tags' digits write: its row is unknown
+        (b'<row r="1"><c r="A1"/><c r="XFD1048576"/></row>', UNBOUNDED),
+        # a cell without a reference, or with one written otherwise, may lie anywhere
+        (b'<row r="1"><c><v>1</v></c></row>', UNBOUNDED),
+        (b'<row r="1"><c t="s" r="A1"><v>0</v></c></row>', UNBOUNDED),
+        (b'<row r="1"><c r="a1"/></row>', UNBOUNDED),
+        (b"<row r=\"1\"><c r='A1'/></row>", UNBOUNDED),
+        (b'<row r="1"><c r="AAAA1"/></row>', UNBOUNDED),
         # a prefixed cell, in any namespace, is read by the XML parser, reference and all
-        (b'<row r="1"><x:c xmlns:x="urn:x" r="A1"/></row>', 26),
-        (b'<row r="1"><x:c xmlns:x="urn:x" r="XFD1"/></row>', 16_384),
+        (b'<row r="1"><x:c xmlns:x="urn:x" r="A1"/></row>', 1 * 26),
+        (b'<row r="1"><x:c xmlns:x="urn:x" r="XFD1048576"/></row>', 1_048_576 * 18_278),
         (b"", 0),
     ],
     ids=[
-        "narrow",
-        "two-letters",
-        "corners",
-        "no-reference",
-        "r-not-first",
-        "lower-case",
-        "quote",
-        "prefixed",
-        "prefixed-far",
-        "empty",
+        "narrow", "two-letters", "corners", "reference-beyond-rows", "no-reference", "r-not-first", "lower-case",
+        "quote", "four-letters", "prefixed", "prefixed-far", "empty",
     ],
-)
+)  # fmt: skip
 def test_the_grid_a_sheets_cells_span_is_bounded_from_what_is_written(tmp_path: Path, cells: bytes, bound: int) -> None:
     assert scan_rows(_part(tmp_path, cells), SHEET_PART).cells_bound == bound
 
 
-def test_the_xml_parsers_scan_bounds_the_grid_as_the_patterns_do(tmp_path: Path) -> None:
-    # GIVEN a comment before the rows, which sends the part through expat
+def test_the_xml_parsers_scan_bounds_the_grid_by_each_reference(tmp_path: Path) -> None:
+    # GIVEN a comment before the rows, which sends the part through expat: each reference is read whole
     narrow = _part(tmp_path, b'<row r="2"><c r="C2"/></row><row r="4"><c r="Z4"/></row>', b"<!-- a note -->")
-    assert scan_rows(narrow, SHEET_PART).cells_bound == 3 * 26
-    wide = _part(tmp_path, b'<row r="2"><c r="C2"/></row><row r="9"><c r="XFD9"/></row>', b"<!-- a note -->")
-    assert scan_rows(wide, SHEET_PART).cells_bound == 8 * 16_384
+    assert scan_rows(narrow, SHEET_PART).cells_bound == 4 * 26
+    far = _part(tmp_path, b'<row r="2"><c r="C2"/></row><row r="9"><c r="XFD1000"/></row>', b"<!-- a note -->")
+    assert scan_rows(far, SHEET_PART).cells_bound == 1000 * 18_278
     unreferenced = _part(tmp_path, b'<row r="2"><c/></row>', b"<!-- a note -->")
-    assert scan_rows(unreferenced, SHEET_PART).cells_bound == 16_384
+    assert scan_rows(unreferenced, SHEET_PART).cells_bound == UNBOUNDED
+
+
+def test_a_cell_after_the_last_tag_the_scan_reads_still_bounds_the_grid(tmp_path: Path) -> None:
+    path = tmp_path / "cut.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:  # a part cut short right after a far cell
+        archive.writestr(SHEET_PART, b'<worksheet><sheetData><row r="1"><c r="A1"/></row><c r="XFD1048576"/>')
+    assert scan_rows(path, SHEET_PART).cells_bound == UNBOUNDED

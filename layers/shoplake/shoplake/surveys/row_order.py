@@ -17,14 +17,16 @@ prefixed row or cell tag, which could hide or disguise one (what Excel and the u
 otherwise, after `workbook.check_archive` has refused DTDs. What expat cannot parse raises `ExpatError`
 (damage); a part the pattern passes is parsed by the readers themselves, which report damage.
 
-The same pass bounds the grid the cells span (`RowScan.cells_bound`): the rows from the first row number to
-the last, times the widest column its cell references name (A-Z, AA-ZZ, or any, by their letters). A
-reader that makes the sheet one dense range (calamine) is chosen only under that bound: two cells at A1
-and XFD1048576 make 17 billion, which no declared <dimension> or small part size betrays.
+The same pass bounds the grid the cells span (`RowScan.cells_bound`): the rows up to the last that a row
+tag or a cell reference names, times the widest column the references name (Z, ZZ or ZZZ, by their
+letters). A reference's row is bounded by its digits: no more than the highest row tag's, else unknown.
+A reader that makes the sheet one dense range (calamine) is chosen only under that bound: two cells at
+A1 and XFD1048576 make 17 billion, which no declared <dimension> or small part size betrays.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from collections.abc import Callable
@@ -35,11 +37,15 @@ from xml.parsers import expat
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW = _MAIN + "row"
-# The most columns a cell reference of 1, 2 or 3 letters can name (Z, ZZ, and Excel's last, XFD).
-COLUMNS_BY_LETTERS = {1: 26, 2: 702, 3: 16_384}
+# The most columns a cell reference of 1, 2 or 3 letters can name (Z, ZZ, ZZZ: beyond Excel's XFD).
+COLUMNS_BY_LETTERS = {1: 26, 2: 702, 3: 18_278}
+# The rows of a sheet whose references cannot be bounded: more than any budget holds.
+UNBOUNDED_ROWS = 2**40
 # A cell start tag that is not `<c r="` and a reference of at most one, or two, letters.
 _BEYOND_ONE_LETTER = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z][0-9])')
 _BEYOND_TWO_LETTERS = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,2}[0-9])')
+# A cell start tag with no reference, or one written otherwise than `<c r="` letters and digits.
+_NOT_A_REFERENCE = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9])')
 EXCEL_MAX_ROWS = 1_048_576
 # Each run costs the streaming reader one more pass over the part (up to the run's end).
 MAX_RUNS = 32
@@ -88,21 +94,21 @@ def row_number(written: str | None, previous: int) -> int:
 
 @dataclass(frozen=True)
 class RowScan:
-    """A sheet part's rows: its ascending `runs` (see `row_runs`), its lowest and highest row numbers (0 and 0
-    for no rows), and `letters`, the most letters a cell reference in it has (3 also when a cell has no
-    reference, or one written otherwise than `<c r="A1"`)."""
+    """A sheet part's rows: its ascending `runs` (see `row_runs`), its highest row number (0 for no rows),
+    `referenced_rows`, at least the highest row a cell reference names (UNBOUNDED_ROWS when unknown), and
+    `letters`, the most letters a cell reference has (3 also for a cell with none, or written otherwise)."""
 
     runs: list[tuple[int, int]]
-    lowest: int
     highest: int
+    referenced_rows: int
     letters: int
 
     @property
     def cells_bound(self) -> int:
-        """At least the cells of the smallest range holding every cell: rows spanned × the widest columns."""
+        """At least the cells of the range from A1 holding every cell: rows × the widest columns."""
         if not self.runs:
             return 0
-        return (self.highest - self.lowest + 1) * COLUMNS_BY_LETTERS[self.letters]
+        return max(self.highest, self.referenced_rows) * COLUMNS_BY_LETTERS[self.letters]
 
 
 def row_runs(path: Path, part: str) -> list[tuple[int, int]]:
@@ -131,7 +137,7 @@ class _Runs:
         self.seen = bytearray(EXCEL_MAX_ROWS // 8 + 1)
         self.runs: list[tuple[int, int]] = []
         self.count = self.previous = self.start = 0
-        self.lowest = self.highest = 0
+        self.highest = self.referenced_rows = 0
         self.letters = 1
 
     def row(self, written: str | None) -> None:
@@ -141,8 +147,6 @@ class _Runs:
             raise RowOrderError(f"row {number} is written twice in the sheet", number)
         self.seen[number >> 3] |= 1 << (number & 7)
         self.highest = max(self.highest, number)
-        if not self.lowest or number < self.lowest:
-            self.lowest = number
         if number < self.previous:
             self.runs.append((self.start, self.count))
             self.start = self.count
@@ -161,15 +165,32 @@ def _runs(path: Path, part: str, scan: Scan) -> RowScan:
         scan(source, runs)
     if runs.count > runs.start:
         runs.runs.append((runs.start, runs.count))
-    return RowScan(runs.runs, runs.lowest, runs.highest, runs.letters)
+    return RowScan(runs.runs, runs.highest, runs.referenced_rows, runs.letters)
 
 
-def _letters(region: bytes) -> int:
-    """The most letters the cell references in `region` have: 3 for a cell without one, or written otherwise
-    (a prefixed cell, `<x:c`, sends the part to expat with the prefixed row tags)."""
-    if not _BEYOND_ONE_LETTER.search(region):
-        return 1
-    return 2 if not _BEYOND_TWO_LETTERS.search(region) else 3
+def _bound_references(region: bytes, runs: _Runs) -> None:
+    """Widen `runs`' bounds by the cell references in `region`, whose row tags `runs` has counted (a prefixed
+    cell, `<x:c`, sends the part to expat with the prefixed row tags)."""
+    if runs.referenced_rows >= UNBOUNDED_ROWS:
+        return
+    if _NOT_A_REFERENCE.search(region):
+        runs.letters, runs.referenced_rows = 3, UNBOUNDED_ROWS
+        return
+    if runs.letters < 2 and _BEYOND_ONE_LETTER.search(region):
+        runs.letters = 2
+    if runs.letters < 3 and _BEYOND_TWO_LETTERS.search(region):
+        runs.letters = 3
+    digits = len(str(runs.highest))
+    if _more_digits(digits).search(region):
+        runs.referenced_rows = UNBOUNDED_ROWS
+    else:
+        runs.referenced_rows = max(runs.referenced_rows, 10**digits - 1)
+
+
+@functools.cache
+def _more_digits(digits: int) -> re.Pattern[bytes]:
+    """A cell reference whose row has more than `digits` digits."""
+    return re.compile(rb'<c r="[A-Z]{1,3}[0-9]{%d}' % (digits + 1))
 
 
 def _scan_plain(source: IO[bytes], runs: _Runs) -> None:
@@ -181,15 +202,15 @@ def _scan_plain(source: IO[bytes], runs: _Runs) -> None:
         region, carried = text[:cut], text[cut:]
         if _NOT_PLAIN.search(text[: cut + 16]):
             raise _NotPlain
-        if runs.letters < 3:
-            runs.letters = max(runs.letters, _letters(region))
         for match in _ROW_TAG.finditer(region):
             if match.group(1).count(b'"') % 2 or match.group(1).count(b"'") % 2:
                 raise _NotPlain  # a `>` inside an attribute's value ended the match early
             attribute = _R_ATTRIBUTE.search(match.group(1))
             runs.row(attribute.group(1).decode("ascii", "replace") if attribute else None)
+        _bound_references(region, runs)
     if _NOT_PLAIN.search(carried) or _ROW_TAG.search(carried):
         raise _NotPlain
+    _bound_references(carried, runs)
 
 
 def _scan_with_expat(source: IO[bytes], runs: _Runs) -> None:
@@ -201,7 +222,12 @@ def _scan_with_expat(source: IO[bytes], runs: _Runs) -> None:
         elif name.rpartition("}")[2] == "c":  # a cell in any namespace: calamine reads elements by local name
             reference = attributes.get("r") or ""
             letters = len(reference) - len(reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-            runs.letters = max(runs.letters, letters if 1 <= letters <= 2 and reference[letters:].isdigit() else 3)
+            row = reference[letters:]
+            if 1 <= letters <= 3 and row.isascii() and row.isdigit():
+                runs.letters = max(runs.letters, letters)
+                runs.referenced_rows = max(runs.referenced_rows, int(row))
+            else:
+                runs.letters, runs.referenced_rows = 3, UNBOUNDED_ROWS
 
     def end(name: str) -> None:
         if name == _ROW:
