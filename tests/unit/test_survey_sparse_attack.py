@@ -1,13 +1,13 @@
-"""Crafted sheets that still get past the dense-range guard (`row_order.RowScan.cells_bound`), or stall it.
+"""Crafted sheets that got past the dense-range guard (`row_order.RowScan.cells_bound`), or stalled it.
 
 Each file is a few KB, built here, and read in a child process with no more memory than a parser has: a
 file the guard lets through to calamine with cells at A1 and XFD1048576 makes calamine allocate 17 billion
 cells, and Rust aborts the process (SIGABRT, no exception reaches Python). Each test asserts the process
 ends as Python: the file read, or refused with a reason.
 
-Two ways past the guard: the byte scan does not see a cell calamine reads (a prefix `\\w` does not match,
-a second `r` attribute), and the part scanned is not the part calamine reads (the workbook's relationship
-to the sheet resolved two ways). And one way to stall it: the row-tag pattern is quadratic.
+Two ways got past the guard: the byte scan did not see a cell calamine reads (a prefix `\\w` does not match,
+a second `r` attribute), and the part scanned was not the part calamine reads (the workbook's relationship
+to the sheet resolved two ways). And one way stalled it: the row-tag pattern was quadratic.
 """
 
 from __future__ import annotations
@@ -127,11 +127,6 @@ UNSEEN_CELLS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="row_order's plain byte scan misses a cell calamine reads: a prefix `<[\\w.-]+:` does not match "
-    "(`<:c`, `<é:c`), or a second `r` attribute, which calamine takes, and calamine aborts the process",
-)
 @pytest.mark.parametrize("cells", UNSEEN_CELLS.values(), ids=UNSEEN_CELLS.keys())
 def test_a_far_cell_the_byte_scan_does_not_see_does_not_kill_the_parser(tmp_path: Path, cells: str) -> None:
     # GIVEN a sheet whose cells at A1 and XFD1048576 are written so the scan sees only the first
@@ -177,11 +172,6 @@ OTHER_PARTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the guard scans the part workbook_facts resolves, calamine reads the part it resolves itself "
-    "(rels children, absolute or xl/-relative targets, the r:id prefix): the unscanned sheet aborts the process",
-)
 @pytest.mark.parametrize("parts", OTHER_PARTS.values(), ids=OTHER_PARTS.keys())
 def test_the_part_calamine_reads_is_the_part_the_guard_scans(tmp_path: Path, parts: dict[str, str]) -> None:
     # GIVEN a workbook whose sheet relationship names a one-cell part to us and a grid-spanning one to calamine
@@ -190,12 +180,6 @@ def test_the_part_calamine_reads_is_the_part_the_guard_scans(tmp_path: Path, par
     _assert_ends_as_python(_read_in_child(path, timeout=30))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="row_order._ROW_TAG `<row(?=[\\s/>])([^>]*)>` scans to the chunk's end from each `<row ` with no `>`: "
-    "quadratic, about 8 minutes for a 1 MB damaged part (1.6 KB zipped, under the 1 MB ratio check) in either reader, "
-    "before anything finds the damage",
-)
 def test_row_tags_left_open_do_not_stall_the_scan(tmp_path: Path) -> None:
     # GIVEN a damaged part, just under 1 MB (no ratio check): 199,000 `<row ` with no `>`, then the part ends
     sheet = _sheet('<row r="1"><c r="A1"><v>1</v></c></row>').removesuffix("</sheetData></worksheet>")

@@ -21,7 +21,10 @@ The same pass bounds the grid the cells span (`RowScan.cells_bound`): the rows u
 tag or a cell reference names, times the widest column the references name (Z, ZZ or ZZZ, by their
 letters). A reference's row is bounded by its digits: no more than the highest row tag's, else unknown.
 A reader that makes the sheet one dense range (calamine) is chosen only under that bound: two cells at
-A1 and XFD1048576 make 17 billion, which no declared <dimension> or small part size betrays.
+A1 and XFD1048576 make 17 billion, which no declared <dimension> or small part size betrays. What the
+patterns could misread goes to expat, which reads every reference whole: a prefixed cell (`<x:c`, `<:c`),
+a row tag left open (the pattern stops at the next `<`, so the scan stays linear), and any `r=` in the
+sheet data besides a `<c r="` or `<row r="` tag's first (a second `r`, which calamine would obey).
 """
 
 from __future__ import annotations
@@ -50,10 +53,16 @@ EXCEL_MAX_ROWS = 1_048_576
 # Each run costs the streaming reader one more pass over the part (up to the run's end).
 MAX_RUNS = 32
 _CHUNK = 1 << 20
-_ROW_TAG = re.compile(rb"<row(?=[\s/>])([^>]*)>")
+# A row start tag: its attributes end at its `>` or, damaged, at the next `<` (never past it: linear time).
+_ROW_TAG = re.compile(rb"<row(?=[\s/>])([^<>]*)>")
+_ROW_START = re.compile(rb"<row(?=[\s/>])")
+# An `r` attribute spelled with space before its `=` (`r ="XFD1"`), which the count of `r=` misses.
+_SPACED_R = re.compile(rb"r\s+=")
 _R_ATTRIBUTE = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 # What could hide a row tag from the pattern, or be one it does not see: then expat reads the part.
-_NOT_PLAIN = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml[\s?])|<[\w.-]+:(?:row|c)[\s/>]")
+# A prefixed cell tag (`<x:c`, and `<:c` or `<é:c`, which calamine reads as cells too) is caught by its `:c`.
+_NOT_PLAIN = re.compile(rb"<!--|<!\[CDATA\[|<\?(?!xml[\s?])|<[\w.-]+:row[\s/>]")
+_PREFIXED_CELL = re.compile(rb":c[\s/>]")
 
 
 class _NotPlain(Exception):  # noqa: N818 - a signal to read the part with expat, not an error
@@ -139,6 +148,7 @@ class _Runs:
         self.count = self.previous = self.start = 0
         self.highest = self.referenced_rows = 0
         self.letters = 1
+        self.data_ended = False
 
     def row(self, written: str | None) -> None:
         # openpyxl takes a row at its end tag, and numbers it from the row that ended before it.
@@ -166,6 +176,19 @@ def _runs(path: Path, part: str, scan: Scan) -> RowScan:
     if runs.count > runs.start:
         runs.runs.append((runs.start, runs.count))
     return RowScan(runs.runs, runs.highest, runs.referenced_rows, runs.letters)
+
+
+def _another_r(region: bytes, runs: _Runs) -> bool:
+    """Whether `region` holds an `r=` that is not the first attribute of a `<c r="` or `<row r="` tag.
+
+    Counted up to `</sheetData>` (after it, `header=` and `footer=` end in `r=` too); a second `r` attribute
+    on a cell would place it, to calamine, where the scan does not look.
+    """
+    end = region.find(b"</sheetData>")
+    cells = region if end < 0 else region[:end]
+    runs.data_ended = end >= 0
+    expected = cells.count(b'<c r="') + cells.count(b'<row r="')
+    return cells.count(b"r=") != expected or _SPACED_R.search(cells) is not None
 
 
 def _bound_references(region: bytes, runs: _Runs) -> None:
@@ -202,11 +225,17 @@ def _scan_plain(source: IO[bytes], runs: _Runs) -> None:
         region, carried = text[:cut], text[cut:]
         if _NOT_PLAIN.search(text[: cut + 16]):
             raise _NotPlain
+        matched = 0
         for match in _ROW_TAG.finditer(region):
             if match.group(1).count(b'"') % 2 or match.group(1).count(b"'") % 2:
                 raise _NotPlain  # a `>` inside an attribute's value ended the match early
             attribute = _R_ATTRIBUTE.search(match.group(1))
             runs.row(attribute.group(1).decode("ascii", "replace") if attribute else None)
+            matched += 1
+        if matched != len(_ROW_START.findall(region)) or _PREFIXED_CELL.search(text[: cut + 16]):
+            raise _NotPlain  # a row tag left open, or a prefixed cell: expat reads the part
+        if not runs.data_ended and _another_r(region, runs):
+            raise _NotPlain  # an `r` attribute beside a cell's or row's first: expat refuses a second one
         _bound_references(region, runs)
     if _NOT_PLAIN.search(carried) or _ROW_TAG.search(carried):
         raise _NotPlain

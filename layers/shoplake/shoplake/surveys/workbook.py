@@ -257,6 +257,38 @@ def workbook_facts(path: Path) -> tuple[bool, list[SheetFacts]]:
     return date1904, sheets
 
 
+_RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+# A sheet's target as Excel (relative) and openpyxl (absolute) write it: both resolve it to one part.
+_PLAIN_SHEET_TARGET = re.compile(r"(?:/xl/)?worksheets/[\w.-]+\.xml")
+_NAMESPACE_DECLARATION = re.compile(rb"""xmlns:([^\s=]+)\s*=\s*["']([^"']*)["']""")
+
+
+def plainly_related(path: Path) -> bool:
+    """Whether calamine finds each sheet in the part `workbook_facts` names (the part `row_order` scans).
+
+    calamine reads the attribute named `r:id` whatever `r` is bound to, reads only `Relationship` elements,
+    and resolves a target by OPC's rules (ECMA-376 Part 2, 9.3); `workbook_facts` reads the relationships
+    namespace's `id` and the Excel and openpyxl spellings of a target. They agree when the relationships
+    namespace is bound to `r` and to nothing else, the part holds only Relationship elements with one of
+    each Id, and every sheet's target is spelled as Excel or openpyxl spell it. Call after `check_archive`;
+    raises as `workbook_facts` does.
+    """
+    with zipfile.ZipFile(path) as archive:
+        declared = _NAMESPACE_DECLARATION.findall(archive.read("xl/workbook.xml"))
+        if any((prefix == b"r") != (uri == _RELATIONSHIPS_NS.encode()) for prefix, uri in declared):
+            return False
+        workbook = _read_xml(archive, "xl/workbook.xml")
+        rels = list(_read_xml(archive, "xl/_rels/workbook.xml.rels"))  # type: ignore[call-overload]
+    ids = [r.get("Id") for r in rels]
+    if any(r.tag != _RELATIONSHIP for r in rels) or len(set(ids)) != len(ids):
+        return False
+    targets = {r.get("Id"): str(r.get("Target")) for r in rels}
+    rel_attr = f"{{{_RELATIONSHIPS_NS}}}id"
+    sheets = workbook.iterfind("m:sheets/m:sheet", _NS)  # type: ignore[attr-defined]
+    return all(_PLAIN_SHEET_TARGET.fullmatch(targets.get(sheet.get(rel_attr), "")) for sheet in sheets)
+
+
 def _sheet_cells(archive: zipfile.ZipFile, member: str) -> int:
     """At least the cells the sheet holds: the larger of its <dimension ref>'s rows × columns and its size's.
 
@@ -305,13 +337,14 @@ def open_workbook(path: Path, limits: Limits, memory_budget_bytes: int, work_dir
             strict_ooxml.to_transitional(path, transitional)
             path = transitional
         date1904, facts = workbook_facts(path)
+        plain = plainly_related(path)
     except _DAMAGE as error:
         raise damaged(error) from error
     largest = max((sheet.cells for sheet in facts), default=0)
     # calamine finds a sheet by its name, even when asked for it by position: two sheets of one name
     # (Excel never writes them; a crafted or repaired file may) are read by the streaming reader.
     unique = len({sheet.name.casefold() for sheet in facts}) == len(facts)
-    fast = unique and largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
+    fast = unique and plain and largest * CALAMINE_BYTES_PER_CELL <= memory_budget_bytes
     max_cells = memory_budget_bytes // CALAMINE_BYTES_PER_CELL
     reader = partial(sheet_readers.calamine_rows, max_cells=max_cells) if fast else sheet_readers.openpyxl_rows
     sheets = [
