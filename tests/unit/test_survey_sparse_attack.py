@@ -12,29 +12,12 @@ to the sheet resolved two ways). And one way stalled it: the row-tag pattern was
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-# The survey parser's memory (template.yaml) is more than this; the child may not take more.
-CHILD_MEMORY_BYTES = 3 * 2**30
-READ = """
-import resource, sys
-from pathlib import Path
-resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import memory_budget
-from shoplake.surveys.survey_file import read_survey
-from shoplake.surveys.workbook import Refused
-try:
-    read_survey(Path(sys.argv[1]), "sparse.xlsx", "inbox/sparse.xlsx", all_forms(), memory_budget(2048))
-    print("read")
-except Refused as refused:
-    print("refused:", refused)
-"""
+from tests.survey_child import assert_ends_as_python, read_in_child
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -94,27 +77,6 @@ def _workbook(path: Path, parts: dict[str, str | bytes]) -> Path:
     return path
 
 
-def _read_in_child(path: Path, timeout: float) -> subprocess.CompletedProcess[str] | None:
-    """The child's outcome, or None when it is still reading after `timeout` seconds (it is killed)."""
-    try:
-        return subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-            [sys.executable, "-c", READ.format(limit=CHILD_MEMORY_BYTES), str(path)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-
-
-def _assert_ends_as_python(child: subprocess.CompletedProcess[str] | None) -> None:
-    assert child is not None, "the parser was still reading the file when the test gave up"
-    # a returncode of -6 is Rust's abort: "memory allocation of N bytes failed"
-    assert child.returncode == 0, (child.returncode, child.stderr[-1500:])
-    assert child.stdout.startswith(("read", "refused:")), child.stdout
-
-
 # Cells the byte scan of the sheet part does not see, which calamine reads and places.
 UNSEEN_CELLS = {
     # calamine reads an element by its local name, after the first `:`; `<:c` is a cell to it, and
@@ -132,7 +94,7 @@ def test_a_far_cell_the_byte_scan_does_not_see_does_not_kill_the_parser(tmp_path
     # GIVEN a sheet whose cells at A1 and XFD1048576 are written so the scan sees only the first
     path = _workbook(tmp_path / "unseen.xlsx", {"xl/worksheets/sheet1.xml": _sheet(cells).encode()})
     # WHEN the parser reads it, THEN it ends as Python
-    _assert_ends_as_python(_read_in_child(path, timeout=30))
+    assert_ends_as_python(read_in_child(path, timeout=30))
 
 
 # The guard scans `SheetFacts.part` (workbook_facts' reading of the relationships); calamine reads its own.
@@ -177,7 +139,7 @@ def test_the_part_calamine_reads_is_the_part_the_guard_scans(tmp_path: Path, par
     # GIVEN a workbook whose sheet relationship names a one-cell part to us and a grid-spanning one to calamine
     path = _workbook(tmp_path / "other.xlsx", dict(parts))
     # WHEN the parser reads it, THEN it ends as Python
-    _assert_ends_as_python(_read_in_child(path, timeout=30))
+    assert_ends_as_python(read_in_child(path, timeout=30))
 
 
 def test_row_tags_left_open_do_not_stall_the_scan(tmp_path: Path) -> None:
@@ -187,4 +149,4 @@ def test_row_tags_left_open_do_not_stall_the_scan(tmp_path: Path) -> None:
     path = _workbook(tmp_path / "open-rows.xlsx", {"xl/worksheets/sheet1.xml": sheet})
     assert path.stat().st_size < 5_000
     # WHEN the parser reads it, THEN it is read or refused in seconds (a linear scan takes well under one)
-    _assert_ends_as_python(_read_in_child(path, timeout=3.5))
+    assert_ends_as_python(read_in_child(path, timeout=3.5))

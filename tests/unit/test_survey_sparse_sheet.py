@@ -9,8 +9,6 @@ references written do (`row_order.RowScan.cells_bound`), and such a sheet is str
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -18,22 +16,7 @@ import openpyxl
 import pytest
 
 from shoplake.surveys.row_order import COLUMNS_BY_LETTERS, UNBOUNDED_ROWS, scan_rows
-
-# The survey parser's memory (template.yaml) is more than this; the child may not take more.
-CHILD_MEMORY_BYTES = 3 * 2**30
-READ = """
-import resource, sys
-from pathlib import Path
-resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-from shoplake.surveys.forms import all_forms
-from shoplake.surveys.ingest import memory_budget
-from shoplake.surveys.survey_file import read_survey
-from shoplake.surveys.workbook import Refused
-try:
-    read_survey(Path(sys.argv[1]), "sparse.xlsx", "inbox/sparse.xlsx", all_forms(), memory_budget(2048))
-except Refused as refused:
-    print("refused:", refused)
-"""
+from tests.survey_child import assert_ends_as_python, read_in_child
 
 
 def _sparse_workbook(path: Path) -> Path:
@@ -55,16 +38,9 @@ def test_a_sparse_sheet_spanning_the_grid_is_read_or_refused_without_killing_the
     path = _sparse_workbook(tmp_path / "sparse.xlsx")
     assert path.stat().st_size < 10_000
     # WHEN the parser reads it, with no more memory than a parser has
-    child = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", READ.format(limit=CHILD_MEMORY_BYTES), str(path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    # THEN it ends as Python: the file read, or refused with a reason, never the process killed
-    assert child.returncode == 0, child.stderr[-2000:]
-    assert child.stdout.startswith("refused: no survey form matches this file"), child.stdout
+    printed = assert_ends_as_python(read_in_child(path, timeout=300))
+    # THEN it ends as Python: refused with a reason (it holds no survey), never the process killed
+    assert printed.startswith("refused: no survey form matches this file"), printed
 
 
 def _part(tmp_path: Path, cells: bytes, before: bytes = b"") -> Path:

@@ -38,8 +38,7 @@ from pathlib import Path
 from typing import IO
 from xml.parsers import expat
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_ROW = _MAIN + "row"
+_ROW = "http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
 # The most columns a cell reference of 1, 2 or 3 letters can name (Z, ZZ, ZZZ: beyond Excel's XFD).
 COLUMNS_BY_LETTERS = {1: 26, 2: 702, 3: 18_278}
 # The rows of a sheet whose references cannot be bounded: more than any budget holds.
@@ -192,8 +191,8 @@ def _another_r(region: bytes, runs: _Runs) -> bool:
 
 
 def _bound_references(region: bytes, runs: _Runs) -> None:
-    """Widen `runs`' bounds by the cell references in `region`, whose row tags `runs` has counted (a prefixed
-    cell, `<x:c`, sends the part to expat with the prefixed row tags)."""
+    """Widen `runs`' bounds by the cell references in `region`, whose row tags `runs` has counted (what the
+    patterns cannot read, a prefixed cell or a second `r`, has sent the part to expat before this)."""
     if runs.referenced_rows >= UNBOUNDED_ROWS:
         return
     if _NOT_A_REFERENCE.search(region):

@@ -66,6 +66,9 @@ SHEET_XML_BYTES_PER_CELL = 16
 _MAX_ZIP_ENTRIES = 10_000
 _XML_HEAD_BYTES = 8192
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+_RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+# A <sheet>'s relationship id: the relationships namespace's `id` (written `r:id`).
+_SHEET_RELATIONSHIP_ID = f"{{{_RELATIONSHIPS_NS}}}id"
 # What the readers raise on a damaged package, part or cell: the ZIP (a CRC or inflate error, a member
 # cut short), the XML (malformed, cut short, an encoding Python does not know: LookupError), a missing part
 # (KeyError), a cell no reader can read (calamine's errors; openpyxl's IndexError and ValueError). Refusals
@@ -248,16 +251,14 @@ def workbook_facts(path: Path) -> tuple[bool, list[SheetFacts]]:
         rels = _read_xml(archive, "xl/_rels/workbook.xml.rels")
         targets = {r.get("Id"): r.get("Target") for r in rels}  # type: ignore[attr-defined]
         sheets: list[SheetFacts] = []
-        rel_attr = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
         for sheet in workbook.iterfind("m:sheets/m:sheet", _NS):  # type: ignore[attr-defined]
-            target = str(targets.get(sheet.get(rel_attr), "")).lstrip("/")
+            target = str(targets.get(sheet.get(_SHEET_RELATIONSHIP_ID), "")).lstrip("/")
             member = target if target.startswith("xl/") else f"xl/{target}"
             state = sheet.get("state") or "visible"
             sheets.append(SheetFacts(sheet.get("name"), member, _sheet_cells(archive, member), state))
     return date1904, sheets
 
 
-_RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 # A sheet's target as Excel (relative) and openpyxl (absolute) write it: both resolve it to one part.
 _PLAIN_SHEET_TARGET = re.compile(r"(?:/xl/)?worksheets/[\w.-]+\.xml")
@@ -284,9 +285,8 @@ def plainly_related(path: Path) -> bool:
     if any(r.tag != _RELATIONSHIP for r in rels) or len(set(ids)) != len(ids):
         return False
     targets = {r.get("Id"): str(r.get("Target")) for r in rels}
-    rel_attr = f"{{{_RELATIONSHIPS_NS}}}id"
     sheets = workbook.iterfind("m:sheets/m:sheet", _NS)  # type: ignore[attr-defined]
-    return all(_PLAIN_SHEET_TARGET.fullmatch(targets.get(sheet.get(rel_attr), "")) for sheet in sheets)
+    return all(_PLAIN_SHEET_TARGET.fullmatch(targets.get(sheet.get(_SHEET_RELATIONSHIP_ID), "")) for sheet in sheets)
 
 
 def _sheet_cells(archive: zipfile.ZipFile, member: str) -> int:
